@@ -1,0 +1,151 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ogp {
+
+/// How the daemon proves its identity to OCI (`oci.auth`).
+enum class auth_mode { instance_principal, api_key, session_token, resource_principal };
+
+/// OCI chat request format (`chatRequest.apiFormat`).
+enum class api_format { generic, cohere, coherev2 };
+
+/// Returns the config spelling of `m` (`instance_principal`, ...).
+std::string_view to_string(auth_mode m);
+/// Returns OCI's spelling of `f` (`GENERIC`, `COHERE`, `COHEREV2`).
+std::string_view to_string(api_format f);
+
+/// One entry of `models`: a client-visible name mapped to an OCI model id or a dedicated
+/// endpoint OCID, with optional per-alias overrides. Plain value type.
+struct model_alias
+{
+    std::string name;                   ///< what clients send as `model`
+    std::string id;                     ///< OCI model id or `ocid1.generativeaiendpoint...`
+    std::optional<api_format> format;   ///< overrides the vendor-prefix detection
+    std::string compartment_id;         ///< empty: `oci.compartment_id`
+    std::string input_type;             ///< embeddings default (`SEARCH_DOCUMENT`, ...); may be empty
+};
+
+/// Generation defaults applied when a request omits a value (`defaults.*`). The replaced
+/// Traefik plugin's defaults and ranges. A value present in a request always wins.
+struct generation_defaults
+{
+    int max_tokens = 600;            ///< >= 1
+    double temperature = 1.0;        ///< 0..2
+    double top_p = 0.75;             ///< 0..1
+    double frequency_penalty = 0.0;  ///< -2..2
+    double presence_penalty = 0.0;   ///< -2..2
+    int top_k = 0;                   ///< >= 0, 0 = disabled
+};
+
+/// Resource limits (`limits.*`). All safe by default: nobody tunes a proxy.
+struct limits_config
+{
+    std::size_t max_body_bytes = 32u * 1024 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_header_count = 100;
+    std::size_t max_uri_bytes = 8 * 1024;
+    std::size_t max_connections = 1024;
+    std::size_t max_requests_per_connection = 1000;
+    std::size_t max_inflight_upstream = 256;
+    std::size_t max_json_depth = 64;
+};
+
+/// Deadlines (`timeouts.*`). In YAML a number is seconds; strings take `ms`, `s` or `m`.
+struct timeouts_config
+{
+    using duration = std::chrono::milliseconds;
+    duration request_header{std::chrono::seconds(10)};   ///< total, first byte to end of head
+    duration request_body{std::chrono::seconds(30)};     ///< total body read
+    duration keepalive_idle{std::chrono::seconds(75)};   ///< between requests on one connection
+    duration drain{std::chrono::seconds(30)};            ///< graceful shutdown budget
+    duration write_stall{std::chrono::seconds(30)};      ///< one downstream write
+    duration upstream_connect{std::chrono::seconds(5)};  ///< TCP connect + TLS handshake
+    duration upstream_first_byte{std::chrono::seconds(120)};
+    duration upstream_stream_idle{std::chrono::seconds(60)};
+};
+
+/// `oci.*`: where and as whom the daemon talks to OCI.
+struct oci_config
+{
+    std::string region;          ///< region id or short code; may be empty (IMDS tells)
+    std::string compartment_id;  ///< required
+    auth_mode auth = auth_mode::instance_principal;
+    std::string config_file;     ///< api_key / session_token; `OCI_CONFIG_FILE`, `~/.oci/config`
+    std::string profile = "DEFAULT";
+    std::string endpoint;        ///< inference base URL; empty = derived from region
+    std::string ca_file;         ///< extra trust anchors for upstream TLS
+    std::string metadata_url;    ///< IMDS base; `OCI_METADATA_BASE_URL`, default below
+    std::string federation_url;  ///< `OCI_SDK_AUTH_CLIENT_REGION_URL`, default from region
+    bool models_discovery = false;  ///< merge OCI's model list into /v1/models
+};
+
+/// `clients.*`: who may call the daemon.
+struct clients_config
+{
+    std::vector<std::string> api_keys;  ///< merged from `api_keys`, the file and `OGP_API_KEYS`
+    std::string api_keys_file;
+    bool allow_anonymous = false;
+};
+
+/// `log.*`.
+struct log_config
+{
+    std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
+    bool json = false;           ///< `format: json`
+    bool access_log = true;
+};
+
+/// The validated, immutable daemon configuration. Built once at start-up by load_config();
+/// shared read-only by every thread afterwards.
+struct config
+{
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;
+    unsigned threads = 0;  ///< 0 = hardware threads
+    oci_config oci;
+    clients_config clients;
+    std::vector<model_alias> models;
+    generation_defaults defaults;
+    limits_config limits;
+    timeouts_config timeouts;
+    log_config log;
+    std::string source;  ///< file it came from, or "(environment)"
+
+    /// Finds an alias by client-visible name; nullptr when none.
+    const model_alias* find_model(std::string_view name) const;
+};
+
+/// Reads an environment variable; injectable so tests need not touch the real environment.
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// The process environment.
+env_lookup process_env();
+
+/// Outcome of load_config(): a config, or every problem found (each names the key and file).
+struct config_result
+{
+    std::optional<config> value;
+    std::vector<std::string> errors;
+};
+
+/// Loads `path` (empty: no file, environment and defaults only), applies environment overrides
+/// (`OGP_*` over the file; `OCI_*` SDK conventions where the file is silent), and validates.
+/// Never throws; a missing or unreadable file is an error naming the file.
+config_result load_config(const std::string& path, const env_lookup& env);
+
+/// Same, from YAML text (tests, fuzzing). `source_name` is used in messages.
+config_result load_config_text(std::string_view yaml, std::string_view source_name,
+                               const env_lookup& env);
+
+/// Parses a duration: a number of seconds (`2`, `0.5`) or a string with unit (`500ms`, `10s`, `2m`).
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace ogp
