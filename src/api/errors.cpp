@@ -36,8 +36,8 @@ std::string api_error::body() const
 
 api_error invalid_request(std::string message, std::string param, std::string code)
 {
-    return api_error{400, std::move(message), "invalid_request_error", std::move(param),
-                     std::move(code), {}};
+    return api_error{
+        400, std::move(message), "invalid_request_error", std::move(param), std::move(code), {}};
 }
 
 api_error invalid_api_key(std::string message)
@@ -52,19 +52,20 @@ api_error not_found(std::string message, std::string code)
 
 api_error method_not_allowed(std::string message)
 {
-    return api_error{405, std::move(message), "invalid_request_error", {}, "method_not_allowed", {}};
+    return api_error{405, std::move(message),   "invalid_request_error",
+                     {},  "method_not_allowed", {}};
 }
 
 api_error not_implemented(std::string message, std::string param)
 {
-    return api_error{501, std::move(message), "not_implemented_error", std::move(param),
-                     "not_implemented", {}};
+    return api_error{
+        501, std::move(message), "not_implemented_error", std::move(param), "not_implemented", {}};
 }
 
 api_error service_unavailable(std::string message, std::string retry_after, std::string code)
 {
-    return api_error{503, std::move(message), "service_unavailable_error", {}, std::move(code),
-                     std::move(retry_after)};
+    return api_error{503, std::move(message), "service_unavailable_error",
+                     {},  std::move(code),    std::move(retry_after)};
 }
 
 std::string json_quote(std::string_view s)

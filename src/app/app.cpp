@@ -1,10 +1,255 @@
 #include "ogp/app/app.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ogp/config/config.hpp"
+#include "ogp/server/server.hpp"
+#include "ogp/util/log.hpp"
+#include "ogp/util/systemd.hpp"
+
 namespace ogp {
 
-int run_daemon(int, char**)
+namespace net = boost::asio;
+
+namespace {
+
+constexpr std::string_view usage_text =
+    "Usage: oci-genai-proxy [--config FILE] [--check-config] [--version] [--help]\n"
+    "\n"
+    "An OpenAI-compatible proxy for OCI Generative AI.\n"
+    "\n"
+    "  --config FILE    YAML configuration (default: $OGP_CONFIG, else\n"
+    "                   /etc/oci-genai-proxy/config.yaml if it exists, else environment only)\n"
+    "  --check-config   validate the configuration, print every problem, exit 0 or 2\n"
+    "  --version        print the version and exit\n"
+    "  --help           print this help and exit\n"
+    "\n"
+    "Environment overrides (OGP_LISTEN, OGP_COMPARTMENT_ID, OGP_API_KEYS, ...) are listed in\n"
+    "the README.\n";
+
+struct options
 {
-    return 1;
+    std::string config_path;
+    bool check_only = false;
+};
+
+// Parses argv; returns an exit code when the process should stop right away.
+std::optional<int> parse_args(int argc, char** argv, options& opt)
+{
+    bool have_config = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::cout << usage_text;
+            return 0;
+        }
+        if (a == "--version") {
+            std::cout << "oci-genai-proxy " << OGP_VERSION << "\n";
+            return 0;
+        }
+        if (a == "--check-config") {
+            opt.check_only = true;
+        } else if (a == "--config" || a == "-c") {
+            if (i + 1 >= argc) {
+                std::cerr << "oci-genai-proxy: --config needs a file name\n";
+                return 2;
+            }
+            opt.config_path = argv[++i];
+            have_config = true;
+        } else if (a.starts_with("--config=")) {
+            opt.config_path = std::string(a.substr(9));
+            have_config = true;
+        } else {
+            std::cerr << "oci-genai-proxy: unknown argument '" << a << "' (see --help)\n";
+            return 2;
+        }
+    }
+    // Default config: $OGP_CONFIG, then the packaged path when present.
+    if (!have_config) {
+        if (const char* env = std::getenv("OGP_CONFIG"); env != nullptr && *env != '\0') {
+            opt.config_path = env;
+        } else if (std::error_code ec;
+                   std::filesystem::exists("/etc/oci-genai-proxy/config.yaml", ec)) {
+            opt.config_path = "/etc/oci-genai-proxy/config.yaml";
+        }
+    }
+    return std::nullopt;
+}
+
+// The running daemon: io threads, the server, signals and the drain sequence.
+class daemon_app
+{
+public:
+    explicit daemon_app(config cfg)
+        : cfg_(std::move(cfg)),
+          ioc_(static_cast<int>(thread_count())),
+          server_(ioc_, cfg_),
+          signals_(ioc_, SIGINT, SIGTERM),
+          drain_timer_(ioc_)
+    {
+    }
+
+    unsigned thread_count() const
+    {
+        if (cfg_.threads != 0) {
+            return cfg_.threads;
+        }
+        return std::max(1u, std::thread::hardware_concurrency());
+    }
+
+    int run()
+    {
+        // Routes whose translation is not built yet answer 501 with an OpenAI error.
+        for (auto [r, name] :
+             {std::pair{server::route::chat_completions, "POST /v1/chat/completions"},
+              std::pair{server::route::embeddings, "POST /v1/embeddings"},
+              std::pair{server::route::models, "GET /v1/models"}}) {
+            std::string message = std::string(name) + " is not implemented in this build yet";
+            server_.set_handler(
+                r, [message](server::http_request&) { return not_implemented_reply(message); });
+        }
+        // Listen first: a bind failure is a start-up error.
+        try {
+            server_.listen();
+        } catch (const std::exception& e) {
+            spdlog::critical("listen: cannot listen on {}:{}: {}", cfg_.listen_host,
+                             cfg_.listen_port, e.what());
+            return 1;
+        }
+        auto ep = server_.local_endpoint();
+        spdlog::info("oci-genai-proxy {} listening on {}:{} ({} threads, config {})", OGP_VERSION,
+                     ep.address().to_string(), ep.port(), thread_count(), cfg_.source);
+        server_.start();
+        wait_for_signal();
+        systemd_notify("READY=1");
+
+        // Run the io threads until the drain completes.
+        std::vector<std::thread> threads;
+        for (unsigned i = 1; i < thread_count(); ++i) {
+            threads.emplace_back([this] { ioc_.run(); });
+        }
+        ioc_.run();
+        for (auto& t : threads) {
+            t.join();
+        }
+        spdlog::info("stopped");
+        return 0;
+    }
+
+private:
+    static net::awaitable<server::http_response> not_implemented_reply(std::string message)
+    {
+        co_return server::error_response(not_implemented(std::move(message)));
+    }
+
+    void wait_for_signal()
+    {
+        signals_.async_wait([this](boost::system::error_code ec, int sig) {
+            if (ec) {
+                return;
+            }
+            if (!draining_) {
+                begin_drain(sig);
+                wait_for_signal();
+                return;
+            }
+            // A second signal: leave at once.
+            spdlog::warn("second signal ({}), exiting immediately", sig);
+            spdlog::default_logger()->flush();
+            std::_Exit(1);
+        });
+    }
+
+    void begin_drain(int sig)
+    {
+        draining_ = true;
+        spdlog::info("signal {} received: draining (up to {} ms)", sig,
+                     cfg_.timeouts.drain.count());
+        systemd_notify("STOPPING=1");
+        server_.drain();
+        drain_deadline_ = std::chrono::steady_clock::now() + cfg_.timeouts.drain;
+        poll_drain();
+    }
+
+    // Checks every 20 ms whether all connections have finished, until the drain deadline.
+    void poll_drain()
+    {
+        if (server_.active_connections() == 0) {
+            finish();
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= drain_deadline_) {
+            spdlog::warn("drain timeout: closing {} connections", server_.active_connections());
+            server_.close_all();
+            finish();
+            return;
+        }
+        drain_timer_.expires_after(std::chrono::milliseconds(20));
+        drain_timer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec) {
+                poll_drain();
+            }
+        });
+    }
+
+    void finish()
+    {
+        signals_.cancel();
+        ioc_.stop();
+    }
+
+    config cfg_;
+    net::io_context ioc_;
+    server::server server_;
+    net::signal_set signals_;
+    net::steady_timer drain_timer_;
+    bool draining_ = false;
+    std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+}  // namespace
+
+int run_daemon(int argc, char** argv)
+{
+    options opt;
+    if (auto code = parse_args(argc, argv, opt)) {
+        return *code;
+    }
+    // Configuration: every problem on its own line, exit 2.
+    auto loaded = load_config(opt.config_path, process_env());
+    if (!loaded.value) {
+        for (const auto& e : loaded.errors) {
+            std::cerr << "oci-genai-proxy: " << e << "\n";
+        }
+        return 2;
+    }
+    if (opt.check_only) {
+        std::cout << "configuration OK (" << loaded.value->source << ")\n";
+        return 0;
+    }
+    try {
+        setup_logging(loaded.value->log);
+        if (loaded.value->clients.allow_anonymous && loaded.value->clients.api_keys.empty()) {
+            spdlog::warn(
+                "clients.allow_anonymous is true: any client that can connect may use "
+                "this proxy");
+        }
+        daemon_app app(std::move(*loaded.value));
+        return app.run();
+    } catch (const std::exception& e) {
+        std::cerr << "oci-genai-proxy: fatal: " << e.what() << "\n";
+        return 1;
+    }
 }
 
 }  // namespace ogp

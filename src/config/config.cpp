@@ -237,13 +237,15 @@ public:
         }
         if (i == 0 || ec != std::errc() || p != s.data() + i || mul == 0 || v == 0 ||
             v > (1ull << 40) / mul) {
-            error(key, "must be a positive size such as 4096, 64KiB or 32MiB, got '" + n.Scalar() + "'");
+            error(key,
+                  "must be a positive size such as 4096, 64KiB or 32MiB, got '" + n.Scalar() + "'");
             return std::nullopt;
         }
         return static_cast<std::size_t>(v * mul);
     }
 
-    std::optional<std::chrono::milliseconds> duration_at(const YAML::Node& n, const std::string& key)
+    std::optional<std::chrono::milliseconds> duration_at(const YAML::Node& n,
+                                                         const std::string& key)
     {
         std::optional<std::chrono::milliseconds> d;
         if (n.IsScalar()) {
@@ -324,7 +326,7 @@ std::optional<api_format> parse_format(std::string_view s)
 
 bool valid_log_level(std::string_view s)
 {
-    static const std::set<std::string_view> levels{"trace", "debug", "info",     "warn",
+    static const std::set<std::string_view> levels{"trace", "debug",    "info", "warn",
                                                    "error", "critical", "off"};
     return levels.count(s) != 0;
 }
@@ -379,8 +381,10 @@ void load_oci(loader& l, const YAML::Node& n, oci_config& oci)
             if (auto m = parse_auth(*v)) {
                 oci.auth = *m;
             } else {
-                l.error("oci.auth", "must be one of instance_principal, api_key, session_token, "
-                                    "resource_principal, got '" + *v + "'");
+                l.error("oci.auth",
+                        "must be one of instance_principal, api_key, session_token, "
+                        "resource_principal, got '" +
+                            *v + "'");
             }
         }
     }
@@ -609,8 +613,9 @@ void load_tree(loader& l, const YAML::Node& root, config& c)
     if (root["listen"]) {
         if (auto v = l.string_at(root["listen"], "listen")) {
             if (!parse_listen(*v, c.listen_host, c.listen_port)) {
-                l.error("listen", "must be host:port (e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::]:8080), got '" +
-                                      *v + "'");
+                l.error("listen",
+                        "must be host:port (e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::]:8080), got '" +
+                            *v + "'");
             }
         }
     }
@@ -687,8 +692,10 @@ void apply_env(loader& l, config& c)
         if (auto m = parse_auth(*v)) {
             c.oci.auth = *m;
         } else {
-            env_error("OGP_AUTH", "must be one of instance_principal, api_key, session_token, "
-                                  "resource_principal, got '" + *v + "'");
+            env_error("OGP_AUTH",
+                      "must be one of instance_principal, api_key, session_token, "
+                      "resource_principal, got '" +
+                          *v + "'");
         }
     }
     if (auto v = l.env("OGP_LOG_FORMAT")) {
@@ -739,8 +746,8 @@ void validate(loader& l, config& c)
     // Compartment: required, an OCID.
     if (c.oci.compartment_id.empty()) {
         err("oci.compartment_id", "is required (or set OGP_COMPARTMENT_ID)");
-    } else if (!c.oci.compartment_id.starts_with("ocid1.") || !is_token_like(c.oci.compartment_id) ||
-               c.oci.compartment_id.size() > 255) {
+    } else if (!c.oci.compartment_id.starts_with("ocid1.") ||
+               !is_token_like(c.oci.compartment_id) || c.oci.compartment_id.size() > 255) {
         err("oci.compartment_id", "must be an OCID (ocid1.compartment... or ocid1.tenancy...)");
     }
     // Region: a known id or short code, or a well-formed new region id.
@@ -749,8 +756,9 @@ void validate(loader& l, config& c)
         auto default_realm = l.env("OCI_DEFAULT_REALM");
         region = resolve_region(c.oci.region, default_realm ? *default_realm : std::string());
         if (!region) {
-            err("oci.region", "unknown region '" + c.oci.region +
-                                  "' (use a region id such as us-chicago-1 or a short code such as ord)");
+            err("oci.region",
+                "unknown region '" + c.oci.region +
+                    "' (use a region id such as us-chicago-1 or a short code such as ord)");
         } else {
             c.oci.region = region->id;
         }
@@ -766,8 +774,9 @@ void validate(loader& l, config& c)
     } else if (region) {
         c.oci.endpoint = inference_endpoint(*region);
     }
-    for (auto [key, value] : {std::pair<const char*, std::string*>{"oci.metadata_url", &c.oci.metadata_url},
-                              {"oci.federation_url", &c.oci.federation_url}}) {
+    for (auto [key, value] :
+         {std::pair<const char*, std::string*>{"oci.metadata_url", &c.oci.metadata_url},
+          {"oci.federation_url", &c.oci.federation_url}}) {
         if (!value->empty() && !is_http_url(*value)) {
             err(key, "must be an http(s):// URL");
         }
@@ -800,9 +809,10 @@ void validate(loader& l, config& c)
         }
     }
     if (c.clients.api_keys.empty() && !c.clients.allow_anonymous) {
-        err("clients", "no client API keys configured (clients.api_keys, clients.api_keys_file or "
-                       "OGP_API_KEYS); set clients.allow_anonymous: true to run without client "
-                       "authentication");
+        err("clients",
+            "no client API keys configured (clients.api_keys, clients.api_keys_file or "
+            "OGP_API_KEYS); set clients.allow_anonymous: true to run without client "
+            "authentication");
     }
     // Models: unique names, safe ids.
     std::set<std::string> names;

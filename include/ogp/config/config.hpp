@@ -26,11 +26,11 @@ std::string_view to_string(api_format f);
 /// endpoint OCID, with optional per-alias overrides. Plain value type.
 struct model_alias
 {
-    std::string name;                   ///< what clients send as `model`
-    std::string id;                     ///< OCI model id or `ocid1.generativeaiendpoint...`
-    std::optional<api_format> format;   ///< overrides the vendor-prefix detection
-    std::string compartment_id;         ///< empty: `oci.compartment_id`
-    std::string input_type;             ///< embeddings default (`SEARCH_DOCUMENT`, ...); may be empty
+    std::string name;                  ///< what clients send as `model`
+    std::string id;                    ///< OCI model id or `ocid1.generativeaiendpoint...`
+    std::optional<api_format> format;  ///< overrides the vendor-prefix detection
+    std::string compartment_id;        ///< empty: `oci.compartment_id`
+    std::string input_type;  ///< embeddings default (`SEARCH_DOCUMENT`, ...); may be empty
 };
 
 /// Generation defaults applied when a request omits a value (`defaults.*`). The replaced
@@ -78,12 +78,12 @@ struct oci_config
     std::string region;          ///< region id or short code; may be empty (IMDS tells)
     std::string compartment_id;  ///< required
     auth_mode auth = auth_mode::instance_principal;
-    std::string config_file;     ///< api_key / session_token; `OCI_CONFIG_FILE`, `~/.oci/config`
+    std::string config_file;  ///< api_key / session_token; `OCI_CONFIG_FILE`, `~/.oci/config`
     std::string profile = "DEFAULT";
-    std::string endpoint;        ///< inference base URL; empty = derived from region
-    std::string ca_file;         ///< extra trust anchors for upstream TLS
-    std::string metadata_url;    ///< IMDS base; `OCI_METADATA_BASE_URL`, default below
-    std::string federation_url;  ///< `OCI_SDK_AUTH_CLIENT_REGION_URL`, default from region
+    std::string endpoint;           ///< inference base URL; empty = derived from region
+    std::string ca_file;            ///< extra trust anchors for upstream TLS
+    std::string metadata_url;       ///< IMDS base; `OCI_METADATA_BASE_URL`, default below
+    std::string federation_url;     ///< `OCI_SDK_AUTH_CLIENT_REGION_URL`, default from region
     bool models_discovery = false;  ///< merge OCI's model list into /v1/models
 };
 
@@ -145,7 +145,8 @@ config_result load_config(const std::string& path, const env_lookup& env);
 config_result load_config_text(std::string_view yaml, std::string_view source_name,
                                const env_lookup& env);
 
-/// Parses a duration: a number of seconds (`2`, `0.5`) or a string with unit (`500ms`, `10s`, `2m`).
+/// Parses a duration: a number of seconds (`2`, `0.5`) or a string with unit (`500ms`, `10s`,
+/// `2m`).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace ogp

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string_view>
+
+namespace ogp::server {
+
+/// The daemon's endpoints.
+enum class route {
+    chat_completions,   ///< POST /v1/chat/completions
+    embeddings,         ///< POST /v1/embeddings
+    models,             ///< GET  /v1/models
+    healthz,            ///< GET  /healthz (liveness)
+    readyz,             ///< GET  /readyz (readiness)
+    not_found,          ///< unknown path -> 404
+    method_not_allowed  ///< known path, wrong method -> 405 with `allow`
+};
+
+/// Outcome of routing: the route, and for 405 the methods the path accepts.
+struct route_match
+{
+    route target = route::not_found;
+    std::string_view allow;             ///< e.g. "POST"; empty unless method_not_allowed
+    bool requires_client_auth = false;  ///< the /v1 API; health probes are open
+};
+
+/// Maps (method, path) to a route. `path` excludes the query; a trailing slash is tolerated
+/// (`/v1/models/`). HEAD is accepted wherever GET is. Pure, thread-safe.
+route_match match_route(std::string_view method, std::string_view path);
+
+}  // namespace ogp::server

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ogp/config/config.hpp"
+#include "ogp/server/client_auth.hpp"
+#include "ogp/server/request_guard.hpp"
+#include "ogp/server/router.hpp"
+
+namespace ogp::server {
+
+namespace net = boost::asio;
+
+/// A complete, guarded request as a handler sees it (body fully read).
+struct http_request
+{
+    request_head head;
+    std::string body;
+    std::string request_id;  ///< adopted `x-request-id` or a generated one
+    std::string remote;      ///< peer address, for logs
+    route target = route::not_found;
+};
+
+/// A complete response. `content_length` and framing headers are added by the server;
+/// handlers set status, body and any extra headers (validated: no CR/LF in values).
+struct http_response
+{
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+/// Builds the OpenAI error response for `e` (adds `Retry-After` when set).
+http_response error_response(const api_error& e);
+
+/// Handler for one route. Runs on the connection's strand; must not throw.
+using handler = std::function<net::awaitable<http_response>(http_request&)>;
+
+/// Readiness probe: nullopt when ready, else the reason `/readyz` reports with 503.
+using readiness_probe = std::function<std::optional<std::string>()>;
+
+/// The downstream HTTP/1.1 server: accept loop with a connection cap and EMFILE back-off, one
+/// coroutine per connection on its own strand, the request guard, total header/body deadlines,
+/// keep-alive idle timeout, pipelining, client authentication, routing and access logs.
+/// Construct, add handlers, listen(), start(); then drain() or close_all() from any thread.
+/// The io_context must outlive the server.
+class server
+{
+public:
+    server(net::io_context& ioc, const config& cfg);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Registers the handler for an API route (chat, embeddings, models). Before start().
+    void set_handler(route r, handler h);
+    /// Replaces the readiness probe (default: ready). Before start().
+    void set_readiness(readiness_probe p);
+
+    /// Binds and listens on the configured address. Throws std::system_error on failure
+    /// (start-up only).
+    void listen();
+    /// The bound address (port 0 resolved).
+    net::ip::tcp::endpoint local_endpoint() const;
+    /// Starts accepting. Non-blocking.
+    void start();
+
+    /// Graceful stop: closes the listener, closes idle keep-alive connections, and makes
+    /// in-flight exchanges end with `Connection: close`. Thread-safe, idempotent.
+    void drain();
+    /// Forcibly closes every connection (drain timeout). Thread-safe.
+    void close_all();
+    /// Number of open client connections.
+    std::size_t active_connections() const;
+    /// True once drain() was called.
+    bool draining() const;
+
+    struct shared_state;
+
+private:
+    std::shared_ptr<shared_state> state_;
+};
+
+}  // namespace ogp::server

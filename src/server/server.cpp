@@ -1,0 +1,592 @@
+#include "ogp/server/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <ctime>
+
+#include "ogp/util/log.hpp"
+
+namespace ogp::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+constexpr std::size_t read_chunk = 16 * 1024;
+
+// RFC 9110 IMF-fixdate for the `Date` header.
+std::string http_date()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+bool safe_header_value(std::string_view v)
+{
+    return std::none_of(v.begin(), v.end(),
+                        [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+}
+
+std::string_view reason_for(unsigned status)
+{
+    return http::obsolete_reason(static_cast<http::status>(status));
+}
+
+}  // namespace
+
+http_response error_response(const api_error& e)
+{
+    http_response r;
+    r.status = e.status;
+    r.body = e.body();
+    if (!e.retry_after.empty()) {
+        r.headers.emplace_back("Retry-After", e.retry_after);
+    }
+    return r;
+}
+
+/// One client connection's I/O objects, shared with the watchdog timer and the drain registry.
+/// Everything in it is touched only on the connection's strand.
+struct connection
+{
+    explicit connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+
+    tcp::socket socket;
+    net::steady_timer timer;
+    std::uint64_t generation = 0;  // invalidates stale watchdog completions
+    bool timed_out = false;
+    bool idle = false;    // waiting for the next keep-alive request
+    bool closed = false;  // the session has finished with the socket
+
+    // Arms a total deadline for the following operations: when it passes, pending I/O is
+    // cancelled (the socket stays open so that a 408 can still be written).
+    static void arm(const std::shared_ptr<connection>& c, std::chrono::milliseconds d)
+    {
+        c->timed_out = false;
+        auto gen = ++c->generation;
+        c->timer.expires_after(d);
+        c->timer.async_wait([c, gen](error_code ec) {
+            if (!ec && gen == c->generation && !c->closed) {
+                c->timed_out = true;
+                error_code ignored;
+                c->socket.cancel(ignored);
+            }
+        });
+    }
+
+    void disarm()
+    {
+        ++generation;
+        timer.cancel();
+    }
+
+    void close()
+    {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        ++generation;
+        timer.cancel();
+        error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+};
+
+struct server::shared_state : std::enable_shared_from_this<server::shared_state>
+{
+    shared_state(net::io_context& io, const config& c)
+        : ioc(io),
+          cfg(c),
+          acceptor(net::make_strand(io)),
+          auth(c.clients.api_keys, c.clients.allow_anonymous)
+    {
+        limits.max_header_bytes = c.limits.max_header_bytes;
+        limits.max_header_count = c.limits.max_header_count;
+        limits.max_uri_bytes = c.limits.max_uri_bytes;
+        limits.max_body_bytes = c.limits.max_body_bytes;
+    }
+
+    net::io_context& ioc;
+    const config& cfg;
+    tcp::acceptor acceptor;
+    guard_limits limits;
+    client_authenticator auth;
+    std::map<route, handler> handlers;
+    readiness_probe readiness;
+    std::atomic<bool> draining{false};
+    std::atomic<std::size_t> active{0};
+
+    // Registry of open connections, for drain and forced close.
+    std::mutex mutex;
+    std::map<std::uint64_t, std::weak_ptr<connection>> connections;
+    std::uint64_t next_id = 0;
+
+    std::uint64_t add(const std::shared_ptr<connection>& c)
+    {
+        std::lock_guard lock(mutex);
+        connections.emplace(++next_id, c);
+        return next_id;
+    }
+
+    void remove(std::uint64_t id)
+    {
+        std::lock_guard lock(mutex);
+        connections.erase(id);
+    }
+
+    // Runs `fn` on each open connection's strand.
+    template <class Fn>
+    void for_each_connection(Fn fn)
+    {
+        std::lock_guard lock(mutex);
+        for (auto& [id, weak] : connections) {
+            if (auto c = weak.lock()) {
+                net::post(c->socket.get_executor(), [c, fn] { fn(*c); });
+            }
+        }
+    }
+};
+
+namespace {
+
+using state_ptr = std::shared_ptr<server::shared_state>;
+using conn_ptr = std::shared_ptr<connection>;
+
+// Writes one response; returns false when the write failed or stalled.
+net::awaitable<bool> write_response(const state_ptr& st, const conn_ptr& c, const http_request& req,
+                                    http_response& res, bool keep_alive, bool head_only,
+                                    std::size_t& bytes_out)
+{
+    http::response<http::string_body> msg{static_cast<http::status>(res.status), 11};
+    msg.set(http::field::date, http_date());
+    msg.set(http::field::content_type, res.content_type);
+    msg.set("x-request-id", req.request_id);
+    for (const auto& [k, v] : res.headers) {
+        // Values copied from elsewhere must not inject header lines.
+        if (safe_header_value(k) && safe_header_value(v)) {
+            msg.set(k, v);
+        }
+    }
+    if (res.status == 405 && msg.find(http::field::allow) == msg.end()) {
+        msg.set(http::field::allow, "GET, HEAD, POST");
+    }
+    msg.keep_alive(keep_alive);
+    bytes_out = res.body.size();
+    msg.content_length(res.body.size());
+    if (!head_only) {
+        msg.body() = std::move(res.body);
+    }
+    // The write is bounded by the write-stall deadline.
+    connection::arm(c, st->cfg.timeouts.write_stall);
+    http::serializer<false, http::string_body> sr{msg};
+    auto [ec, n] = co_await http::async_write(c->socket, sr, use_nothrow);
+    c->disarm();
+    co_return !ec;
+}
+
+// Answers a refused request once, then the caller closes the connection.
+net::awaitable<void> reply_and_close(const state_ptr& st, const conn_ptr& c, unsigned status,
+                                     const std::string& reason, const std::string& request_id,
+                                     const std::string& remote, std::string_view method,
+                                     std::string_view path,
+                                     std::chrono::steady_clock::time_point started)
+{
+    api_error e;
+    e.status = status;
+    e.message = reason;
+    e.type = status >= 500 ? "server_error" : "invalid_request_error";
+    e.code = std::string(reason_for(status));
+    std::replace(e.code.begin(), e.code.end(), ' ', '_');
+    std::transform(e.code.begin(), e.code.end(), e.code.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    http_request req;
+    req.request_id = request_id;
+    http_response res = error_response(e);
+    std::size_t bytes = 0;
+    co_await write_response(st, c, req, res, false, false, bytes);
+    if (st->cfg.log.access_log) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        spdlog::info(
+            "access method={} path={} status={} bytes={} duration_ms={:.3f} request_id={} "
+            "remote={} reason=\"{}\"",
+            method.empty() ? "-" : method, path.empty() ? "-" : path, status, bytes, us / 1000.0,
+            request_id, remote, reason);
+    }
+}
+
+// Reads the request body (Content-Length or chunked) into `out`; nullopt on success,
+// else the status to answer (0 = close silently).
+net::awaitable<std::optional<guard_reject>> read_body(const state_ptr& st, const conn_ptr& c,
+                                                      beast::flat_buffer& buf,
+                                                      const request_head& head, std::string& out)
+{
+    connection::arm(c, st->cfg.timeouts.request_body);
+    if (!head.chunked) {
+        // Content-Length: take what is buffered, then read the rest.
+        auto need = static_cast<std::size_t>(head.content_length);
+        out.reserve(need);
+        while (out.size() < need) {
+            if (buf.size() == 0) {
+                auto [ec, n] =
+                    co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+                if (ec) {
+                    c->disarm();
+                    co_return c->timed_out ? guard_reject{408, "request body timed out"}
+                                           : guard_reject{0, "client closed during body"};
+                }
+                buf.commit(n);
+            }
+            auto take = std::min(buf.size(), need - out.size());
+            out.append(static_cast<const char*>(buf.data().data()), take);
+            buf.consume(take);
+        }
+        c->disarm();
+        co_return std::nullopt;
+    }
+    chunked_decoder dec(st->limits.max_body_bytes);
+    for (;;) {
+        if (buf.size() > 0) {
+            std::string_view in(static_cast<const char*>(buf.data().data()), buf.size());
+            auto r = dec.feed(in, out);
+            if (auto* bad = std::get_if<guard_reject>(&r)) {
+                c->disarm();
+                co_return *bad;
+            }
+            buf.consume(std::get<std::size_t>(r));
+            if (dec.done()) {
+                c->disarm();
+                co_return std::nullopt;
+            }
+        }
+        auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+        if (ec) {
+            c->disarm();
+            co_return c->timed_out ? guard_reject{408, "request body timed out"}
+                                   : guard_reject{0, "client closed during body"};
+        }
+        buf.commit(n);
+    }
+}
+
+std::string remote_of(const tcp::socket& s)
+{
+    error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) {
+        return "-";
+    }
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+net::awaitable<http_response> dispatch(state_ptr st, http_request& req)
+{
+    switch (req.target) {
+        case route::healthz:
+            co_return http_response{200, "application/json", {}, R"({"status":"ok"})"};
+        case route::readyz: {
+            std::optional<std::string> reason;
+            if (st->draining) {
+                reason = "shutting down";
+            } else if (st->readiness) {
+                reason = st->readiness();
+            }
+            if (reason) {
+                http_response r =
+                    error_response(service_unavailable("not ready: " + *reason, "5", "not_ready"));
+                co_return r;
+            }
+            co_return http_response{200, "application/json", {}, R"({"status":"ready"})"};
+        }
+        default:
+            break;
+    }
+    auto it = st->handlers.find(req.target);
+    if (it == st->handlers.end() || !it->second) {
+        co_return error_response(not_implemented("this endpoint is not implemented"));
+    }
+    co_return co_await it->second(req);
+}
+
+// One client connection: read head -> guard -> route/auth -> body -> handler -> respond,
+// repeated for keep-alive and pipelined requests.
+net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
+{
+    auto c = std::make_shared<connection>(std::move(socket));
+    auto id = st->add(c);
+    const std::string remote = remote_of(c->socket);
+    const auto& t = st->cfg.timeouts;
+    beast::flat_buffer buf;
+
+    for (std::size_t served = 0;; ++served) {
+        // Between requests: wait for the first byte under the keep-alive idle timeout.
+        if (served > 0 && buf.size() == 0) {
+            if (st->draining) {
+                break;
+            }
+            c->idle = true;
+            connection::arm(c, t.keepalive_idle);
+            auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+            c->disarm();
+            c->idle = false;
+            if (ec) {
+                break;
+            }
+            buf.commit(n);
+        }
+
+        // Head: one total deadline, however slowly the bytes trickle in.
+        const auto started = std::chrono::steady_clock::now();
+        connection::arm(c, t.request_header);
+        head_scan scan;
+        bool failed = false;
+        for (;;) {
+            scan =
+                scan_head(std::string_view(static_cast<const char*>(buf.data().data()), buf.size()),
+                          st->limits);
+            if (scan.reject || scan.head_size > 0) {
+                break;
+            }
+            auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+            if (ec) {
+                failed = true;
+                // A partial head at the deadline gets a 408; silence just closes.
+                if (c->timed_out && buf.size() > 0) {
+                    c->disarm();
+                    co_await reply_and_close(st, c, 408, "request header timed out",
+                                             new_request_id(), remote, {}, {}, started);
+                }
+                break;
+            }
+            buf.commit(n);
+        }
+        c->disarm();
+        if (failed) {
+            break;
+        }
+        if (scan.reject) {
+            co_await reply_and_close(st, c, scan.reject->status, scan.reject->reason,
+                                     new_request_id(), remote, {}, {}, started);
+            break;
+        }
+        std::string_view raw(static_cast<const char*>(buf.data().data()) + scan.skipped,
+                             scan.head_size - scan.skipped);
+        auto parsed = parse_head(raw, st->limits);
+        buf.consume(scan.head_size);
+        if (auto* bad = std::get_if<guard_reject>(&parsed)) {
+            co_await reply_and_close(st, c, bad->status, bad->reason, new_request_id(), remote, {},
+                                     {}, started);
+            break;
+        }
+
+        http_request req;
+        req.head = std::move(std::get<request_head>(parsed));
+        req.remote = remote;
+        auto rid = req.head.find("x-request-id");
+        req.request_id = rid && valid_request_id(*rid) ? std::string(*rid) : new_request_id();
+        const std::string path(req.head.path());
+        const bool head_only = req.head.method == "HEAD";
+
+        // Route and authenticate on the head alone: nothing is read for a refused request.
+        auto match = match_route(req.head.method, path);
+        req.target = match.target;
+        std::optional<http_response> early;
+        if (match.target == route::not_found) {
+            early =
+                error_response(not_found("Unknown request URL: " + req.head.method + " " + path +
+                                         ". Supported: POST /v1/chat/completions, POST "
+                                         "/v1/embeddings, GET /v1/models."));
+        } else if (match.target == route::method_not_allowed) {
+            early = error_response(method_not_allowed("Method " + req.head.method +
+                                                      " is not allowed for " + path + "."));
+            early->headers.emplace_back("Allow", std::string(match.allow));
+        } else if (match.requires_client_auth) {
+            if (auto denied = st->auth.check(req.head.find("authorization"))) {
+                early = error_response(*denied);
+                early->headers.emplace_back("WWW-Authenticate", "Bearer");
+            }
+        }
+
+        bool keep_alive = req.head.keep_alive && !st->draining &&
+                          served + 1 < st->cfg.limits.max_requests_per_connection;
+        http_response res;
+        if (early) {
+            // The body was not read: the connection cannot be reused.
+            if (req.head.has_body()) {
+                keep_alive = false;
+            }
+            res = std::move(*early);
+        } else {
+            // Body: `Expect: 100-continue` is answered only now that the head passed.
+            if (req.head.has_body()) {
+                if (req.head.expect_continue && buf.size() == 0) {
+                    static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+                    connection::arm(c, t.write_stall);
+                    auto [ec, n] =
+                        co_await net::async_write(c->socket, net::buffer(cont), use_nothrow);
+                    c->disarm();
+                    if (ec) {
+                        break;
+                    }
+                }
+                auto body_err = co_await read_body(st, c, buf, req.head, req.body);
+                if (body_err) {
+                    if (body_err->status != 0) {
+                        co_await reply_and_close(st, c, body_err->status, body_err->reason,
+                                                 req.request_id, remote, req.head.method, path,
+                                                 started);
+                    }
+                    break;
+                }
+            }
+            res = co_await dispatch(st, req);
+            keep_alive = keep_alive && !st->draining;
+        }
+
+        std::size_t bytes = 0;
+        bool ok = co_await write_response(st, c, req, res, keep_alive, head_only, bytes);
+        if (st->cfg.log.access_log) {
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+            spdlog::info(
+                "access method={} path={} status={} bytes={} duration_ms={:.3f} "
+                "request_id={} remote={}",
+                req.head.method, path, res.status, bytes, us / 1000.0, req.request_id, remote);
+        }
+        if (!ok || !keep_alive) {
+            break;
+        }
+    }
+    c->close();
+    st->remove(id);
+    --st->active;
+}
+
+// Accepts connections until the acceptor is closed; backs off on errors such as EMFILE.
+net::awaitable<void> accept_loop(state_ptr st)
+{
+    for (;;) {
+        auto [ec, socket] =
+            co_await st->acceptor.async_accept(net::make_strand(st->ioc), use_nothrow);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !st->acceptor.is_open()) {
+                co_return;
+            }
+            spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+            net::steady_timer pause(st->acceptor.get_executor());
+            pause.expires_after(std::chrono::milliseconds(100));
+            co_await pause.async_wait(use_nothrow);
+            continue;
+        }
+        // Over the connection cap: refuse at once rather than queue.
+        if (st->active.load() >= st->cfg.limits.max_connections) {
+            error_code ignored;
+            socket.close(ignored);
+            spdlog::warn("connection refused: {} connections open (limits.max_connections)",
+                         st->active.load());
+            continue;
+        }
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        ++st->active;
+        auto ex = socket.get_executor();
+        net::co_spawn(ex, run_session(st, std::move(socket)), net::detached);
+    }
+}
+
+}  // namespace
+
+server::server(net::io_context& ioc, const config& cfg)
+    : state_(std::make_shared<shared_state>(ioc, cfg))
+{
+}
+
+server::~server() = default;
+
+void server::set_handler(route r, handler h)
+{
+    state_->handlers[r] = std::move(h);
+}
+
+void server::set_readiness(readiness_probe p)
+{
+    state_->readiness = std::move(p);
+}
+
+void server::listen()
+{
+    auto addr = net::ip::make_address(state_->cfg.listen_host);
+    tcp::endpoint ep(addr, state_->cfg.listen_port);
+    auto& a = state_->acceptor;
+    a.open(ep.protocol());
+    a.set_option(net::socket_base::reuse_address(true));
+    a.bind(ep);
+    a.listen(net::socket_base::max_listen_connections);
+}
+
+net::ip::tcp::endpoint server::local_endpoint() const
+{
+    return state_->acceptor.local_endpoint();
+}
+
+void server::start()
+{
+    net::co_spawn(state_->acceptor.get_executor(), accept_loop(state_), net::detached);
+}
+
+void server::drain()
+{
+    if (state_->draining.exchange(true)) {
+        return;
+    }
+    // Stop accepting: new connects are refused by the kernel once the socket is closed.
+    auto st = state_;
+    net::post(st->acceptor.get_executor(), [st] {
+        error_code ignored;
+        st->acceptor.close(ignored);
+    });
+    // Idle keep-alive connections close now; busy ones finish their exchange first.
+    st->for_each_connection([](connection& c) {
+        if (c.idle) {
+            error_code ignored;
+            c.socket.cancel(ignored);
+        }
+    });
+}
+
+void server::close_all()
+{
+    state_->for_each_connection([](connection& c) {
+        error_code ignored;
+        c.socket.cancel(ignored);
+        c.socket.shutdown(tcp::socket::shutdown_both, ignored);
+    });
+}
+
+std::size_t server::active_connections() const
+{
+    return state_->active.load();
+}
+
+bool server::draining() const
+{
+    return state_->draining.load();
+}
+
+}  // namespace ogp::server
