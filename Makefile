@@ -1,0 +1,57 @@
+# oci-genai-proxy: the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+JOBS ?= $(shell nproc)
+CONFIG ?= config/demo.yaml
+
+.PHONY: all deps build run test test-release test-asan bench format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+# Release build of the daemon (and the mock, when present).
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Start the daemon on the bundled demo configuration.
+run: build
+	@if [ -x scripts/run-demo ]; then scripts/run-demo $(BUILD) $(CONFIG); \
+	else exec $(BUILD)/oci-genai-proxy --config $(CONFIG); fi
+
+# Normal and ASan+UBSan builds of the whole suite, each run through ctest.
+test: test-release test-asan
+
+test-release: deps
+	@scripts/install-deps --test
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+test-asan: deps
+	@scripts/install-deps --test
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOGP_SANITIZE=ON
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Micro-benchmarks (Release, Google Benchmark).
+bench:
+	@scripts/install-deps --bench
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DOGP_BENCH=ON -DOGP_TESTS=OFF
+	cmake --build build-bench -j $(JOBS)
+	@if [ -x scripts/bench ]; then scripts/bench build-bench; \
+	else for b in build-bench/bench/bench_*; do [ -x "$$b" ] && "$$b"; done; fi
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) build-bench
