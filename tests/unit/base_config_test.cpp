@@ -1,0 +1,402 @@
+// Unit tests for the configuration loader: keys, defaults, environment, every validation error.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "ogp/config/config.hpp"
+
+using namespace ogp;
+
+namespace {
+
+constexpr std::string_view minimal = R"(
+oci:
+  compartment_id: ocid1.compartment.oc1..aaaa
+clients:
+  api_keys: [sk-1]
+)";
+
+env_lookup env_of(std::map<std::string, std::string> vars)
+{
+    return [vars](std::string_view name) -> std::optional<std::string> {
+        auto it = vars.find(std::string(name));
+        if (it == vars.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+config_result load(std::string_view yaml, std::map<std::string, std::string> vars = {})
+{
+    return load_config_text(yaml, "test.yaml", env_of(std::move(vars)));
+}
+
+bool has_error(const config_result& r, std::string_view needle)
+{
+    for (const auto& e : r.errors) {
+        if (e.find(needle) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string temp_file(const std::string& name, const std::string& content)
+{
+    std::string path = "/tmp/ogp_unit_" + std::to_string(::getpid()) + "_" + name;
+    std::ofstream(path) << content;
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("minimal config gets the documented defaults", "[config]")
+{
+    auto r = load(minimal);
+    REQUIRE(r.errors.empty());
+    const config& c = *r.value;
+    CHECK(c.listen_host == "127.0.0.1");
+    CHECK(c.listen_port == 8080);
+    CHECK(c.threads == 0);
+    CHECK(c.oci.auth == auth_mode::instance_principal);
+    CHECK(c.oci.profile == "DEFAULT");
+    CHECK(c.defaults.max_tokens == 600);
+    CHECK(c.defaults.temperature == 1.0);
+    CHECK(c.defaults.top_p == 0.75);
+    CHECK(c.defaults.top_k == 0);
+    CHECK(c.limits.max_body_bytes == 32u * 1024 * 1024);
+    CHECK(c.limits.max_header_bytes == 16384);
+    CHECK(c.limits.max_header_count == 100);
+    CHECK(c.limits.max_connections == 1024);
+    CHECK(c.limits.max_inflight_upstream == 256);
+    CHECK(c.timeouts.request_header == std::chrono::seconds(10));
+    CHECK(c.timeouts.request_body == std::chrono::seconds(30));
+    CHECK(c.timeouts.keepalive_idle == std::chrono::seconds(75));
+    CHECK(c.timeouts.drain == std::chrono::seconds(30));
+    CHECK(c.timeouts.upstream_first_byte == std::chrono::seconds(120));
+    CHECK(c.source == "test.yaml");
+    CHECK(c.oci.endpoint.empty());  // no region: instance principal learns it from IMDS
+}
+
+TEST_CASE("a full config is read key by key", "[config]")
+{
+    auto r = load(R"(
+listen: "0.0.0.0:9090"
+threads: 3
+oci:
+  region: phx
+  compartment_id: ocid1.compartment.oc1..bbbb
+  auth: api_key
+  config_file: /etc/oci/config
+  profile: PROD
+  metadata_url: http://127.0.0.1:1/opc/v2
+  federation_url: https://127.0.0.1:2
+clients:
+  api_keys: [k1, k2]
+models:
+  - name: fast
+    id: meta.llama-3.3-70b-instruct
+  - name: cmd
+    id: cohere.command-r-plus
+    format: cohere
+    compartment_id: ocid1.compartment.oc1..cccc
+  - name: embed
+    id: cohere.embed-english-v3.0
+    input_type: search_query
+models_discovery: true
+defaults:
+  max_tokens: 1000
+  temperature: 0.8
+  top_p: 0.9
+  frequency_penalty: 0.1
+  presence_penalty: -0.1
+  top_k: 50
+limits:
+  max_body_bytes: 4MiB
+  max_header_bytes: 8KiB
+  max_header_count: 50
+  max_uri_bytes: 4096
+  max_connections: 10
+  max_requests_per_connection: 5
+  max_inflight_upstream: 7
+timeouts:
+  request_header: 500ms
+  request_body: 2
+  keepalive_idle: 1.5
+  drain: 1m
+log:
+  level: debug
+  format: json
+  access_log: false
+)");
+    REQUIRE(r.errors.empty());
+    const config& c = *r.value;
+    CHECK(c.listen_host == "0.0.0.0");
+    CHECK(c.listen_port == 9090);
+    CHECK(c.threads == 3);
+    CHECK(c.oci.region == "us-phoenix-1");  // short code resolved
+    CHECK(c.oci.endpoint == "https://inference.generativeai.us-phoenix-1.oci.oraclecloud.com");
+    CHECK(c.oci.auth == auth_mode::api_key);
+    CHECK(c.oci.profile == "PROD");
+    CHECK(c.oci.models_discovery);
+    REQUIRE(c.models.size() == 3);
+    CHECK(c.models[1].format == api_format::cohere);
+    CHECK(c.models[1].compartment_id == "ocid1.compartment.oc1..cccc");
+    CHECK(c.models[2].input_type == "SEARCH_QUERY");
+    CHECK(c.find_model("embed") == &c.models[2]);
+    CHECK(c.find_model("nope") == nullptr);
+    CHECK(c.defaults.max_tokens == 1000);
+    CHECK(c.defaults.presence_penalty == -0.1);
+    CHECK(c.defaults.top_k == 50);
+    CHECK(c.limits.max_body_bytes == 4u * 1024 * 1024);
+    CHECK(c.limits.max_header_bytes == 8192);
+    CHECK(c.limits.max_requests_per_connection == 5);
+    CHECK(c.timeouts.request_header == std::chrono::milliseconds(500));
+    CHECK(c.timeouts.keepalive_idle == std::chrono::milliseconds(1500));
+    CHECK(c.timeouts.drain == std::chrono::minutes(1));
+    CHECK(c.log.json);
+    CHECK_FALSE(c.log.access_log);
+    CHECK(c.log.level == "debug");
+}
+
+TEST_CASE("unknown keys are errors naming the full key and the file", "[config]")
+{
+    auto r = load(R"(
+oci:
+  compartment_id: ocid1.compartment.oc1..aaaa
+  regoin: us-chicago-1
+clients:
+  api_keys: [k]
+  alow_anonymous: true
+timeout:
+  drain: 1
+models:
+  - name: a
+    id: b
+    fromat: COHERE
+)");
+    REQUIRE_FALSE(r.value);
+    CHECK(has_error(r, "test.yaml: unknown key 'oci.regoin'"));
+    CHECK(has_error(r, "test.yaml: unknown key 'clients.alow_anonymous'"));
+    CHECK(has_error(r, "test.yaml: unknown key 'timeout'"));
+    CHECK(has_error(r, "test.yaml: unknown key 'models[0].fromat'"));
+    CHECK(r.errors.size() == 4);
+}
+
+TEST_CASE("every validation error is reported at once", "[config]")
+{
+    auto r = load(R"(
+listen: "localhost"
+threads: 1000
+oci:
+  compartment_id: not-an-ocid
+  region: mars-1
+  auth: password
+  endpoint: ftp://x
+  ca_file: /nonexistent/ca.pem
+  metadata_url: nope
+clients:
+  api_keys: ["has space"]
+  api_keys_file: /nonexistent/keys
+models:
+  - id: x
+  - name: dup
+    id: a
+  - name: dup
+    id: b
+    format: OPENAI
+    input_type: poetry
+defaults:
+  max_tokens: 0
+  temperature: 2.5
+  top_p: -0.1
+  frequency_penalty: 3
+  presence_penalty: abc
+  top_k: -1
+limits:
+  max_body_bytes: lots
+  max_header_count: 0
+timeouts:
+  request_header: 0
+  drain: 5 parsecs
+log:
+  level: chatty
+  format: xml
+  access_log: maybe
+)");
+    REQUIRE_FALSE(r.value);
+    for (auto needle : {"listen:",
+                        "threads:",
+                        "oci.compartment_id:",
+                        "oci.region:",
+                        "oci.auth:",
+                        "oci.endpoint:",
+                        "oci.ca_file:",
+                        "oci.metadata_url:",
+                        "clients.api_keys:",
+                        "clients.api_keys_file:",
+                        "models[0].name: is required",
+                        "models[2].name: duplicate",
+                        "models[2].format:",
+                        "models[2].input_type:",
+                        "defaults.max_tokens:",
+                        "defaults.temperature:",
+                        "defaults.top_p:",
+                        "defaults.frequency_penalty:",
+                        "defaults.presence_penalty:",
+                        "defaults.top_k:",
+                        "limits.max_body_bytes:",
+                        "limits.max_header_count:",
+                        "timeouts.request_header:",
+                        "timeouts.drain:",
+                        "log.level:",
+                        "log.format:",
+                        "log.access_log:"}) {
+        INFO(needle);
+        CHECK(has_error(r, needle));
+    }
+    // Every message names the file.
+    for (const auto& e : r.errors) {
+        CHECK(e.rfind("test.yaml: ", 0) == 0);
+    }
+}
+
+TEST_CASE("client keys: required unless anonymous, never echoed", "[config]")
+{
+    auto none = load("oci: {compartment_id: ocid1.compartment.oc1..a}\n");
+    REQUIRE_FALSE(none.value);
+    CHECK(has_error(none, "allow_anonymous"));
+
+    auto anon =
+        load("oci: {compartment_id: ocid1.compartment.oc1..a}\nclients: {allow_anonymous: true}\n");
+    REQUIRE(anon.value);
+    CHECK(anon.value->clients.api_keys.empty());
+
+    auto bad = load(
+        "oci: {compartment_id: ocid1.compartment.oc1..a}\nclients: {api_keys: ['secret value']}\n");
+    REQUIRE_FALSE(bad.value);
+    for (const auto& e : bad.errors) {
+        CHECK(e.find("secret value") == std::string::npos);
+    }
+}
+
+TEST_CASE("api_keys_file merges keys, skipping blanks and comments", "[config]")
+{
+    auto path = temp_file("keys", "# team A\nkey-a\n\n  key-b  \n# retired: key-c\n");
+    auto r = load(std::string(minimal) + "  api_keys_file: " + path + "\n");
+    std::remove(path.c_str());
+    REQUIRE(r.value);
+    CHECK(r.value->clients.api_keys == std::vector<std::string>{"sk-1", "key-a", "key-b"});
+}
+
+TEST_CASE("OGP_* environment overrides the file", "[config]")
+{
+    auto r = load(minimal, {{"OGP_LISTEN", "0.0.0.0:7000"},
+                            {"OGP_COMPARTMENT_ID", "ocid1.compartment.oc1..env"},
+                            {"OGP_REGION", "iad"},
+                            {"OGP_API_KEYS", "e1, e2,,e3"},
+                            {"OGP_AUTH", "resource_principal"},
+                            {"OGP_LOG_FORMAT", "json"},
+                            {"OGP_LOG_LEVEL", "warn"},
+                            {"OGP_THREADS", "4"}});
+    REQUIRE(r.value);
+    const auto& c = *r.value;
+    CHECK(c.listen_host == "0.0.0.0");
+    CHECK(c.listen_port == 7000);
+    CHECK(c.oci.compartment_id == "ocid1.compartment.oc1..env");
+    CHECK(c.oci.region == "us-ashburn-1");
+    CHECK(c.clients.api_keys == std::vector<std::string>{"sk-1", "e1", "e2", "e3"});
+    CHECK(c.oci.auth == auth_mode::resource_principal);
+    CHECK(c.log.json);
+    CHECK(c.log.level == "warn");
+    CHECK(c.threads == 4);
+
+    auto bad = load(minimal, {{"OGP_LISTEN", "nowhere"}, {"OGP_AUTH", "magic"}});
+    REQUIRE_FALSE(bad.value);
+    CHECK(has_error(bad, "environment: OGP_LISTEN"));
+    CHECK(has_error(bad, "environment: OGP_AUTH"));
+}
+
+TEST_CASE("OCI_* SDK variables only fill what the file leaves empty", "[config]")
+{
+    std::map<std::string, std::string> env{
+        {"OCI_METADATA_BASE_URL", "http://127.0.0.1:9/opc/v2"},
+        {"OCI_SDK_AUTH_CLIENT_REGION_URL", "https://127.0.0.1:10"},
+        {"OCI_CONFIG_FILE", "/env/config"}};
+    auto from_env = load(minimal, env);
+    REQUIRE(from_env.value);
+    CHECK(from_env.value->oci.metadata_url == "http://127.0.0.1:9/opc/v2");
+    CHECK(from_env.value->oci.federation_url == "https://127.0.0.1:10");
+    CHECK(from_env.value->oci.config_file == "/env/config");
+
+    auto from_file = load(std::string(minimal) + "oci_extra: 1\n", env);
+    CHECK(has_error(from_file, "unknown key 'oci_extra'"));
+
+    auto file_wins = load(R"(
+oci:
+  compartment_id: ocid1.compartment.oc1..aaaa
+  metadata_url: http://127.0.0.1:11/opc/v2
+  config_file: /file/config
+clients: {api_keys: [k]}
+)",
+                          env);
+    REQUIRE(file_wins.value);
+    CHECK(file_wins.value->oci.metadata_url == "http://127.0.0.1:11/opc/v2");
+    CHECK(file_wins.value->oci.config_file == "/file/config");
+    CHECK(file_wins.value->oci.federation_url == "https://127.0.0.1:10");
+}
+
+TEST_CASE("environment-only configuration works without a file", "[config]")
+{
+    auto r = load_config(
+        "", env_of({{"OGP_COMPARTMENT_ID", "ocid1.compartment.oc1..x"}, {"OGP_API_KEYS", "k"}}));
+    REQUIRE(r.value);
+    CHECK(r.value->source == "(environment)");
+    CHECK(r.value->oci.compartment_id == "ocid1.compartment.oc1..x");
+}
+
+TEST_CASE("missing file and invalid YAML name the file", "[config]")
+{
+    auto missing = load_config("/nonexistent/dir/c.yaml", env_of({}));
+    REQUIRE_FALSE(missing.value);
+    REQUIRE(missing.errors.size() == 1);
+    CHECK(missing.errors[0] == "/nonexistent/dir/c.yaml: cannot read config file");
+
+    auto broken = load("oci: [unclosed\n");
+    REQUIRE_FALSE(broken.value);
+    CHECK(has_error(broken, "test.yaml: invalid YAML"));
+
+    auto wrong_shape = load("- just\n- a list\n");
+    REQUIRE_FALSE(wrong_shape.value);
+    CHECK(has_error(wrong_shape, "must be a mapping"));
+}
+
+TEST_CASE("endpoint: explicit wins, trailing slash dropped", "[config]")
+{
+    auto r = load(R"(
+oci:
+  compartment_id: ocid1.compartment.oc1..aaaa
+  region: us-chicago-1
+  endpoint: https://127.0.0.1:8443/
+clients: {api_keys: [k]}
+)");
+    REQUIRE(r.value);
+    CHECK(r.value->oci.endpoint == "https://127.0.0.1:8443");
+}
+
+TEST_CASE("parse_duration units", "[config]")
+{
+    CHECK(parse_duration("10") == std::chrono::milliseconds(10000));
+    CHECK(parse_duration("0.25") == std::chrono::milliseconds(250));
+    CHECK(parse_duration("750ms") == std::chrono::milliseconds(750));
+    CHECK(parse_duration("2m") == std::chrono::milliseconds(120000));
+    CHECK(parse_duration("1h") == std::chrono::milliseconds(3600000));
+    CHECK_FALSE(parse_duration(""));
+    CHECK_FALSE(parse_duration("-1"));
+    CHECK_FALSE(parse_duration("ten"));
+    CHECK_FALSE(parse_duration("5 fortnights"));
+}

@@ -1,0 +1,61 @@
+// Unit tests for routing and client authentication.
+#include <catch2/catch.hpp>
+
+#include "ogp/server/client_auth.hpp"
+#include "ogp/server/router.hpp"
+
+using namespace ogp::server;
+
+TEST_CASE("routes, methods and auth requirements", "[router]")
+{
+    CHECK(match_route("POST", "/v1/chat/completions").target == route::chat_completions);
+    CHECK(match_route("POST", "/v1/chat/completions").requires_client_auth);
+    CHECK(match_route("POST", "/v1/embeddings").target == route::embeddings);
+    CHECK(match_route("GET", "/v1/models").target == route::models);
+    CHECK(match_route("GET", "/v1/models/").target == route::models);
+    CHECK(match_route("HEAD", "/healthz").target == route::healthz);
+    CHECK_FALSE(match_route("GET", "/healthz").requires_client_auth);
+    CHECK(match_route("GET", "/readyz").target == route::readyz);
+
+    auto wrong = match_route("GET", "/v1/chat/completions");
+    CHECK(wrong.target == route::method_not_allowed);
+    CHECK(wrong.allow == "POST");
+    CHECK(match_route("DELETE", "/v1/models").allow == "GET, HEAD");
+
+    CHECK(match_route("GET", "/v1/chat").target == route::not_found);
+    CHECK(match_route("GET", "/").target == route::not_found);
+    CHECK(match_route("POST", "/v1/chat/completions/x").target == route::not_found);
+}
+
+TEST_CASE("client keys are checked exactly", "[auth]")
+{
+    client_authenticator auth({"sk-one", "sk-two"}, false);
+    CHECK_FALSE(auth.check(std::string_view("Bearer sk-one")));
+    CHECK_FALSE(auth.check(std::string_view("bearer sk-two")));
+    CHECK_FALSE(auth.check(std::string_view("BEARER sk-two")));
+
+    auto missing = auth.check(std::nullopt);
+    REQUIRE(missing);
+    CHECK(missing->status == 401);
+    CHECK(missing->code == "invalid_api_key");
+
+    for (auto bad : {"Bearer sk-on", "Bearer sk-one ", "Bearer sk-onee", "Basic c2stb25l", "sk-one",
+                     "Bearer", "Bearer ", ""}) {
+        INFO(bad);
+        auto r = auth.check(std::string_view(bad));
+        REQUIRE(r);
+        CHECK(r->status == 401);
+        // The presented key is never echoed.
+        CHECK(r->body().find("sk-on") == std::string::npos);
+    }
+}
+
+TEST_CASE("anonymous mode only when no keys are configured", "[auth]")
+{
+    client_authenticator anon({}, true);
+    CHECK_FALSE(anon.check(std::nullopt));
+    client_authenticator keyed({"k"}, true);
+    CHECK(keyed.check(std::nullopt));
+    client_authenticator closed({}, false);
+    CHECK(closed.check(std::string_view("Bearer anything")));
+}
