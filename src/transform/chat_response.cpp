@@ -1,0 +1,594 @@
+#include "ogp/transform/chat_response.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "response_util.hpp"
+
+namespace ogp::transform {
+
+using detail::append_json_string;
+using detail::get;
+using detail::get_string;
+using detail::sv;
+using rapidjson::Value;
+
+namespace detail {
+
+token_usage read_usage(const Value& u)
+{
+    token_usage r;
+    if (!u.IsObject()) {
+        return r;
+    }
+    r.present = true;
+    std::int64_t v = 0;
+    // Every count is optional (reasoning models omit completionTokens).
+    if (const Value* p = get(u, "promptTokens"); p != nullptr && as_int(*p, v)) {
+        r.prompt_tokens = v;
+    }
+    if (const Value* p = get(u, "completionTokens"); p != nullptr && as_int(*p, v)) {
+        r.completion_tokens = v;
+    }
+    if (const Value* p = get(u, "totalTokens"); p != nullptr && as_int(*p, v)) {
+        r.total_tokens = v;
+    } else {
+        r.total_tokens = r.prompt_tokens + r.completion_tokens;
+    }
+    if (const Value* d = get(u, "completionTokensDetails"); d != nullptr) {
+        if (const Value* p = get(*d, "reasoningTokens"); p != nullptr && as_int(*p, v)) {
+            r.reasoning_tokens = v;
+        }
+    }
+    if (const Value* d = get(u, "promptTokensDetails"); d != nullptr) {
+        if (const Value* p = get(*d, "cachedTokens"); p != nullptr && as_int(*p, v)) {
+            r.cached_tokens = v;
+        }
+    }
+    return r;
+}
+
+void append_usage(std::string& out, const token_usage& u)
+{
+    out += "{\"prompt_tokens\":";
+    append_int(out, u.prompt_tokens);
+    out += ",\"completion_tokens\":";
+    append_int(out, u.completion_tokens);
+    out += ",\"total_tokens\":";
+    append_int(out, u.total_tokens);
+    if (u.cached_tokens >= 0) {
+        out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+        append_int(out, u.cached_tokens);
+        out += "}";
+    }
+    if (u.reasoning_tokens >= 0) {
+        out += ",\"completion_tokens_details\":{\"reasoning_tokens\":";
+        append_int(out, u.reasoning_tokens);
+        out += "}";
+    }
+    out += "}";
+}
+
+void append_parts_text(const Value& content, std::string& text, std::string& reasoning)
+{
+    if (content.IsString()) {
+        text.append(content.GetString(), content.GetStringLength());
+        return;
+    }
+    if (!content.IsArray()) {
+        return;
+    }
+    for (auto& part : content.GetArray()) {
+        std::string_view type = get_string(part, "type");
+        if (type == "THINKING") {
+            reasoning += get_string(part, "thinking");
+        } else if (type == "TEXT" || type.empty()) {
+            text += get_string(part, "text");
+        }
+    }
+}
+
+std::string sanitize_message(std::string_view s, std::size_t max_len)
+{
+    std::string r;
+    r.reserve(std::min(s.size(), max_len));
+    for (char c : s) {
+        if (r.size() >= max_len) {
+            r += "...";
+            break;
+        }
+        auto u = static_cast<unsigned char>(c);
+        r.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
+    }
+    return r;
+}
+
+}  // namespace detail
+
+std::string make_completion_id(std::uint64_t random_hi, std::uint32_t random_lo)
+{
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "chatcmpl-%016llx%08x",
+                  static_cast<unsigned long long>(random_hi), static_cast<unsigned>(random_lo));
+    return buf;
+}
+
+std::string synthetic_tool_call_id(std::string_view completion_id, int choice, int index)
+{
+    // Derived from the completion id (unique per response) plus the position: stable.
+    std::string_view tail = completion_id;
+    if (tail.starts_with("chatcmpl-")) {
+        tail.remove_prefix(9);
+    }
+    if (tail.size() > 24) {
+        tail = tail.substr(0, 24);
+    }
+    std::string id = "call_";
+    id.append(tail);
+    if (choice > 0) {
+        id += "_c" + std::to_string(choice);
+    }
+    id += "_" + std::to_string(index);
+    return id;
+}
+
+namespace {
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d)
+{
+    // Howard Hinnant's algorithm.
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out)
+{
+    if (pos + n > s.size()) {
+        return false;
+    }
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        out = out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+}  // namespace
+
+std::int64_t parse_iso8601(std::string_view s)
+{
+    int y, mo, d, h, mi, se;
+    // YYYY-MM-DDTHH:MM:SS
+    if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) ||
+        s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
+        !digits(s, 17, 2, se)) {
+        return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
+        return -1;
+    }
+    std::size_t p = 19;
+    // Optional fraction.
+    if (p < s.size() && s[p] == '.') {
+        ++p;
+        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+            ++p;
+        }
+    }
+    std::int64_t offset = 0;
+    // Zone: Z or ±hh:mm (no zone: UTC).
+    if (p < s.size()) {
+        if (s[p] == 'Z' || s[p] == 'z') {
+            ++p;
+        } else if (s[p] == '+' || s[p] == '-') {
+            int oh, om;
+            if (!digits(s, p + 1, 2, oh)) {
+                return -1;
+            }
+            std::size_t q = p + 3;
+            if (q < s.size() && s[q] == ':') {
+                ++q;
+            }
+            if (!digits(s, q, 2, om)) {
+                return -1;
+            }
+            offset = (oh * 3600 + om * 60) * (s[p] == '-' ? -1 : 1);
+            p = q + 2;
+        }
+    }
+    if (p != s.size()) {
+        return -1;
+    }
+    return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+           h * 3600 + mi * 60 + se - offset;
+}
+
+std::string_view map_finish_reason(std::string_view r)
+{
+    std::string l = detail::to_lower(r);
+    if (l == "length" || l == "max_tokens" || l == "error_limit") {
+        return "length";
+    }
+    if (l == "tool_calls" || l == "tool_call" || l == "function_call") {
+        return "tool_calls";
+    }
+    if (l == "content_filter" || l == "content_filtered" || l == "error_toxic") {
+        return "content_filter";
+    }
+    if (l == "error") {
+        return "error";
+    }
+    return "stop";
+}
+
+namespace {
+
+struct choice_out
+{
+    std::string text;
+    bool has_text = false;
+    std::string reasoning;
+    std::string refusal;
+    std::string tool_calls;  // serialised OpenAI tool_calls array items
+    int call_count = 0;
+    std::string finish;
+    std::string logprobs;  // serialised OpenAI logprobs object, or empty
+};
+
+void add_call(choice_out& c, std::string_view id, std::string_view name, std::string_view args)
+{
+    if (c.call_count++ > 0) {
+        c.tool_calls += ",";
+    }
+    c.tool_calls += "{\"id\":";
+    append_json_string(c.tool_calls, id);
+    c.tool_calls += ",\"type\":\"function\",\"function\":{\"name\":";
+    append_json_string(c.tool_calls, name);
+    c.tool_calls += ",\"arguments\":";
+    append_json_string(c.tool_calls, args);
+    c.tool_calls += "}}";
+}
+
+// GENERIC legacy logprobs → OpenAI chat logprobs.
+std::string convert_logprobs(const Value& lp, int top)
+{
+    const Value* tokens = get(lp, "tokens");
+    const Value* lps = get(lp, "tokenLogprobs");
+    const Value* tops = get(lp, "topLogprobs");
+    if (tokens == nullptr || !tokens->IsArray()) {
+        return {};
+    }
+    std::string out = "{\"content\":[";
+    for (rapidjson::SizeType i = 0; i < tokens->Size(); ++i) {
+        if (i > 0) {
+            out += ",";
+        }
+        out += "{\"token\":";
+        append_json_string(out, (*tokens)[i].IsString() ? sv((*tokens)[i]) : "");
+        out += ",\"logprob\":";
+        double v = 0;
+        if (lps != nullptr && lps->IsArray() && i < lps->Size() && (*lps)[i].IsNumber()) {
+            v = (*lps)[i].GetDouble();
+        }
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        out += buf;
+        out += ",\"bytes\":null,\"top_logprobs\":[";
+        if (top > 0 && tops != nullptr && tops->IsArray() && i < tops->Size() &&
+            (*tops)[i].IsObject()) {
+            bool first = true;
+            for (auto it = (*tops)[i].MemberBegin(); it != (*tops)[i].MemberEnd(); ++it) {
+                double t = it->value.IsNumber()   ? it->value.GetDouble()
+                           : it->value.IsString() ? std::strtod(it->value.GetString(), nullptr)
+                                                  : 0.0;
+                out += first ? "" : ",";
+                first = false;
+                out += "{\"token\":";
+                append_json_string(out, sv(it->name));
+                std::snprintf(buf, sizeof buf, "%.17g", t);
+                out += ",\"logprob\":";
+                out += buf;
+                out += ",\"bytes\":null}";
+            }
+        }
+        out += "]}";
+    }
+    out += "]}";
+    return out;
+}
+
+api_error bad_upstream(std::string_view why)
+{
+    return api_error{502,
+                     "OCI Generative AI returned an unexpected response: " + std::string(why) + ".",
+                     "api_error",
+                     {},
+                     "bad_upstream_response",
+                     {}};
+}
+
+}  // namespace
+
+result<std::string> chat_response_to_openai(std::string_view oci_body, const chat_plan& plan,
+                                            std::string_view completion_id, std::int64_t now_unix)
+{
+    // Parse the ChatResult envelope.
+    rapidjson::Document doc;
+    if (!detail::parse_upstream(oci_body, doc) || !doc.IsObject()) {
+        return bad_upstream("not JSON");
+    }
+    const Value* cr = get(doc, "chatResponse");
+    if (cr == nullptr || !cr->IsObject()) {
+        return bad_upstream("no chatResponse");
+    }
+    std::string_view fmt = get_string(*cr, "apiFormat");
+    if (fmt.empty()) {
+        fmt = to_string(plan.model.format);
+    }
+    std::int64_t created = parse_iso8601(get_string(*cr, "timeCreated"));
+    if (created < 0) {
+        created = now_unix;
+    }
+    std::vector<choice_out> choices;
+    token_usage usage;
+    if (const Value* u = get(*cr, "usage"); u != nullptr) {
+        usage = detail::read_usage(*u);
+    }
+    std::string error_message;
+    if (fmt == "GENERIC") {
+        // GENERIC: choices with content parts, tool calls and reasoning.
+        const Value* cs = get(*cr, "choices");
+        if (cs == nullptr || !cs->IsArray()) {
+            return bad_upstream("no choices");
+        }
+        for (rapidjson::SizeType i = 0; i < cs->Size(); ++i) {
+            const Value& c = (*cs)[i];
+            choice_out co;
+            int ci = static_cast<int>(choices.size());
+            if (const Value* m = get(c, "message"); m != nullptr) {
+                if (const Value* content = get(*m, "content"); content != nullptr) {
+                    co.has_text = true;
+                    detail::append_parts_text(*content, co.text, co.reasoning);
+                }
+                if (const Value* rc = get(*m, "reasoningContent");
+                    rc != nullptr && rc->IsString()) {
+                    co.reasoning += sv(*rc);
+                }
+                co.refusal = get_string(*m, "refusal");
+                if (const Value* tcs = get(*m, "toolCalls"); tcs != nullptr && tcs->IsArray()) {
+                    for (rapidjson::SizeType j = 0; j < tcs->Size(); ++j) {
+                        const Value& tc = (*tcs)[j];
+                        std::string id(get_string(tc, "id"));
+                        if (id.empty()) {
+                            id = synthetic_tool_call_id(completion_id, ci, static_cast<int>(j));
+                        }
+                        std::string_view args = get_string(tc, "arguments");
+                        add_call(co, id, get_string(tc, "name"), args.empty() ? "{}" : args);
+                    }
+                }
+            }
+            co.finish = std::string(map_finish_reason(get_string(c, "finishReason")));
+            if (const Value* lp = get(c, "logprobs"); lp != nullptr && plan.logprobs) {
+                co.logprobs = convert_logprobs(*lp, plan.top_logprobs);
+            }
+            choices.push_back(std::move(co));
+        }
+    } else if (fmt == "COHERE") {
+        // COHERE v1: top-level text and `{name, parameters}` tool calls without ids.
+        choice_out co;
+        if (const Value* t = get(*cr, "text"); t != nullptr && t->IsString()) {
+            co.has_text = true;
+            co.text = sv(*t);
+        }
+        if (const Value* tcs = get(*cr, "toolCalls"); tcs != nullptr && tcs->IsArray()) {
+            for (rapidjson::SizeType j = 0; j < tcs->Size(); ++j) {
+                const Value& tc = (*tcs)[j];
+                const Value* params = get(tc, "parameters");
+                add_call(co, synthetic_tool_call_id(completion_id, 0, static_cast<int>(j)),
+                         get_string(tc, "name"),
+                         params != nullptr ? detail::to_json(*params) : "{}");
+            }
+        }
+        co.finish = std::string(map_finish_reason(get_string(*cr, "finishReason")));
+        error_message = get_string(*cr, "errorMessage");
+        choices.push_back(std::move(co));
+    } else if (fmt == "COHEREV2") {
+        // COHEREV2: message with TEXT/THINKING parts and nested function tool calls.
+        choice_out co;
+        if (const Value* m = get(*cr, "message"); m != nullptr) {
+            if (const Value* content = get(*m, "content"); content != nullptr) {
+                co.has_text = true;
+                detail::append_parts_text(*content, co.text, co.reasoning);
+            }
+            if (const Value* tcs = get(*m, "toolCalls"); tcs != nullptr && tcs->IsArray()) {
+                for (rapidjson::SizeType j = 0; j < tcs->Size(); ++j) {
+                    const Value& tc = (*tcs)[j];
+                    std::string id(get_string(tc, "id"));
+                    if (id.empty()) {
+                        id = synthetic_tool_call_id(completion_id, 0, static_cast<int>(j));
+                    }
+                    const Value* fn = get(tc, "function");
+                    std::string_view name = fn != nullptr ? get_string(*fn, "name") : "";
+                    std::string args = "{}";
+                    if (const Value* a = fn != nullptr ? get(*fn, "arguments") : nullptr;
+                        a != nullptr) {
+                        args = a->IsString() ? std::string(sv(*a)) : detail::to_json(*a);
+                    }
+                    add_call(co, id, name, args);
+                }
+            }
+        }
+        co.finish = std::string(map_finish_reason(get_string(*cr, "finishReason")));
+        error_message = get_string(*cr, "errorMessage");
+        choices.push_back(std::move(co));
+    } else {
+        return bad_upstream("unknown apiFormat");
+    }
+    // An ERROR finish is an upstream failure, not a completion.
+    for (auto& c : choices) {
+        if (c.finish == "error") {
+            return api_error{502,
+                             "OCI Generative AI failed to generate: " +
+                                 detail::sanitize_message(error_message.empty() ? "unknown error"
+                                                                                : error_message),
+                             "api_error",
+                             {},
+                             "upstream_generation_error",
+                             {}};
+        }
+        // Tool calls win over Cohere's COMPLETE.
+        if (c.call_count > 0 && c.finish == "stop") {
+            c.finish = "tool_calls";
+        }
+    }
+    // Serialise the chat.completion.
+    std::string out;
+    out.reserve(oci_body.size() + 256);
+    out += "{\"id\":";
+    append_json_string(out, completion_id);
+    out += ",\"object\":\"chat.completion\",\"created\":";
+    detail::append_int(out, created);
+    out += ",\"model\":";
+    append_json_string(out, plan.client_model);
+    out += ",\"choices\":[";
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+        const choice_out& c = choices[i];
+        out += i > 0 ? ",{\"index\":" : "{\"index\":";
+        detail::append_int(out, static_cast<std::int64_t>(i));
+        out += ",\"message\":{\"role\":\"assistant\",\"content\":";
+        if (c.has_text && !(c.text.empty() && c.call_count > 0)) {
+            append_json_string(out, c.text);
+        } else {
+            out += "null";
+        }
+        out += ",\"refusal\":";
+        if (c.refusal.empty()) {
+            out += "null";
+        } else {
+            append_json_string(out, c.refusal);
+        }
+        if (!c.reasoning.empty()) {
+            out += ",\"reasoning_content\":";
+            append_json_string(out, c.reasoning);
+        }
+        if (c.call_count > 0) {
+            out += ",\"tool_calls\":[";
+            out += c.tool_calls;
+            out += "]";
+        }
+        out += "},\"logprobs\":";
+        out += c.logprobs.empty() ? "null" : c.logprobs;
+        out += ",\"finish_reason\":";
+        append_json_string(out, c.finish);
+        out += "}";
+    }
+    out += "]";
+    if (usage.present) {
+        out += ",\"usage\":";
+        detail::append_usage(out, usage);
+    }
+    out += "}";
+    return out;
+}
+
+api_error map_oci_error(unsigned status, std::string_view body, std::string_view retry_after_header,
+                        std::string_view opc_request_id)
+{
+    // Read `{code, message}`, unwrapping JSON double-encoded inside `message`.
+    std::string code;
+    std::string message;
+    std::string param;
+    rapidjson::Document doc;
+    if (detail::parse_upstream(body, doc) && doc.IsObject()) {
+        if (const Value* c = get(doc, "code"); c != nullptr) {
+            code = c->IsString()  ? std::string(sv(*c))
+                   : c->IsInt64() ? std::to_string(c->GetInt64())
+                                  : "";
+        }
+        message = get_string(doc, "message");
+        if (const Value* e = get(doc, "error"); e != nullptr && e->IsObject()) {
+            message = get_string(*e, "message");
+            code = get_string(*e, "code");
+            param = get_string(*e, "param");
+        }
+        rapidjson::Document inner;
+        if (!message.empty() && message.front() == '{' && detail::parse_upstream(message, inner) &&
+            inner.IsObject()) {
+            const Value* ie = get(inner, "error");
+            const Value& src =
+                (ie != nullptr && ie->IsObject()) ? *ie : static_cast<const Value&>(inner);
+            std::string inner_message(get_string(src, "message"));
+            if (std::string_view ic = get_string(src, "code"); !ic.empty()) {
+                code = ic;
+            }
+            if (std::string_view ip = get_string(src, "param"); !ip.empty()) {
+                param = ip;
+            }
+            message = inner_message.empty() ? message : inner_message;
+        }
+    }
+    // Numeric codes say nothing beyond the status.
+    bool numeric = !code.empty() && code.find_first_not_of("0123456789") == std::string::npos;
+    if (numeric || detail::has_control_chars(code) || code.size() > 64) {
+        code.clear();
+    }
+    api_error e;
+    e.param = detail::has_control_chars(param) || param.size() > 128 ? "" : param;
+    // Status, type and code.
+    if (status == 404) {
+        e.status = 404;
+        e.type = "invalid_request_error";
+        e.code = "model_not_found";
+    } else if (status == 429) {
+        e.status = 429;
+        e.type = "rate_limit_error";
+        e.code = "rate_limit_exceeded";
+        bool digits_only =
+            !retry_after_header.empty() && retry_after_header.size() <= 10 &&
+            retry_after_header.find_first_not_of("0123456789") == std::string_view::npos;
+        e.retry_after = digits_only ? std::string(retry_after_header) : "1";
+    } else if (status == 401) {
+        e.status = 502;
+        e.type = "api_error";
+        e.code = "upstream_authentication_failed";
+    } else if (status == 403) {
+        e.status = 403;
+        e.type = "permission_error";
+        e.code = code.empty() ? "permission_denied" : code;
+    } else if (status == 503) {
+        e.status = 503;
+        e.type = "service_unavailable_error";
+        e.code = "service_unavailable";
+        bool digits_only =
+            !retry_after_header.empty() && retry_after_header.size() <= 10 &&
+            retry_after_header.find_first_not_of("0123456789") == std::string_view::npos;
+        e.retry_after = digits_only ? std::string(retry_after_header) : "1";
+    } else if (status >= 400 && status < 500) {
+        e.status = status;
+        e.type = "invalid_request_error";
+        e.code = code;
+    } else {
+        e.status = 502;
+        e.type = "api_error";
+        e.code = "upstream_error";
+    }
+    // Message, with the OCI request id for support.
+    e.message = "OCI Generative AI: " + (message.empty() ? "HTTP " + std::to_string(status)
+                                                         : detail::sanitize_message(message));
+    if (!opc_request_id.empty() && opc_request_id.size() <= 256 &&
+        !detail::has_control_chars(opc_request_id)) {
+        e.message += " (opc-request-id: " + std::string(opc_request_id) + ")";
+    }
+    return e;
+}
+
+}  // namespace ogp::transform

@@ -1,0 +1,232 @@
+#include "json_util.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace ogp::transform::detail {
+
+bool depth_within(std::string_view text, std::size_t max_depth)
+{
+    std::size_t depth = 0;
+    bool in_string = false;
+    const char* p = text.data();
+    const char* end = p + text.size();
+    // One pass: track strings (with escapes) and bracket depth outside them.
+    while (p < end) {
+        char c = *p++;
+        if (in_string) {
+            if (c == '\\') {
+                if (p < end) {
+                    ++p;
+                }
+            } else if (c == '"') {
+                in_string = false;
+            } else if (c == '\0') {
+                return false;
+            }
+            continue;
+        }
+        switch (c) {
+            case '"':
+                in_string = true;
+                break;
+            case '[':
+            case '{':
+                if (++depth > max_depth) {
+                    return false;
+                }
+                break;
+            case ']':
+            case '}':
+                if (depth > 0) {
+                    --depth;
+                }
+                break;
+            case '\0':
+                return false;
+            default:
+                break;
+        }
+    }
+    return true;
+}
+
+namespace {
+
+constexpr unsigned parse_flags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+}  // namespace
+
+std::optional<api_error> parse_request(std::string_view text, std::size_t max_depth,
+                                       rapidjson::Document& doc)
+{
+    // Nesting cap (and stray NUL bytes) before the parser sees the text.
+    if (!depth_within(text, max_depth == 0 ? 64 : max_depth)) {
+        return invalid_request("The request body nests JSON deeper than " +
+                                   std::to_string(max_depth == 0 ? 64 : max_depth) +
+                                   " levels or contains a NUL byte.",
+                               {}, "invalid_json");
+    }
+    // Iterative parse with UTF-8 validation; trailing text is an error.
+    doc.Parse<parse_flags>(text.data(), text.size());
+    if (doc.HasParseError()) {
+        return invalid_request(std::string("We could not parse the JSON body of your request: ") +
+                                   rapidjson::GetParseError_En(doc.GetParseError()) +
+                                   " (at offset " + std::to_string(doc.GetErrorOffset()) + ").",
+                               {}, "invalid_json");
+    }
+    if (!doc.IsObject()) {
+        return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
+    }
+    return std::nullopt;
+}
+
+bool parse_upstream(std::string_view text, rapidjson::Document& doc)
+{
+    // Upstream bodies get a generous but finite nesting cap too.
+    if (!depth_within(text, 256)) {
+        return false;
+    }
+    doc.Parse<parse_flags>(text.data(), text.size());
+    return !doc.HasParseError();
+}
+
+void append_json_string(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    const char* p = s.data();
+    const char* end = p + s.size();
+    const char* run = p;
+    // Copy runs of safe bytes at once; escape quotes, backslashes and control bytes.
+    while (p < end) {
+        unsigned char c = static_cast<unsigned char>(*p);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            ++p;
+            continue;
+        }
+        out.append(run, static_cast<std::size_t>(p - run));
+        switch (c) {
+            case '"':
+                out.append("\\\"");
+                break;
+            case '\\':
+                out.append("\\\\");
+                break;
+            case '\n':
+                out.append("\\n");
+                break;
+            case '\r':
+                out.append("\\r");
+                break;
+            case '\t':
+                out.append("\\t");
+                break;
+            case '\b':
+                out.append("\\b");
+                break;
+            case '\f':
+                out.append("\\f");
+                break;
+            default: {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+                out.append(esc, 6);
+            }
+        }
+        ++p;
+        run = p;
+    }
+    out.append(run, static_cast<std::size_t>(end - run));
+    out.push_back('"');
+}
+
+void append_int(std::string& out, std::int64_t v)
+{
+    char buf[24];
+    int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
+const rapidjson::Value* get(const rapidjson::Value& obj, std::string_view key)
+{
+    // Linear scan: OpenAI/OCI objects are small.
+    if (!obj.IsObject()) {
+        return nullptr;
+    }
+    for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+        if (sv(it->name) == key) {
+            return it->value.IsNull() ? nullptr : &it->value;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view get_string(const rapidjson::Value& obj, std::string_view key)
+{
+    const rapidjson::Value* v = get(obj, key);
+    return (v != nullptr && v->IsString()) ? sv(*v) : std::string_view{};
+}
+
+std::string to_json(const rapidjson::Value& v)
+{
+    rapidjson::StringBuffer sb;
+    json_writer w(sb);
+    v.Accept(w);
+    return std::string(sb.GetString(), sb.GetSize());
+}
+
+bool has_control_chars(std::string_view s)
+{
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string to_upper(std::string_view s)
+{
+    std::string r(s);
+    for (char& c : r) {
+        if (c >= 'a' && c <= 'z') {
+            c = static_cast<char>(c - 'a' + 'A');
+        }
+    }
+    return r;
+}
+
+std::string to_lower(std::string_view s)
+{
+    std::string r(s);
+    for (char& c : r) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return r;
+}
+
+bool as_int(const rapidjson::Value& v, std::int64_t& out)
+{
+    if (v.IsInt64()) {
+        out = v.GetInt64();
+        return true;
+    }
+    // Integral doubles (`100.0`) count as integers.
+    if (v.IsDouble()) {
+        double d = v.GetDouble();
+        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
+            out = static_cast<std::int64_t>(d);
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace ogp::transform::detail

@@ -1,0 +1,76 @@
+#pragma once
+
+// Private helpers shared by the transform sources: bounded parsing, fast string escaping,
+// small value accessors.
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ogp/api/errors.hpp"
+
+namespace ogp::transform::detail {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+/// True when `text` has no NUL byte and no `[`/`{` nesting deeper than `max_depth`
+/// (counted outside strings).
+bool depth_within(std::string_view text, std::size_t max_depth);
+
+/// Parses a request body: nesting cap, iterative parse with UTF-8 validation, no trailing
+/// garbage, object root. Returns the 400 to send on failure.
+std::optional<api_error> parse_request(std::string_view text, std::size_t max_depth,
+                                       rapidjson::Document& doc);
+
+/// Parses an upstream body (same flags, fixed depth cap); false on any failure.
+bool parse_upstream(std::string_view text, rapidjson::Document& doc);
+
+/// Appends `s` as a JSON string literal (with quotes).
+void append_json_string(std::string& out, std::string_view s);
+
+/// Appends a signed integer in decimal.
+void append_int(std::string& out, std::int64_t v);
+
+/// The string view of a string value.
+inline std::string_view sv(const rapidjson::Value& v)
+{
+    return {v.GetString(), v.GetStringLength()};
+}
+
+/// Member `key` of object `obj`, or nullptr when absent, null, or `obj` is not an object.
+const rapidjson::Value* get(const rapidjson::Value& obj, std::string_view key);
+
+/// Member `key` as a string view when it is a string; empty otherwise.
+std::string_view get_string(const rapidjson::Value& obj, std::string_view key);
+
+/// Writes a string value.
+inline void write_string(json_writer& w, std::string_view s)
+{
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+/// Writes an object key.
+inline void write_key(json_writer& w, std::string_view s)
+{
+    w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+/// Serialises a value to a string.
+std::string to_json(const rapidjson::Value& v);
+
+/// True when `s` has a byte below 0x20 or DEL.
+bool has_control_chars(std::string_view s);
+
+/// ASCII upper/lower case copies.
+std::string to_upper(std::string_view s);
+std::string to_lower(std::string_view s);
+
+/// True for an integral number that fits in int64 (also `100.0`).
+bool as_int(const rapidjson::Value& v, std::int64_t& out);
+
+}  // namespace ogp::transform::detail

@@ -1,0 +1,432 @@
+#include "ogp/transform/stream_transcoder.hpp"
+
+#include <algorithm>
+
+#include "response_util.hpp"
+
+namespace ogp::transform {
+
+using detail::append_json_string;
+using detail::get;
+using detail::get_string;
+using detail::sv;
+using rapidjson::Value;
+
+namespace {
+
+// Parse documents out of stack buffers: no heap traffic for ordinary events.
+using pool = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
+using event_doc = rapidjson::GenericDocument<rapidjson::UTF8<>, pool, pool>;
+
+constexpr unsigned event_parse_flags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+constexpr std::size_t max_choices = 128;
+
+// FNV-1a over emitted text, to recognise a terminal event that restates it.
+std::uint64_t fnv(std::uint64_t h, std::string_view s)
+{
+    for (unsigned char c : s) {
+        h = (h ^ c) * 1099511628211ull;
+    }
+    return h;
+}
+
+// True when the accumulated argument text of a call is a complete JSON value (balanced
+// braces outside strings), so a following id-less call with a name starts a new call.
+bool args_complete(std::string_view args)
+{
+    int depth = 0;
+    bool in_str = false;
+    bool esc = false;
+    bool started = false;
+    for (char c : args) {
+        if (in_str) {
+            if (esc) {
+                esc = false;
+            } else if (c == '\\') {
+                esc = true;
+            } else if (c == '"') {
+                in_str = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+            started = true;
+        } else if (c == '}' || c == ']') {
+            --depth;
+        }
+    }
+    return started && depth <= 0 && !in_str;
+}
+
+}  // namespace
+
+stream_transcoder::stream_transcoder(const chat_plan& plan, std::string completion_id,
+                                     std::int64_t created, std::size_t max_event_bytes)
+    : plan_(plan), id_(std::move(completion_id)), parser_(max_event_bytes)
+{
+    // The fixed head of every chunk.
+    std::string head = "data: {\"id\":";
+    append_json_string(head, id_);
+    head += ",\"object\":\"chat.completion.chunk\",\"created\":";
+    detail::append_int(head, created);
+    head += ",\"model\":";
+    append_json_string(head, plan_.client_model);
+    prefix_ = head + ",\"choices\":[";
+    usage_prefix_ = head + ",\"choices\":[],\"usage\":";
+    choices_.resize(
+        static_cast<std::size_t>(std::clamp(plan_.n, 1, static_cast<int>(max_choices))));
+}
+
+void stream_transcoder::feed(std::string_view bytes, std::string& out)
+{
+    if (done_) {
+        return;
+    }
+    // Split into events; each one is translated as soon as it is complete.
+    auto status = parser_.feed(bytes, [&](std::string_view data) {
+        if (!done_) {
+            on_event(data, out);
+        }
+    });
+    if (status == sse::feed_status::too_large && !done_) {
+        emit_error(out, "OCI Generative AI sent a stream event larger than the limit.",
+                   "upstream_event_too_large");
+    }
+}
+
+void stream_transcoder::finish_on_eof(std::string& out)
+{
+    if (done_) {
+        return;
+    }
+    // Every choice finished: only usage was missing, end normally.
+    if (finished_choices_ >= choices_.size()) {
+        complete(out);
+        return;
+    }
+    emit_error(out, "OCI Generative AI closed the stream before the response was complete.",
+               "upstream_incomplete");
+}
+
+stream_transcoder::choice_state& stream_transcoder::choice(std::size_t index)
+{
+    return choices_[index];
+}
+
+void stream_transcoder::begin_chunk(std::string& out, std::size_t index, choice_state& c)
+{
+    out += prefix_;
+    out += "{\"index\":";
+    detail::append_int(out, static_cast<std::int64_t>(index));
+    out += ",\"delta\":{";
+    // The first chunk of a choice carries the role.
+    if (!c.role_sent) {
+        out += "\"role\":\"assistant\",";
+        c.role_sent = true;
+    }
+}
+
+void stream_transcoder::end_chunk(std::string& out, std::string_view finish_reason)
+{
+    // Drop a dangling comma left by begin_chunk when the delta has no other field.
+    if (out.back() == ',') {
+        out.pop_back();
+    }
+    out += "},\"logprobs\":null,\"finish_reason\":";
+    if (finish_reason.empty()) {
+        out += "null";
+    } else {
+        append_json_string(out, finish_reason);
+    }
+    out += "}]}\n\n";
+}
+
+void stream_transcoder::emit_text(std::string& out, std::size_t index, std::string_view text,
+                                  bool reasoning)
+{
+    choice_state& c = choice(index);
+    if (text.empty() && (c.role_sent || reasoning)) {
+        return;
+    }
+    if (!reasoning) {
+        c.text_hash = fnv(c.text_hash, text);
+        c.text_len += text.size();
+    }
+    begin_chunk(out, index, c);
+    out += reasoning ? "\"reasoning_content\":" : "\"content\":";
+    append_json_string(out, text);
+    end_chunk(out, {});
+}
+
+void stream_transcoder::emit_tool_call(std::string& out, std::size_t index, std::string_view id,
+                                       std::string_view name, std::string_view args,
+                                       bool args_present)
+{
+    choice_state& c = choice(index);
+    // Find the call this fragment belongs to: by OCI id, else the open call, else a new one.
+    std::size_t k = c.calls.size();
+    if (!id.empty()) {
+        for (std::size_t i = 0; i < c.calls.size(); ++i) {
+            if (c.calls[i].oci_id == id) {
+                k = i;
+            }
+        }
+    } else if (!c.calls.empty()) {
+        const tool_call_state& last = c.calls.back();
+        bool starts_new =
+            !name.empty() && !last.name.empty() && (last.name != name || args_complete(last.args));
+        if (!starts_new) {
+            k = c.calls.size() - 1;
+        }
+    }
+    c.saw_tool_calls = true;
+    begin_chunk(out, index, c);
+    out += "\"tool_calls\":[{\"index\":";
+    detail::append_int(out, static_cast<std::int64_t>(k));
+    if (k == c.calls.size()) {
+        // A new call: its one id (OCI's, else a stable synthetic one), type and name.
+        tool_call_state st;
+        st.oci_id = std::string(id);
+        st.name = std::string(name);
+        std::string openai_id =
+            id.empty() ? synthetic_tool_call_id(id_, static_cast<int>(index), static_cast<int>(k))
+                       : std::string(id);
+        out += ",\"id\":";
+        append_json_string(out, openai_id);
+        out += ",\"type\":\"function\",\"function\":{\"name\":";
+        append_json_string(out, name);
+        out += ",\"arguments\":";
+        append_json_string(out, args);
+        out += "}}]";
+        st.args = std::string(args);
+        c.calls.push_back(std::move(st));
+    } else {
+        // A fragment of an open call: arguments only (and a name that arrives late).
+        tool_call_state& st = c.calls[k];
+        out += ",\"function\":{";
+        if (st.name.empty() && !name.empty()) {
+            st.name = std::string(name);
+            out += "\"name\":";
+            append_json_string(out, name);
+            out += ",";
+        }
+        out += "\"arguments\":";
+        append_json_string(out, args_present ? args : std::string_view{});
+        out += "}}]";
+        st.args.append(args);
+    }
+    end_chunk(out, {});
+}
+
+void stream_transcoder::emit_finish(std::string& out, std::size_t index,
+                                    std::string_view oci_reason)
+{
+    choice_state& c = choice(index);
+    if (c.finished) {
+        return;
+    }
+    std::string_view reason = map_finish_reason(oci_reason);
+    // Tool calls win over a plain stop (Cohere says COMPLETE, some GENERIC models `stop`).
+    if (c.saw_tool_calls && reason == "stop") {
+        reason = "tool_calls";
+    }
+    c.finished = true;
+    ++finished_choices_;
+    begin_chunk(out, index, c);
+    end_chunk(out, reason);
+}
+
+void stream_transcoder::emit_error(std::string& out, std::string_view message,
+                                   std::string_view code)
+{
+    api_error e{502, detail::sanitize_message(message), "api_error", {}, std::string(code), {}};
+    out += "data: ";
+    out += e.body();
+    out += "\n\n";
+    done_ = true;
+    failed_ = true;
+}
+
+void stream_transcoder::maybe_complete(std::string& out)
+{
+    if (!done_ && finished_choices_ >= choices_.size() && usage_.present) {
+        complete(out);
+    }
+}
+
+void stream_transcoder::complete(std::string& out)
+{
+    // Usage after every finish chunk, only when the client asked; then OpenAI's terminator.
+    if (plan_.client_wants_usage && usage_.present) {
+        out += usage_prefix_;
+        detail::append_usage(out, usage_);
+        out += "}\n\n";
+    }
+    out += "data: [DONE]\n\n";
+    done_ = true;
+}
+
+void stream_transcoder::on_event(std::string_view json, std::string& out)
+{
+    // OCI normally never sends [DONE]; treat it as the end of the upstream stream.
+    if (json == "[DONE]") {
+        finish_on_eof(out);
+        return;
+    }
+    // Parse the event with stack-buffer allocators.
+    char value_buffer[16384];
+    char stack_buffer[2048];
+    pool value_alloc(value_buffer, sizeof value_buffer);
+    pool stack_alloc(stack_buffer, sizeof stack_buffer);
+    event_doc doc(&value_alloc, sizeof stack_buffer / 2, &stack_alloc);
+    doc.Parse<event_parse_flags>(json.data(), json.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+        emit_error(out, "OCI Generative AI sent a malformed stream event.",
+                   "bad_upstream_response");
+        return;
+    }
+    const Value& ev = doc;
+    // Mid-stream errors: Cohere `errorMessage`, an OCI `{code, message}` or `{error}`.
+    const Value* msg = get(ev, "message");
+    std::string_view error_message = get_string(ev, "errorMessage");
+    if (msg != nullptr && msg->IsString() && get(ev, "code") != nullptr) {
+        error_message = sv(*msg);
+    }
+    if (const Value* e = get(ev, "error"); e != nullptr) {
+        error_message = e->IsObject() ? get_string(*e, "message") : "error";
+        if (error_message.empty()) {
+            error_message = "error";
+        }
+    }
+    if (!error_message.empty()) {
+        emit_error(out, "OCI Generative AI stream error: " + std::string(error_message),
+                   "upstream_error");
+        return;
+    }
+    // Which choice, which format.
+    std::size_t index = 0;
+    if (const Value* iv = get(ev, "index"); iv != nullptr && iv->IsUint64()) {
+        index = static_cast<std::size_t>(iv->GetUint64());
+    }
+    if (index >= choices_.size()) {
+        if (index >= max_choices) {
+            emit_error(out, "OCI Generative AI sent an invalid choice index.",
+                       "bad_upstream_response");
+            return;
+        }
+        choices_.resize(index + 1);
+    }
+    std::string_view fmt = get_string(ev, "apiFormat");
+    api_format f = plan_.model.format;
+    if (fmt == "COHERE") {
+        f = api_format::cohere;
+    } else if (fmt == "COHEREV2") {
+        f = api_format::coherev2;
+    } else if (fmt == "GENERIC") {
+        f = api_format::generic;
+    }
+    std::string_view finish = get_string(ev, "finishReason");
+    choice_state& c = choice(index);
+    // Text and reasoning of this event.
+    std::string text;
+    std::string reasoning;
+    const Value* calls = nullptr;
+    if (f == api_format::cohere) {
+        text = get_string(ev, "text");
+        calls = get(ev, "toolCalls");
+        // Cohere restates the whole text on tool-call and terminal events.
+        bool restating = !finish.empty() || get(ev, "chatHistory") != nullptr || calls != nullptr;
+        if (restating && c.text_len > 0) {
+            text.clear();
+        }
+    } else if (msg != nullptr && msg->IsObject()) {
+        if (const Value* content = get(*msg, "content"); content != nullptr) {
+            detail::append_parts_text(*content, text, reasoning);
+        }
+        if (const Value* rc = get(*msg, "reasoningContent"); rc != nullptr && rc->IsString()) {
+            reasoning += sv(*rc);
+        }
+        calls = get(*msg, "toolCalls");
+        // A terminal event that repeats everything already streamed is not a delta.
+        if (!finish.empty() && !text.empty() && text.size() == c.text_len &&
+            fnv(1469598103934665603ull, text) == c.text_hash) {
+            text.clear();
+        }
+    }
+    if (c.finished) {
+        text.clear();
+        reasoning.clear();
+        calls = nullptr;
+    }
+    bool first = !c.role_sent;
+    if (!reasoning.empty()) {
+        emit_text(out, index, reasoning, true);
+    }
+    if (!text.empty() || (first && finish.empty() && calls == nullptr && reasoning.empty() &&
+                          msg != nullptr && msg->IsObject())) {
+        emit_text(out, index, text, false);
+    } else if (f == api_format::cohere && first && finish.empty() && calls == nullptr &&
+               get(ev, "text") != nullptr) {
+        emit_text(out, index, text, false);
+    }
+    // Tool calls: Cohere v1 sends complete `{name, parameters}` calls once.
+    if (calls != nullptr && calls->IsArray()) {
+        if (f == api_format::cohere) {
+            if (!cohere_calls_taken_) {
+                for (auto& tc : calls->GetArray()) {
+                    const Value* params = get(tc, "parameters");
+                    std::string args = params != nullptr ? detail::to_json(*params) : "{}";
+                    emit_tool_call(out, index, {}, get_string(tc, "name"), args, true);
+                    // Each Cohere call is complete: force the next one to open a new call.
+                    c.calls.back().args = args.empty() ? "{}" : args;
+                }
+                cohere_calls_taken_ = !calls->Empty();
+            }
+        } else {
+            for (auto& tc : calls->GetArray()) {
+                std::string_view id = get_string(tc, "id");
+                std::string_view name = get_string(tc, "name");
+                const Value* args = get(tc, "arguments");
+                if (const Value* fn = get(tc, "function"); fn != nullptr && fn->IsObject()) {
+                    name = get_string(*fn, "name");
+                    args = get(*fn, "arguments");
+                }
+                std::string arg_text;
+                if (args != nullptr) {
+                    arg_text = args->IsString() ? std::string(sv(*args)) : detail::to_json(*args);
+                }
+                // Skip empty fragments of calls already open.
+                if (arg_text.empty() && name.empty() && (id.empty() || !c.calls.empty())) {
+                    bool known = id.empty();
+                    for (auto& k : c.calls) {
+                        known = known || k.oci_id == id;
+                    }
+                    if (known) {
+                        continue;
+                    }
+                }
+                emit_tool_call(out, index, id, name, arg_text, args != nullptr);
+            }
+        }
+    }
+    // Finish, then usage (in either order upstream; always finish first downstream).
+    if (!finish.empty()) {
+        if (map_finish_reason(finish) == "error") {
+            emit_error(out, "OCI Generative AI stopped with an error.",
+                       "upstream_generation_error");
+            return;
+        }
+        emit_finish(out, index, finish);
+    }
+    if (const Value* u = get(ev, "usage"); u != nullptr && u->IsObject()) {
+        usage_ = detail::read_usage(*u);
+    }
+    maybe_complete(out);
+}
+
+}  // namespace ogp::transform

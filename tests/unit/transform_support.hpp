@@ -1,0 +1,101 @@
+#pragma once
+
+// Shared helpers for the transform tests: fixture files, a fixed config, JSON comparison.
+
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ogp/config/config.hpp"
+
+namespace ogp_test {
+
+inline std::filesystem::path fixture_dir(const std::string& sub)
+{
+    return std::filesystem::path(OGP_TEST_SOURCE_DIR) / "fixtures" / "transform" / sub;
+}
+
+inline std::string read_file(const std::filesystem::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+inline void write_file(const std::filesystem::path& p, const std::string& s)
+{
+    std::ofstream out(p, std::ios::binary);
+    out << s;
+}
+
+/// True when golden files should be (re)written instead of compared.
+inline bool update_golden()
+{
+    const char* v = std::getenv("OGP_UPDATE_GOLDEN");
+    return v != nullptr && std::string(v) == "1";
+}
+
+/// Files in `dir` whose names end with `suffix`, sorted; returns the stems without suffix.
+inline std::vector<std::string> fixtures_with(const std::filesystem::path& dir,
+                                              const std::string& suffix)
+{
+    std::vector<std::string> names;
+    for (auto& e : std::filesystem::directory_iterator(dir)) {
+        std::string n = e.path().filename().string();
+        if (n.size() > suffix.size() &&
+            n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            names.push_back(n.substr(0, n.size() - suffix.size()));
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+/// The configuration every transform test uses.
+inline ogp::config test_config()
+{
+    ogp::config c;
+    c.oci.compartment_id = "ocid1.compartment.oc1..test";
+    c.models.push_back({"my-endpoint", "ocid1.generativeaiendpoint.oc1.us-chicago-1.abc",
+                        std::nullopt, "ocid1.compartment.oc1..other", ""});
+    c.models.push_back(
+        {"command-v2", "cohere.command-a-03-2025", ogp::api_format::coherev2, "", ""});
+    c.models.push_back({"embed", "cohere.embed-v4.0", std::nullopt, "", "search_document"});
+    c.models.push_back({"llama", "meta.llama-3.3-70b-instruct", std::nullopt, "", ""});
+    return c;
+}
+
+/// Pretty JSON, for readable golden files and diffs.
+inline std::string pretty(const std::string& json)
+{
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError()) {
+        return "<<invalid JSON>> " + json;
+    }
+    rapidjson::StringBuffer sb;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+    w.SetIndent(' ', 1);
+    d.Accept(w);
+    return std::string(sb.GetString(), sb.GetSize()) + "\n";
+}
+
+/// Structural JSON equality (member order ignored).
+inline bool json_equal(const std::string& a, const std::string& b)
+{
+    rapidjson::Document da;
+    rapidjson::Document db;
+    da.Parse(a.data(), a.size());
+    db.Parse(b.data(), b.size());
+    return !da.HasParseError() && !db.HasParseError() && da == db;
+}
+
+}  // namespace ogp_test
