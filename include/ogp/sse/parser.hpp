@@ -48,9 +48,8 @@ public:
             }
             partial_.append(bytes.data(), n);
             bytes.remove_prefix(n + 1);
-            std::string line = std::move(partial_);
+            dispatch_line(std::string_view(partial_), on_data);
             partial_.clear();
-            dispatch_line(line, on_data);
         }
         // Complete lines straight from the input, without copying.
         while (!bytes.empty()) {
