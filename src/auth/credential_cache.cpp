@@ -1,0 +1,365 @@
+#include "ogp/auth/credential_cache.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <vector>
+
+namespace ogp::auth {
+namespace {
+
+using steady = std::chrono::steady_clock;
+using sys = std::chrono::system_clock;
+using std::chrono::milliseconds;
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+
+// Uniform factor in [0.5, 1.5) for backoff jitter.
+double jitter()
+{
+    thread_local std::mt19937 rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.5, 1.5)(rng);
+}
+
+// Seconds with one decimal, for logs.
+double secs(steady::duration d)
+{
+    return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+struct credential_cache::state
+{
+    state(net::any_io_executor ex, std::unique_ptr<credential_provider> p, cache_options o)
+        : strand(net::make_strand(ex)), provider(std::move(p)), opt(o), loop_timer(strand)
+    {
+    }
+
+    // A get() caller waiting for a renewal: its timer is cancelled on its own executor.
+    struct waiter
+    {
+        std::shared_ptr<net::steady_timer> timer;
+    };
+
+    net::strand<net::any_io_executor> strand;
+    std::unique_ptr<credential_provider> provider;
+    cache_options opt;
+    net::steady_timer loop_timer;  // only touched on `strand`
+
+    mutable std::mutex mu;  // guards everything below
+    snapshot_ptr snap;
+    std::optional<std::string> last_error;
+    std::string region;
+    bool started = false;
+    bool stopped = false;
+    bool in_flight = false;
+    bool renew_requested = false;
+    std::uint64_t attempts = 0;
+    std::uint64_t generation = 0;  // completed renewals
+    unsigned failures = 0;         // consecutive
+    steady::time_point last_failure{};
+    steady::time_point next_attempt = steady::time_point::max();
+    std::vector<waiter> waiters;
+
+    // True when `s` may be handed out at `now`: before expiry minus a margin.
+    bool usable(const snapshot_ptr& s, sys::time_point now) const
+    {
+        if (!s) {
+            return false;
+        }
+        if (s->expiry() == sys::time_point::max()) {
+            return true;
+        }
+        auto lifetime = s->expiry() - s->issued();
+        auto margin = std::min<sys::duration>(opt.expiry_margin, lifetime / 10);
+        return now + margin < s->expiry();
+    }
+
+    // Wakes the loop (runs on the strand, so it never races with the loop's own timer use).
+    void poke()
+    {
+        net::post(strand, [this] { loop_timer.cancel(); });
+    }
+
+    // Releases every waiter; called with `mu` held.
+    void notify_waiters_locked()
+    {
+        for (auto& w : waiters) {
+            net::post(w.timer->get_executor(), [t = w.timer] { t->cancel(); });
+        }
+        waiters.clear();
+    }
+
+    // When the next proactive renewal is due after a success at `now`.
+    steady::time_point plan_after_success(const credential_snapshot& s) const
+    {
+        auto now_sys = sys::now();
+        auto now = steady::now();
+        std::optional<sys::duration> delay;
+        if (opt.proactive && s.expiry() != sys::time_point::max()) {
+            // Earlier of exp - margin and half the lifetime, but not before a quarter of the
+            // lifetime (tokens shorter than the margin would otherwise renew in a loop).
+            auto lifetime = s.expiry() - s.issued();
+            auto by_margin = s.expiry() - opt.refresh_margin;
+            auto by_half = s.issued() + lifetime / 2;
+            auto at = std::max(std::min(by_margin, by_half), s.issued() + lifetime / 4);
+            delay = at - now_sys;
+        }
+        if (auto recheck = provider->recheck_interval()) {
+            delay = delay ? std::min<sys::duration>(*delay, *recheck) : sys::duration(*recheck);
+        }
+        if (!delay) {
+            return steady::time_point::max();
+        }
+        return now + std::max<steady::duration>(
+                         std::chrono::duration_cast<steady::duration>(*delay), opt.min_interval);
+    }
+
+    // Records the outcome of one renewal and wakes the waiters.
+    void complete(result<snapshot_ptr> r)
+    {
+        std::lock_guard lock(mu);
+        in_flight = false;
+        ++generation;
+        if (r) {
+            // Success: swap the snapshot (key and token together), plan the next renewal.
+            bool changed = !snap || snap->key_id() != (*r)->key_id();
+            failures = 0;
+            last_error.reset();
+            snap = *r;
+            if (!snap->region().empty()) {
+                region = snap->region();
+            }
+            next_attempt = plan_after_success(*snap);
+            auto level = changed ? spdlog::level::info : spdlog::level::debug;
+            std::string until = snap->expiry() == sys::time_point::max()
+                                    ? std::string("no expiry")
+                                    : "valid until " + format_http_date(snap->expiry());
+            if (next_attempt == steady::time_point::max()) {
+                spdlog::log(level, "auth: {} credentials loaded ({})", provider->name(), until);
+            } else {
+                spdlog::log(level, "auth: {} credentials loaded ({}); next renewal in {:.1f}s",
+                            provider->name(), until, secs(next_attempt - steady::now()));
+            }
+        } else {
+            // Failure: keep the last good snapshot, back off with jitter.
+            ++failures;
+            last_failure = steady::now();
+            last_error = r.error().message;
+            double base = static_cast<double>(opt.backoff_initial.count()) *
+                          std::pow(2.0, std::min(failures - 1, 20u));
+            auto delay = milliseconds(static_cast<long long>(
+                std::min(base, static_cast<double>(opt.backoff_max.count())) * jitter()));
+            next_attempt = steady::now() + std::max<milliseconds>(delay, opt.min_interval);
+            bool have_good = usable(snap, sys::now());
+            spdlog::warn(
+                "auth: {} credential renewal failed (attempt {}): {}; retrying in {:.1f}s{}",
+                provider->name(), failures, r.error().message, secs(next_attempt - steady::now()),
+                have_good ? "; the current credentials stay in use until " +
+                                format_http_date(snap->expiry())
+                          : std::string("; no valid credentials"));
+        }
+        notify_waiters_locked();
+    }
+
+    // The background loop: sleeps until the next planned (or requested) renewal, then renews.
+    // Takes the state by value (shared ownership), never by reference (GCC 12 coroutine rules).
+    static net::awaitable<void> refresh_loop(std::shared_ptr<state> s)
+    {
+        for (;;) {
+            steady::time_point wake;
+            {
+                std::lock_guard lock(s->mu);
+                if (s->stopped) {
+                    break;
+                }
+                if (s->renew_requested || steady::now() >= s->next_attempt) {
+                    s->renew_requested = false;
+                    s->in_flight = true;
+                    ++s->attempts;
+                    wake = steady::time_point::min();
+                } else {
+                    wake = s->next_attempt;
+                }
+            }
+            if (wake != steady::time_point::min()) {
+                // Sleep until due or poked (cancel).
+                s->loop_timer.expires_at(wake);
+                co_await s->loop_timer.async_wait(use_nothrow);
+                continue;
+            }
+            // One renewal at a time: only this loop calls the provider.
+            auto r = co_await s->provider->fetch();
+            s->complete(std::move(r));
+        }
+        std::lock_guard lock(s->mu);
+        s->notify_waiters_locked();
+    }
+};
+
+credential_cache::credential_cache(net::any_io_executor ex,
+                                   std::unique_ptr<credential_provider> provider,
+                                   cache_options options)
+    : s_(std::make_shared<state>(std::move(ex), std::move(provider), options))
+{
+}
+
+credential_cache::~credential_cache()
+{
+    stop();
+}
+
+void credential_cache::start()
+{
+    {
+        std::lock_guard lock(s_->mu);
+        if (s_->started || s_->stopped) {
+            return;
+        }
+        s_->started = true;
+        s_->next_attempt = steady::now();
+    }
+    net::co_spawn(s_->strand, state::refresh_loop(s_), net::detached);
+}
+
+void credential_cache::stop()
+{
+    std::lock_guard lock(s_->mu);
+    if (s_->stopped) {
+        return;
+    }
+    s_->stopped = true;
+    s_->notify_waiters_locked();
+    if (s_->started) {
+        s_->poke();
+    }
+}
+
+snapshot_ptr credential_cache::current() const
+{
+    std::lock_guard lock(s_->mu);
+    return s_->usable(s_->snap, sys::now()) ? s_->snap : nullptr;
+}
+
+net::awaitable<result<snapshot_ptr>> credential_cache::get()
+{
+    // Own the state for the whole wait: the cache object may go away meanwhile.
+    std::shared_ptr<state> s = s_;
+    auto timer = std::make_shared<net::steady_timer>(co_await net::this_coro::executor);
+    std::uint64_t gen = 0;
+    {
+        std::lock_guard lock(s->mu);
+        if (s->stopped) {
+            co_return error{errc::stopped, "credentials: the credential cache is stopped"};
+        }
+        if (s->usable(s->snap, sys::now())) {
+            co_return s->snap;
+        }
+        if (!s->started) {
+            co_return error{errc::not_ready, "credentials: the credential cache was not started"};
+        }
+        // Just failed: answer with that failure instead of hammering the source.
+        if (!s->in_flight && s->failures > 0 &&
+            steady::now() - s->last_failure < s->opt.backoff_initial) {
+            co_return error{errc::not_ready,
+                            std::string(s->provider->name()) + ": " + *s->last_error};
+        }
+        // Join the in-flight renewal, or ask the loop for one (single flight).
+        if (!s->in_flight) {
+            s->renew_requested = true;
+            s->poke();
+        }
+        timer->expires_after(s->opt.get_timeout);
+        s->waiters.push_back({timer});
+        gen = s->generation;
+    }
+    co_await timer->async_wait(use_nothrow);
+
+    std::lock_guard lock(s->mu);
+    std::erase_if(s->waiters, [&](const state::waiter& w) { return w.timer == timer; });
+    if (s->usable(s->snap, sys::now())) {
+        co_return s->snap;
+    }
+    if (s->stopped) {
+        co_return error{errc::stopped, "credentials: the credential cache is stopped"};
+    }
+    if (s->generation == gen) {
+        co_return error{errc::not_ready,
+                        std::string(s->provider->name()) + ": timed out waiting for credentials"};
+    }
+    co_return error{errc::not_ready, std::string(s->provider->name()) + ": " +
+                                         s->last_error.value_or("no credentials")};
+}
+
+void credential_cache::force_refresh()
+{
+    std::lock_guard lock(s_->mu);
+    if (!s_->started || s_->stopped || s_->in_flight) {
+        return;
+    }
+    s_->renew_requested = true;
+    s_->poke();
+}
+
+std::optional<std::string> credential_cache::status() const
+{
+    std::lock_guard lock(s_->mu);
+    std::string name(s_->provider->name());
+    if (s_->usable(s_->snap, sys::now())) {
+        return std::nullopt;
+    }
+    if (s_->stopped) {
+        return name + ": stopped";
+    }
+    if (!s_->started) {
+        return name + ": credentials not loaded yet";
+    }
+    if (s_->last_error) {
+        return name + ": " + *s_->last_error;
+    }
+    if (s_->snap) {
+        return name + ": credentials expired; renewal in progress";
+    }
+    return name + ": waiting for the first credentials";
+}
+
+std::string credential_cache::region() const
+{
+    std::lock_guard lock(s_->mu);
+    return s_->region;
+}
+
+std::optional<std::string> credential_cache::last_error() const
+{
+    std::lock_guard lock(s_->mu);
+    return s_->last_error;
+}
+
+std::uint64_t credential_cache::renewals() const
+{
+    std::lock_guard lock(s_->mu);
+    return s_->attempts;
+}
+
+std::string_view credential_cache::provider_name() const
+{
+    return s_->provider->name();
+}
+
+std::unique_ptr<credential_cache> make_credential_cache(const config& cfg, net::any_io_executor ex,
+                                                        const env_lookup& env,
+                                                        cache_options options)
+{
+    return std::make_unique<credential_cache>(std::move(ex), make_provider(cfg, env), options);
+}
+
+}  // namespace ogp::auth
