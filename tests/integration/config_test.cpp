@@ -1,0 +1,294 @@
+// Command line and configuration errors of the real daemon: bad or missing files exit 2 with
+// one line per problem naming the key and the file; --check-config, --version and --help.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace ogp::it;
+
+namespace {
+
+// A valid configuration (as the other tests use) with `extra` appended.
+std::string valid_yaml(std::string_view extra = {})
+{
+    return daemon_config{}.yaml() + std::string(extra);
+}
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty()) {
+            out.push_back(line);
+        }
+    }
+    return out;
+}
+
+// Runs the daemon on `yaml` and requires exit code 2 with a single stderr line that names
+// `file` and contains every string in `needles`.
+void check_config_error(std::string_view yaml, std::initializer_list<std::string_view> needles)
+{
+    temp_dir dir;
+    const auto path = dir.write("bad.yaml", yaml);
+    INFO("config:\n" << yaml);
+    for (bool check_only : {false, true}) {
+        std::vector<std::string> args{"--config", path};
+        if (check_only) {
+            args.emplace_back("--check-config");
+        }
+        auto r = run_daemon(args);
+        INFO("check_only " << check_only << ", stderr:\n" << r.err);
+        REQUIRE(r.status);
+        CHECK(r.status->exited);
+        CHECK(r.status->code == 2);
+        auto lines = lines_of(r.err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0].starts_with("oci-genai-proxy: " + path + ": "));
+        for (auto n : needles) {
+            CHECK(lines[0].find(n) != std::string::npos);
+        }
+        CHECK(r.out.find("listening") == std::string::npos);
+        CHECK(r.err.find("listening") == std::string::npos);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("cli: --version and --help print to stdout and exit 0", "[config][cli]")
+{
+    auto v = run_daemon({"--version"});
+    REQUIRE(v.status);
+    CHECK(v.status->code == 0);
+    CHECK(v.out.starts_with("oci-genai-proxy "));
+    CHECK(lines_of(v.out).size() == 1);
+    CHECK(v.err.empty());
+    for (const char* flag : {"--help", "-h"}) {
+        auto h = run_daemon({flag});
+        REQUIRE(h.status);
+        CHECK(h.status->code == 0);
+        CHECK(h.out.find("Usage: oci-genai-proxy") != std::string::npos);
+        CHECK(h.out.find("--check-config") != std::string::npos);
+        CHECK(h.err.empty());
+    }
+    // --version wins without reading any configuration.
+    auto vv = run_daemon({"--config", "/nonexistent/ogp.yaml", "--version"});
+    REQUIRE(vv.status);
+    CHECK(vv.status->code == 0);
+}
+
+TEST_CASE("cli: unknown arguments and a missing --config value exit 2", "[config][cli]")
+{
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--bogus"}, {"serve"}, {"--config"}, {"-x", "--help"}}) {
+        INFO("args: " << args.front());
+        auto r = run_daemon(args);
+        REQUIRE(r.status);
+        CHECK(r.status->code == 2);
+        CHECK(lines_of(r.err).size() == 1);
+        CHECK(r.err.starts_with("oci-genai-proxy: "));
+        CHECK(r.out.empty());
+    }
+    auto r = run_daemon({"--frobnicate"});
+    CHECK(r.err.find("'--frobnicate'") != std::string::npos);
+}
+
+TEST_CASE("A missing or unreadable config file exits 2 naming the file", "[config]")
+{
+    temp_dir dir;
+    const std::string missing = dir.path() + "/does-not-exist.yaml";
+    for (bool check_only : {false, true}) {
+        std::vector<std::string> args{"--config", missing};
+        if (check_only) {
+            args.emplace_back("--check-config");
+        }
+        auto r = run_daemon(args);
+        REQUIRE(r.status);
+        CHECK(r.status->code == 2);
+        auto lines = lines_of(r.err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0] == "oci-genai-proxy: " + missing + ": cannot read config file");
+    }
+    // --config=FILE and $OGP_CONFIG name the file the same way.
+    auto eq = run_daemon({"--config=" + missing});
+    REQUIRE(eq.status);
+    CHECK(eq.status->code == 2);
+    CHECK(eq.err.find(missing) != std::string::npos);
+    auto env = run_daemon({}, 10s, {"OGP_CONFIG=" + missing});
+    REQUIRE(env.status);
+    CHECK(env.status->code == 2);
+    CHECK(env.err.find(missing) != std::string::npos);
+    // A directory is not a config file either.
+    auto d = run_daemon({"--config", dir.path()});
+    REQUIRE(d.status);
+    CHECK(d.status->code == 2);
+    CHECK(d.err.find(dir.path()) != std::string::npos);
+}
+
+TEST_CASE("Bad config values exit 2 with one line naming the key and the file", "[config]")
+{
+    check_config_error("listen: [not, a, string\n", {"invalid YAML"});
+    check_config_error(valid_yaml("bogus_top: 1\n"), {"unknown key 'bogus_top'"});
+    check_config_error(valid_yaml("listen_addr: 1\n"), {"unknown key 'listen_addr'"});
+
+    // Keys inside sections: a typo in a nested key is named with its section.
+    auto with = [](std::string_view from, std::string_view to) {
+        std::string y = valid_yaml();
+        auto at = y.find(from);
+        REQUIRE(at != std::string::npos);
+        y.replace(at, from.size(), to);
+        return y;
+    };
+    check_config_error(with("request_header: 1", "request_headr: 1"),
+                       {"unknown key 'timeouts.request_headr'"});
+    check_config_error(with("request_header: 1", "request_header: soon"),
+                       {"timeouts.request_header", "duration"});
+    check_config_error(with("drain: 2", "drain: -1"), {"timeouts.drain"});
+    check_config_error(with("max_body_bytes: 64KiB", "max_body_bytes: lots"),
+                       {"limits.max_body_bytes", "'lots'"});
+    check_config_error(with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  max_connections: 0"),
+                       {"limits.max_connections", "between"});
+    check_config_error(with("listen: 127.0.0.1:0", "listen: 127.0.0.1:99999"), {"listen"});
+    check_config_error(with("listen: 127.0.0.1:0", "listen: localhost"), {"listen", "host:port"});
+    check_config_error(with("threads: 2", "threads: many"), {"threads", "integer"});
+    check_config_error(with("level: info", "level: loud"), {"log.level", "'loud'"});
+    check_config_error(with("allow_anonymous: false", "allow_anonymous: maybe"),
+                       {"clients.allow_anonymous", "true or false"});
+    check_config_error(with("compartment_id: ocid1.compartment.oc1..test", "compartment_id: abc"),
+                       {"oci.compartment_id", "OCID"});
+    check_config_error(with("compartment_id: ocid1.compartment.oc1..test", "region: us-ashburn-1"),
+                       {"oci.compartment_id", "required"});
+    check_config_error(with("oci:\n", "oci:\n  auth: magic\n"), {"oci.auth", "'magic'"});
+    check_config_error(with("oci:\n", "oci:\n  region: mars-central-9x\n"), {"oci.region"});
+}
+
+TEST_CASE("Client key problems exit 2 without echoing the key", "[config][auth]")
+{
+    // No keys and no anonymous access.
+    {
+        daemon_config cfg;
+        cfg.api_keys.clear();
+        check_config_error(cfg.yaml(), {"clients", "allow_anonymous"});
+    }
+    // A key with a space is refused, and the message does not contain it.
+    {
+        daemon_config cfg;
+        cfg.api_keys = {"secret with-space"};
+        temp_dir dir;
+        const auto path = dir.write("bad.yaml", cfg.yaml());
+        auto r = run_daemon({"--config", path});
+        REQUIRE(r.status);
+        CHECK(r.status->code == 2);
+        CHECK(r.err.find("clients.api_keys") != std::string::npos);
+        CHECK(r.err.find(path) != std::string::npos);
+        CHECK(r.err.find("secret") == std::string::npos);
+    }
+    // api_keys_file that does not exist.
+    {
+        temp_dir dir;
+        const std::string keys = dir.path() + "/keys.txt";
+        std::string y = valid_yaml();
+        y.replace(y.find("clients:\n"), 9, "clients:\n  api_keys_file: " + keys + "\n");
+        check_config_error(y, {"clients.api_keys_file", keys});
+    }
+}
+
+TEST_CASE("cli: --check-config prints every problem and exits 2, or reports OK and exits 0",
+          "[config]")
+{
+    temp_dir dir;
+    const std::string bad =
+        "listen: nowhere\n"
+        "threads: -3\n"
+        "oci:\n  auth: magic\n"
+        "clients:\n  allow_anonymous: false\n"
+        "timeouts:\n  drain: never\n  request_headr: 1\n"
+        "limits:\n  max_body_bytes: 0\n"
+        "log:\n  level: loud\n";
+    const auto path = dir.write("many.yaml", bad);
+    auto r = run_daemon({"--check-config", "--config", path});
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.status);
+    CHECK(r.status->code == 2);
+    auto lines = lines_of(r.err);
+    for (const char* key :
+         {"listen", "threads", "oci.auth", "timeouts.drain", "timeouts.request_headr",
+          "limits.max_body_bytes", "log.level", "oci.compartment_id", "clients"}) {
+        INFO("key " << key);
+        bool found = false;
+        for (const auto& l : lines) {
+            found = found || l.find(key) != std::string::npos;
+        }
+        CHECK(found);
+    }
+    CHECK(lines.size() >= 9);
+    for (const auto& l : lines) {
+        INFO(l);
+        CHECK(l.starts_with("oci-genai-proxy: " + path + ": "));
+    }
+
+    const auto good = dir.write("good.yaml", valid_yaml());
+    auto ok = run_daemon({"--config", good, "--check-config"});
+    REQUIRE(ok.status);
+    CHECK(ok.status->code == 0);
+    CHECK(ok.out == "configuration OK (" + good + ")\n");
+    CHECK(ok.err.empty());
+}
+
+TEST_CASE("Environment overrides apply and their errors name the variable", "[config]")
+{
+    temp_dir dir;
+    daemon_config cfg;
+    cfg.api_keys.clear();
+    const auto path = dir.write("env.yaml", cfg.yaml());
+    // OGP_API_KEYS supplies the keys the file lacks.
+    {
+        auto r = run_daemon({"--config", path, "--check-config"}, 10s, {"OGP_API_KEYS=k1,k2"});
+        REQUIRE(r.status);
+        CHECK(r.status->code == 0);
+    }
+    {
+        auto r = run_daemon({"--config", path, "--check-config"}, 10s,
+                            {"OGP_API_KEYS=k1", "OGP_LISTEN=nowhere", "OGP_THREADS=x"});
+        REQUIRE(r.status);
+        CHECK(r.status->code == 2);
+        CHECK(r.err.find("environment: OGP_LISTEN") != std::string::npos);
+        CHECK(r.err.find("environment: OGP_THREADS") != std::string::npos);
+        CHECK(lines_of(r.err).size() == 2);
+    }
+    // The daemon really uses an environment key.
+    daemon_process d(cfg, {"OGP_API_KEYS=env-key"});
+    raw_client c(d.port());
+    REQUIRE(
+        c.send("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer env-key\r\n"
+               "Content-Length: 2\r\n\r\n{}"));
+    auto resp = c.read_response();
+    REQUIRE(resp);
+    CHECK(resp->status == 501);
+}
+
+TEST_CASE("A listen address already in use exits 1 with a clear message", "[config]")
+{
+    daemon_process first;
+    temp_dir dir;
+    std::string yaml = daemon_config{}.yaml();  // the same config, on the first one's port
+    yaml.replace(yaml.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(first.port()));
+    const auto path = dir.write("busy.yaml", yaml);
+    auto r = run_daemon({"--config", path});
+    REQUIRE(r.status);
+    CHECK(r.status->code == 1);
+    CHECK(r.err.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())) !=
+          std::string::npos);
+    // The first daemon is unaffected.
+    raw_client c(first.port());
+    REQUIRE(c.send(get_request()));
+    auto resp = c.read_response();
+    REQUIRE(resp);
+    CHECK(resp->status == 200);
+}

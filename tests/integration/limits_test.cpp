@@ -1,0 +1,281 @@
+// Size and connection limits of the real daemon (style-and-reliability.md §B.6, cases 18-22,
+// 25 and 37): oversized heads, URIs and bodies are refused with the right status before the
+// excess is read, and the connection cap refuses extra connections without starving the rest.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace ogp::it;
+
+TEST_CASE("B6.18 header_too_large: a 20 KiB header is 431", "[limits]")
+{
+    daemon_process d;
+    const auto rss_before = d.rss_kib();
+    check_refused(
+        d.port(),
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n",
+        {431});
+    // Refused before the head ends: the daemon does not wait for the blank line.
+    raw_client c(d.port());
+    REQUIRE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a')));
+    const auto start = steady::now();
+    auto r = c.read_response(3s);
+    REQUIRE(r);
+    CHECK(r->status == 431);
+    CHECK(seconds_since(start) < 0.8);  // well before the 1 s header deadline
+    CHECK(c.is_closed(2s));
+    // Many heads of 1 MiB each do not grow the daemon: only 16 KiB are ever buffered.
+    for (int i = 0; i < 4; ++i) {
+        raw_client big(d.port());
+        big.send("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(1024 * 1024, 'a'));
+        auto rr = big.read_response(3s);
+        REQUIRE(rr);
+        CHECK(rr->status == 431);
+    }
+    const auto rss_after = d.rss_kib();
+    INFO("RSS before " << rss_before << " KiB, after " << rss_after << " KiB");
+    CHECK(rss_after < rss_before + 4096);
+}
+
+TEST_CASE("B6.18 header_too_large: the 16 KiB head limit is exact", "[limits]")
+{
+    daemon_process d;
+    // Head = request line + Host + X-Pad line + blank line, sized exactly around 16 KiB.
+    const std::string prefix = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+    const std::size_t fixed = prefix.size() + 4;  // "\r\n\r\n" after the value
+    const std::size_t limit = 16 * 1024;
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send(prefix + std::string(limit - fixed, 'p') + "\r\n\r\n"));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+    }
+    check_refused(d.port(), prefix + std::string(limit - fixed + 1, 'p') + "\r\n\r\n", {431});
+}
+
+TEST_CASE("B6.19 too_many_headers: 150 small headers are 431", "[limits]")
+{
+    daemon_process d;
+    auto head = [](int n) {
+        std::string h = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+        for (int i = 1; i < n; ++i) {  // Host counts as one
+            h += "X-H" + std::to_string(i % 10) + ": v\r\n";
+        }
+        return h + "\r\n";
+    };
+    REQUIRE(head(150).size() < 4096);  // far under the byte limit
+    check_refused(d.port(), head(150), {431});
+    check_refused(d.port(), head(101), {431});
+    raw_client c(d.port());
+    REQUIRE(c.send(head(100)));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+}
+
+TEST_CASE("B6.20 uri_too_long: a 16 KiB request-target is 414", "[limits]")
+{
+    daemon_process d;
+    check_refused(d.port(), get_request("/" + std::string(16 * 1024, 'u')), {414});
+    // Refused before the request line ends.
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send("GET /" + std::string(16 * 1024, 'u')));
+        auto r = c.read_response(3s);
+        REQUIRE(r);
+        CHECK(r->status == 414);
+        CHECK(c.is_closed(2s));
+    }
+    // Boundary: 8 KiB exactly is routed (404), one more byte is 414.
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send(get_request("/" + std::string(8 * 1024 - 1, 'u'))));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 404);
+    }
+    check_refused(d.port(), get_request("/" + std::string(8 * 1024, 'u')), {414});
+}
+
+TEST_CASE("B6.21 body_too_large_declared: 413 without reading the body", "[limits]")
+{
+    daemon_process d;  // max_body_bytes 64 KiB
+    raw_client c(d.port());
+    const auto start = steady::now();
+    REQUIRE(c.send(chat_head("Content-Length: 10737418240\r\n")));  // no body byte sent
+    auto r = c.read_response(3s);
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(seconds_since(start) < 0.8);  // not after waiting for the body deadline
+    CHECK(r->connection_close());
+    CHECK(is_openai_error(r->body));
+    CHECK(c.is_closed(2s));
+    // 19 digits still parse (and are too large); the limit itself is exact.
+    check_refused(d.port(), chat_head("Content-Length: 9999999999999999999\r\n"), {413});
+    check_refused(d.port(), chat_head("Content-Length: 65537\r\n") + std::string(65537, 'x'),
+                  {413});
+    raw_client ok(d.port());
+    REQUIRE(ok.send(chat_head("Content-Length: 65536\r\n") + std::string(65536, 'x')));
+    auto at_limit = ok.read_response();
+    REQUIRE(at_limit);
+    CHECK(at_limit->status == 501);  // accepted and handed to the (unbuilt) handler
+}
+
+TEST_CASE("B6.22 body_too_large_chunked: 413 when the chunked body passes the limit", "[limits]")
+{
+    daemon_process d;  // max_body_bytes 64 KiB
+    // 16 KiB chunks: the fifth crosses 64 KiB.
+    const std::string chunk = "4000\r\n" + std::string(16 * 1024, 'c') + "\r\n";
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send(chat_head("Transfer-Encoding: chunked\r\n")));
+        for (int i = 0; i < 4; ++i) {
+            REQUIRE(c.send(chunk));
+        }
+        CHECK_FALSE(c.readable(300ms));  // exactly at the limit: still reading
+        c.send(chunk);
+        auto r = c.read_response(3s);
+        REQUIRE(r);
+        CHECK(r->status == 413);
+        CHECK(r->connection_close());
+        CHECK(c.is_closed(2s));
+    }
+    // One chunk that declares more than the limit is refused before its data arrives.
+    {
+        raw_client c(d.port());
+        const auto start = steady::now();
+        REQUIRE(c.send(chat_head("Transfer-Encoding: chunked\r\n") + "10001\r\n"));
+        auto r = c.read_response(3s);
+        REQUIRE(r);
+        CHECK(r->status == 413);
+        CHECK(seconds_since(start) < 0.8);
+        CHECK(c.is_closed(2s));
+    }
+    // Exactly 64 KiB in chunks is accepted.
+    {
+        raw_client c(d.port());
+        std::string body;
+        for (int i = 0; i < 4; ++i) {
+            body += chunk;
+        }
+        REQUIRE(c.send(chat_head("Transfer-Encoding: chunked\r\n") + body + "0\r\n\r\n"));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 501);
+    }
+}
+
+TEST_CASE("B6.25 expect_100_continue: 100 Continue, then the final response", "[limits]")
+{
+    daemon_process d;
+    raw_client c(d.port());
+    REQUIRE(c.send(chat_head("Expect: 100-continue\r\nContent-Length: 1024\r\n")));
+    auto interim = c.read_response(3s);
+    REQUIRE(interim);
+    CHECK(interim->version == "HTTP/1.1");
+    CHECK(interim->status == 100);
+    CHECK_FALSE(c.readable(200ms));  // nothing more until the body arrives
+    REQUIRE(c.send(std::string(1024, 'b')));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 501);
+    CHECK_FALSE(r->connection_close());
+    // Chunked bodies get the 100 as well.
+    REQUIRE(c.send(chat_head("Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n")));
+    auto interim2 = c.read_response(3s);
+    REQUIRE(interim2);
+    CHECK(interim2->status == 100);
+    REQUIRE(c.send("2\r\n{}\r\n0\r\n\r\n"));
+    auto r2 = c.read_response();
+    REQUIRE(r2);
+    CHECK(r2->status == 501);
+}
+
+TEST_CASE("B6.25 expect_100_continue: refused requests get no 100", "[limits]")
+{
+    daemon_process d;
+    // Too large: 413 straight away, no 100.
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send(chat_head("Expect: 100-continue\r\nContent-Length: 1073741824\r\n")));
+        auto r = c.read_response(3s);
+        REQUIRE(r);
+        CHECK(r->status == 413);
+        CHECK(r->connection_close());
+        CHECK(c.is_closed(2s));
+    }
+    // Not authenticated: 401, no 100, and the body is never read.
+    {
+        raw_client c(d.port());
+        REQUIRE(
+            c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                   "Content-Length: 1024\r\n\r\n"));
+        auto r = c.read_response(3s);
+        REQUIRE(r);
+        CHECK(r->status == 401);
+        CHECK(r->connection_close());
+        CHECK(c.is_closed(2s));
+    }
+    // An expectation we do not support: 417.
+    check_refused(d.port(), chat_head("Expect: something-else\r\nContent-Length: 2\r\n") + "{}",
+                  {417});
+}
+
+TEST_CASE("B6.37 max_connections: extra connections are closed, the first ones are served",
+          "[limits][concurrency]")
+{
+    daemon_config cfg;
+    cfg.max_connections = 3;
+    cfg.request_header = "5";
+    cfg.keepalive_idle = "10";
+    daemon_process d(cfg);
+
+    // Fill the cap with connections the daemon has certainly accepted (each was served).
+    std::vector<std::unique_ptr<raw_client>> kept;
+    for (int i = 0; i < 3; ++i) {
+        kept.push_back(std::make_unique<raw_client>(d.port()));
+        REQUIRE(kept.back()->send(get_request()));
+        auto r = kept.back()->read_response();
+        REQUIRE(r);
+        REQUIRE(r->status == 200);
+    }
+    // cap + 10 more: each is closed promptly without a byte.
+    std::vector<std::unique_ptr<raw_client>> extra;
+    for (int i = 0; i < 10; ++i) {
+        extra.push_back(std::make_unique<raw_client>(d.port()));
+        extra.back()->send(get_request());
+    }
+    const auto start = steady::now();
+    for (auto& e : extra) {
+        CHECK(e->is_closed(2s));
+    }
+    CHECK(seconds_since(start) < 2.0);
+    CHECK(d.captured_stderr().find("limits.max_connections") != std::string::npos);
+
+    // The first three are still served.
+    for (auto& k : kept) {
+        REQUIRE(k->send(get_request()));
+        auto r = k->read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+    }
+    // After one closes, a new connection is accepted again (allow the daemon to notice).
+    kept.front().reset();
+    bool served = false;
+    const auto deadline = steady::now() + 3s;
+    while (!served && steady::now() < deadline) {
+        raw_client c(d.port());
+        c.send(get_request());
+        auto r = c.read_response(1s);
+        served = r && r->status == 200;
+        if (!served) {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    CHECK(served);
+}

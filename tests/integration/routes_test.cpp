@@ -1,0 +1,307 @@
+// Routing, client authentication, request ids and connection persistence of the real daemon:
+// health endpoints, the OpenAI routes (501 until the translation exists), 401/404/405 bodies,
+// keep-alive rules and the per-connection request cap.
+#include <catch2/catch.hpp>
+
+#include <rapidjson/document.h>
+
+#include <set>
+#include <string>
+
+#include "support.hpp"
+
+using namespace ogp::it;
+
+namespace {
+
+// Sends one request on a fresh connection and returns its response (required).
+http_response one(const daemon_process& d, const std::string& request, bool head = false)
+{
+    raw_client c(d.port());
+    REQUIRE(c.send(request));
+    auto r = c.read_response(3s, head);
+    REQUIRE(r);
+    return *r;
+}
+
+std::string error_code_of(const std::string& body)
+{
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("error") ||
+        !doc["error"].IsObject() || !doc["error"].HasMember("code") ||
+        !doc["error"]["code"].IsString()) {
+        return {};
+    }
+    return doc["error"]["code"].GetString();
+}
+
+}  // namespace
+
+TEST_CASE("healthz and readyz answer 200 without a key", "[routes]")
+{
+    daemon_process d;
+    auto h = one(d, get_request("/healthz"));
+    CHECK(h.status == 200);
+    CHECK(h.body == R"({"status":"ok"})");
+    CHECK(h.header("content-type") == std::string("application/json"));
+    CHECK(h.header("content-length") == std::to_string(h.body.size()));
+    CHECK(h.header("date").has_value());
+    CHECK(h.header("x-request-id").has_value());
+    auto r = one(d, get_request("/readyz"));
+    CHECK(r.status == 200);
+    CHECK(r.body.find("ready") != std::string::npos);
+    // One trailing slash and a query string are tolerated.
+    CHECK(one(d, get_request("/healthz/")).status == 200);
+    CHECK(one(d, get_request("/healthz?probe=1")).status == 200);
+}
+
+TEST_CASE("HEAD is GET without a body", "[routes]")
+{
+    daemon_process d;
+    raw_client c(d.port());
+    REQUIRE(c.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + get_request("/healthz")));
+    auto h = c.read_response(3s, true);
+    REQUIRE(h);
+    CHECK(h->status == 200);
+    CHECK(h->header("content-length") == std::string("15"));
+    // If HEAD had sent a body, it would be parsed as the next status line here.
+    auto g = c.read_response();
+    REQUIRE(g);
+    CHECK(g->status == 200);
+    CHECK(g->body == R"({"status":"ok"})");
+}
+
+TEST_CASE("API routes require a Bearer key: 401 invalid_api_key", "[routes][auth]")
+{
+    daemon_config cfg;
+    cfg.api_keys = {"test-key-1", "second-key"};
+    daemon_process d(cfg);
+    const std::string chat = R"({"model":"m","messages":[]})";
+    auto req = [&](std::string_view auth) {
+        std::string r = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n";
+        r += auth;
+        r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(chat.size()) +
+             "\r\n\r\n" + chat;
+        return r;
+    };
+    for (const char* auth :
+         {"", "Authorization: \r\n", "Authorization: Bearer\r\n",
+          "Authorization: Bearer wrong-key\r\n", "Authorization: Basic dGVzdC1rZXktMTo=\r\n",
+          "Authorization: Bearer test-key-1x\r\n", "Authorization: Bearer  test-key-1\r\n",
+          "Authorization: Bearer TEST-KEY-1\r\n", "Authorization: test-key-1\r\n"}) {
+        INFO("auth line: " << printable(auth));
+        raw_client c(d.port());
+        REQUIRE(c.send(req(auth)));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 401);
+        CHECK(error_code_of(r->body) == "invalid_api_key");
+        CHECK(is_openai_error(r->body));
+        CHECK(r->header("www-authenticate") == std::string("Bearer"));
+        // The body was not read, so the connection cannot be reused.
+        CHECK(r->connection_close());
+        CHECK(c.is_closed(2s));
+    }
+    // Both keys work; the scheme is case-insensitive.
+    for (const char* auth :
+         {"Authorization: Bearer test-key-1\r\n", "Authorization: bearer second-key\r\n",
+          "authorization: BEARER test-key-1\r\n"}) {
+        INFO("auth line: " << printable(auth));
+        auto r = one(d, req(auth));
+        CHECK(r.status == 501);
+        CHECK(error_code_of(r.body) == "not_implemented");
+    }
+    // Keys never appear in the logs.
+    CHECK(d.captured_stderr().find("test-key-1") == std::string::npos);
+    CHECK(d.captured_stderr().find("second-key") == std::string::npos);
+}
+
+TEST_CASE("A refused request's unread body is never parsed as a request", "[routes][smuggling]")
+{
+    daemon_process d;
+    // The "body" of an unauthenticated POST is a complete request; it must not be answered.
+    const std::string inner = get_request("/healthz");
+    raw_client c(d.port());
+    REQUIRE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                   std::to_string(inner.size()) + "\r\n\r\n" + inner));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    CHECK(r->connection_close());
+    CHECK(c.is_closed(2s));
+    // Same for an unknown path with a body.
+    raw_client c2(d.port());
+    REQUIRE(c2.send("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                    std::to_string(inner.size()) + "\r\n\r\n" + inner));
+    auto r2 = c2.read_response();
+    REQUIRE(r2);
+    CHECK(r2->status == 404);
+    CHECK(r2->connection_close());
+    CHECK(c2.is_closed(2s));
+}
+
+TEST_CASE("The OpenAI routes answer 501 with an OpenAI error until implemented", "[routes]")
+{
+    daemon_process d;
+    for (const char* path : {"/v1/chat/completions", "/v1/embeddings"}) {
+        INFO(path);
+        auto r = one(d, post_request(path, R"({"model":"m"})"));
+        CHECK(r.status == 501);
+        CHECK(is_openai_error(r.body));
+        CHECK(error_code_of(r.body) == "not_implemented");
+        CHECK(r.header("content-type") == std::string("application/json"));
+    }
+    auto m = one(d, get_request("/v1/models", "Authorization: Bearer test-key-1\r\n"));
+    CHECK(m.status == 501);
+    CHECK(is_openai_error(m.body));
+    auto unauth = one(d, get_request("/v1/models"));
+    CHECK(unauth.status == 401);
+}
+
+TEST_CASE("allow_anonymous without keys lets clients in", "[routes][auth]")
+{
+    daemon_config cfg;
+    cfg.api_keys.clear();
+    cfg.allow_anonymous = true;
+    daemon_process d(cfg);
+    auto r = one(d, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+    CHECK(r.status == 501);
+    CHECK(d.captured_stderr().find("allow_anonymous") != std::string::npos);  // warned
+}
+
+TEST_CASE("Unknown paths are 404, wrong methods 405 with Allow", "[routes]")
+{
+    daemon_process d;
+    auto nf = one(d, get_request("/v2/chat/completions"));
+    CHECK(nf.status == 404);
+    CHECK(is_openai_error(nf.body));
+    CHECK_FALSE(nf.connection_close());  // no body: the connection stays usable
+    CHECK(one(d, get_request("/")).status == 404);
+    CHECK(one(d, get_request("/v1/chat/completions/extra")).status == 404);
+
+    auto chat_get = one(d, get_request("/v1/chat/completions"));
+    CHECK(chat_get.status == 405);
+    CHECK(chat_get.header("allow") == std::string("POST"));
+    CHECK(is_openai_error(chat_get.body));
+    CHECK(error_code_of(chat_get.body) == "method_not_allowed");
+
+    auto models_post = one(d, post_request("/v1/models", "{}"));
+    CHECK(models_post.status == 405);
+    CHECK(models_post.header("allow") == std::string("GET, HEAD"));
+    CHECK(models_post.connection_close());  // its body was not read
+
+    auto health_delete = one(d, "DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(health_delete.status == 405);
+    CHECK(health_delete.header("allow") == std::string("GET, HEAD"));
+    // Method names are case-sensitive.
+    CHECK(one(d, "get /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 405);
+}
+
+TEST_CASE("x-request-id: a valid one is echoed, others are replaced", "[routes]")
+{
+    daemon_process d;
+    auto echoed = one(d, get_request("/healthz", "X-Request-Id: abc-123_x.y:z\r\n"));
+    CHECK(echoed.header("x-request-id") == std::string("abc-123_x.y:z"));
+    // Also on errors.
+    auto err = one(d, get_request("/nope", "X-Request-Id: trace-404\r\n"));
+    CHECK(err.header("x-request-id") == std::string("trace-404"));
+
+    std::set<std::string> generated;
+    for (const char* bad :
+         {"X-Request-Id: <script>\r\n", "X-Request-Id: a b\r\n", "", "X-Request-Id: \r\n"}) {
+        INFO("header: " << printable(bad));
+        auto r = one(d, get_request("/healthz", bad));
+        auto id = r.header("x-request-id");
+        REQUIRE(id);
+        CHECK_FALSE(id->empty());
+        CHECK(id->find('<') == std::string::npos);
+        CHECK(id->find(' ') == std::string::npos);
+        generated.insert(*id);
+    }
+    CHECK(generated.size() == 4);  // fresh for every request
+    auto long_id =
+        one(d, get_request("/healthz", "X-Request-Id: " + std::string(200, 'a') + "\r\n"));
+    CHECK(long_id.header("x-request-id") != std::string(200, 'a'));
+}
+
+TEST_CASE("Keep-alive: HTTP/1.1 persists; Connection: close and HTTP/1.0 close", "[routes]")
+{
+    daemon_process d;
+    {
+        raw_client c(d.port());
+        for (int i = 0; i < 3; ++i) {
+            REQUIRE(c.send(get_request()));
+            auto r = c.read_response();
+            REQUIRE(r);
+            CHECK(r->status == 200);
+            CHECK_FALSE(r->connection_close());
+        }
+    }
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send(get_request("/healthz", "Connection: close\r\n") + get_request()));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->connection_close());
+        CHECK(c.is_closed(2s));  // the pipelined second request is not answered
+    }
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send("GET /healthz HTTP/1.0\r\n\r\n"));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(c.is_closed(2s));
+    }
+    {
+        raw_client c(d.port());
+        REQUIRE(c.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        auto r = c.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK_FALSE(r->connection_close());
+        REQUIRE(c.send("GET /readyz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        auto r2 = c.read_response();
+        REQUIRE(r2);
+        CHECK(r2->status == 200);
+    }
+}
+
+TEST_CASE("max_requests_per_connection: the last allowed response closes", "[routes][limits]")
+{
+    daemon_config cfg;
+    cfg.max_requests_per_connection = 2;
+    daemon_process d(cfg);
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request() + get_request() + get_request()));
+    auto r1 = c.read_response();
+    REQUIRE(r1);
+    CHECK_FALSE(r1->connection_close());
+    auto r2 = c.read_response();
+    REQUIRE(r2);
+    CHECK(r2->status == 200);
+    CHECK(r2->connection_close());
+    CHECK(c.is_closed(2s));
+}
+
+TEST_CASE("Leading empty lines before a request line are ignored", "[routes]")
+{
+    daemon_process d;
+    auto r = one(d, "\r\n\r\n" + get_request());
+    CHECK(r.status == 200);
+}
+
+TEST_CASE("The access log records each request", "[routes]")
+{
+    daemon_process d;
+    one(d, get_request("/healthz", "X-Request-Id: logged-id-1\r\n"));
+    REQUIRE(d.wait_for_log("request_id=logged-id-1", 2s));
+    auto log = d.captured_stderr();
+    auto line_start = log.rfind('\n', log.find("request_id=logged-id-1"));
+    auto line = log.substr(line_start + 1, log.find('\n', line_start + 1) - line_start - 1);
+    CHECK(line.find("method=GET") != std::string::npos);
+    CHECK(line.find("path=/healthz") != std::string::npos);
+    CHECK(line.find("status=200") != std::string::npos);
+}

@@ -1,0 +1,246 @@
+// Graceful shutdown of the real daemon (style-and-reliability.md §B.6, cases 48-50) and the
+// systemd notifications. Until the upstream exists there is no slow endpoint, so a request is
+// kept "in flight" by sending its head and only part of its body (or part of its head).
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace ogp::it;
+
+namespace {
+
+// Polls until a new connection to `port` is refused; returns the seconds it took, or -1.
+double seconds_until_refused(std::uint16_t port, ms timeout)
+{
+    const auto start = steady::now();
+    while (steady::now() - start < timeout) {
+        if (!raw_client::can_connect(port, 200ms)) {
+            return seconds_since(start);
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests finish, exit 0",
+          "[shutdown]")
+{
+    daemon_config cfg;
+    cfg.request_header = "5";
+    cfg.request_body = "5";
+    cfg.keepalive_idle = "10";
+    cfg.drain = "5";
+    daemon_process d(cfg);
+
+    // An idle keep-alive connection.
+    raw_client idle(d.port());
+    REQUIRE(idle.send(get_request()));
+    auto first = idle.read_response();
+    REQUIRE(first);
+    REQUIRE(first->status == 200);
+    // Three requests whose bodies are half sent.
+    std::vector<std::unique_ptr<raw_client>> busy;
+    for (int i = 0; i < 3; ++i) {
+        busy.push_back(std::make_unique<raw_client>(d.port()));
+        REQUIRE(busy.back()->send(chat_head("Content-Length: 10\r\n") + "01234"));
+    }
+    // A readiness probe whose head is not complete yet.
+    raw_client probe(d.port());
+    REQUIRE(probe.send("GET /readyz HTTP/1.1\r\nHost: x\r\n"));
+    std::this_thread::sleep_for(300ms);  // let the daemon read what was sent
+
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    REQUIRE(d.wait_for_log("draining", 2s));
+
+    // New connections are refused promptly.
+    const double refused_after = seconds_until_refused(d.port(), 2s);
+    INFO("refused after " << refused_after << " s");
+    CHECK(refused_after >= 0.0);
+    CHECK(refused_after < 1.0);
+    // The idle keep-alive connection is closed without a byte.
+    CHECK(idle.is_closed(1s));
+    CHECK(seconds_since(t0) < 1.5);
+    // In-flight work keeps the daemon alive.
+    CHECK_FALSE(d.wait_exit(300ms));
+
+    // The probe completes its head: 503 while draining, then close.
+    REQUIRE(probe.send("\r\n"));
+    auto not_ready = probe.read_response();
+    REQUIRE(not_ready);
+    CHECK(not_ready->status == 503);
+    CHECK(not_ready->header("retry-after").has_value());
+    CHECK(is_openai_error(not_ready->body));
+    CHECK(not_ready->connection_close());
+    CHECK(probe.is_closed(2s));
+
+    // The three bodies complete: each is answered, with Connection: close.
+    for (auto& b : busy) {
+        REQUIRE(b->send("56789"));
+    }
+    for (auto& b : busy) {
+        auto r = b->read_response();
+        REQUIRE(r);
+        CHECK(r->status == 501);
+        CHECK(r->connection_close());
+        CHECK(b->is_closed(2s));
+    }
+    // Then the daemon exits 0, well before the 5 s drain budget.
+    auto status = d.wait_exit(3s);
+    REQUIRE(status);
+    CHECK(status->exited);
+    CHECK(status->code == 0);
+    CHECK(seconds_since(t0) < 4.5);
+    CHECK(d.captured_stderr().find("drain timeout") == std::string::npos);
+}
+
+TEST_CASE("B6.48 sigterm_drain: an idle daemon exits 0 at once on SIGTERM and on SIGINT",
+          "[shutdown]")
+{
+    for (int sig : {SIGTERM, SIGINT}) {
+        INFO("signal " << sig);
+        daemon_process d;
+        const auto t0 = steady::now();
+        d.stop(sig);
+        auto status = d.wait_exit(3s);
+        REQUIRE(status);
+        CHECK(status->exited);
+        CHECK(status->code == 0);
+        CHECK(seconds_since(t0) < 1.0);
+        CHECK(d.wait_for_log("stopped", 1s));
+    }
+}
+
+TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold up shutdown",
+          "[shutdown][!mayfail]")
+{
+    // Such a connection is idle like a keep-alive one (load balancers pre-open them); the
+    // daemon should close it at once instead of waiting for the header deadline.
+    daemon_config cfg;
+    cfg.request_header = "5";
+    cfg.drain = "10";
+    daemon_process d(cfg);
+    raw_client silent(d.port());
+    REQUIRE(silent.send(""));
+    std::this_thread::sleep_for(200ms);  // accepted
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    auto status = d.wait_exit(8s);
+    REQUIRE(status);
+    CHECK(status->code == 0);
+    const double took = seconds_since(t0);
+    INFO("exited after " << took << " s (request_header 5 s, drain 10 s)");
+    CHECK(took < 1.5);
+}
+
+TEST_CASE("B6.49 sigterm_drain_timeout: in-flight requests are cut at the drain deadline",
+          "[shutdown]")
+{
+    daemon_config cfg;
+    cfg.request_header = "10";
+    cfg.request_body = "10";
+    cfg.drain = "1";
+    daemon_process d(cfg);
+    raw_client busy(d.port());
+    REQUIRE(busy.send(chat_head("Content-Length: 10\r\n") + "01234"));
+    raw_client partial(d.port());
+    REQUIRE(partial.send("GET /healthz HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(300ms);
+
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    auto status = d.wait_exit(5s);
+    const double took = seconds_since(t0);
+    REQUIRE(status);
+    CHECK(status->exited);
+    CHECK(status->code == 0);
+    INFO("exited after " << took << " s (drain 1 s)");
+    CHECK(took >= 0.8);
+    CHECK(took <= 3.0);
+    CHECK(d.captured_stderr().find("drain timeout") != std::string::npos);
+    // Both connections are gone (no response is owed to an unfinished request).
+    bool closed = false;
+    busy.read_until_eof(2s, &closed);
+    CHECK(closed);
+    partial.read_until_eof(2s, &closed);
+    CHECK(closed);
+}
+
+TEST_CASE("B6.50 second_signal: a second SIGTERM exits immediately with code 1", "[shutdown]")
+{
+    for (int sig : {SIGTERM, SIGINT}) {
+        INFO("signal " << sig);
+        daemon_config cfg;
+        cfg.request_body = "20";
+        cfg.drain = "20";
+        daemon_process d(cfg);
+        raw_client busy(d.port());
+        REQUIRE(busy.send(chat_head("Content-Length: 10\r\n") + "01234"));
+        std::this_thread::sleep_for(200ms);
+        d.stop(sig);
+        REQUIRE(d.wait_for_log("draining", 2s));
+        CHECK_FALSE(d.wait_exit(300ms));  // still draining for the busy request
+        const auto t1 = steady::now();
+        d.stop(sig);
+        auto status = d.wait_exit(3s);
+        REQUIRE(status);
+        CHECK(status->exited);
+        CHECK(status->code == 1);
+        CHECK(seconds_since(t1) < 1.0);
+        CHECK(d.captured_stderr().find("second signal") != std::string::npos);
+        CHECK(busy.read_until_eof(2s).empty());
+    }
+}
+
+TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM", "[shutdown]")
+{
+    temp_dir dir;
+    notify_listener notify(dir.path() + "/notify.sock");
+    daemon_process d({}, {"NOTIFY_SOCKET=" + notify.path()});
+    auto ready = notify.receive(3s);
+    REQUIRE(ready);
+    CHECK(*ready == "READY=1");
+    CHECK(raw_client::can_connect(d.port()));
+    CHECK_FALSE(notify.receive(100ms));  // nothing else while running
+    d.stop(SIGTERM);
+    auto stopping = notify.receive(3s);
+    REQUIRE(stopping);
+    CHECK(*stopping == "STOPPING=1");
+    auto status = d.wait_exit(3s);
+    REQUIRE(status);
+    CHECK(status->code == 0);
+}
+
+TEST_CASE("systemd notify: abstract socket names work, a missing socket is harmless", "[shutdown]")
+{
+    const std::string name = "@ogp-it-notify-" + std::to_string(::getpid());
+    {
+        notify_listener notify(name);
+        daemon_process d({}, {"NOTIFY_SOCKET=" + name});
+        auto ready = notify.receive(3s);
+        REQUIRE(ready);
+        CHECK(*ready == "READY=1");
+        d.stop(SIGTERM);
+        auto status = d.wait_exit(3s);
+        REQUIRE(status);
+        CHECK(status->code == 0);
+    }
+    // Nobody listening on the socket: the daemon still runs and stops normally.
+    temp_dir dir;
+    daemon_process d({}, {"NOTIFY_SOCKET=" + dir.path() + "/absent.sock"});
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request()));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    d.stop(SIGTERM);
+    auto status = d.wait_exit(3s);
+    REQUIRE(status);
+    CHECK(status->code == 0);
+}
