@@ -305,3 +305,33 @@ TEST_CASE("The access log records each request", "[routes]")
     CHECK(line.find("path=/healthz") != std::string::npos);
     CHECK(line.find("status=200") != std::string::npos);
 }
+
+TEST_CASE("A request followed by a half-close is still answered", "[routes]")
+{
+    daemon_process d;
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request("/healthz") + get_request("/readyz")));
+    c.shutdown_write();
+    auto r1 = c.read_response();
+    REQUIRE(r1);
+    CHECK(r1->status == 200);
+    auto r2 = c.read_response();
+    REQUIRE(r2);
+    CHECK(r2->status == 200);
+    CHECK(c.is_closed(2s));  // closed once the daemon reads EOF, long before keep-alive idle
+}
+
+TEST_CASE("A 401 without a request body keeps the connection usable", "[routes][auth]")
+{
+    daemon_process d;
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request("/v1/models")));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    CHECK_FALSE(r->connection_close());
+    REQUIRE(c.send(get_request("/v1/models", "Authorization: Bearer test-key-1\r\n")));
+    auto r2 = c.read_response();
+    REQUIRE(r2);
+    CHECK(r2->status == 501);
+}

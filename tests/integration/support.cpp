@@ -726,6 +726,8 @@ void check_refused(std::uint16_t port, std::string_view bytes, std::initializer_
     CHECK(std::find(statuses.begin(), statuses.end(), r.response->status) != statuses.end());
     CHECK(r.response->connection_close());
     CHECK(is_openai_error(r.response->body));
+    CHECK(r.response->header("content-type") == std::string("application/json"));
+    CHECK(r.response->header("x-request-id").has_value());
     CHECK(r.closed_after);
 }
 
