@@ -46,7 +46,7 @@ struct cleaner
     }
 
     // Adds members of `from` to `into` that `into` lacks.
-    void merge_missing(Value& into, Value& from)
+    void merge_missing(Value& into, const Value& from)
     {
         if (!from.IsObject()) {
             return;
