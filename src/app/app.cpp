@@ -12,8 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "ogp/api/service.hpp"
+#include "ogp/auth/credential_cache.hpp"
 #include "ogp/config/config.hpp"
 #include "ogp/server/server.hpp"
+#include "ogp/upstream/client.hpp"
 #include "ogp/util/log.hpp"
 #include "ogp/util/systemd.hpp"
 
@@ -90,8 +93,9 @@ std::optional<int> parse_args(int argc, char** argv, options& opt)
 class daemon_app
 {
 public:
-    explicit daemon_app(config cfg)
+    daemon_app(config cfg, std::shared_ptr<net::ssl::context> tls)
         : cfg_(std::move(cfg)),
+          tls_(std::move(tls)),
           ioc_(static_cast<int>(thread_count())),
           server_(ioc_, cfg_),
           signals_(ioc_, SIGINT, SIGTERM),
@@ -109,15 +113,21 @@ public:
 
     int run()
     {
-        // Routes whose translation is not built yet answer 501 with an OpenAI error.
-        for (auto [r, name] :
-             {std::pair{server::route::chat_completions, "POST /v1/chat/completions"},
-              std::pair{server::route::embeddings, "POST /v1/embeddings"},
-              std::pair{server::route::models, "GET /v1/models"}}) {
-            std::string message = std::string(name) + " is not implemented in this build yet";
-            server_.set_handler(
-                r, [message](server::http_request&) { return not_implemented_reply(message); });
-        }
+        // Credentials refresh in the background; the API handlers use them per request.
+        creds_ = auth::make_credential_cache(cfg_, ioc_.get_executor(), process_env());
+        service_ = std::make_unique<api::service>(ioc_, cfg_, *creds_, tls_);
+        auto* svc = service_.get();
+        server_.set_handler(
+            server::route::chat_completions,
+            [svc](server::http_request& r, server::response_sink& s) { return svc->chat(r, s); });
+        server_.set_handler(server::route::embeddings,
+                            [svc](server::http_request& r, server::response_sink& s) {
+                                return svc->embeddings(r, s);
+                            });
+        server_.set_handler(
+            server::route::models,
+            [svc](server::http_request& r, server::response_sink& s) { return svc->models(r, s); });
+        server_.set_readiness([svc] { return svc->readiness(); });
         // Listen first: a bind failure is a start-up error.
         try {
             server_.listen();
@@ -130,6 +140,7 @@ public:
         spdlog::info("oci-genai-proxy {} listening on {}:{} ({} threads, config {})", OGP_VERSION,
                      ep.address().to_string(), ep.port(), thread_count(), cfg_.source);
         server_.start();
+        creds_->start();
         wait_for_signal();
         systemd_notify("READY=1");
 
@@ -147,11 +158,6 @@ public:
     }
 
 private:
-    static net::awaitable<server::http_response> not_implemented_reply(std::string message)
-    {
-        co_return server::error_response(not_implemented(std::move(message)));
-    }
-
     void wait_for_signal()
     {
         signals_.async_wait([this](boost::system::error_code ec, int sig) {
@@ -204,11 +210,18 @@ private:
 
     void finish()
     {
+        if (creds_) {
+            creds_->stop();
+        }
         signals_.cancel();
         ioc_.stop();
     }
 
     config cfg_;
+    std::shared_ptr<net::ssl::context> tls_;
+    // Declared before the io_context: pending coroutine frames are destroyed first.
+    std::unique_ptr<auth::credential_cache> creds_;
+    std::unique_ptr<api::service> service_;
     net::io_context ioc_;
     server::server server_;
     net::signal_set signals_;
@@ -244,7 +257,17 @@ int run_daemon(int argc, char** argv)
                 "clients.allow_anonymous is true: any client that can connect may use "
                 "this proxy");
         }
-        daemon_app app(std::move(*loaded.value));
+        // Upstream trust anchors: a bad oci.ca_file is a configuration error.
+        std::shared_ptr<net::ssl::context> tls;
+        try {
+            tls = upstream::make_client_tls_context(loaded.value->oci.ca_file);
+        } catch (const std::exception& e) {
+            std::cerr << "oci-genai-proxy: " << loaded.value->source
+                      << ": oci.ca_file: cannot load '" << loaded.value->oci.ca_file
+                      << "': " << e.what() << "\n";
+            return 2;
+        }
+        daemon_app app(std::move(*loaded.value), std::move(tls));
         return app.run();
     } catch (const std::exception& e) {
         std::cerr << "oci-genai-proxy: fatal: " << e.what() << "\n";

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <ctime>
 
 #include "ogp/util/log.hpp"
@@ -67,8 +69,9 @@ struct connection
     net::steady_timer timer;
     std::uint64_t generation = 0;  // invalidates stale watchdog completions
     bool timed_out = false;
-    bool idle = false;    // waiting for the next keep-alive request
-    bool closed = false;  // the session has finished with the socket
+    bool idle = false;          // waiting for the next keep-alive request
+    bool closed = false;        // the session has finished with the socket
+    beast::flat_buffer buffer;  // read-ahead: may hold the start of a pipelined request
 
     // Arms a total deadline for the following operations: when it passes, pending I/O is
     // cancelled (the socket stays open so that a 408 can still be written).
@@ -284,6 +287,147 @@ net::awaitable<std::optional<guard_reject>> read_body(const state_ptr& st, const
     }
 }
 
+// Watches the client socket while a handler runs: bytes that arrive are kept for the next
+// request; EOF or a reset means the client is gone.
+struct client_monitor
+{
+    explicit client_monitor(const net::any_io_executor& ex) : done_timer(ex), wake(ex)
+    {
+        done_timer.expires_at(std::chrono::steady_clock::time_point::max());
+        wake.expires_at(std::chrono::steady_clock::time_point::max());
+    }
+    net::steady_timer done_timer;  // cancelled when the monitor ends (an event)
+    net::steady_timer wake;        // cancelled to stop a monitor that paused reading
+    std::function<void()> on_gone;
+    bool stop = false;
+    bool done = false;
+    bool gone = false;
+};
+
+net::awaitable<void> monitor_client(conn_ptr c, std::shared_ptr<client_monitor> m,
+                                    std::size_t max_ahead)
+{
+    while (!m->stop) {
+        // Enough read-ahead: stop reading (and watching) until the handler ends.
+        if (c->buffer.size() >= max_ahead) {
+            co_await m->wake.async_wait(use_nothrow);
+            break;
+        }
+        auto [ec, n] =
+            co_await c->socket.async_read_some(c->buffer.prepare(read_chunk), use_nothrow);
+        if (!ec) {
+            c->buffer.commit(n);
+            continue;
+        }
+        if (!m->stop && ec != net::error::operation_aborted) {
+            m->gone = true;
+            if (m->on_gone) {
+                m->on_gone();
+            }
+        }
+        break;
+    }
+    m->done = true;
+    m->done_timer.cancel();
+}
+
+// The response_sink of one exchange: chunked streaming with write-stall deadlines.
+class session_sink final : public response_sink
+{
+public:
+    session_sink(state_ptr st, conn_ptr c, std::shared_ptr<client_monitor> m,
+                 const http_request& req, bool keep_alive)
+        : st_(std::move(st)), c_(std::move(c)), m_(std::move(m)), req_(req), keep_alive_(keep_alive)
+    {
+    }
+
+    net::awaitable<bool> begin_stream(
+        unsigned status, std::string content_type,
+        std::vector<std::pair<std::string, std::string>> headers) override
+    {
+        streaming_ = true;
+        status_ = status;
+        std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                           std::string(reason_for(status)) + "\r\nDate: " + http_date() +
+                           "\r\nContent-Type: " + content_type + "\r\nTransfer-Encoding: chunked" +
+                           "\r\nx-request-id: " + req_.request_id + "\r\n";
+        for (const auto& [k, v] : headers) {
+            if (safe_header_value(k) && safe_header_value(v) && !k.empty()) {
+                head += k + ": " + v + "\r\n";
+            }
+        }
+        head += keep_alive_ ? "\r\n" : "Connection: close\r\n\r\n";
+        co_return co_await send(net::buffer(head));
+    }
+
+    net::awaitable<bool> write(std::string_view data) override
+    {
+        if (data.empty()) {
+            co_return ok_;
+        }
+        char size_line[24];
+        int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+        std::array<net::const_buffer, 3> bufs{net::buffer(size_line, static_cast<std::size_t>(len)),
+                                              net::buffer(data.data(), data.size()),
+                                              net::buffer("\r\n", 2)};
+        bytes_ += data.size();
+        co_return co_await send(bufs);
+    }
+
+    net::awaitable<bool> end_stream() override
+    {
+        if (ended_) {
+            co_return ok_;
+        }
+        ended_ = true;
+        co_return co_await send(net::buffer("0\r\n\r\n", 5));
+    }
+
+    bool streaming() const override { return streaming_; }
+    bool client_gone() const override { return m_->gone || !ok_; }
+    void on_disconnect(std::function<void()> fn) override { m_->on_gone = std::move(fn); }
+
+    bool ended() const { return ended_; }
+    bool ok() const { return ok_; }
+    unsigned status() const { return status_; }
+    std::size_t bytes() const { return bytes_; }
+
+private:
+    template <class Buffers>
+    net::awaitable<bool> send(const Buffers& b)
+    {
+        if (!ok_ || m_->gone) {
+            ok_ = false;
+            co_return false;
+        }
+        connection::arm(c_, st_->cfg.timeouts.write_stall);
+        auto [ec, n] = co_await net::async_write(c_->socket, b, use_nothrow);
+        c_->disarm();
+        if (ec) {
+            ok_ = false;
+            // A stalled or failed write ends the exchange: tell the handler like a disconnect.
+            if (!m_->gone) {
+                m_->gone = true;
+                if (m_->on_gone) {
+                    m_->on_gone();
+                }
+            }
+        }
+        co_return ok_;
+    }
+
+    state_ptr st_;
+    conn_ptr c_;
+    std::shared_ptr<client_monitor> m_;
+    const http_request& req_;
+    bool keep_alive_;
+    bool streaming_ = false;
+    bool ended_ = false;
+    bool ok_ = true;
+    unsigned status_ = 0;
+    std::size_t bytes_ = 0;
+};
+
 std::string remote_of(const tcp::socket& s)
 {
     error_code ec;
@@ -294,7 +438,7 @@ std::string remote_of(const tcp::socket& s)
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-net::awaitable<http_response> dispatch(state_ptr st, http_request& req)
+net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response_sink& sink)
 {
     switch (req.target) {
         case route::healthz:
@@ -320,7 +464,7 @@ net::awaitable<http_response> dispatch(state_ptr st, http_request& req)
     if (it == st->handlers.end() || !it->second) {
         co_return error_response(not_implemented("this endpoint is not implemented"));
     }
-    co_return co_await it->second(req);
+    co_return co_await it->second(req, sink);
 }
 
 // One client connection: read head -> guard -> route/auth -> body -> handler -> respond,
@@ -331,7 +475,7 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
     auto id = st->add(c);
     const std::string remote = remote_of(c->socket);
     const auto& t = st->cfg.timeouts;
-    beast::flat_buffer buf;
+    beast::flat_buffer& buf = c->buffer;
 
     for (std::size_t served = 0;; ++served) {
         // Between requests: wait for the first byte under the keep-alive idle timeout.
@@ -454,7 +598,49 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
                     break;
                 }
             }
-            res = co_await dispatch(st, req);
+            // Run the handler while watching the client for a disconnect.
+            auto m = std::make_shared<client_monitor>(c->socket.get_executor());
+            session_sink sink(st, c, m, req, keep_alive);
+            const bool watch = match.requires_client_auth;
+            if (watch) {
+                net::co_spawn(c->socket.get_executor(),
+                              monitor_client(c, m, st->limits.max_header_bytes), net::detached);
+            }
+            res = co_await dispatch(st, req, sink);
+            if (watch) {
+                m->stop = true;
+                m->on_gone = nullptr;
+                if (!m->done) {
+                    error_code ignored;
+                    c->socket.cancel(ignored);
+                    m->wake.cancel();
+                    co_await m->done_timer.async_wait(use_nothrow);
+                }
+            }
+            if (sink.streaming()) {
+                // The handler streamed its answer: log it, and reuse the connection only if
+                // the stream ended cleanly.
+                if (sink.ok() && !sink.ended()) {
+                    co_await sink.end_stream();
+                }
+                if (st->cfg.log.access_log) {
+                    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count();
+                    spdlog::info(
+                        "access method={} path={} status={} bytes={} duration_ms={:.3f} "
+                        "request_id={} remote={} stream=true{}",
+                        req.head.method, path, sink.status(), sink.bytes(), us / 1000.0,
+                        req.request_id, remote, sink.client_gone() ? " client_gone=true" : "");
+                }
+                if (!sink.ok() || sink.client_gone() || !keep_alive || st->draining) {
+                    break;
+                }
+                continue;
+            }
+            if (m->gone) {
+                break;  // nobody to answer
+            }
             keep_alive = keep_alive && !st->draining;
         }
 

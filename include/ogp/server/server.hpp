@@ -47,8 +47,37 @@ struct http_response
 /// Builds the OpenAI error response for `e` (adds `Retry-After` when set).
 http_response error_response(const api_error& e);
 
-/// Handler for one route. Runs on the connection's strand; must not throw.
-using handler = std::function<net::awaitable<http_response>(http_request&)>;
+/// The connection as a handler sees it while it runs: a way to stream the response instead of
+/// returning it, and to learn that the client went away. The server keeps a read pending on
+/// the client socket during the handler, so a disconnect is noticed at once (generation costs
+/// money). Used only on the connection's strand, only during the handler call.
+class response_sink
+{
+public:
+    virtual ~response_sink() = default;
+
+    /// Sends the status line and headers of a chunked response (e.g. `text/event-stream`).
+    /// Returns false when the client is gone or the write stalled.
+    virtual net::awaitable<bool> begin_stream(
+        unsigned status, std::string content_type,
+        std::vector<std::pair<std::string, std::string>> headers) = 0;
+    /// Writes one chunk and waits until it is written (backpressure), bounded by
+    /// `timeouts.write_stall`. Returns false when the client is gone or stalled.
+    virtual net::awaitable<bool> write(std::string_view data) = 0;
+    /// Ends the chunked response. Returns false when the client is gone.
+    virtual net::awaitable<bool> end_stream() = 0;
+    /// True once begin_stream() was called: the handler's returned response is ignored.
+    virtual bool streaming() const = 0;
+    /// True once the client closed or reset its connection.
+    virtual bool client_gone() const = 0;
+    /// Registers `fn` to run (on the connection's strand) when the client disconnects while
+    /// the handler runs; replaces an earlier one. Pass an empty function to unregister.
+    virtual void on_disconnect(std::function<void()> fn) = 0;
+};
+
+/// Handler for one route. Runs on the connection's strand; must not throw. Either returns the
+/// response, or streams it through the sink (then the returned value is ignored).
+using handler = std::function<net::awaitable<http_response>(http_request&, response_sink&)>;
 
 /// Readiness probe: nullopt when ready, else the reason `/readyz` reports with 503.
 using readiness_probe = std::function<std::optional<std::string>()>;

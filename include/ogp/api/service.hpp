@@ -1,0 +1,80 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "ogp/config/config.hpp"
+#include "ogp/server/server.hpp"
+
+namespace ogp::auth {
+class credential_cache;
+}
+namespace ogp::upstream {
+class pool;
+}
+
+namespace ogp::api {
+
+namespace net = boost::asio;
+
+/// Counters for tests, benchmarks and diagnostics.
+struct service_stats
+{
+    std::uint64_t upstream_requests = 0;  ///< exchanges started with OCI
+    std::uint64_t retries = 0;            ///< 401/429/503 retries
+    std::uint64_t handshakes = 0;         ///< TLS handshakes of the inference pool
+};
+
+/// The OpenAI API handlers: translate, sign, send to OCI over the pooled TLS client, and map
+/// the answer back (streaming through the transcoder with backpressure). Enforces the
+/// in-flight cap (503 + Retry-After), retries 401 once after a credential refresh and 429/503
+/// before the first byte within a retry budget, never after bytes went to the client, and
+/// aborts the upstream exchange when the client disconnects. Thread-safe; handlers run on
+/// their connection's strand. `creds` and `ioc` must outlive the service.
+class service
+{
+public:
+    service(net::io_context& ioc, const config& cfg, auth::credential_cache& creds,
+            std::shared_ptr<net::ssl::context> tls);
+    ~service();
+
+    net::awaitable<server::http_response> chat(server::http_request& req,
+                                               server::response_sink& sink);
+    net::awaitable<server::http_response> embeddings(server::http_request& req,
+                                                     server::response_sink& sink);
+    net::awaitable<server::http_response> models(server::http_request& req,
+                                                 server::response_sink& sink);
+
+    /// nullopt when requests can be served, else why not (for /readyz).
+    std::optional<std::string> readiness() const;
+    service_stats stats() const;
+
+    struct call_result;
+
+private:
+    std::shared_ptr<upstream::pool> inference_pool();
+    net::awaitable<call_result> call(std::string method, std::string path, std::string body,
+                                     bool stream, const server::http_request& req,
+                                     server::response_sink& sink);
+
+    net::io_context& ioc_;
+    const config& cfg_;
+    auth::credential_cache& creds_;
+    std::shared_ptr<net::ssl::context> tls_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<upstream::pool> pool_;
+    std::atomic<std::size_t> inflight_{0};
+    std::atomic<std::size_t> retrying_{0};
+    std::atomic<std::uint64_t> upstream_requests_{0};
+    std::atomic<std::uint64_t> retries_{0};
+    std::int64_t started_unix_;
+};
+
+}  // namespace ogp::api

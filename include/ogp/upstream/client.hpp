@@ -1,0 +1,149 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ogp::upstream {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using boost::system::error_code;
+
+/// A parsed `http(s)://host[:port][/base]` URL.
+struct target_url
+{
+    bool tls = true;
+    std::string host;  ///< name or IP literal, without brackets
+    std::uint16_t port = 443;
+    std::string base_path;  ///< without trailing slash; may be empty
+
+    /// `host` or `host:port` when the port is not the scheme's default (the `Host` header and
+    /// the signed `host` value).
+    std::string authority() const;
+};
+
+/// Parses an upstream base URL; nullopt when it is not http(s) or malformed.
+std::optional<target_url> parse_url(std::string_view url);
+
+/// Builds the client TLS context shared by all upstream connections: TLS 1.2+, peer
+/// verification against the system store plus `ca_file` (PEM, may be empty). Throws at
+/// start-up when the file cannot be loaded.
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file);
+
+/// Deadlines and pool sizing for one upstream host.
+struct pool_options
+{
+    std::chrono::milliseconds connect_timeout{5000};  ///< TCP connect + TLS handshake
+    std::chrono::milliseconds first_byte_timeout{120000};
+    std::chrono::milliseconds idle_timeout{60000};  ///< between body bytes
+    std::chrono::milliseconds idle_expiry{30000};   ///< pooled connection max idle time
+    std::size_t max_idle = 64;                      ///< idle connections kept
+};
+
+class connection;
+
+/// A bounded pool of keep-alive connections to one host. Connections are handed to one
+/// exchange at a time; idle ones expire before the server would close them, and a connection
+/// that ended in error or with unread bytes is never returned. Thread-safe.
+class pool : public std::enable_shared_from_this<pool>
+{
+public:
+    pool(net::io_context& ioc, std::shared_ptr<ssl::context> tls, target_url target,
+         pool_options options);
+    ~pool();
+
+    const target_url& target() const { return target_; }
+    const pool_options& options() const { return options_; }
+
+    /// Number of TLS handshakes (or plain connects) performed so far.
+    std::uint64_t handshakes() const { return handshakes_.load(); }
+    /// Number of idle pooled connections.
+    std::size_t idle_count() const;
+    /// Drops every idle connection.
+    void clear();
+
+    // Used by exchange.
+    std::shared_ptr<connection> take_idle();
+    void put_idle(std::shared_ptr<connection> c);
+    net::awaitable<std::pair<error_code, std::shared_ptr<connection>>> connect();
+
+private:
+    net::io_context& ioc_;
+    std::shared_ptr<ssl::context> tls_;
+    target_url target_;
+    pool_options options_;
+    std::atomic<std::uint64_t> handshakes_{0};
+    mutable std::mutex mutex_;
+    std::vector<std::shared_ptr<connection>> idle_;
+};
+
+/// Where an exchange failed, for mapping to a client status (connect/TLS → 502/504, ...).
+enum class failure_phase { none, connect, write, first_byte, body };
+
+/// One request/response on a pooled connection. Sends the request and reads the response head
+/// (start), then the body in pieces (read_some) or whole (read_all). A reused connection that
+/// fails before any response byte is retried once, transparently, on a fresh connection. Not
+/// thread-safe: use from one coroutine. On destruction an unfinished exchange closes its
+/// connection (never pooled).
+class exchange
+{
+public:
+    explicit exchange(std::shared_ptr<pool> p);
+    ~exchange();
+    exchange(const exchange&) = delete;
+    exchange& operator=(const exchange&) = delete;
+
+    /// Sends `method target` with `headers` and `body`; returns when the response head arrived.
+    net::awaitable<error_code> start(
+        std::string_view method, std::string_view target,
+        const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body);
+
+    /// Response status (after a successful start()).
+    unsigned status() const;
+    /// A response header value, or empty.
+    std::string header(std::string_view name) const;
+    /// True once the whole response body was read.
+    bool complete() const;
+
+    /// Appends the next body bytes to `out`; at the end of the body returns success with
+    /// nothing appended and complete() true. Bounded by `timeout` (default: the pool's idle
+    /// timeout); a timeout fails with beast::error::timeout.
+    net::awaitable<error_code> read_some(std::string& out,
+                                         std::optional<std::chrono::milliseconds> timeout = {});
+    /// Reads the rest of the body into `out`, failing past `max_bytes`.
+    net::awaitable<error_code> read_all(std::string& out, std::size_t max_bytes);
+
+    /// Returns the connection to the pool when the response was read completely and the server
+    /// keeps it alive; closes it otherwise. Idempotent.
+    void finish();
+    /// Closes the connection at once (client gone, error, or an abandoned stream). Safe to call
+    /// from the exchange's strand at any time; pending reads complete with an error.
+    void abort();
+
+    failure_phase phase() const { return phase_; }
+    /// True when start() used a pooled connection and transparently retried on a fresh one.
+    bool retried() const { return retried_; }
+
+private:
+    net::awaitable<error_code> attempt(
+        std::shared_ptr<connection> c, std::string_view method, std::string_view target,
+        const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+        bool& stale);
+
+    std::shared_ptr<pool> pool_;
+    std::shared_ptr<connection> conn_;
+    failure_phase phase_ = failure_phase::none;
+    bool retried_ = false;
+};
+
+}  // namespace ogp::upstream

@@ -1,0 +1,447 @@
+#include "ogp/api/service.hpp"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/error.hpp>
+#include <charconv>
+#include <chrono>
+
+#include "ogp/auth/credential_cache.hpp"
+#include "ogp/auth/signer.hpp"
+#include "ogp/config/region.hpp"
+#include "ogp/transform/chat_request.hpp"
+#include "ogp/transform/chat_response.hpp"
+#include "ogp/transform/embeddings.hpp"
+#include "ogp/transform/models.hpp"
+#include "ogp/transform/stream_transcoder.hpp"
+#include "ogp/upstream/client.hpp"
+
+namespace ogp::api {
+
+using boost::system::error_code;
+using server::http_request;
+using server::http_response;
+using server::response_sink;
+
+namespace {
+
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+constexpr std::size_t max_error_body = 1024 * 1024;
+constexpr std::size_t max_result_body = 64 * 1024 * 1024;
+constexpr int max_retries = 2;
+constexpr std::chrono::seconds max_retry_after{5};
+constexpr std::chrono::seconds usage_grace{5};
+
+std::int64_t now_unix()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string new_completion_id()
+{
+    std::uint64_t hi = 0;
+    std::uint32_t lo = 0;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&hi), sizeof hi);
+    RAND_bytes(reinterpret_cast<unsigned char*>(&lo), sizeof lo);
+    return transform::make_completion_id(hi, lo);
+}
+
+// `Retry-After` in seconds (delta form only); nullopt when absent or not a number.
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view v)
+{
+    unsigned n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
+        return std::nullopt;
+    }
+    return std::chrono::seconds(n);
+}
+
+api_error upstream_failure(const error_code& ec, upstream::failure_phase phase,
+                           const std::string& host)
+{
+    api_error e;
+    e.type = "api_error";
+    const bool timeout = ec == boost::beast::error::timeout;
+    if (timeout && (phase == upstream::failure_phase::connect ||
+                    phase == upstream::failure_phase::first_byte)) {
+        e.status = 504;
+        e.code = "upstream_timeout";
+        e.message = phase == upstream::failure_phase::connect
+                        ? "Timed out connecting to OCI Generative AI (" + host + ")."
+                        : "OCI Generative AI did not start answering in time.";
+        return e;
+    }
+    e.status = 502;
+    e.code = "upstream_unavailable";
+    if (ec.category() == net::error::get_ssl_category() ||
+        ec.category() == net::ssl::error::get_stream_category()) {
+        e.message = "TLS connection to OCI Generative AI (" + host + ") failed: " + ec.message();
+    } else {
+        e.message = "Cannot reach OCI Generative AI (" + host + "): " + ec.message();
+    }
+    return e;
+}
+
+http_response with_request_id(http_response r, const std::string& opc_request_id)
+{
+    if (!opc_request_id.empty()) {
+        r.headers.emplace_back("opc-request-id", opc_request_id);
+    }
+    return r;
+}
+
+}  // namespace
+
+/// Outcome of service::call(): the exchange with a response head, or the error to answer.
+struct service::call_result
+{
+    std::unique_ptr<upstream::exchange> exchange;
+    std::optional<api_error> error;
+    bool client_gone = false;
+};
+
+service::service(net::io_context& ioc, const config& cfg, auth::credential_cache& creds,
+                 std::shared_ptr<net::ssl::context> tls)
+    : ioc_(ioc), cfg_(cfg), creds_(creds), tls_(std::move(tls)), started_unix_(now_unix())
+{
+}
+
+service::~service() = default;
+
+std::shared_ptr<upstream::pool> service::inference_pool()
+{
+    std::lock_guard lock(mutex_);
+    if (pool_) {
+        return pool_;
+    }
+    // The endpoint: configured, or derived from the region the credentials reported.
+    std::string endpoint = cfg_.oci.endpoint;
+    if (endpoint.empty()) {
+        auto region = resolve_region(creds_.region());
+        if (!region) {
+            return nullptr;
+        }
+        endpoint = inference_endpoint(*region);
+    }
+    auto url = upstream::parse_url(endpoint);
+    if (!url) {
+        return nullptr;
+    }
+    upstream::pool_options o;
+    o.connect_timeout = cfg_.timeouts.upstream_connect;
+    o.first_byte_timeout = cfg_.timeouts.upstream_first_byte;
+    o.idle_timeout = cfg_.timeouts.upstream_stream_idle;
+    pool_ = std::make_shared<upstream::pool>(ioc_, tls_, *url, o);
+    spdlog::info("upstream: OCI Generative AI at {}", endpoint);
+    return pool_;
+}
+
+std::optional<std::string> service::readiness() const
+{
+    if (auto reason = creds_.status()) {
+        return reason;
+    }
+    if (cfg_.oci.endpoint.empty() && !resolve_region(creds_.region())) {
+        return std::string("OCI region unknown: set oci.region or oci.endpoint");
+    }
+    return std::nullopt;
+}
+
+service_stats service::stats() const
+{
+    service_stats s;
+    s.upstream_requests = upstream_requests_.load();
+    s.retries = retries_.load();
+    std::lock_guard lock(mutex_);
+    s.handshakes = pool_ ? pool_->handshakes() : 0;
+    return s;
+}
+
+net::awaitable<service::call_result> service::call(std::string method, std::string path,
+                                                   std::string body, bool stream,
+                                                   const http_request& req, response_sink& sink)
+{
+    call_result out;
+    // Admission: a fixed cap on concurrent upstream exchanges, no queue.
+    if (inflight_.fetch_add(1) >= cfg_.limits.max_inflight_upstream) {
+        --inflight_;
+        out.error = service_unavailable("Too many requests in flight to OCI; retry shortly.", "1",
+                                        "overloaded");
+        co_return out;
+    }
+    struct release
+    {
+        std::atomic<std::size_t>& n;
+        ~release() { --n; }
+    } in_flight{inflight_};
+
+    auto pool = inference_pool();
+    if (!pool) {
+        out.error = service_unavailable(
+            "The OCI endpoint is not known yet (no oci.endpoint or oci.region, and the "
+            "credentials have not reported a region).",
+            "5", "not_ready");
+        co_return out;
+    }
+    const std::string host = pool->target().authority();
+    const std::string target = pool->target().base_path + path;
+    auto ex = co_await net::this_coro::executor;
+
+    bool refreshed = false;
+    int retries = 0;
+    for (;;) {
+        // Credentials: the current snapshot, or the single in-flight renewal.
+        auto creds = co_await creds_.get();
+        if (!creds) {
+            out.error =
+                service_unavailable("OCI credentials are not available: " + creds.error().message,
+                                    "5", "credentials_unavailable");
+            co_return out;
+        }
+        // Sign exactly what is sent.
+        std::string date = auth::format_http_date(std::chrono::system_clock::now());
+        auth::request_to_sign to_sign{method, host, target, body, date};
+        auto signed_headers = auth::sign_request(*creds.value(), to_sign);
+        if (!signed_headers) {
+            out.error = api_error{
+                500, "Signing the OCI request failed.", "api_error", {}, "signing_failed", {}};
+            co_return out;
+        }
+        const auto& sh = signed_headers.value();
+        std::vector<std::pair<std::string, std::string>> headers{
+            {"date", sh.date},
+            {"host", sh.host},
+            {"authorization", sh.authorization},
+            {"accept", stream ? "text/event-stream" : "application/json"},
+            {"opc-request-id", req.request_id},
+            {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
+        };
+        if (sh.has_body) {
+            headers.emplace_back("content-type", sh.content_type);
+            headers.emplace_back("content-length", sh.content_length);
+            headers.emplace_back("x-content-sha256", sh.x_content_sha256);
+        }
+
+        // Send; a client disconnect aborts the exchange at once.
+        auto exchange = std::make_unique<upstream::exchange>(pool);
+        auto* raw = exchange.get();
+        sink.on_disconnect([raw] { raw->abort(); });
+        ++upstream_requests_;
+        auto ec = co_await exchange->start(method, target, headers, body);
+        if (sink.client_gone()) {
+            sink.on_disconnect(nullptr);
+            out.client_gone = true;
+            co_return out;
+        }
+        if (ec) {
+            sink.on_disconnect(nullptr);
+            spdlog::warn(
+                "upstream: {} {}{} failed ({}): {} request_id={}", method, host, path,
+                exchange->phase() == upstream::failure_phase::connect ? "connect" : "exchange",
+                ec.message(), req.request_id);
+            out.error = upstream_failure(ec, exchange->phase(), host);
+            co_return out;
+        }
+        const unsigned status = exchange->status();
+
+        // 401: the token may have been revoked or rotated; refresh once and retry.
+        if (status == 401 && !refreshed) {
+            sink.on_disconnect(nullptr);
+            refreshed = true;
+            ++retries_;
+            spdlog::warn("upstream: OCI answered 401 (opc-request-id={}); refreshing credentials",
+                         exchange->header("opc-request-id"));
+            auto before = creds_.renewals();
+            creds_.force_refresh();
+            net::steady_timer wait(ex);
+            for (int i = 0; i < 100 && creds_.renewals() == before; ++i) {
+                wait.expires_after(std::chrono::milliseconds(50));
+                co_await wait.async_wait(use_nothrow);
+            }
+            continue;
+        }
+        // 429/503 before any byte went to the client: retry within the budget.
+        if ((status == 429 || status == 503) && retries < max_retries) {
+            auto after = parse_retry_after(exchange->header("retry-after"))
+                             .value_or(std::chrono::seconds(1));
+            std::size_t budget = std::max<std::size_t>(3, inflight_.load() / 5);
+            if (after <= max_retry_after && retrying_.load() < budget) {
+                sink.on_disconnect(nullptr);
+                ++retries;
+                ++retries_;
+                ++retrying_;
+                exchange.reset();
+                net::steady_timer wait(ex);
+                wait.expires_after(after);
+                co_await wait.async_wait(use_nothrow);
+                --retrying_;
+                if (sink.client_gone()) {
+                    out.client_gone = true;
+                    co_return out;
+                }
+                continue;
+            }
+        }
+        out.exchange = std::move(exchange);
+        co_return out;
+    }
+}
+
+net::awaitable<http_response> service::chat(http_request& req, response_sink& sink)
+{
+    auto plan = transform::plan_chat(req.body, cfg_);
+    if (!plan) {
+        co_return server::error_response(plan.error());
+    }
+    auto& p = plan.value();
+    auto call_out = co_await call("POST", p.path, std::move(p.body), p.stream, req, sink);
+    if (call_out.client_gone) {
+        co_return http_response{};
+    }
+    if (call_out.error) {
+        co_return server::error_response(*call_out.error);
+    }
+    auto& ex = *call_out.exchange;
+    struct unregister
+    {
+        response_sink& s;
+        ~unregister() { s.on_disconnect(nullptr); }
+    } guard{sink};
+    const std::string opc_id = ex.header("opc-request-id");
+
+    // OCI refused: map its error body.
+    if (ex.status() != 200) {
+        std::string body;
+        co_await ex.read_all(body, max_error_body);
+        ex.finish();
+        auto err = transform::map_oci_error(ex.status(), body, ex.header("retry-after"), opc_id);
+        spdlog::warn("upstream: OCI chat answered {} (opc-request-id={}) request_id={}",
+                     ex.status(), opc_id, req.request_id);
+        co_return with_request_id(server::error_response(err), opc_id);
+    }
+    const std::string id = new_completion_id();
+
+    // Non-streaming: read, translate, answer.
+    if (!p.stream) {
+        std::string body;
+        auto ec = co_await ex.read_all(body, max_result_body);
+        if (ec) {
+            co_return server::error_response(upstream_failure(ec, ex.phase(), "OCI"));
+        }
+        ex.finish();
+        auto r = transform::chat_response_to_openai(body, p, id, now_unix());
+        if (!r) {
+            co_return with_request_id(server::error_response(r.error()), opc_id);
+        }
+        co_return with_request_id(http_response{200, "application/json", {}, std::move(r.value())},
+                                  opc_id);
+    }
+
+    // Streaming: one downstream write per upstream read, the next read only after the write.
+    transform::stream_transcoder tc(p, id, now_unix());
+    std::vector<std::pair<std::string, std::string>> headers{{"Cache-Control", "no-cache"},
+                                                             {"X-Accel-Buffering", "no"}};
+    if (!opc_id.empty()) {
+        headers.emplace_back("opc-request-id", opc_id);
+    }
+    if (!co_await sink.begin_stream(200, "text/event-stream", std::move(headers))) {
+        ex.abort();
+        co_return http_response{};
+    }
+    std::string in;
+    std::string out;
+    while (!tc.done()) {
+        in.clear();
+        out.clear();
+        std::optional<std::chrono::milliseconds> wait;
+        if (tc.awaiting_usage()) {
+            wait = usage_grace;  // every choice finished: usage should follow at once
+        }
+        auto ec = co_await ex.read_some(in, wait);
+        if (sink.client_gone()) {
+            ex.abort();
+            co_return http_response{};
+        }
+        if (ec || (in.empty() && ex.complete())) {
+            if (ec) {
+                spdlog::warn("upstream: chat stream ended early: {} request_id={}", ec.message(),
+                             req.request_id);
+            }
+            tc.finish_on_eof(out);
+            if (!out.empty()) {
+                co_await sink.write(out);
+            }
+            break;
+        }
+        tc.feed(in, out);
+        if (!out.empty() && !co_await sink.write(out)) {
+            ex.abort();
+            co_return http_response{};
+        }
+    }
+    // OCI keeps the stream open after its last event: reuse only a completed response.
+    if (ex.complete()) {
+        ex.finish();
+    } else {
+        ex.abort();
+    }
+    co_await sink.end_stream();
+    co_return http_response{};
+}
+
+net::awaitable<http_response> service::embeddings(http_request& req, response_sink& sink)
+{
+    auto plan = transform::plan_embeddings(req.body, cfg_);
+    if (!plan) {
+        co_return server::error_response(plan.error());
+    }
+    auto& p = plan.value();
+    // Batches of at most 96 inputs, sent one after another and merged in order.
+    std::vector<std::string> results;
+    std::string opc_id;
+    for (auto& body : p.bodies) {
+        auto call_out = co_await call("POST", p.path, body, false, req, sink);
+        if (call_out.client_gone) {
+            co_return http_response{};
+        }
+        if (call_out.error) {
+            co_return server::error_response(*call_out.error);
+        }
+        auto& ex = *call_out.exchange;
+        sink.on_disconnect(nullptr);
+        opc_id = ex.header("opc-request-id");
+        std::string out;
+        if (ex.status() != 200) {
+            co_await ex.read_all(out, max_error_body);
+            ex.finish();
+            auto err = transform::map_oci_error(ex.status(), out, ex.header("retry-after"), opc_id);
+            co_return with_request_id(server::error_response(err), opc_id);
+        }
+        auto ec = co_await ex.read_all(out, max_result_body);
+        if (ec) {
+            co_return server::error_response(upstream_failure(ec, ex.phase(), "OCI"));
+        }
+        ex.finish();
+        results.push_back(std::move(out));
+    }
+    auto merged = transform::embeddings_response_to_openai(results, p);
+    if (!merged) {
+        co_return with_request_id(server::error_response(merged.error()), opc_id);
+    }
+    co_return with_request_id(http_response{200, "application/json", {}, std::move(merged.value())},
+                              opc_id);
+}
+
+net::awaitable<http_response> service::models(http_request&, response_sink&)
+{
+    co_return http_response{
+        200, "application/json", {}, transform::models_list_json(cfg_, started_unix_)};
+}
+
+}  // namespace ogp::api

@@ -1,0 +1,526 @@
+#include "ogp/upstream/client.hpp"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <charconv>
+
+namespace ogp::upstream {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+constexpr std::size_t body_piece = 16 * 1024;
+constexpr std::uint32_t max_response_head = 64 * 1024;
+
+}  // namespace
+
+std::string target_url::authority() const
+{
+    bool bracket = host.find(':') != std::string::npos;  // IPv6 literal
+    std::string h = bracket ? "[" + host + "]" : host;
+    if ((tls && port == 443) || (!tls && port == 80)) {
+        return h;
+    }
+    return h + ":" + std::to_string(port);
+}
+
+std::optional<target_url> parse_url(std::string_view url)
+{
+    target_url t;
+    if (url.starts_with("https://")) {
+        url.remove_prefix(8);
+        t.tls = true;
+        t.port = 443;
+    } else if (url.starts_with("http://")) {
+        url.remove_prefix(7);
+        t.tls = false;
+        t.port = 80;
+    } else {
+        return std::nullopt;
+    }
+    // Authority up to the first '/'.
+    auto slash = url.find('/');
+    std::string_view auth = url.substr(0, slash);
+    std::string_view path =
+        slash == std::string_view::npos ? std::string_view{} : url.substr(slash);
+    if (auth.empty() || auth.find('@') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view host = auth;
+    std::string_view port;
+    if (auth.front() == '[') {
+        auto close = auth.find(']');
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        host = auth.substr(1, close - 1);
+        if (close + 1 < auth.size()) {
+            if (auth[close + 1] != ':') {
+                return std::nullopt;
+            }
+            port = auth.substr(close + 2);
+        }
+    } else if (auto colon = auth.rfind(':'); colon != std::string_view::npos) {
+        host = auth.substr(0, colon);
+        port = auth.substr(colon + 1);
+    }
+    if (host.empty()) {
+        return std::nullopt;
+    }
+    if (!port.empty()) {
+        unsigned p = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
+            return std::nullopt;
+        }
+        t.port = static_cast<std::uint16_t>(p);
+    }
+    for (char c : host) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '?' || c == '#') {
+            return std::nullopt;
+        }
+    }
+    t.host = std::string(host);
+    while (!path.empty() && path.back() == '/') {
+        path.remove_suffix(1);
+    }
+    if (path.find_first_of("?#") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    t.base_path = std::string(path);
+    return t;
+}
+
+std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file)
+{
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    // TLS 1.2 or newer only, peer verification always on.
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    ctx->set_verify_mode(ssl::verify_peer);
+    ctx->set_default_verify_paths();
+    if (!ca_file.empty()) {
+        ctx->load_verify_file(ca_file);
+    }
+    return ctx;
+}
+
+/// One upstream connection: TLS (or plain) stream, read buffer and the parser of the response
+/// being read. Owned by one exchange at a time, or idle in the pool.
+class connection : public std::enable_shared_from_this<connection>
+{
+public:
+    connection(net::io_context& ioc, std::shared_ptr<ssl::context> ctx, bool tls)
+        : ctx_(std::move(ctx)), stream(ioc, *ctx_), tls(tls)
+    {
+    }
+
+    std::shared_ptr<ssl::context> ctx_;
+    ssl::stream<tcp::socket> stream;
+    bool tls;
+    beast::flat_buffer buffer;
+    std::optional<http::response_parser<http::buffer_body>> parser;
+    std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+    std::size_t requests = 0;
+    bool broken = false;
+
+    tcp::socket& socket() { return stream.next_layer(); }
+
+    void close()
+    {
+        broken = true;
+        error_code ignored;
+        socket().shutdown(tcp::socket::shutdown_both, ignored);
+        socket().close(ignored);
+    }
+
+    // Non-blocking liveness probe of an idle connection: EOF or unexpected bytes mean the
+    // server closed it or broke protocol, so it must not be reused.
+    bool looks_alive()
+    {
+        if (!socket().is_open() || buffer.size() != 0) {
+            return false;
+        }
+        char byte = 0;
+        auto n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+};
+
+namespace {
+
+// A deadline for the operations of one coroutine step: when it passes, the connection's
+// socket is cancelled and the pending operation fails. Runs on the coroutine's executor.
+class watchdog
+{
+public:
+    watchdog(const net::any_io_executor& ex, const std::shared_ptr<connection>& c,
+             std::chrono::milliseconds d)
+        : state_(std::make_shared<state>(ex))
+    {
+        state_->timer.expires_after(d);
+        std::weak_ptr<connection> weak = c;
+        state_->timer.async_wait([s = state_, weak](error_code ec) {
+            if (ec) {
+                return;
+            }
+            s->fired = true;
+            if (auto conn = weak.lock()) {
+                error_code ignored;
+                conn->socket().cancel(ignored);
+            }
+        });
+    }
+    ~watchdog() { state_->timer.cancel(); }
+    watchdog(const watchdog&) = delete;
+    watchdog& operator=(const watchdog&) = delete;
+
+    bool fired() const { return state_->fired; }
+
+private:
+    struct state
+    {
+        explicit state(const net::any_io_executor& ex) : timer(ex) {}
+        net::steady_timer timer;
+        bool fired = false;
+    };
+    std::shared_ptr<state> state_;
+};
+
+// A timed-out operation reports beast::error::timeout, whatever the cancelled op said.
+error_code timed(const watchdog& w, error_code ec)
+{
+    return ec && w.fired() ? error_code(beast::error::timeout) : ec;
+}
+
+bool is_ip_literal(const std::string& host)
+{
+    error_code ec;
+    net::ip::make_address(host, ec);
+    return !ec;
+}
+
+}  // namespace
+
+pool::pool(net::io_context& ioc, std::shared_ptr<ssl::context> tls, target_url target,
+           pool_options options)
+    : ioc_(ioc), tls_(std::move(tls)), target_(std::move(target)), options_(options)
+{
+}
+
+pool::~pool() = default;
+
+std::size_t pool::idle_count() const
+{
+    std::lock_guard lock(mutex_);
+    return idle_.size();
+}
+
+void pool::clear()
+{
+    std::vector<std::shared_ptr<connection>> drop;
+    {
+        std::lock_guard lock(mutex_);
+        drop.swap(idle_);
+    }
+}
+
+std::shared_ptr<connection> pool::take_idle()
+{
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    // Most recently used first; expired or dead ones are dropped on the way.
+    while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (now - c->last_used < options_.idle_expiry && c->looks_alive()) {
+            return c;
+        }
+    }
+    return nullptr;
+}
+
+void pool::put_idle(std::shared_ptr<connection> c)
+{
+    c->last_used = std::chrono::steady_clock::now();
+    c->parser.reset();
+    std::lock_guard lock(mutex_);
+    if (idle_.size() >= options_.max_idle) {
+        idle_.erase(idle_.begin());  // the oldest goes
+    }
+    idle_.push_back(std::move(c));
+}
+
+net::awaitable<std::pair<error_code, std::shared_ptr<connection>>> pool::connect()
+{
+    auto ex = co_await net::this_coro::executor;
+    auto c = std::make_shared<connection>(ioc_, tls_, target_.tls);
+    watchdog guard(ex, c, options_.connect_timeout);
+
+    // Resolve and connect.
+    tcp::resolver resolver(ex);
+    auto [rec, results] =
+        co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_nothrow);
+    if (rec) {
+        co_return std::pair{rec, nullptr};
+    }
+    auto [cec, ep] = co_await net::async_connect(c->socket(), results, use_nothrow);
+    if (cec) {
+        co_return std::pair{timed(guard, cec), nullptr};
+    }
+    error_code ignored;
+    c->socket().set_option(tcp::no_delay(true), ignored);
+
+    // TLS: SNI for names (not IP literals), and the certificate must name the host.
+    if (target_.tls) {
+        if (!is_ip_literal(target_.host) &&
+            !SSL_set_tlsext_host_name(c->stream.native_handle(), target_.host.c_str())) {
+            co_return std::pair{
+                error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()),
+                nullptr};
+        }
+        c->stream.set_verify_mode(ssl::verify_peer);
+        c->stream.set_verify_callback(ssl::host_name_verification(target_.host));
+        auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_nothrow);
+        if (hec) {
+            co_return std::pair{timed(guard, hec), nullptr};
+        }
+    }
+    ++handshakes_;
+    co_return std::pair{error_code{}, c};
+}
+
+exchange::exchange(std::shared_ptr<pool> p) : pool_(std::move(p)) {}
+
+exchange::~exchange()
+{
+    if (conn_) {
+        conn_->close();
+    }
+}
+
+namespace {
+
+template <class Stream>
+net::awaitable<error_code> write_request(Stream& s, http::request<http::string_body>& req)
+{
+    auto [ec, n] = co_await http::async_write(s, req, use_nothrow);
+    co_return ec;
+}
+
+template <class Stream>
+net::awaitable<error_code> read_head(Stream& s, connection& c)
+{
+    auto [ec, n] = co_await http::async_read_header(s, c.buffer, *c.parser, use_nothrow);
+    co_return ec;
+}
+
+template <class Stream>
+net::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, connection& c,
+                                                                  char* data, std::size_t size)
+{
+    auto& body = c.parser->get().body();
+    body.data = data;
+    body.size = size;
+    auto [ec, n] = co_await http::async_read_some(s, c.buffer, *c.parser, use_nothrow);
+    std::size_t got = size - body.size;
+    if (ec == http::error::need_buffer) {
+        ec = {};
+    }
+    co_return std::pair{ec, got};
+}
+
+// Errors that mean "the peer closed or reset the connection".
+bool is_closed_error(const error_code& ec)
+{
+    return ec == net::error::eof || ec == net::error::connection_reset ||
+           ec == net::error::broken_pipe || ec == ssl::error::stream_truncated ||
+           ec == http::error::end_of_stream || ec == net::error::connection_aborted;
+}
+
+}  // namespace
+
+net::awaitable<error_code> exchange::attempt(
+    std::shared_ptr<connection> c, std::string_view method, std::string_view target,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+    bool& stale)
+{
+    auto ex = co_await net::this_coro::executor;
+    stale = false;
+    // Build the request: our headers only, never anything copied from the client.
+    http::request<http::string_body> req;
+    req.method_string(method);
+    req.target(target);
+    req.version(11);
+    for (const auto& [k, v] : headers) {
+        req.set(k, v);
+    }
+    if (req.find(http::field::host) == req.end()) {
+        req.set(http::field::host, pool_->target().authority());
+    }
+    req.body() = std::string(body);
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+        req.content_length(body.size());
+    }
+    req.keep_alive(true);
+
+    c->parser.emplace();
+    c->parser->header_limit(max_response_head);
+    c->parser->body_limit(boost::none);
+    ++c->requests;
+    const bool reused = c->requests > 1;
+
+    // Write, then wait for the head under the first-byte deadline.
+    {
+        watchdog guard(ex, c, pool_->options().first_byte_timeout);
+        phase_ = failure_phase::write;
+        error_code ec = c->tls ? co_await write_request(c->stream, req)
+                               : co_await write_request(c->socket(), req);
+        if (ec) {
+            stale = reused && !guard.fired();
+            co_return timed(guard, ec);
+        }
+        phase_ = failure_phase::first_byte;
+        ec = c->tls ? co_await read_head(c->stream, *c) : co_await read_head(c->socket(), *c);
+        if (ec) {
+            // A reused connection closed before any response byte: the request was not seen.
+            stale =
+                reused && !guard.fired() && is_closed_error(ec) && c->parser->got_some() == false;
+            co_return timed(guard, ec);
+        }
+    }
+    phase_ = failure_phase::none;
+    co_return error_code{};
+}
+
+net::awaitable<error_code> exchange::start(
+    std::string_view method, std::string_view target,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body)
+{
+    // A pooled connection first; a fresh one if none or if the pooled one proves stale.
+    for (int round = 0; round < 2; ++round) {
+        std::shared_ptr<connection> c = round == 0 ? pool_->take_idle() : nullptr;
+        if (!c) {
+            phase_ = failure_phase::connect;
+            auto [ec, fresh] = co_await pool_->connect();
+            if (ec) {
+                co_return ec;
+            }
+            c = std::move(fresh);
+        }
+        conn_ = c;
+        bool stale = false;
+        auto ec = co_await attempt(c, method, target, headers, body, stale);
+        if (!ec) {
+            co_return ec;
+        }
+        conn_->close();
+        conn_.reset();
+        if (!stale || round == 1) {
+            co_return ec;
+        }
+        retried_ = true;
+        spdlog::debug("upstream: pooled connection to {} was stale ({}); retrying on a new one",
+                      pool_->target().authority(), ec.message());
+    }
+    co_return error_code(net::error::not_connected);
+}
+
+unsigned exchange::status() const
+{
+    return conn_ && conn_->parser ? conn_->parser->get().result_int() : 0;
+}
+
+std::string exchange::header(std::string_view name) const
+{
+    if (!conn_ || !conn_->parser) {
+        return {};
+    }
+    const auto& h = conn_->parser->get();
+    auto it = h.find(name);
+    return it == h.end() ? std::string() : std::string(it->value());
+}
+
+bool exchange::complete() const
+{
+    return conn_ && conn_->parser && conn_->parser->is_done();
+}
+
+net::awaitable<error_code> exchange::read_some(std::string& out,
+                                               std::optional<std::chrono::milliseconds> timeout)
+{
+    if (!conn_ || !conn_->parser) {
+        co_return error_code(net::error::not_connected);
+    }
+    if (conn_->parser->is_done()) {
+        co_return error_code{};
+    }
+    auto ex = co_await net::this_coro::executor;
+    auto c = conn_;
+    watchdog guard(ex, c, timeout.value_or(pool_->options().idle_timeout));
+    phase_ = failure_phase::body;
+    // Read until at least one body byte or the end of the message.
+    for (;;) {
+        char piece[body_piece];
+        auto [ec, n] = c->tls ? co_await read_body_some(c->stream, *c, piece, sizeof piece)
+                              : co_await read_body_some(c->socket(), *c, piece, sizeof piece);
+        if (ec) {
+            co_return timed(guard, ec);
+        }
+        out.append(piece, n);
+        if (n > 0 || c->parser->is_done()) {
+            phase_ = failure_phase::none;
+            co_return error_code{};
+        }
+    }
+}
+
+net::awaitable<error_code> exchange::read_all(std::string& out, std::size_t max_bytes)
+{
+    while (!complete()) {
+        auto ec = co_await read_some(out);
+        if (ec) {
+            co_return ec;
+        }
+        if (out.size() > max_bytes) {
+            co_return error_code(http::error::body_limit);
+        }
+    }
+    co_return error_code{};
+}
+
+void exchange::finish()
+{
+    if (!conn_) {
+        return;
+    }
+    auto c = std::move(conn_);
+    conn_.reset();
+    // Only a cleanly finished exchange on a kept-alive connection goes back.
+    if (!c->broken && c->parser && c->parser->is_done() && c->parser->keep_alive() &&
+        c->buffer.size() == 0) {
+        pool_->put_idle(std::move(c));
+    } else {
+        c->close();
+    }
+}
+
+void exchange::abort()
+{
+    if (conn_) {
+        conn_->close();
+    }
+}
+
+}  // namespace ogp::upstream
