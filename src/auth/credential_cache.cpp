@@ -4,6 +4,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -37,17 +39,19 @@ double secs(steady::duration d)
 
 }  // namespace
 
-struct credential_cache::state
+struct credential_cache::state : std::enable_shared_from_this<credential_cache::state>
 {
     state(net::any_io_executor ex, std::unique_ptr<credential_provider> p, cache_options o)
         : strand(net::make_strand(ex)), provider(std::move(p)), opt(o), loop_timer(strand)
     {
     }
 
-    // A get() caller waiting for a renewal: its timer is cancelled on its own executor.
+    // A get() caller waiting for a renewal: a thread-safe one-slot channel it receives from, so
+    // a wake-up sent before the caller starts waiting is never lost.
+    using wake_channel = net::experimental::concurrent_channel<void(boost::system::error_code)>;
     struct waiter
     {
-        std::shared_ptr<net::steady_timer> timer;
+        std::shared_ptr<wake_channel> channel;
     };
 
     net::strand<net::any_io_executor> strand;
@@ -87,14 +91,14 @@ struct credential_cache::state
     // Wakes the loop (runs on the strand, so it never races with the loop's own timer use).
     void poke()
     {
-        net::post(strand, [this] { loop_timer.cancel(); });
+        net::post(strand, [self = shared_from_this()] { self->loop_timer.cancel(); });
     }
 
     // Releases every waiter; called with `mu` held.
     void notify_waiters_locked()
     {
         for (auto& w : waiters) {
-            net::post(w.timer->get_executor(), [t = w.timer] { t->cancel(); });
+            w.channel->try_send(boost::system::error_code{});
         }
         waiters.clear();
     }
@@ -254,7 +258,8 @@ net::awaitable<result<snapshot_ptr>> credential_cache::get()
 {
     // Own the state for the whole wait: the cache object may go away meanwhile.
     std::shared_ptr<state> s = s_;
-    auto timer = std::make_shared<net::steady_timer>(co_await net::this_coro::executor);
+    auto ex = co_await net::this_coro::executor;
+    auto channel = std::make_shared<state::wake_channel>(ex, 1);
     std::uint64_t gen = 0;
     {
         std::lock_guard lock(s->mu);
@@ -278,14 +283,18 @@ net::awaitable<result<snapshot_ptr>> credential_cache::get()
             s->renew_requested = true;
             s->poke();
         }
-        timer->expires_after(s->opt.get_timeout);
-        s->waiters.push_back({timer});
+        s->waiters.push_back({channel});
         gen = s->generation;
     }
-    co_await timer->async_wait(use_nothrow);
+    // Wait for the wake-up or the deadline, whichever comes first.
+    {
+        using namespace net::experimental::awaitable_operators;
+        net::steady_timer timer(ex, s->opt.get_timeout);
+        co_await (channel->async_receive(use_nothrow) || timer.async_wait(use_nothrow));
+    }
 
     std::lock_guard lock(s->mu);
-    std::erase_if(s->waiters, [&](const state::waiter& w) { return w.timer == timer; });
+    std::erase_if(s->waiters, [&](const state::waiter& w) { return w.channel == channel; });
     if (s->usable(s->snap, sys::now())) {
         co_return s->snap;
     }
