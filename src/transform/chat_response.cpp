@@ -1,6 +1,7 @@
 #include "ogp/transform/chat_response.hpp"
 
 #include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,16 @@ std::string make_completion_id(std::uint64_t random_hi, std::uint32_t random_lo)
     std::snprintf(buf, sizeof buf, "chatcmpl-%016llx%08x",
                   static_cast<unsigned long long>(random_hi), static_cast<unsigned>(random_lo));
     return buf;
+}
+
+std::string random_completion_id()
+{
+    // One generator per thread, seeded once.
+    thread_local std::mt19937_64 rng{(static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                                     std::random_device{}()};
+    std::uint64_t hi = rng();
+    auto lo = static_cast<std::uint32_t>(rng());
+    return make_completion_id(hi, lo);
 }
 
 std::string synthetic_tool_call_id(std::string_view completion_id, int choice, int index)

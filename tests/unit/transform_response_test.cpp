@@ -187,6 +187,11 @@ TEST_CASE("ids", "[transform][response]")
     CHECK(synthetic_tool_call_id(a, 0, 1) != synthetic_tool_call_id(a, 0, 2));
     CHECK(synthetic_tool_call_id(a, 0, 1) != synthetic_tool_call_id(a, 1, 1));
     CHECK(synthetic_tool_call_id(a, 0, 0).rfind("call_", 0) == 0);
+    auto r1 = random_completion_id();
+    auto r2 = random_completion_id();
+    CHECK(r1 != r2);
+    CHECK(r1.rfind("chatcmpl-", 0) == 0);
+    CHECK(r1.size() == a.size());
 }
 
 TEST_CASE("OCI errors map to OpenAI errors", "[transform][errors]")

@@ -23,6 +23,10 @@ struct token_usage
 /// hidden randomness.
 std::string make_completion_id(std::uint64_t random_hi, std::uint32_t random_lo);
 
+/// A fresh `chatcmpl-` id from a per-thread generator seeded by std::random_device (the
+/// one convenience that is not a pure function).
+std::string random_completion_id();
+
 /// The synthetic id of tool call `index` of choice `choice` within completion
 /// `completion_id`: the same inputs always give the same id.
 std::string synthetic_tool_call_id(std::string_view completion_id, int choice, int index);
