@@ -1,5 +1,6 @@
 #include "ogp/transform/chat_request.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -424,6 +425,8 @@ error_opt read_tool_call(const Value& tc, const std::string& param, call_view& o
 error_opt write_messages_v(json_writer& w, const Value& msgs, api_format f)
 {
     const bool v2 = f == api_format::coherev2;
+    // Ids of the tool calls of the latest assistant turn, which tool messages must answer.
+    std::vector<std::string_view> open_calls;
     w.Key("messages");
     w.StartArray();
     for (rapidjson::SizeType i = 0; i < msgs.Size(); ++i) {
@@ -470,6 +473,7 @@ error_opt write_messages_v(json_writer& w, const Value& msgs, api_format f)
                 w.Key("content");
                 w.Null();
             }
+            open_calls.clear();
             if (has_calls) {
                 w.Key("toolCalls");
                 w.StartArray();
@@ -478,6 +482,7 @@ error_opt write_messages_v(json_writer& w, const Value& msgs, api_format f)
                     if (auto e = read_tool_call((*calls)[j], idx(param + ".tool_calls", j), cv)) {
                         return e;
                     }
+                    open_calls.push_back(cv.id);
                     w.StartObject();
                     if (!cv.id.empty()) {
                         w.Key("id");
@@ -510,6 +515,13 @@ error_opt write_messages_v(json_writer& w, const Value& msgs, api_format f)
             if (call_id.empty()) {
                 return invalid_request("Missing 'tool_call_id' in tool message.",
                                        param + ".tool_call_id", "missing_required_parameter");
+            }
+            // OCI rejects results that answer no call of the preceding assistant turn.
+            if (std::find(open_calls.begin(), open_calls.end(), call_id) == open_calls.end()) {
+                return invalid_request(
+                    "Tool message answers '" + std::string(call_id) +
+                        "', which is not a tool call of the preceding assistant message.",
+                    param + ".tool_call_id", "invalid_value");
             }
             w.Key("role");
             w.String("TOOL");
@@ -1369,7 +1381,7 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
     }
     // GENERIC-only fields.
     if (f == api_format::generic) {
-        if (fl.n != nullptr) {
+        if (n > 1) {
             w.Key("numGenerations");
             w.Int64(n);
         }
