@@ -99,6 +99,7 @@ public:
           ioc_(static_cast<int>(thread_count())),
           server_(ioc_, cfg_),
           signals_(ioc_, SIGINT, SIGTERM),
+          hangup_(ioc_, SIGHUP),
           drain_timer_(ioc_)
     {
     }
@@ -142,6 +143,7 @@ public:
         server_.start();
         creds_->start();
         wait_for_signal();
+        ignore_hangup();
         systemd_notify("READY=1");
 
         // Run the io threads until the drain completes.
@@ -173,6 +175,18 @@ private:
             spdlog::warn("second signal ({}), exiting immediately", sig);
             spdlog::default_logger()->flush();
             std::_Exit(1);
+        });
+    }
+
+    // SIGHUP would kill the process without a drain: log and ignore it (no reload).
+    void ignore_hangup()
+    {
+        hangup_.async_wait([this](boost::system::error_code ec, int) {
+            if (ec) {
+                return;
+            }
+            spdlog::warn("SIGHUP ignored: configuration reload is not supported; restart instead");
+            ignore_hangup();
         });
     }
 
@@ -214,6 +228,7 @@ private:
             creds_->stop();
         }
         signals_.cancel();
+        hangup_.cancel();
         ioc_.stop();
     }
 
@@ -225,6 +240,7 @@ private:
     net::io_context ioc_;
     server::server server_;
     net::signal_set signals_;
+    net::signal_set hangup_;
     net::steady_timer drain_timer_;
     bool draining_ = false;
     std::chrono::steady_clock::time_point drain_deadline_;

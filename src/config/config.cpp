@@ -1,5 +1,7 @@
 #include "ogp/config/config.hpp"
 
+#include <arpa/inet.h>
+#include <openssl/x509_vfy.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -294,8 +296,15 @@ bool parse_listen(std::string_view s, std::string& host, std::uint16_t& port)
         return false;
     }
     host = h.empty() ? "0.0.0.0" : std::string(h);
+    if (host == "localhost") {
+        host = "127.0.0.1";
+    }
     port = static_cast<std::uint16_t>(v);
-    return is_token_like(host);
+    // The listener binds an address, not a name.
+    in6_addr a6{};
+    in_addr a4{};
+    return inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
 std::optional<auth_mode> parse_auth(std::string_view s)
@@ -460,10 +469,11 @@ void load_models(loader& l, const YAML::Node& n, std::vector<model_alias>& model
             if (auto v = l.string_at(m["input_type"], prefix + ".input_type")) {
                 a.input_type = upper(*v);
                 static const std::set<std::string> types{"SEARCH_DOCUMENT", "SEARCH_QUERY",
-                                                         "CLASSIFICATION", "CLUSTERING"};
+                                                         "CLASSIFICATION", "CLUSTERING", "IMAGE"};
                 if (types.count(a.input_type) == 0) {
                     l.error(prefix + ".input_type",
-                            "must be SEARCH_DOCUMENT, SEARCH_QUERY, CLASSIFICATION or CLUSTERING");
+                            "must be SEARCH_DOCUMENT, SEARCH_QUERY, CLASSIFICATION, CLUSTERING or "
+                            "IMAGE");
                 }
             }
         }
@@ -614,7 +624,8 @@ void load_tree(loader& l, const YAML::Node& root, config& c)
         if (auto v = l.string_at(root["listen"], "listen")) {
             if (!parse_listen(*v, c.listen_host, c.listen_port)) {
                 l.error("listen",
-                        "must be host:port (e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::]:8080), got '" +
+                        "must be address:port with an IP address (e.g. 127.0.0.1:8080, "
+                        "0.0.0.0:8080, [::]:8080), got '" +
                             *v + "'");
             }
         }
@@ -748,7 +759,8 @@ void validate(loader& l, config& c)
         err("oci.compartment_id", "is required (or set OGP_COMPARTMENT_ID)");
     } else if (!c.oci.compartment_id.starts_with("ocid1.") ||
                !is_token_like(c.oci.compartment_id) || c.oci.compartment_id.size() > 255) {
-        err("oci.compartment_id", "must be an OCID (ocid1.compartment... or ocid1.tenancy...)");
+        err("oci.compartment_id",
+            "must be an OCID (ocid1.<type>.<realm>..., e.g. ocid1.compartment.oc1..aaaa)");
     }
     // Region: a known id or short code, or a well-formed new region id.
     std::optional<region_info> region;
@@ -781,8 +793,19 @@ void validate(loader& l, config& c)
             err(key, "must be an http(s):// URL");
         }
     }
-    if (!c.oci.ca_file.empty() && !readable_file(c.oci.ca_file)) {
-        err("oci.ca_file", "cannot read file '" + c.oci.ca_file + "'");
+    if (!c.oci.ca_file.empty()) {
+        if (!readable_file(c.oci.ca_file)) {
+            err("oci.ca_file", "cannot read file '" + c.oci.ca_file + "'");
+        } else {
+            // The same check the TLS context makes at start: PEM certificates OpenSSL accepts.
+            X509_STORE* store = X509_STORE_new();
+            bool ok = store != nullptr && X509_STORE_load_file(store, c.oci.ca_file.c_str()) == 1;
+            X509_STORE_free(store);
+            if (!ok) {
+                err("oci.ca_file",
+                    "'" + c.oci.ca_file + "' holds no PEM certificate OpenSSL accepts");
+            }
+        }
     }
     if (c.oci.profile.empty() || !is_token_like(c.oci.profile)) {
         err("oci.profile", "must be a profile name");

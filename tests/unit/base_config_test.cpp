@@ -400,3 +400,40 @@ TEST_CASE("parse_duration units", "[config]")
     CHECK_FALSE(parse_duration("ten"));
     CHECK_FALSE(parse_duration("5 fortnights"));
 }
+
+TEST_CASE("listen takes an IP address; localhost means 127.0.0.1", "[config]")
+{
+    auto local = load(std::string(minimal) + "listen: localhost:9000\n");
+    REQUIRE(local.value);
+    CHECK(local.value->listen_host == "127.0.0.1");
+    auto v6 = load(std::string(minimal) + "listen: \"[::1]:9000\"\n");
+    REQUIRE(v6.value);
+    CHECK(v6.value->listen_host == "::1");
+    auto name = load(std::string(minimal) + "listen: example.com:80\n");
+    REQUIRE_FALSE(name.value);
+    CHECK(has_error(name, "listen: must be address:port"));
+    auto port = load(std::string(minimal) + "listen: 127.0.0.1:70000\n");
+    CHECK_FALSE(port.value);
+}
+
+TEST_CASE("oci.ca_file must hold PEM certificates", "[config]")
+{
+    auto junk = temp_file("junk.pem", "not a certificate\n");
+    auto with_ca = load(R"(
+oci:
+  compartment_id: ocid1.compartment.oc1..aaaa
+  ca_file: )" + junk + R"(
+clients: {api_keys: [k]}
+)");
+    std::remove(junk.c_str());
+    REQUIRE_FALSE(with_ca.value);
+    CHECK(has_error(with_ca, "oci.ca_file: '" + junk + "' holds no PEM certificate"));
+}
+
+TEST_CASE("embedding input types include IMAGE", "[config]")
+{
+    auto r = load(std::string(minimal) +
+                  "models:\n  - {name: e, id: cohere.embed-v4.0, input_type: image}\n");
+    REQUIRE(r.value);
+    CHECK(r.value->models[0].input_type == "IMAGE");
+}
