@@ -1,7 +1,11 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cstring>
+#include <filesystem>
 
 #include "ogp/transform/embeddings.hpp"
 #include "ogp/transform/models.hpp"
@@ -207,4 +211,60 @@ TEST_CASE("models list from the alias table, mergeable with OCI ids", "[transfor
     CHECK(data[0]["created"].GetInt64() == 1700000000);
     CHECK(std::string(data[cfg.models.size()]["id"].GetString()) == "meta.llama-3.3-70b-instruct");
     CHECK(std::string(data[cfg.models.size()]["owned_by"].GetString()) == "meta");
+}
+
+TEST_CASE("embeddings golden fixtures in both directions", "[transform][embeddings]")
+{
+    auto dir = ogp_test::fixture_dir("embeddings");
+    auto names = ogp_test::fixtures_with(dir, ".openai.json");
+    REQUIRE(names.size() >= 3);
+    for (const auto& name : names) {
+        INFO("fixture " << name);
+        auto r = plan_embeddings(ogp_test::read_file(dir / (name + ".openai.json")),
+                                 ogp_test::test_config());
+        REQUIRE(r.ok());
+        // Request bodies, as one JSON array.
+        std::string bodies = "[";
+        for (std::size_t i = 0; i < r.value().bodies.size(); ++i) {
+            bodies += (i > 0 ? "," : "") + r.value().bodies[i];
+        }
+        bodies += "]";
+        // Response: the OCI results merged.
+        rapidjson::Document results;
+        std::string raw = ogp_test::read_file(dir / (name + ".oci_results.json"));
+        results.Parse(raw.c_str());
+        REQUIRE(results.IsArray());
+        std::vector<std::string> oci;
+        for (auto& v : results.GetArray()) {
+            rapidjson::StringBuffer sb;
+            rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+            v.Accept(w);
+            oci.emplace_back(sb.GetString(), sb.GetSize());
+        }
+        auto merged = embeddings_response_to_openai(oci, r.value());
+        REQUIRE(merged.ok());
+        if (ogp_test::update_golden()) {
+            ogp_test::write_file(dir / (name + ".oci.json"), ogp_test::pretty(bodies));
+            ogp_test::write_file(dir / (name + ".response.json"), ogp_test::pretty(merged.value()));
+            continue;
+        }
+        INFO("bodies: " << bodies);
+        CHECK(ogp_test::json_equal(bodies, ogp_test::read_file(dir / (name + ".oci.json"))));
+        INFO("response: " << merged.value());
+        CHECK(ogp_test::json_equal(merged.value(),
+                                   ogp_test::read_file(dir / (name + ".response.json"))));
+    }
+}
+
+TEST_CASE("models list golden fixture", "[transform][models]")
+{
+    auto path = ogp_test::fixture_dir("models") / "aliases_and_oci.json";
+    std::string json = models_list_json(ogp_test::test_config(), 1700000000,
+                                        {"cohere.command-a-03-2025", "xai.grok-4", "embed"});
+    if (ogp_test::update_golden()) {
+        std::filesystem::create_directories(path.parent_path());
+        ogp_test::write_file(path, ogp_test::pretty(json));
+        return;
+    }
+    CHECK(ogp_test::json_equal(json, ogp_test::read_file(path)));
 }
