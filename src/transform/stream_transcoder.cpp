@@ -314,12 +314,9 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
         index = static_cast<std::size_t>(iv->GetUint64());
     }
     if (index >= choices_.size()) {
-        if (index >= max_choices) {
-            emit_error(out, "OCI Generative AI sent an invalid choice index.",
-                       "bad_upstream_response");
-            return;
-        }
-        choices_.resize(index + 1);
+        emit_error(out, "OCI Generative AI sent a choice index beyond the requested n.",
+                   "bad_upstream_response");
+        return;
     }
     std::string_view fmt = get_string(ev, "apiFormat");
     api_format f = plan_.model.format;

@@ -402,3 +402,21 @@ TEST_CASE("stream specifics", "[transform][stream]")
         CHECK(out.find("[DONE]") == std::string::npos);
     }
 }
+
+TEST_CASE("a choice index beyond n is an upstream error, not a stall", "[transform][stream]")
+{
+    auto r =
+        plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"x"}],"stream":true})",
+                  ogp_test::test_config());
+    REQUIRE(r.ok());
+    stream_transcoder t(r.value(), "chatcmpl-x", 1);
+    std::string out;
+    t.feed(
+        "data: "
+        "{\"index\":3,\"message\":{\"role\":\"ASSISTANT\",\"content\":[{\"type\":\"TEXT\",\"text\":"
+        "\"x\"}]}}\n",
+        out);
+    CHECK(t.done());
+    CHECK(t.failed());
+    CHECK(out.find("bad_upstream_response") != std::string::npos);
+}
