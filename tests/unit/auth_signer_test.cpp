@@ -4,6 +4,8 @@
 #include "auth_test_keys.hpp"
 #include "ogp/auth/signer.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -250,4 +252,91 @@ TEST_CASE("signatures verify with `openssl dgst -verify` (cross-check)",
     std::filesystem::remove_all(dir);
     CHECK(good == 0);
     CHECK(bad != 0);
+}
+
+TEST_CASE("signatures verify with oci-common's http-signature (npm cross-check)",
+          "[auth][signer][crosscheck]")
+{
+    // Needs node and `npm install oci-common` in OGP_OCI_COMMON_NODE_PATH or <build>/crosscheck.
+    std::string node_path = std::string(OGP_BINARY_DIR) + "/crosscheck/node_modules";
+    if (const char* env = std::getenv("OGP_OCI_COMMON_NODE_PATH")) {
+        node_path = env;
+    }
+    if (std::system("node --version >/dev/null 2>&1") != 0 ||
+        !std::filesystem::exists(node_path + "/oci-common") ||
+        !std::filesystem::exists(node_path + "/http-signature")) {
+        WARN("node or oci-common not available (npm install --prefix "
+             << OGP_BINARY_DIR << "/crosscheck oci-common); skipped");
+        return;
+    }
+    auto key = generate_rsa_key(2048);
+    REQUIRE(key);
+    auto snap =
+        credential_snapshot::create({.key_id = "ST$eyJhbGciOi.eyJleHAiOjE.c2ln", .key = *key});
+    REQUIRE(snap);
+    auto pub = public_key_pem(key->get());
+    REQUIRE(pub);
+    auto dir = std::filesystem::temp_directory_path() /
+               ("ogp-npm-crosscheck-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::string date = format_http_date(std::chrono::system_clock::now());
+
+    for (std::string method : {"POST", "GET"}) {
+        std::string body = method == "POST"
+                               ? R"({"compartmentId":"ocid1.compartment.oc1..x","chatRequest":{}})"
+                               : "";
+        request_to_sign req{.method = method,
+                            .host = "inference.generativeai.us-chicago-1.oci.oraclecloud.com",
+                            .target = "/20231130/actions/chat?x=1%202",
+                            .body = body,
+                            .date = date};
+        auto h = sign_request(**snap, req);
+        REQUIRE(h);
+        // The request as JSON for the node script.
+        auto to_json = [&](const std::string& authorization) {
+            rapidjson::StringBuffer sb;
+            rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+            w.StartObject();
+            w.Key("method");
+            w.String(method);
+            w.Key("target");
+            w.String(std::string(req.target));
+            w.Key("body");
+            w.String(body);
+            w.Key("public_key_pem");
+            w.String(*pub);
+            w.Key("headers");
+            w.StartObject();
+            w.Key("date");
+            w.String(h->date);
+            w.Key("host");
+            w.String(h->host);
+            if (h->has_body) {
+                w.Key("content-length");
+                w.String(h->content_length);
+                w.Key("content-type");
+                w.String(h->content_type);
+                w.Key("x-content-sha256");
+                w.String(h->x_content_sha256);
+            }
+            w.Key("authorization");
+            w.String(authorization);
+            w.EndObject();
+            w.EndObject();
+            return std::string(sb.GetString(), sb.GetSize());
+        };
+        auto json_path = (dir / "request.json").string();
+        std::ofstream(json_path) << to_json(h->authorization);
+        std::string cmd = "NODE_PATH=" + node_path + " node " + OGP_TEST_SOURCE_DIR +
+                          "/crosscheck/verify_with_oci_common.js " + json_path + " >/dev/null";
+        INFO(method);
+        CHECK(std::system(cmd.c_str()) == 0);
+
+        // A tampered signature must fail.
+        std::string tampered = h->authorization;
+        tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
+        std::ofstream(json_path) << to_json(tampered);
+        CHECK(std::system((cmd + " 2>/dev/null").c_str()) != 0);
+    }
+    std::filesystem::remove_all(dir);
 }
