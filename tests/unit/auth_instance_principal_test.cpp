@@ -96,6 +96,16 @@ net::awaitable<void> fetch_into(credential_provider* p,
     out->emplace(std::move(r));
 }
 
+// get() storing its result, then counting completions (safe to poll from another thread).
+net::awaitable<void> get_counted(credential_cache* cache,
+                                 std::shared_ptr<std::optional<result<snapshot_ptr>>> out,
+                                 std::shared_ptr<std::atomic<int>> done)
+{
+    auto r = co_await cache->get();
+    out->emplace(std::move(r));
+    ++*done;
+}
+
 result<snapshot_ptr> get_now(net::io_context& ioc, credential_cache& cache,
                              std::chrono::milliseconds limit = 15s)
 {
@@ -321,9 +331,10 @@ TEST_CASE("credential cache: 100 concurrent callers trigger exactly one federati
         credential_cache cache(ioc.get_executor(), ip_provider(oci), opts);
         cache.start();
         std::vector<std::shared_ptr<std::optional<result<snapshot_ptr>>>> outs;
+        auto done = std::make_shared<std::atomic<int>>(0);
         for (int i = 0; i < 100; ++i) {
             outs.push_back(std::make_shared<std::optional<result<snapshot_ptr>>>());
-            net::co_spawn(ioc, get_into(&cache, outs.back()), net::detached);
+            net::co_spawn(ioc, get_counted(&cache, outs.back(), done), net::detached);
         }
         // Four io threads make the callers truly concurrent.
         std::atomic<bool> stop{false};
@@ -335,9 +346,7 @@ TEST_CASE("credential cache: 100 concurrent callers trigger exactly one federati
                 }
             });
         }
-        auto all_done = [&] {
-            return std::all_of(outs.begin(), outs.end(), [](auto& o) { return o->has_value(); });
-        };
+        auto all_done = [&] { return *done == 100; };
         auto deadline = std::chrono::steady_clock::now() + 20s;
         while (!all_done() && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(10ms);
@@ -489,4 +498,26 @@ TEST_CASE("auth logs at debug level contain no key, token or signature", "[auth]
     CHECK(text.find("Bearer") == std::string::npos);
     auto sig = parse_signature_params(h->authorization)["signature"];
     CHECK(text.find(sig.substr(0, 40)) == std::string::npos);
+}
+
+TEST_CASE("make_credential_cache: instance principal endpoints from the SDK environment variables",
+          "[auth][ip][factory]")
+{
+    net::io_context ioc;
+    fake_oci oci(ioc);
+    oci.set_region("ord");
+    ogp::config cfg;  // oci.auth defaults to instance_principal; URLs left empty
+    cfg.oci.ca_file = oci.ca_file();
+    auto env = map_env({{"OCI_METADATA_BASE_URL", oci.metadata_url() + "/"},
+                        {"OCI_SDK_AUTH_CLIENT_REGION_URL", oci.federation_url()}});
+    auto cache = make_credential_cache(cfg, ioc.get_executor(), env, fast_options());
+    CHECK(cache->provider_name() == "instance_principal");
+    cache->start();
+    auto snap = get_now(ioc, *cache);
+    REQUIRE(snap);
+    CHECK(cache->region() == "us-chicago-1");
+    CHECK(oci.federation_verified() == 1);
+    cache->stop();
+    ioc.restart();
+    ioc.run_for(100ms);
 }
