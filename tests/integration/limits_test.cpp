@@ -119,11 +119,9 @@ TEST_CASE("B6.21 body_too_large_declared: 413 without reading the body", "[limit
     check_refused(d.port(), chat_head("Content-Length: 9999999999999999999\r\n"), {413});
     check_refused(d.port(), chat_head("Content-Length: 65537\r\n") + std::string(65537, 'x'),
                   {413});
+    // Exactly at the limit: read and handed to the handler.
     raw_client ok(d.port());
-    REQUIRE(ok.send(chat_head("Content-Length: 65536\r\n") + std::string(65536, 'x')));
-    auto at_limit = ok.read_response();
-    REQUIRE(at_limit);
-    CHECK(at_limit->status == 501);  // accepted and handed to the (unbuilt) handler
+    check_accepted(ok, chat_head("Content-Length: 65536\r\n") + std::string(65536, 'x'));
 }
 
 TEST_CASE("B6.22 body_too_large_chunked: 413 when the chunked body passes the limit", "[limits]")
@@ -163,10 +161,7 @@ TEST_CASE("B6.22 body_too_large_chunked: 413 when the chunked body passes the li
         for (int i = 0; i < 4; ++i) {
             body += chunk;
         }
-        REQUIRE(c.send(chat_head("Transfer-Encoding: chunked\r\n") + body + "0\r\n\r\n"));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 501);
+        check_accepted(c, chat_head("Transfer-Encoding: chunked\r\n") + body + "0\r\n\r\n");
     }
 }
 
@@ -183,7 +178,7 @@ TEST_CASE("B6.25 expect_100_continue: 100 Continue, then the final response", "[
     REQUIRE(c.send(std::string(1024, 'b')));
     auto r = c.read_response();
     REQUIRE(r);
-    CHECK(r->status == 501);
+    CHECK(r->status != 408);  // the body was read and the handler answered
     CHECK_FALSE(r->connection_close());
     // Chunked bodies get the 100 as well.
     REQUIRE(c.send(chat_head("Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n")));
@@ -193,7 +188,13 @@ TEST_CASE("B6.25 expect_100_continue: 100 Continue, then the final response", "[
     REQUIRE(c.send("2\r\n{}\r\n0\r\n\r\n"));
     auto r2 = c.read_response();
     REQUIRE(r2);
-    CHECK(r2->status == 501);
+    CHECK(r2->status != 408);
+    CHECK_FALSE(r2->connection_close());
+    // The connection is still in sync.
+    REQUIRE(c.send(get_request()));
+    auto r3 = c.read_response();
+    REQUIRE(r3);
+    CHECK(r3->status == 200);
 }
 
 TEST_CASE("B6.25 expect_100_continue: refused requests get no 100", "[limits]")
@@ -255,7 +256,7 @@ TEST_CASE("B6.37 max_connections: extra connections are closed, the first ones a
         CHECK(e->is_closed(2s));
     }
     CHECK(seconds_since(start) < 2.0);
-    CHECK(d.captured_stderr().find("limits.max_connections") != std::string::npos);
+    CHECK(d.wait_for_log("limits.max_connections", 2s));
 
     // The first three are still served.
     for (auto& k : kept) {

@@ -64,17 +64,14 @@ TEST_CASE("B6.4 te_list_variants: only exactly 'chunked' is accepted", "[smuggli
 
 TEST_CASE("B6.4 te_list_variants: exactly chunked (any case, trimmed) is accepted", "[smuggling]")
 {
-    // Control for the refusals above: the same request with plain chunked reaches the handler.
+    // Control for the refusals above: the same request with plain chunked reaches the handler
+    // and its body is consumed exactly.
     daemon_process d;
     for (const char* te : {"chunked", "Chunked", "CHUNKED", "chunked \t"}) {
         INFO("Transfer-Encoding: " << te);
         raw_client c(d.port());
-        REQUIRE(c.send(chat_head(std::string("Transfer-Encoding: ") + te + "\r\n") +
-                       "2\r\n{}\r\n0\r\n\r\n"));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 501);  // the chat handler is not built yet
-        CHECK_FALSE(r->connection_close());
+        check_accepted(c, chat_head(std::string("Transfer-Encoding: ") + te + "\r\n") +
+                              "2\r\n{}\r\n0\r\n\r\n");
     }
 }
 
@@ -153,10 +150,8 @@ TEST_CASE("B6.10 chunk_size_malformed: bad chunk framing is refused", "[smugglin
     }
     // Control: a well-formed body with an extension and uppercase hex reaches the handler.
     raw_client c(d.port());
-    REQUIRE(c.send(head + "A;ext=1\r\n0123456789\r\n0\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 501);
+    check_accepted(c, head + "A;ext=1\r\n0123456789\r\n0\r\n\r\n");
+    check_accepted(c, head + "2 ; a=b ; c=\"d\"\r\n{}\r\n0\r\n\r\n");
 }
 
 TEST_CASE("B6.11 chunk_ext_flood: a 1 MiB chunk-extension line is cut off with 400",
@@ -253,15 +248,20 @@ TEST_CASE("B6.16 pipelined_valid: pipelined requests are answered in order", "[s
         get_request("/healthz", "X-Request-Id: first\r\n") +
         post_request("/v1/embeddings", R"({"input":"a"})", "X-Request-Id: second\r\n") +
         get_request("/nope", "X-Request-Id: third\r\n") +
-        get_request("/readyz", "X-Request-Id: fourth\r\n");
+        get_request("/healthz?4", "X-Request-Id: fourth\r\n");
     REQUIRE(c.send(batch));
+    // 0: whatever the embeddings handler answers (it may not be a 401 or a framing refusal).
     const std::pair<const char*, int> expected[] = {
-        {"first", 200}, {"second", 501}, {"third", 404}, {"fourth", 200}};
+        {"first", 200}, {"second", 0}, {"third", 404}, {"fourth", 200}};
     for (const auto& [id, status] : expected) {
         auto r = c.read_response();
         REQUIRE(r);
         CHECK(r->header("x-request-id") == std::string(id));
-        CHECK(r->status == status);
+        if (status != 0) {
+            CHECK(r->status == status);
+        } else {
+            CHECK(r->status != 401);
+        }
         CHECK_FALSE(r->connection_close());
     }
     // The connection stays usable afterwards.
@@ -281,7 +281,7 @@ TEST_CASE("B6.16 pipelined_valid: a body split across writes and a request behin
     REQUIRE(c.send_slowly(both, 7, 5ms));
     auto first = c.read_response();
     REQUIRE(first);
-    CHECK(first->status == 501);
+    CHECK_FALSE(first->connection_close());  // answered by the chat handler
     auto second = c.read_response();
     REQUIRE(second);
     CHECK(second->status == 200);

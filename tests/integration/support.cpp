@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -189,6 +191,127 @@ std::string temp_dir::write(std::string_view name, std::string_view content) con
     return p;
 }
 
+// ---- local OCI stand-ins --------------------------------------------------------------------
+
+std::uint16_t closed_loopback_port()
+{
+    // Bound without listen(): the kernel refuses connections, and no other process can take
+    // the port while we hold it. Deliberately never closed.
+    static const std::uint16_t port = [] {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            throw sys_error("closed_loopback_port");
+        }
+        return ntohs(addr.sin_port);
+    }();
+    return port;
+}
+
+namespace {
+
+// An RSA key in PEM and its OCI fingerprint (MD5 of the public key DER, colon-separated).
+struct key_material
+{
+    std::string pem;
+    std::string fingerprint;
+};
+
+// Loads the RSA key cached by an earlier test process, or generates and caches one (key
+// generation costs ~0.4 s, and every ctest test is a process of its own).
+EVP_PKEY* cached_or_new_key()
+{
+    const char* base = std::getenv("TMPDIR");
+    const std::string cache = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                              "/ogp-it-rsa-" + std::to_string(::getuid()) + ".pem";
+    std::ifstream in(cache, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    const std::string text = pem.str();
+    if (!text.empty()) {
+        BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+        BIO_free(bio);
+        if (key != nullptr) {
+            return key;
+        }
+    }
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    if (key == nullptr) {
+        throw std::runtime_error("cannot generate the test RSA key");
+    }
+    // Publish atomically: concurrent test processes may race to create the cache.
+    const std::string tmp = cache + "." + std::to_string(::getpid());
+    if (FILE* f = std::fopen(tmp.c_str(), "wb")) {
+        ::fchmod(::fileno(f), 0600);
+        bool ok = PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+        ok = std::fclose(f) == 0 && ok;
+        if (!ok || std::rename(tmp.c_str(), cache.c_str()) != 0) {
+            std::remove(tmp.c_str());
+        }
+    }
+    return key;
+}
+
+const key_material& test_key_material()
+{
+    static const key_material m = [] {
+        key_material out;
+        EVP_PKEY* key = cached_or_new_key();
+        BIO* bio = BIO_new(BIO_s_mem());
+        unsigned char* der = nullptr;
+        int der_len = i2d_PUBKEY(key, &der);
+        if (bio == nullptr || der_len <= 0 ||
+            PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+            throw std::runtime_error("cannot encode the test RSA key");
+        }
+        char* data = nullptr;
+        long n = BIO_get_mem_data(bio, &data);
+        out.pem.assign(data, static_cast<std::size_t>(n));
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        EVP_Digest(der, static_cast<std::size_t>(der_len), md, &md_len, EVP_md5(), nullptr);
+        static constexpr char hex[] = "0123456789abcdef";
+        for (unsigned i = 0; i < md_len; ++i) {
+            if (i > 0) {
+                out.fingerprint += ':';
+            }
+            out.fingerprint += hex[md[i] >> 4];
+            out.fingerprint += hex[md[i] & 15];
+        }
+        OPENSSL_free(der);
+        BIO_free(bio);
+        EVP_PKEY_free(key);
+        return out;
+    }();
+    return m;
+}
+
+}  // namespace
+
+std::string write_oci_credentials(const temp_dir& dir)
+{
+    const auto& k = test_key_material();
+    const auto key_path = dir.write("oci_api_key.pem", k.pem);
+    ::chmod(key_path.c_str(), 0600);
+    const auto path = dir.write("oci_config",
+                                "[DEFAULT]\n"
+                                "user=ocid1.user.oc1..test\n"
+                                "fingerprint=" +
+                                    k.fingerprint +
+                                    "\n"
+                                    "tenancy=ocid1.tenancy.oc1..test\n"
+                                    "region=us-chicago-1\n"
+                                    "key_file=" +
+                                    key_path + "\n");
+    ::chmod(path.c_str(), 0600);
+    return path;
+}
+
 // ---- daemon_config -----------------------------------------------------------------------
 
 std::string daemon_config::yaml() const
@@ -196,7 +319,16 @@ std::string daemon_config::yaml() const
     std::ostringstream y;
     y << "listen: 127.0.0.1:0\n";
     y << "threads: " << threads << "\n";
+    const std::string local = "127.0.0.1:" + std::to_string(closed_loopback_port());
     y << "oci:\n  compartment_id: ocid1.compartment.oc1..test\n";
+    y << "  endpoint: https://" << local << "\n";
+    y << "  metadata_url: http://" << local << "/opc/v2\n";
+    y << "  federation_url: https://" << local << "\n";
+    if (!oci_config_file.empty()) {
+        y << "  auth: api_key\n  config_file: " << oci_config_file << "\n";
+    }
+    // Credentials are fetched at start-up: keep IMDS and federation on loopback (nothing listens).
+    y << "  metadata_url: http://127.0.0.1:9/opc/v2\n  federation_url: https://127.0.0.1:9\n";
     y << "clients:\n";
     if (!api_keys.empty()) {
         y << "  api_keys:\n";
@@ -288,7 +420,11 @@ run_result run_daemon(const std::vector<std::string>& args, ms timeout,
 daemon_process::daemon_process(const daemon_config& cfg, const std::vector<std::string>& extra_env,
                                ms start_timeout)
 {
-    config_path_ = dir_.write("config.yaml", cfg.yaml());
+    daemon_config local = cfg;
+    if (local.oci_config_file.empty()) {
+        local.oci_config_file = write_oci_credentials(dir_);
+    }
+    config_path_ = dir_.write("config.yaml", local.yaml());
     int err[2];
     if (::pipe2(err, O_CLOEXEC) != 0) {
         throw sys_error("pipe2");
@@ -368,6 +504,11 @@ std::optional<exit_status> daemon_process::wait_exit(ms timeout)
 {
     if (!exit_) {
         exit_ = wait_pid(pid_, steady::now() + timeout);
+        if (exit_) {
+            // Let the reader catch up with the last lines the daemon wrote.
+            std::unique_lock lock(mutex_);
+            changed_.wait_for(lock, 2s, [&] { return stderr_eof_; });
+        }
     }
     return exit_;
 }
@@ -729,6 +870,34 @@ void check_refused(std::uint16_t port, std::string_view bytes, std::initializer_
     CHECK(r.response->header("content-type") == std::string("application/json"));
     CHECK(r.response->header("x-request-id").has_value());
     CHECK(r.closed_after);
+}
+
+std::optional<http_response> check_accepted(raw_client& c, std::string_view request)
+{
+    INFO("request: " << printable(request));
+    static const std::string probe = get_request("/healthz", "X-Request-Id: accepted-probe\r\n");
+    if (!c.send(std::string(request) + probe)) {
+        FAIL_CHECK("send failed");
+        return std::nullopt;
+    }
+    auto first = c.read_response();
+    if (!first) {
+        FAIL_CHECK("no response to the request");
+        return std::nullopt;
+    }
+    INFO("response: " << first->status << " " << printable(first->body));
+    CHECK_FALSE(first->connection_close());
+    CHECK(first->status != 408);
+    CHECK(first->status != 413);
+    auto second = c.read_response();
+    if (!second) {
+        FAIL_CHECK("no response to the GET /healthz behind the request");
+        return std::nullopt;
+    }
+    CHECK(second->status == 200);
+    CHECK(second->header("x-request-id") == std::string("accepted-probe"));
+    CHECK(second->body == R"({"status":"ok"})");
+    return first;
 }
 
 bool is_openai_error(std::string_view body)

@@ -47,9 +47,19 @@ private:
     std::string path_;
 };
 
+/// A loopback TCP port that is bound but never listens, held for the life of the test
+/// process: connecting to it is refused at once. Used as the OCI endpoint, IMDS and
+/// federation URLs so that the daemon never sends a byte off the machine.
+std::uint16_t closed_loopback_port();
+
+/// Writes OCI API-key credentials (an RSA key generated once and cached in $TMPDIR, a config file
+/// with a matching fingerprint, region us-chicago-1) into `dir`; returns the config file path.
+std::string write_oci_credentials(const temp_dir& dir);
+
 /// The knobs the tests change, rendered to a complete daemon YAML config by yaml().
 /// Defaults: listen on 127.0.0.1:0, one API key (test_key), short deadlines (1 s header,
-/// body and keep-alive idle, 2 s drain), 64 KiB body limit.
+/// body and keep-alive idle, 2 s drain), 64 KiB body limit, and every OCI URL pointing at
+/// closed_loopback_port().
 struct daemon_config
 {
     unsigned threads = 2;
@@ -64,6 +74,9 @@ struct daemon_config
     std::optional<std::size_t> max_requests_per_connection;
     std::string log_level = "info";
     std::string extra;  ///< raw YAML appended at the top level
+    /// `oci.auth: api_key` with this OCI config file; empty: instance_principal (whose IMDS
+    /// is the closed port). daemon_process fills it with write_oci_credentials().
+    std::string oci_config_file;
 
     std::string yaml() const;
 };
@@ -110,7 +123,8 @@ public:
 
     /// Sends `sig` to the daemon (no-op once it was reaped).
     void stop(int sig = SIGTERM);
-    /// Waits up to `timeout` for the daemon to exit; nullopt if it is still running.
+    /// Waits up to `timeout` for the daemon to exit; nullopt if it is still running. Once it
+    /// has exited, captured_stderr() holds everything it wrote.
     std::optional<exit_status> wait_exit(ms timeout);
     /// Everything the daemon wrote to stderr so far.
     std::string captured_stderr() const;
@@ -231,6 +245,13 @@ exchange_result exchange_once(std::uint16_t port, std::string_view bytes, ms tim
 /// status is one of `statuses`, with `Connection: close` and an OpenAI error body, then the
 /// connection closes with no further byte (anything pipelined behind it is never answered).
 void check_refused(std::uint16_t port, std::string_view bytes, std::initializer_list<int> statuses);
+
+/// The contrary of check_refused, for requests the framing layer must accept: sends
+/// `request` and a `GET /healthz` behind it in one write on `c`, and checks that the first is
+/// answered by its route (no `Connection: close`, any status the API handler chooses) and the
+/// second with 200, which proves that exactly the first request's body was consumed. Returns
+/// the first response (nullopt after a failed check).
+std::optional<http_response> check_accepted(raw_client& c, std::string_view request);
 
 /// True when `body` is an OpenAI error object: {"error":{"message","type","param","code"}}
 /// with a non-empty string message and type.
