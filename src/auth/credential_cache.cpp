@@ -71,6 +71,7 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
     std::uint64_t generation = 0;  // completed renewals
     unsigned failures = 0;         // consecutive
     steady::time_point last_failure{};
+    steady::time_point last_success{};
     steady::time_point next_attempt = steady::time_point::max();
     std::vector<waiter> waiters;
 
@@ -138,6 +139,7 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
             // Success: swap the snapshot (key and token together), plan the next renewal.
             bool changed = !snap || snap->key_id() != (*r)->key_id();
             failures = 0;
+            last_success = steady::now();
             last_error.reset();
             snap = *r;
             if (!snap->region().empty()) {
@@ -315,6 +317,13 @@ void credential_cache::force_refresh()
     if (!s_->started || s_->stopped || s_->in_flight) {
         return;
     }
+    // A snapshot obtained moments ago is not refreshed again.
+    if (s_->snap && steady::now() - s_->last_success < s_->opt.force_refresh_min_age) {
+        spdlog::debug("auth: force_refresh ignored: credentials renewed {:.1f}s ago",
+                      secs(steady::now() - s_->last_success));
+        return;
+    }
+    spdlog::info("auth: {} credentials refresh forced", s_->provider->name());
     s_->renew_requested = true;
     s_->poke();
 }

@@ -56,6 +56,7 @@ cache_options fast_options()
     o.backoff_max = 400ms;
     o.min_interval = 20ms;
     o.get_timeout = 10s;
+    o.force_refresh_min_age = 0ms;
     return o;
 }
 
@@ -518,6 +519,32 @@ TEST_CASE("make_credential_cache: instance principal endpoints from the SDK envi
     CHECK(cache->region() == "us-chicago-1");
     CHECK(oci.federation_verified() == 1);
     cache->stop();
+    ioc.restart();
+    ioc.run_for(100ms);
+}
+
+TEST_CASE("credential cache: force_refresh is throttled for young snapshots", "[auth][ip][cache]")
+{
+    net::io_context ioc;
+    fake_oci oci(ioc);
+    auto opts = fast_options();
+    opts.force_refresh_min_age = 500ms;
+    credential_cache cache(ioc.get_executor(), ip_provider(oci), opts);
+    cache.start();
+    REQUIRE(get_now(ioc, cache));
+    // Too young: ignored.
+    cache.force_refresh();
+    ioc.restart();
+    ioc.run_for(300ms);
+    CHECK(oci.federation_calls() == 1);
+    // Old enough: renewed.
+    std::this_thread::sleep_for(300ms);
+    cache.force_refresh();
+    REQUIRE(run_until(
+        ioc, [&] { return oci.federation_calls() == 2 && cache.renewals() == 2; }, 10s));
+    REQUIRE(run_until(
+        ioc, [&] { return oci.federation_verified() == 2; }, 10s));
+    cache.stop();
     ioc.restart();
     ioc.run_for(100ms);
 }

@@ -117,6 +117,16 @@ TEST_CASE("signer reproduces the published POST vector byte for byte", "[auth][s
             std::string(post_signature) + "\"");
 }
 
+TEST_CASE("signer facade gives the same headers as sign_request", "[auth][signer]")
+{
+    auto snap = example_snapshot();
+    auto h = signer::sign(*snap, "POST", vector_host, "/20160918/volumeAttachments", post_body,
+                          vector_date);
+    REQUIRE(h);
+    CHECK(h->authorization.ends_with("signature=\"" + std::string(post_signature) + "\""));
+    CHECK(h->x_content_sha256 == "V9Z20UJTvkvpJ50flBzKE32+6m2zJjweHpDMX/U4Uy0=");
+}
+
 TEST_CASE("signer: method case, empty body, PUT/PATCH/DELETE header lists", "[auth][signer]")
 {
     auto snap = example_snapshot();

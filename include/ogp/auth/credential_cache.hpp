@@ -29,6 +29,9 @@ struct cache_options
     std::chrono::milliseconds min_interval{std::chrono::milliseconds(200)};
     /// How long get() waits for an in-flight renewal before giving up.
     std::chrono::milliseconds get_timeout{std::chrono::seconds(30)};
+    /// force_refresh() is ignored while the current snapshot is younger than this (a burst of
+    /// 401s must not hammer the credential source).
+    std::chrono::milliseconds force_refresh_min_age{std::chrono::seconds(10)};
     /// Renew in the background before expiry (tests disable it to exercise on-demand renewal).
     bool proactive = true;
 };
@@ -70,7 +73,8 @@ public:
     net::awaitable<result<snapshot_ptr>> get();
 
     /// Requests an immediate renewal (e.g. after HTTP 401). Non-blocking; coalesced with any
-    /// renewal already in flight.
+    /// renewal already in flight; ignored while the snapshot is younger than
+    /// cache_options::force_refresh_min_age.
     void force_refresh();
 
     /// Why credentials are not usable yet (`instance_principal: IMDS GET ... failed: ...`), or

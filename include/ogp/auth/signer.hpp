@@ -113,6 +113,24 @@ std::string signing_string(const request_to_sign& req, bool with_host = true);
 /// private-key operation. Fails on CR/LF in any value or an OpenSSL error. Pure, thread-safe.
 result<signed_headers> sign_request(const credential_snapshot& creds, const request_to_sign& req);
 
+/// Stateless facade over sign_request() for callers that prefer positional arguments.
+struct signer
+{
+    /// Signs one request; see sign_request(). `target` is path plus query as sent.
+    static result<signed_headers> sign(const credential_snapshot& creds, std::string_view method,
+                                       std::string_view host, std::string_view target,
+                                       std::string_view body, std::string_view date,
+                                       std::string_view content_type = "application/json")
+    {
+        return sign_request(creds, {.method = method,
+                                    .host = host,
+                                    .target = target,
+                                    .body = body,
+                                    .date = date,
+                                    .content_type = content_type});
+    }
+};
+
 /// RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 05 Jan 2014 21:31:40 GMT`. Locale-independent.
 std::string format_http_date(std::chrono::system_clock::time_point t);
 
