@@ -274,7 +274,8 @@ TEST_CASE("Environment overrides apply and their errors name the variable", "[co
     CHECK(resp->status != 401);
 }
 
-TEST_CASE("A listen address already in use exits 1 with a clear message", "[config]")
+TEST_CASE("A listen address already in use exits 1 with a clear message",
+          "[config]" OGP_IT_ASAN_EXIT_MAYFAIL)
 {
     daemon_process first;
     temp_dir dir;

@@ -38,7 +38,9 @@ TEST_CASE("B6.18 header_too_large: a 20 KiB header is 431", "[limits]")
     }
     const auto rss_after = d.rss_kib();
     INFO("RSS before " << rss_before << " KiB, after " << rss_after << " KiB");
-    CHECK(rss_after < rss_before + 4096);
+    if (!asan_build) {  // ASan's quarantine and shadow memory make RSS meaningless
+        CHECK(rss_after < rss_before + 4096);
+    }
 }
 
 TEST_CASE("B6.18 header_too_large: the 16 KiB head limit is exact", "[limits]")

@@ -29,7 +29,7 @@ double seconds_until_refused(std::uint16_t port, ms timeout)
 }  // namespace
 
 TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests finish, exit 0",
-          "[shutdown]")
+          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
 {
     daemon_config cfg;
     cfg.request_header = "5";
@@ -101,7 +101,7 @@ TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests
 }
 
 TEST_CASE("B6.48 sigterm_drain: an idle daemon exits 0 at once on SIGTERM and on SIGINT",
-          "[shutdown]")
+          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
 {
     for (int sig : {SIGTERM, SIGINT}) {
         INFO("signal " << sig);
@@ -140,7 +140,7 @@ TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold
 }
 
 TEST_CASE("B6.49 sigterm_drain_timeout: in-flight requests are cut at the drain deadline",
-          "[shutdown]")
+          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
 {
     daemon_config cfg;
     cfg.request_header = "10";
@@ -198,7 +198,8 @@ TEST_CASE("B6.50 second_signal: a second SIGTERM exits immediately with code 1",
     }
 }
 
-TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM", "[shutdown]")
+TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM",
+          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
 {
     temp_dir dir;
     notify_listener notify(dir.path() + "/notify.sock");
@@ -217,7 +218,8 @@ TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM", "[shu
     CHECK(status->code == 0);
 }
 
-TEST_CASE("systemd notify: abstract socket names work, a missing socket is harmless", "[shutdown]")
+TEST_CASE("systemd notify: abstract socket names work, a missing socket is harmless",
+          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
 {
     const std::string name = "@ogp-it-notify-" + std::to_string(::getpid());
     {
@@ -243,4 +245,105 @@ TEST_CASE("systemd notify: abstract socket names work, a missing socket is harml
     auto status = d.wait_exit(3s);
     REQUIRE(status);
     CHECK(status->code == 0);
+}
+
+namespace {
+
+// A chat request that passes validation, so its handler calls OCI (the silent upstream).
+std::string upstream_chat(std::string_view request_id)
+{
+    return post_request(
+        "/v1/chat/completions",
+        R"({"model":"meta.llama-3.3-70b-instruct","messages":[{"role":"user","content":"hi"}]})",
+        "X-Request-Id: " + std::string(request_id) + "\r\n");
+}
+
+}  // namespace
+
+TEST_CASE("B6.48 sigterm_drain: upstream exchanges in flight complete during the drain",
+          "[shutdown][upstream]" OGP_IT_ASAN_EXIT_MAYFAIL)
+{
+    // Each exchange stalls in the TLS handshake with the silent upstream until the 2 s
+    // upstream connect timeout, then answers 504: a slow handler, all inside the daemon.
+    silent_upstream upstream;
+    daemon_config cfg;
+    cfg.upstream_port = upstream.port();
+    cfg.upstream_connect = "2";
+    cfg.keepalive_idle = "10";
+    cfg.drain = "8";
+    daemon_process d(cfg);
+    raw_client idle(d.port());
+    REQUIRE(idle.send(get_request()));
+    REQUIRE(idle.read_response());
+
+    const auto t_start = steady::now();
+    std::vector<std::unique_ptr<raw_client>> busy;
+    for (int i = 0; i < 3; ++i) {
+        busy.push_back(std::make_unique<raw_client>(d.port()));
+        REQUIRE(busy.back()->send(upstream_chat("inflight-" + std::to_string(i))));
+    }
+    // All three handlers are talking to the upstream.
+    CHECK(upstream.wait_connections(3, 3s) == 3);
+    std::this_thread::sleep_for(200ms);
+
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    REQUIRE(d.wait_for_log("draining", 2s));
+    const double refused_after = seconds_until_refused(d.port(), 2s);
+    CHECK(refused_after >= 0.0);
+    CHECK(refused_after < 1.0);
+    CHECK(idle.is_closed(1s));
+    CHECK(seconds_since(t0) < 1.5);
+    CHECK_FALSE(d.wait_exit(200ms));  // the exchanges are still running
+
+    for (std::size_t i = 0; i < busy.size(); ++i) {
+        INFO("request " << i);
+        auto r = busy[i]->read_response(6s);
+        REQUIRE(r);
+        CHECK(r->status == 504);  // the upstream connect timeout, answered in full
+        CHECK(is_openai_error(r->body));
+        CHECK(r->header("x-request-id") == "inflight-" + std::to_string(i));
+        CHECK(r->connection_close());
+        CHECK(busy[i]->is_closed(2s));
+    }
+    const double answered_after = seconds_since(t_start);
+    INFO("answered after " << answered_after << " s (upstream_connect 2 s)");
+    CHECK(answered_after >= 1.6);
+    CHECK(answered_after <= 5.0);
+    auto status = d.wait_exit(3s);
+    REQUIRE(status);
+    CHECK(status->exited);
+    CHECK(status->code == 0);
+    CHECK(seconds_since(t0) < 7.0);  // before the 8 s drain budget
+    CHECK(d.captured_stderr().find("drain timeout") == std::string::npos);
+}
+
+TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the drain is cut",
+          "[shutdown][upstream]" OGP_IT_ASAN_EXIT_MAYFAIL)
+{
+    silent_upstream upstream;
+    daemon_config cfg;
+    cfg.upstream_port = upstream.port();
+    cfg.upstream_connect = "30";
+    cfg.drain = "1";
+    daemon_process d(cfg);
+    raw_client busy(d.port());
+    REQUIRE(busy.send(upstream_chat("too-slow")));
+    REQUIRE(upstream.wait_connections(1, 3s) == 1);
+    std::this_thread::sleep_for(100ms);
+
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    auto status = d.wait_exit(5s);
+    const double took = seconds_since(t0);
+    REQUIRE(status);
+    CHECK(status->exited);
+    CHECK(status->code == 0);
+    INFO("exited after " << took << " s (drain 1 s, upstream_connect 30 s)");
+    CHECK(took >= 0.8);
+    CHECK(took <= 3.0);
+    CHECK(d.captured_stderr().find("drain timeout") != std::string::npos);
+    bool closed = false;
+    busy.read_until_eof(2s, &closed);
+    CHECK(closed);
 }

@@ -176,7 +176,9 @@ TEST_CASE("B6.11 chunk_ext_flood: a 1 MiB chunk-extension line is cut off with 4
     CHECK(closed);
     const auto rss_after = d.rss_kib();
     INFO("RSS before " << rss_before << " KiB, after " << rss_after << " KiB");
-    CHECK(rss_after < rss_before + 2048);
+    if (!asan_build) {  // ASan's quarantine and shadow memory make RSS meaningless
+        CHECK(rss_after < rss_before + 2048);
+    }
 }
 
 TEST_CASE("B6.12 trailer_fields: any trailer field is refused", "[smuggling]")

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -321,7 +322,8 @@ std::string daemon_config::yaml() const
     y << "threads: " << threads << "\n";
     const std::string local = "127.0.0.1:" + std::to_string(closed_loopback_port());
     y << "oci:\n  compartment_id: ocid1.compartment.oc1..test\n";
-    y << "  endpoint: https://" << local << "\n";
+    y << "  endpoint: https://127.0.0.1:"
+      << (upstream_port != 0 ? upstream_port : closed_loopback_port()) << "\n";
     y << "  metadata_url: http://" << local << "/opc/v2\n";
     y << "  federation_url: https://" << local << "\n";
     if (!oci_config_file.empty()) {
@@ -342,6 +344,7 @@ std::string daemon_config::yaml() const
     y << "  request_body: " << request_body << "\n";
     y << "  keepalive_idle: " << keepalive_idle << "\n";
     y << "  drain: " << drain << "\n";
+    y << "  upstream_connect: " << upstream_connect << "\n";
     y << "limits:\n";
     y << "  max_body_bytes: " << max_body_bytes << "\n";
     if (max_connections) {
@@ -471,6 +474,28 @@ daemon_process::~daemon_process()
     if (reader_.joinable()) {
         reader_.join();
     }
+    // A sanitizer report from the daemon fails the test that ran it.
+    if (std::uncaught_exceptions() == 0) {
+        if (auto report = sanitizer_report(); !report.empty()) {
+            FAIL_CHECK("sanitizer report in the daemon's stderr:\n" << report);
+        }
+    }
+}
+
+std::string daemon_process::sanitizer_report() const
+{
+    std::lock_guard lock(mutex_);
+    std::size_t at = std::string::npos;
+    for (const char* marker :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+        at = std::min(at, stderr_.find(marker));
+    }
+    if (at == std::string::npos) {
+        return {};
+    }
+    auto line = stderr_.rfind('\n', at);
+    line = line == std::string::npos ? 0 : line + 1;
+    return stderr_.substr(line, 4096);
 }
 
 void daemon_process::reader_loop(int fd)
@@ -794,6 +819,51 @@ bool raw_client::readable(ms timeout)
     }
     pollfd p{fd_, POLLIN, 0};
     return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+}
+
+// ---- silent_upstream ---------------------------------------------------------------------
+
+silent_upstream::silent_upstream()
+{
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        throw sys_error("silent_upstream");
+    }
+    port_ = ntohs(addr.sin_port);
+}
+
+silent_upstream::~silent_upstream()
+{
+    for (int fd : accepted_) {
+        ::close(fd);
+    }
+    ::close(fd_);
+}
+
+std::size_t silent_upstream::wait_connections(std::size_t want, ms timeout)
+{
+    const auto deadline = steady::now() + timeout;
+    while (accepted_.size() < want) {
+        int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            accepted_.push_back(fd);
+            continue;
+        }
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, remaining_ms(deadline)) <= 0) {
+            break;
+        }
+    }
+    return accepted_.size();
 }
 
 // ---- notify_listener ---------------------------------------------------------------------
