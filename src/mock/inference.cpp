@@ -1,0 +1,812 @@
+#include "inference.hpp"
+
+#include <openssl/sha.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cmath>
+#include <ctime>
+#include <sstream>
+
+namespace ogp::mock {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+std::string lower(std::string_view s)
+{
+    std::string o(s);
+    for (auto& c : o) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return o;
+}
+
+// Parses `Signature k="v",k2="v2"` parameters.
+std::map<std::string, std::string> signature_params(std::string_view v)
+{
+    std::map<std::string, std::string> out;
+    if (!v.starts_with("Signature ")) {
+        return out;
+    }
+    v.remove_prefix(10);
+    while (!v.empty()) {
+        auto eq = v.find('=');
+        if (eq == std::string_view::npos || eq + 1 >= v.size() || v[eq + 1] != '"') {
+            break;
+        }
+        std::string key(v.substr(0, eq));
+        auto close = v.find('"', eq + 2);
+        if (close == std::string_view::npos) {
+            break;
+        }
+        out[key] = std::string(v.substr(eq + 2, close - eq - 2));
+        v.remove_prefix(close + 1);
+        if (!v.empty() && v.front() == ',') {
+            v.remove_prefix(1);
+        }
+    }
+    return out;
+}
+
+std::optional<std::time_t> parse_http_date(const std::string& s)
+{
+    std::tm tm{};
+    const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == nullptr || *end != '\0') {
+        return std::nullopt;
+    }
+    return timegm(&tm);
+}
+
+std::string oci_error_body(std::string_view code, std::string_view message)
+{
+    rapidjson::StringBuffer sb;
+    json_writer w(sb);
+    w.StartObject();
+    w.Key("code");
+    w.String(code.data(), static_cast<rapidjson::SizeType>(code.size()));
+    w.Key("message");
+    w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+    w.EndObject();
+    return sb.GetString();
+}
+
+// A response to send: either a complete body, or a stream of writes with a fault at the end.
+struct reply
+{
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool stream = false;
+    std::vector<std::string> writes;  // each one HTTP chunk
+    enum class tail { keep_open, reset, stall } end = tail::keep_open;
+    std::chrono::milliseconds delay{0};  // between writes
+};
+
+reply error_reply(unsigned status, std::string_view code, std::string_view message)
+{
+    reply r;
+    r.status = status;
+    r.body = oci_error_body(code, message);
+    return r;
+}
+
+// Splits the concatenated events into writes at irregular, deterministic positions: some
+// writes hold several events, some events straddle two writes.
+std::vector<std::string> irregular_writes(const std::string& all)
+{
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    std::uint32_t seed = 2463534242u;
+    while (pos < all.size()) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        std::size_t n = 40 + seed % 200;
+        out.push_back(all.substr(pos, n));
+        pos += n;
+    }
+    return out;
+}
+
+std::vector<std::string> words_of(std::string_view text)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text) {
+        cur.push_back(c);
+        if (c == ' ') {
+            out.push_back(std::move(cur));
+            cur.clear();
+        }
+    }
+    if (!cur.empty()) {
+        out.push_back(std::move(cur));
+    }
+    return out;
+}
+
+std::string text_of_content(const rapidjson::Value& content)
+{
+    if (content.IsString()) {
+        return content.GetString();
+    }
+    std::string out;
+    if (content.IsArray()) {
+        for (const auto& part : content.GetArray()) {
+            if (part.IsObject() && part.HasMember("text") && part["text"].IsString()) {
+                out += part["text"].GetString();
+            }
+        }
+    }
+    return out;
+}
+
+std::string usage_json(int prompt, int completion)
+{
+    return "{\"promptTokens\":" + std::to_string(prompt) +
+           ",\"completionTokens\":" + std::to_string(completion) +
+           ",\"totalTokens\":" + std::to_string(prompt + completion) +
+           ",\"completionTokensDetails\":{\"reasoningTokens\":0},\"promptTokensDetails\":{"
+           "\"cachedTokens\":0}}";
+}
+
+std::string quote(std::string_view s)
+{
+    rapidjson::StringBuffer sb;
+    json_writer w(sb);
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return sb.GetString();
+}
+
+std::string iso_now()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    return buf;
+}
+
+// What the model "does" for one chat request.
+struct turn
+{
+    std::string text;       // reply text (empty for a pure tool call)
+    std::string tool_name;  // non-empty: call this tool
+    std::string tool_args = R"({"city":"Paris","unit":"celsius"})";
+    int prompt_tokens = 0;
+    int max_tokens = 20;  // OCI's own default truncates at about 20 tokens
+};
+
+reply chat_reply(const rapidjson::Document& d, const std::string& model, std::string_view format,
+                 std::chrono::milliseconds token_delay)
+{
+    const auto& cr = d["chatRequest"];
+    const bool stream =
+        cr.HasMember("isStream") && cr["isStream"].IsBool() && cr["isStream"].GetBool();
+    const bool usage = cr.HasMember("streamOptions") && cr["streamOptions"].IsObject() &&
+                       cr["streamOptions"].HasMember("isIncludeUsage") &&
+                       cr["streamOptions"]["isIncludeUsage"].IsBool() &&
+                       cr["streamOptions"]["isIncludeUsage"].GetBool();
+    turn t;
+    for (const char* key : {"maxTokens", "maxCompletionTokens"}) {
+        if (cr.HasMember(key) && cr[key].IsInt()) {
+            t.max_tokens = cr[key].GetInt();
+        }
+    }
+    // Read the conversation: the last turn decides the answer.
+    std::string prompt;
+    std::string last_role;
+    std::string tool_result;
+    bool has_tools = cr.HasMember("tools") && cr["tools"].IsArray() && !cr["tools"].Empty();
+    std::string first_tool;
+    if (has_tools) {
+        const auto& tool = cr["tools"][0];
+        if (tool.HasMember("name") && tool["name"].IsString()) {
+            first_tool = tool["name"].GetString();
+        }
+    }
+    if (format == "COHERE") {
+        if (cr.HasMember("message") && cr["message"].IsString()) {
+            prompt = cr["message"].GetString();
+        }
+        last_role = "USER";
+        if (cr.HasMember("toolResults") && cr["toolResults"].IsArray() &&
+            !cr["toolResults"].Empty()) {
+            last_role = "TOOL";
+            const auto& res = cr["toolResults"][0];
+            if (res.HasMember("outputs")) {
+                rapidjson::StringBuffer sb;
+                json_writer w(sb);
+                res["outputs"].Accept(w);
+                tool_result = sb.GetString();
+            }
+        }
+    } else if (cr.HasMember("messages") && cr["messages"].IsArray() && !cr["messages"].Empty()) {
+        const auto& last = cr["messages"][cr["messages"].Size() - 1];
+        if (last.HasMember("role") && last["role"].IsString()) {
+            last_role = last["role"].GetString();
+        }
+        if (last.HasMember("content")) {
+            prompt = text_of_content(last["content"]);
+        }
+        if (last_role == "TOOL") {
+            tool_result = prompt;
+        }
+    }
+    t.prompt_tokens = static_cast<int>(words_of(prompt).size()) + 5;
+    if (has_tools && last_role == "USER") {
+        t.tool_name = first_tool;
+    } else if (last_role == "TOOL") {
+        t.text = "The tool returned: " + tool_result;
+    } else {
+        t.text = replies::reply_text(prompt);
+    }
+    // Truncate at the token budget.
+    auto words = words_of(t.text);
+    bool truncated = false;
+    if (static_cast<int>(words.size()) > t.max_tokens) {
+        words.resize(static_cast<std::size_t>(std::max(0, t.max_tokens)));
+        truncated = true;
+        t.text.clear();
+        for (auto& w : words) {
+            t.text += w;
+        }
+    }
+    const int completion = t.tool_name.empty() ? static_cast<int>(words.size()) : 12;
+    const std::string generic_finish = !t.tool_name.empty() ? "tool_calls"
+                                       : truncated          ? "length"
+                                                            : "stop";
+    const std::string cohere_finish = truncated ? "MAX_TOKENS" : "COMPLETE";
+
+    reply r;
+    if (!stream) {
+        // One ChatResult.
+        std::string resp;
+        if (format == "GENERIC") {
+            std::string msg = "{\"role\":\"ASSISTANT\",\"content\":[{\"type\":\"TEXT\",\"text\":" +
+                              quote(t.text) + "}]";
+            if (!t.tool_name.empty()) {
+                msg =
+                    "{\"role\":\"ASSISTANT\",\"content\":[],\"toolCalls\":[{\"id\":\"call_mock_1\","
+                    "\"type\":\"FUNCTION\",\"name\":" +
+                    quote(t.tool_name) + ",\"arguments\":" + quote(t.tool_args) + "}]";
+            }
+            msg += "}";
+            resp = "{\"apiFormat\":\"GENERIC\",\"timeCreated\":\"" + iso_now() +
+                   "\",\"choices\":[{\"index\":0,\"message\":" + msg + ",\"finishReason\":\"" +
+                   generic_finish + "\"}],\"usage\":" + usage_json(t.prompt_tokens, completion) +
+                   "}";
+        } else if (format == "COHERE") {
+            resp = "{\"apiFormat\":\"COHERE\",\"text\":" + quote(t.text) + ",\"finishReason\":\"" +
+                   cohere_finish + "\"";
+            if (!t.tool_name.empty()) {
+                resp += ",\"toolCalls\":[{\"name\":" + quote(t.tool_name) +
+                        ",\"parameters\":" + t.tool_args + "}]";
+            }
+            resp += ",\"usage\":" + usage_json(t.prompt_tokens, completion) + "}";
+        } else {
+            resp =
+                "{\"apiFormat\":\"COHEREV2\",\"id\":\"mock-v2\",\"message\":{\"role\":"
+                "\"ASSISTANT\","
+                "\"content\":[{\"type\":\"TEXT\",\"text\":" +
+                quote(t.text) + "}]},\"finishReason\":\"" +
+                (truncated ? std::string("MAX_TOKENS") : std::string("COMPLETE")) +
+                "\",\"usage\":" + usage_json(t.prompt_tokens, completion) + "}";
+        }
+        r.body = "{\"modelId\":" + quote(model) +
+                 ",\"modelVersion\":\"1.0.0\",\"chatResponse\":" + resp + "}";
+        return r;
+    }
+
+    // Streaming: OCI's events, irregular separators, pad fields, no [DONE].
+    std::string all = ": keep-alive\n\n";
+    std::size_t i = 0;
+    auto sep = [&i]() { return (i++ % 3 == 1) ? std::string("\n") : std::string("\n\n"); };
+    if (format == "GENERIC") {
+        if (!t.tool_name.empty()) {
+            // Progressive tool call: id and name first, argument fragments after.
+            std::string args = t.tool_args;
+            std::size_t half = args.size() / 2;
+            all +=
+                "data: "
+                "{\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"toolCalls\":[{\"id\":\"call_"
+                "mock_1\","
+                "\"type\":\"FUNCTION\",\"name\":" +
+                quote(t.tool_name) + ",\"arguments\":" + quote(args.substr(0, half)) + "}]}}" +
+                sep();
+            all +=
+                "data: "
+                "{\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"toolCalls\":[{\"arguments\":" +
+                quote(args.substr(half)) + "}]},\"pad\":\"abcdefgh\"}" + sep();
+        }
+        for (const auto& w : words) {
+            all +=
+                "data: "
+                "{\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"content\":[{\"type\":\"TEXT\","
+                "\"text\":" +
+                quote(w) + "}]},\"pad\":\"abc\"}" + sep();
+        }
+        all += "data: {\"index\":0,\"message\":{\"role\":\"ASSISTANT\"},\"finishReason\":\"" +
+               generic_finish + "\"}\n\n";
+    } else if (format == "COHERE") {
+        for (const auto& w : words) {
+            all +=
+                "data: {\"apiFormat\":\"COHERE\",\"text\":" + quote(w) + ",\"pad\":\"ab\"}" + sep();
+        }
+        // Terminal event restates the whole text with the history.
+        all += "data: {\"apiFormat\":\"COHERE\",\"text\":" + quote(t.text);
+        if (!t.tool_name.empty()) {
+            all += ",\"toolCalls\":[{\"name\":" + quote(t.tool_name) +
+                   ",\"parameters\":" + t.tool_args + "}]";
+        }
+        all += ",\"chatHistory\":[{\"role\":\"CHATBOT\",\"message\":" + quote(t.text) +
+               "}],\"finishReason\":\"" + cohere_finish + "\"}\n\n";
+    } else {
+        for (const auto& w : words) {
+            all +=
+                "data: "
+                "{\"apiFormat\":\"COHEREV2\",\"message\":{\"role\":\"ASSISTANT\",\"content\":[{"
+                "\"type\":"
+                "\"TEXT\",\"text\":" +
+                quote(w) + "}]}}" + sep();
+        }
+        all +=
+            "data: "
+            "{\"apiFormat\":\"COHEREV2\",\"message\":{\"role\":\"ASSISTANT\"},\"finishReason\":\"" +
+            std::string(truncated ? "MAX_TOKENS" : "COMPLETE") + "\"}\n\n";
+    }
+    if (usage) {
+        all += "data: {\"usage\":" + usage_json(t.prompt_tokens, completion) + "}\n\n";
+    }
+    r.stream = true;
+    r.content_type = "text/event-stream";
+    r.writes = irregular_writes(all);
+    r.delay = token_delay;
+    return r;
+}
+
+}  // namespace
+
+namespace replies {
+
+std::string reply_text(std::string_view prompt)
+{
+    std::string p(prompt.substr(0, 200));
+    if (p.empty()) {
+        p = "(nothing)";
+    }
+    return "Hello from the OCI mock. You said: " + p;
+}
+
+std::vector<float> embedding(std::string_view text, int dims)
+{
+    // FNV-1a seeded values in [-1, 1], normalised.
+    std::vector<float> v(static_cast<std::size_t>(dims));
+    std::uint64_t h = 1469598103934665603ull;
+    for (char c : text) {
+        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    double norm = 0;
+    for (auto& x : v) {
+        h ^= h << 13;
+        h ^= h >> 7;
+        h ^= h << 17;
+        x = static_cast<float>(static_cast<double>(h % 20001) / 10000.0 - 1.0);
+        norm += static_cast<double>(x) * x;
+    }
+    norm = std::sqrt(norm);
+    for (auto& x : v) {
+        x = static_cast<float>(x / (norm > 0 ? norm : 1.0));
+    }
+    return v;
+}
+
+}  // namespace replies
+
+struct inference_server::impl : std::enable_shared_from_this<impl>
+{
+    impl(net::io_context& io, inference_options o)
+        : ioc(io), opts(std::move(o)), tls(ssl::context::tls_server), acceptor(net::make_strand(io))
+    {
+        tls.use_certificate_chain(net::buffer(opts.cert_pem));
+        tls.use_private_key(net::buffer(opts.key_pem), ssl::context::pem);
+    }
+
+    net::io_context& ioc;
+    inference_options opts;
+    ssl::context tls;
+    tcp::acceptor acceptor;
+    inference_stats stats;
+    std::uint16_t port = 0;
+
+    // Checks the OCI signature of `req`; empty string when valid, else why not.
+    std::string verify(const http::request<http::string_body>& req)
+    {
+        auto auth = req.find(http::field::authorization);
+        if (auth == req.end()) {
+            return "missing authorization header";
+        }
+        auto p = signature_params(auth->value());
+        if (p["version"] != "1" || p["algorithm"] != "rsa-sha256" || p["keyId"].empty() ||
+            p["signature"].empty()) {
+            return "malformed authorization header";
+        }
+        const bool body_method =
+            req.method() == http::verb::post || req.method() == http::verb::put;
+        const std::string expected =
+            body_method ? "date (request-target) host content-length content-type x-content-sha256"
+                        : "date (request-target) host";
+        std::string headers = p["headers"];
+        std::string alt = headers;
+        if (alt.starts_with("x-date ")) {
+            alt = "date " + alt.substr(7);
+        }
+        if (alt != expected) {
+            return "signed header set is '" + headers + "', expected '" + expected + "'";
+        }
+        // Rebuild the signing string from what arrived.
+        std::string signing;
+        std::istringstream names(headers);
+        std::string name;
+        while (names >> name) {
+            if (!signing.empty()) {
+                signing += "\n";
+            }
+            if (name == "(request-target)") {
+                signing += "(request-target): " + lower(req.method_string()) + " " +
+                           std::string(req.target());
+                continue;
+            }
+            auto it = req.find(name);
+            if (it == req.end()) {
+                return "signed header '" + name + "' is missing";
+            }
+            signing += name + ": " + std::string(it->value());
+        }
+        // The headers must describe this request.
+        std::string date = std::string(req[headers.starts_with("x-date") ? "x-date" : "date"]);
+        auto when = parse_http_date(date);
+        if (!when) {
+            return "unparsable date '" + date + "'";
+        }
+        auto skew = std::abs(std::difftime(std::time(nullptr), *when));
+        if (skew > static_cast<double>(opts.max_skew.count())) {
+            return "date skew of " + std::to_string(static_cast<long>(skew)) + " s";
+        }
+        std::string host(req[http::field::host]);
+        if (host != "127.0.0.1:" + std::to_string(port) &&
+            host != "localhost:" + std::to_string(port)) {
+            return "host header '" + host + "' does not name this server";
+        }
+        if (body_method) {
+            unsigned char digest[SHA256_DIGEST_LENGTH];
+            SHA256(reinterpret_cast<const unsigned char*>(req.body().data()), req.body().size(),
+                   digest);
+            std::string b64 = auth::base64_encode(
+                std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
+            if (req["x-content-sha256"] != b64) {
+                return "x-content-sha256 does not match the body";
+            }
+            if (req[http::field::content_length] != std::to_string(req.body().size())) {
+                return "content-length does not match the body";
+            }
+        }
+        std::string why;
+        auto key = opts.lookup(p["keyId"], why);
+        if (!key) {
+            return why.empty() ? "unknown keyId" : why;
+        }
+        auto sig = auth::base64_decode(p["signature"]);
+        if (!sig || !auth::rsa_sha256_verify(key.get(), signing, *sig)) {
+            return "signature does not verify";
+        }
+        return {};
+    }
+
+    reply handle(const http::request<http::string_body>& req)
+    {
+        std::string target(req.target());
+        auto q = target.find('?');
+        std::string path = target.substr(0, q);
+        if (path == "/mock/stats") {
+            reply r;
+            r.body =
+                "{\"connections\":" + std::to_string(stats.connections.load()) +
+                ",\"requests\":" + std::to_string(stats.requests.load()) +
+                ",\"chat\":" + std::to_string(stats.chat.load()) +
+                ",\"embed\":" + std::to_string(stats.embed.load()) +
+                ",\"rejected_signatures\":" + std::to_string(stats.rejected_signatures.load()) +
+                ",\"closed_by_client\":" + std::to_string(stats.closed_by_client.load()) +
+                ",\"open_connections\":" + std::to_string(stats.open_connections.load()) + "}";
+            return r;
+        }
+        ++stats.requests;
+        if (auto why = verify(req); !why.empty()) {
+            ++stats.rejected_signatures;
+            spdlog::warn("mock: 401 for {} {}: {}", req.method_string(), path, why);
+            return error_reply(401, "NotAuthenticated",
+                               "The required information to complete authentication was not "
+                               "provided or was incorrect.");
+        }
+        if (path == "/20231130/models" && req.method() == http::verb::get) {
+            reply r;
+            r.body =
+                R"({"items":[)"
+                R"({"id":"meta.llama-3.3-70b-instruct","displayName":"meta.llama-3.3-70b-instruct","vendor":"meta","capabilities":["CHAT"],"lifecycleState":"ACTIVE"},)"
+                R"({"id":"cohere.command-r-plus-08-2024","displayName":"cohere.command-r-plus-08-2024","vendor":"cohere","capabilities":["CHAT"],"lifecycleState":"ACTIVE"},)"
+                R"({"id":"cohere.embed-english-v3.0","displayName":"cohere.embed-english-v3.0","vendor":"cohere","capabilities":["TEXT_EMBEDDINGS"],"lifecycleState":"ACTIVE"},)"
+                R"({"id":"openai.gpt-oss-120b","displayName":"openai.gpt-oss-120b","vendor":"openai","capabilities":["CHAT"],"lifecycleState":"ACTIVE"}]})";
+            return r;
+        }
+        if (req.method() != http::verb::post) {
+            return error_reply(404, "NotAuthorizedOrNotFound", "Unknown resource " + path);
+        }
+        rapidjson::Document d;
+        d.Parse<rapidjson::kParseIterativeFlag>(req.body().c_str());
+        if (d.HasParseError() || !d.IsObject()) {
+            return error_reply(400, "CannotParseRequest", "The request body is not valid JSON.");
+        }
+        if (!d.HasMember("compartmentId") || !d["compartmentId"].IsString() ||
+            !std::string_view(d["compartmentId"].GetString()).starts_with("ocid1.")) {
+            return error_reply(400, "MissingParameter", "compartmentId is required.");
+        }
+        std::string model;
+        if (d.HasMember("servingMode") && d["servingMode"].IsObject()) {
+            const auto& sm = d["servingMode"];
+            for (const char* k : {"modelId", "endpointId"}) {
+                if (sm.HasMember(k) && sm[k].IsString()) {
+                    model = sm[k].GetString();
+                }
+            }
+        }
+        if (model.empty()) {
+            return error_reply(400, "MissingParameter", "servingMode is required.");
+        }
+        // Faults on demand, by model name.
+        if (model.find("mock-429") != std::string::npos) {
+            auto r = error_reply(429, "TooManyRequests", "Too many requests for the tenancy.");
+            r.headers.emplace_back("Retry-After", "1");
+            return r;
+        }
+        if (model.find("mock-500") != std::string::npos) {
+            return error_reply(500, "500", "Internal Server Error.");
+        }
+        if (model.find("mock-503") != std::string::npos) {
+            return error_reply(503, "ServiceUnavailable",
+                               "The service is temporarily unavailable.");
+        }
+        if (model.find("mock-401") != std::string::npos) {
+            return error_reply(401, "NotAuthenticated",
+                               "The required information to complete authentication was not "
+                               "provided or was incorrect.");
+        }
+        if (model.find("unknown") != std::string::npos) {
+            return error_reply(404, "NotAuthorizedOrNotFound",
+                               "Entity with key " + model + " not found");
+        }
+        if (path == "/20231130/actions/embedText") {
+            ++stats.embed;
+            return embed_reply(d, model);
+        }
+        if (path != "/20231130/actions/chat") {
+            return error_reply(404, "NotAuthorizedOrNotFound", "Unknown action " + path);
+        }
+        ++stats.chat;
+        std::string format;
+        if (d.HasMember("chatRequest") && d["chatRequest"].IsObject() &&
+            d["chatRequest"].HasMember("apiFormat") && d["chatRequest"]["apiFormat"].IsString()) {
+            format = d["chatRequest"]["apiFormat"].GetString();
+        }
+        const bool cohere = model.starts_with("cohere.");
+        if ((cohere && format != "COHERE" && format != "COHEREV2") ||
+            (!cohere && format != "GENERIC")) {
+            return error_reply(400, "400", "Chat request type does not match serving model.");
+        }
+        auto r = chat_reply(d, model, format, opts.token_delay);
+        if (model.find("mock-reset") != std::string::npos) {
+            r.writes.resize(std::min<std::size_t>(r.writes.size(), 2));
+            r.end = reply::tail::reset;
+        } else if (model.find("mock-stall") != std::string::npos) {
+            r.writes.resize(std::min<std::size_t>(r.writes.size(), 1));
+            r.end = reply::tail::stall;
+        } else if (model.find("mock-slow") != std::string::npos) {
+            r.delay = std::chrono::milliseconds(100);
+        }
+        return r;
+    }
+
+    reply embed_reply(const rapidjson::Document& d, const std::string& model)
+    {
+        int dims = 16;
+        if (d.HasMember("outputDimensions") && d["outputDimensions"].IsInt()) {
+            dims = d["outputDimensions"].GetInt();
+        }
+        if (!d.HasMember("inputs") || !d["inputs"].IsArray() || d["inputs"].Empty() ||
+            d["inputs"].Size() > 96) {
+            return error_reply(400, "InvalidParameter", "inputs must hold 1 to 96 strings.");
+        }
+        std::string body =
+            "{\"id\":\"mock-embed\",\"modelId\":" + quote(model) + ",\"embeddings\":[";
+        int tokens = 0;
+        bool first = true;
+        for (const auto& in : d["inputs"].GetArray()) {
+            if (!in.IsString()) {
+                return error_reply(400, "InvalidParameter", "inputs must be strings.");
+            }
+            tokens += static_cast<int>(words_of(in.GetString()).size());
+            body += first ? "[" : ",[";
+            first = false;
+            auto v = replies::embedding(in.GetString(), dims);
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                char num[32];
+                std::snprintf(num, sizeof num, "%s%.7g", i ? "," : "", static_cast<double>(v[i]));
+                body += num;
+            }
+            body += "]";
+        }
+        body += "],\"usage\":{\"promptTokens\":" + std::to_string(tokens) +
+                ",\"totalTokens\":" + std::to_string(tokens) + "}}";
+        reply r;
+        r.body = std::move(body);
+        return r;
+    }
+};
+
+namespace {
+
+using impl_ptr = std::shared_ptr<inference_server::impl>;
+
+net::awaitable<void> wait_for_close(ssl::stream<tcp::socket>& s)
+{
+    char buf[256];
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(net::buffer(buf), use_nothrow);
+        if (ec) {
+            co_return;
+        }
+    }
+}
+
+net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
+{
+    ++im->stats.connections;
+    ++im->stats.open_connections;
+    ssl::stream<tcp::socket> s(std::move(socket), im->tls);
+    beast::flat_buffer buffer;
+    auto [hec] = co_await s.async_handshake(ssl::stream_base::server, use_nothrow);
+    for (; !hec;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(64 * 1024 * 1024);
+        auto [rec, rn] = co_await http::async_read(s, buffer, parser, use_nothrow);
+        if (rec) {
+            break;
+        }
+        auto req = parser.release();
+        reply r = im->handle(req);
+        std::string opc = "mock-" + std::to_string(im->stats.requests.load());
+        if (!r.stream) {
+            http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+            res.set(http::field::content_type, r.content_type);
+            res.set("opc-request-id", opc);
+            for (auto& [k, v] : r.headers) {
+                res.set(k, v);
+            }
+            res.body() = std::move(r.body);
+            res.prepare_payload();
+            res.keep_alive(req.keep_alive());
+            auto [wec, wn] = co_await http::async_write(s, res, use_nothrow);
+            if (wec || !req.keep_alive()) {
+                break;
+            }
+            continue;
+        }
+        // Stream: headers, then one chunk per write; OCI never terminates the body.
+        std::string head =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+            "opc-request-id: " +
+            opc + "\r\n\r\n";
+        auto [hwec, hwn] = co_await net::async_write(s, net::buffer(head), use_nothrow);
+        bool failed = static_cast<bool>(hwec);
+        net::steady_timer pause(co_await net::this_coro::executor);
+        for (const auto& w : r.writes) {
+            if (failed) {
+                break;
+            }
+            if (r.delay.count() > 0) {
+                pause.expires_after(r.delay);
+                co_await pause.async_wait(use_nothrow);
+            }
+            char size[20];
+            int len = std::snprintf(size, sizeof size, "%zx\r\n", w.size());
+            std::string chunk = std::string(size, static_cast<std::size_t>(len)) + w + "\r\n";
+            auto [cec, cn] = co_await net::async_write(s, net::buffer(chunk), use_nothrow);
+            failed = static_cast<bool>(cec);
+        }
+        if (failed) {
+            ++im->stats.closed_by_client;
+            break;
+        }
+        if (r.end == reply::tail::reset) {
+            // An abrupt reset: linger 0 then close.
+            error_code ignored;
+            s.next_layer().set_option(net::socket_base::linger(true, 0), ignored);
+            s.next_layer().close(ignored);
+            break;
+        }
+        // keep_open and stall: hold the connection until the client closes it.
+        co_await wait_for_close(s);
+        break;
+    }
+    error_code ignored;
+    s.next_layer().close(ignored);
+    --im->stats.open_connections;
+}
+
+net::awaitable<void> accept_loop(impl_ptr im)
+{
+    for (;;) {
+        auto [ec, socket] =
+            co_await im->acceptor.async_accept(net::make_strand(im->ioc), use_nothrow);
+        if (ec) {
+            if (!im->acceptor.is_open()) {
+                co_return;
+            }
+            continue;
+        }
+        auto ex = socket.get_executor();
+        net::co_spawn(ex, serve(im, std::move(socket)), net::detached);
+    }
+}
+
+}  // namespace
+
+inference_server::inference_server(net::io_context& ioc, inference_options options,
+                                   std::uint16_t port)
+    : impl_(std::make_shared<impl>(ioc, std::move(options)))
+{
+    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port);
+    impl_->acceptor.open(ep.protocol());
+    impl_->acceptor.set_option(net::socket_base::reuse_address(true));
+    impl_->acceptor.bind(ep);
+    impl_->acceptor.listen();
+    impl_->port = impl_->acceptor.local_endpoint().port();
+    net::co_spawn(impl_->acceptor.get_executor(), accept_loop(impl_), net::detached);
+}
+
+inference_server::~inference_server()
+{
+    error_code ignored;
+    impl_->acceptor.close(ignored);
+}
+
+std::uint16_t inference_server::port() const
+{
+    return impl_->port;
+}
+
+inference_stats& inference_server::stats()
+{
+    return impl_->stats;
+}
+
+}  // namespace ogp::mock

@@ -1,0 +1,77 @@
+#pragma once
+// oci-genai-mock: the GenAI inference part (HTTPS, keep-alive, strict signature checks, OCI's
+// streaming framing, faults on demand).
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "ogp/auth/crypto.hpp"
+
+namespace ogp::mock {
+
+/// Looks up the public key for a signature's keyId: `ST$<token>` issued by the mock federation
+/// and not expired, or a configured API key id. nullopt: unknown or expired (401).
+using key_lookup = std::function<auth::pkey_ptr(std::string_view key_id, std::string& why)>;
+
+/// Settings of the inference server.
+struct inference_options
+{
+    std::string cert_pem;  ///< TLS server certificate (PEM)
+    std::string key_pem;   ///< its key (PEM)
+    key_lookup lookup;
+    std::chrono::seconds max_skew{300};        ///< allowed `date` skew
+    std::chrono::milliseconds token_delay{0};  ///< delay between streamed events
+};
+
+/// Counters the tests read (through the mock's /mock/stats endpoint).
+struct inference_stats
+{
+    std::atomic<std::uint64_t> connections{0};
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> chat{0};
+    std::atomic<std::uint64_t> embed{0};
+    std::atomic<std::uint64_t> rejected_signatures{0};
+    std::atomic<std::uint64_t> closed_by_client{0};  ///< streams the client closed early
+    std::atomic<std::uint64_t> open_connections{0};
+};
+
+/// The GenAI inference endpoint on 127.0.0.1: `POST /20231130/actions/chat`, `POST
+/// /20231130/actions/embedText`, `GET /20231130/models`, plus `GET /mock/stats` (JSON counters,
+/// unsigned). Verifies every OCI signature like OCI (401 NotAuthenticated otherwise) and rejects a
+/// chat request whose apiFormat does not fit the model family. Models named `mock-429`,
+/// `mock-500`, `mock-503`, `mock-reset`, `mock-stall`, `mock-slow`, `mock-401` (and names
+/// containing them) trigger faults. Thread-safe; runs on the given io_context.
+class inference_server
+{
+public:
+    inference_server(boost::asio::io_context& ioc, inference_options options, std::uint16_t port);
+    ~inference_server();
+
+    std::uint16_t port() const;
+    inference_stats& stats();
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+/// Deterministic replies and OCI-shaped bodies (pure; exposed for unit tests).
+namespace replies {
+
+/// The text the mock answers to `prompt`.
+std::string reply_text(std::string_view prompt);
+/// A deterministic embedding of `text` with `dims` dimensions.
+std::vector<float> embedding(std::string_view text, int dims);
+
+}  // namespace replies
+
+}  // namespace ogp::mock
