@@ -123,7 +123,7 @@ TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold
     // Such a connection is idle like a keep-alive one (load balancers pre-open them); the
     // daemon should close it at once instead of waiting for the header deadline.
     daemon_config cfg;
-    cfg.request_header = "5";
+    cfg.request_header = "3";
     cfg.drain = "10";
     daemon_process d(cfg);
     raw_client silent(d.port());
@@ -135,7 +135,7 @@ TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold
     REQUIRE(status);
     CHECK(status->code == 0);
     const double took = seconds_since(t0);
-    INFO("exited after " << took << " s (request_header 5 s, drain 10 s)");
+    INFO("exited after " << took << " s (request_header 3 s, drain 10 s)");
     CHECK(took < 1.5);
 }
 

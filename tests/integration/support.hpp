@@ -18,13 +18,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-/// True in ASan builds, where RSS measurements say nothing about the daemon's own buffering.
-inline constexpr bool asan_build = true;
-#else
-inline constexpr bool asan_build = false;
-#endif
-
 /// Tag for tests that let the daemon exit normally and check how it exited: "[!mayfail]" in
 /// ASan builds while this server bug is open, "" otherwise (remove it once fixed).
 /// src/app/app.cpp, daemon_app: `creds_` and `service_` are declared before `ioc_`, so they are
@@ -42,6 +35,13 @@ namespace ogp::it {
 using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
+
+#if defined(__SANITIZE_ADDRESS__)
+/// True in ASan builds, where RSS measurements say nothing about the daemon's own buffering.
+inline constexpr bool asan_build = true;
+#else
+inline constexpr bool asan_build = false;
+#endif
 
 /// The API key every default test configuration accepts.
 inline constexpr std::string_view test_key = "test-key-1";
@@ -125,8 +125,9 @@ struct run_result
 run_result run_daemon(const std::vector<std::string>& args, ms timeout = 10s,
                       const std::vector<std::string>& extra_env = {});
 
-/// Starts the real daemon (OGP_DAEMON_PATH) on a temporary config file with stderr captured
-/// by a reader thread, and waits until it logs `listening on 127.0.0.1:<port>`. Throws
+/// Starts the real daemon (OGP_DAEMON_PATH) on a temporary config file (with local API-key
+/// credentials from write_oci_credentials() unless `cfg.oci_config_file` is set) with stderr
+/// captured by a reader thread, and waits until it logs `listening on 127.0.0.1:<port>`. Throws
 /// std::runtime_error (with the captured stderr) if it exits or does not listen within the
 /// start timeout. The destructor kills (SIGKILL) and reaps a child that is still running.
 /// Methods are called from the test thread only (the stderr capture is internally locked).

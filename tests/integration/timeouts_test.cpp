@@ -117,6 +117,32 @@ TEST_CASE(
     CHECK(at <= 4.5);
 }
 
+TEST_CASE("B6.29 idle_no_bytes: a partial second request on a keep-alive connection gets 408",
+          "[timeouts]")
+{
+    daemon_config cfg;
+    cfg.request_header = "1";
+    cfg.keepalive_idle = "5";
+    daemon_process d(cfg);
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request()));
+    auto first = c.read_response();
+    REQUIRE(first);
+    REQUIRE(first->status == 200);
+    std::this_thread::sleep_for(300ms);  // idle for a while: that time does not count
+    const auto start = steady::now();
+    REQUIRE(c.send("GET /healthz HTTP/1.1\r\nHost:"));
+    auto r = c.read_response(5s);
+    const double at = seconds_since(start);
+    REQUIRE(r);
+    CHECK(r->status == 408);
+    CHECK(r->connection_close());
+    CHECK(c.is_closed(2s));
+    INFO("answered after " << at << " s (header deadline 1 s, keep-alive idle 5 s)");
+    CHECK(at >= 0.8);
+    CHECK(at <= 3.0);
+}
+
 TEST_CASE("B6.29 idle_no_bytes: each request on a keep-alive connection restarts the idle timer",
           "[timeouts]")
 {
