@@ -305,3 +305,19 @@ TEST_CASE("B6.17 bad_request_line: malformed request lines are refused", "[smugg
     check_refused(d.port(), "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + smuggled,
                   {400});
 }
+
+TEST_CASE("B6.15 error_then_pipelined: a body on a GET is consumed, never parsed as a request",
+          "[smuggling]")
+{
+    // If the daemon ignored the body of a GET, the request inside it would be answered (404)
+    // before check_accepted's probe.
+    daemon_process d;
+    const std::string inner = get_request("/nope");
+    raw_client c(d.port());
+    check_accepted(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(inner.size()) + "\r\n\r\n" + inner);
+    check_accepted(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                          (std::string(1, "0123456789abcdef"[inner.size() / 16]) +
+                           "0123456789abcdef"[inner.size() % 16]) +
+                          "\r\n" + inner + "\r\n0\r\n\r\n");
+}

@@ -240,3 +240,29 @@ TEST_CASE("B6.30 slow_body: a client that closes mid-body gets no answer and fre
     }
     CHECK(served);
 }
+
+TEST_CASE("B6.29 idle_no_bytes: a CRLF after a request does not turn keep-alive idle into a 408",
+          "[timeouts][!mayfail]")
+{
+    // RFC 9112 §2.2: servers SHOULD ignore an empty line before a request line. Some clients
+    // send CRLF after a POST body; the connection is then idle and must be closed silently at
+    // the keep-alive timeout, not answered with an unsolicited 408 at the header deadline
+    // (a client reusing the connection would take that 408 for the answer to its next request).
+    daemon_config cfg;
+    cfg.request_header = "1";
+    cfg.keepalive_idle = "3";
+    daemon_process d(cfg);
+    raw_client c(d.port());
+    REQUIRE(c.send(post_request("/v1/embeddings", "{}") + "\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    REQUIRE_FALSE(r->connection_close());
+    const auto start = steady::now();
+    bool closed = false;
+    auto extra = c.read_until_eof(6s, &closed);
+    const double at = seconds_since(start);
+    INFO("closed after " << at << " s; bytes after the response: " << printable(extra));
+    CHECK(closed);
+    CHECK(extra.empty());
+    CHECK(at >= 2.4);
+}
