@@ -282,3 +282,37 @@ TEST_CASE("B6.37 max_connections: extra connections are closed, the first ones a
     }
     CHECK(served);
 }
+
+TEST_CASE("Configured head limits are honoured exactly", "[limits]")
+{
+    daemon_config cfg;
+    cfg.limits_extra = "  max_header_bytes: 2KiB\n  max_header_count: 10\n  max_uri_bytes: 1KiB\n";
+    daemon_process d(cfg);
+    // URI: 1024 bytes pass, 1025 are 414.
+    {
+        raw_client c(d.port());
+        check_accepted(c, get_request("/" + std::string(1023, 'u')));
+    }
+    check_refused(d.port(), get_request("/" + std::string(1024, 'u')), {414});
+    // Header count: 10 fields pass (Host + 9), 11 are 431.
+    auto with_fields = [](int n) {
+        std::string extra;
+        for (int i = 1; i < n; ++i) {
+            extra += "X-F" + std::to_string(i) + ": v\r\n";
+        }
+        return get_request("/healthz", extra);
+    };
+    {
+        raw_client c(d.port());
+        check_accepted(c, with_fields(10));
+    }
+    check_refused(d.port(), with_fields(11), {431});
+    // Head bytes: exactly 2048 pass, 2049 are 431.
+    const std::string prefix = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+    const std::size_t pad = 2048 - prefix.size() - 4;
+    {
+        raw_client c(d.port());
+        check_accepted(c, prefix + std::string(pad, 'p') + "\r\n\r\n");
+    }
+    check_refused(d.port(), prefix + std::string(pad + 1, 'p') + "\r\n\r\n", {431});
+}

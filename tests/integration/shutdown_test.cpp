@@ -347,3 +347,24 @@ TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the dra
     busy.read_until_eof(2s, &closed);
     CHECK(closed);
 }
+
+TEST_CASE("SIGHUP is logged and ignored: the daemon keeps serving", "[shutdown]")
+{
+    daemon_process d;
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request()));
+    REQUIRE(c.read_response());
+    d.stop(SIGHUP);
+    CHECK(d.wait_for_log("SIGHUP", 2s));
+    CHECK_FALSE(d.wait_exit(300ms));
+    // The keep-alive connection and new ones are still served.
+    REQUIRE(c.send(get_request()));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    raw_client fresh(d.port());
+    REQUIRE(fresh.send(get_request()));
+    auto r2 = fresh.read_response();
+    REQUIRE(r2);
+    CHECK(r2->status == 200);
+}

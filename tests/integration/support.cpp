@@ -353,6 +353,7 @@ std::string daemon_config::yaml() const
     if (max_requests_per_connection) {
         y << "  max_requests_per_connection: " << *max_requests_per_connection << "\n";
     }
+    y << limits_extra;
     y << "log:\n  level: " << log_level << "\n";
     y << extra;
     return y.str();

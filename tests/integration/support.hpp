@@ -92,7 +92,8 @@ struct daemon_config
     std::optional<std::size_t> max_connections;
     std::optional<std::size_t> max_requests_per_connection;
     std::string log_level = "info";
-    std::string extra;  ///< raw YAML appended at the top level
+    std::string limits_extra;  ///< raw YAML lines appended inside `limits:` ("  key: v\n")
+    std::string extra;         ///< raw YAML appended at the top level
     /// `oci.auth: api_key` with this OCI config file; empty: instance_principal (whose IMDS
     /// is the closed port). daemon_process fills it with write_oci_credentials().
     std::string oci_config_file;
