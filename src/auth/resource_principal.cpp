@@ -163,4 +163,27 @@ std::unique_ptr<credential_provider> make_provider(const config& cfg, const env_
     return make_instance_principal_provider(std::move(o));
 }
 
+std::optional<std::string> inference_base_url(const oci_config& oci,
+                                              std::string_view credentials_region,
+                                              std::string_view default_domain)
+{
+    // An explicit endpoint wins; trailing slashes are dropped.
+    if (!oci.endpoint.empty()) {
+        std::string e = oci.endpoint;
+        while (e.size() > 1 && e.back() == '/') {
+            e.pop_back();
+        }
+        return e;
+    }
+    std::string_view region = oci.region.empty() ? credentials_region : oci.region;
+    if (region.empty()) {
+        return std::nullopt;
+    }
+    auto r = resolve_region(region, default_domain);
+    if (!r) {
+        return std::nullopt;
+    }
+    return inference_endpoint(*r);
+}
+
 }  // namespace ogp::auth

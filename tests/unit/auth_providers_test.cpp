@@ -243,3 +243,21 @@ TEST_CASE("credential cache: get() before start and after stop fail fast", "[aut
     CHECK(out->error().code == errc::stopped);
     CHECK(cache.status() == "resource_principal: stopped");
 }
+
+TEST_CASE("inference_base_url: endpoint, configured region, credentials' region", "[auth][region]")
+{
+    ogp::oci_config oci;
+    CHECK(inference_base_url(oci, "") == std::nullopt);
+    CHECK(inference_base_url(oci, "phx") ==
+          "https://inference.generativeai.us-phoenix-1.oci.oraclecloud.com");
+    oci.region = "us-chicago-1";
+    CHECK(inference_base_url(oci, "phx") ==
+          "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com");
+    oci.region = "uk-gov-london-1";
+    CHECK(inference_base_url(oci, "") ==
+          "https://inference.generativeai.uk-gov-london-1.oci.oraclegovcloud.uk");
+    oci.region = "not a region";
+    CHECK(inference_base_url(oci, "phx") == std::nullopt);
+    oci.endpoint = "https://mock.local:8443/";
+    CHECK(inference_base_url(oci, "") == "https://mock.local:8443");
+}

@@ -49,8 +49,9 @@ struct cache_options
 /// - status() is the not-ready reason for /readyz (nullopt = ready).
 ///
 /// Thread-safe: every member may be called from any thread. The provider runs on an internal
-/// strand of the given executor. Destruction stops the loop (stop()); the executor must keep
-/// running (or be destroyed) for the loop's frame to be released.
+/// strand of the given executor. Destruction calls stop(); destroy the cache before its
+/// io_context. The loop's frame is released once the executor runs it to completion (at most one
+/// provider timeout after stop()) or when the io_context is destroyed.
 class credential_cache
 {
 public:

@@ -73,4 +73,12 @@ std::unique_ptr<credential_provider> make_resource_principal_provider(env_lookup
 /// IMDS `http://169.254.169.254/opc/v2`, federation `https://auth.<region>.<domain>`. Does no I/O.
 std::unique_ptr<credential_provider> make_provider(const config& cfg, const env_lookup& env);
 
+/// The GenAI inference base URL: `oci.endpoint` when set, else
+/// `https://inference.generativeai.<region>.oci.<domain>` for `oci.region`, or for the region the
+/// credentials reported (credential_cache::region()) when `oci.region` is empty. nullopt when no
+/// region is known yet or it cannot be resolved. `default_domain`: `OCI_DEFAULT_REALM`.
+std::optional<std::string> inference_base_url(const oci_config& oci,
+                                              std::string_view credentials_region,
+                                              std::string_view default_domain = {});
+
 }  // namespace ogp::auth
