@@ -321,3 +321,23 @@ TEST_CASE("B6.15 error_then_pipelined: a body on a GET is consumed, never parsed
                            "0123456789abcdef"[inner.size() % 16]) +
                           "\r\n" + inner + "\r\n0\r\n\r\n");
 }
+
+TEST_CASE("B6.16 pipelined_valid: large requests pipelined behind an API request", "[smuggling]")
+{
+    // While an API handler runs the daemon keeps reading ahead (bounded); everything pipelined
+    // behind it, including a body larger than that read-ahead, is still answered in order.
+    daemon_process d;
+    const std::string big(40 * 1024, ' ');
+    raw_client c(d.port());
+    REQUIRE(c.send(post_request("/v1/embeddings", "{}", "X-Request-Id: one\r\n") +
+                   post_request("/v1/embeddings", "{}" + big, "X-Request-Id: two\r\n") +
+                   get_request("/healthz", "X-Request-Id: three\r\n")));
+    for (const char* id : {"one", "two", "three"}) {
+        auto r = c.read_response(5s);
+        REQUIRE(r);
+        CHECK(r->header("x-request-id") == std::string(id));
+        CHECK_FALSE(r->connection_close());
+        CHECK(r->status != 401);
+        CHECK(r->status != 413);
+    }
+}
