@@ -1,6 +1,7 @@
 // Graceful shutdown of the real daemon (style-and-reliability.md §B.6, cases 48-50) and the
-// systemd notifications. Until the upstream exists there is no slow endpoint, so a request is
-// kept "in flight" by sending its head and only part of its body (or part of its head).
+// systemd notifications. A request is kept "in flight" either by sending only part of its
+// head or body, or inside its handler: a chat request whose OCI endpoint is a silent loopback
+// listener waits in the TLS handshake until `timeouts.upstream_connect`.
 #include <catch2/catch.hpp>
 
 #include <memory>
