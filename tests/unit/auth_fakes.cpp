@@ -283,11 +283,11 @@ std::string test_pki::intermediate_pem() const
     return to_pem(impl_->inter.get());
 }
 
-std::pair<std::string, std::string> test_pki::server_cert() const
+std::pair<std::string, std::string> test_pki::server_cert(const std::string& san) const
 {
     auto key = ec_key();
     auto cert = make_cert(key.get(), {{"CN", "localhost"}}, impl_->root.get(),
-                          impl_->root_key.get(), false, "DNS:localhost,IP:127.0.0.1");
+                          impl_->root_key.get(), false, san.c_str());
     return {to_pem(cert.get()), key_to_pem(key.get())};
 }
 

@@ -69,8 +69,9 @@ public:
     ~test_pki();
     /// The root CA certificate (PEM), to trust on the client side.
     std::string ca_pem() const;
-    /// A TLS server certificate for 127.0.0.1 / localhost and its key (PEM).
-    std::pair<std::string, std::string> server_cert() const;
+    /// A TLS server certificate for `san` (OpenSSL syntax) and its key (PEM).
+    std::pair<std::string, std::string> server_cert(
+        const std::string& san = "DNS:localhost,IP:127.0.0.1") const;
     /// A fresh RSA-2048 instance leaf (cert PEM, key PEM) issued by the intermediate.
     std::pair<std::string, std::string> instance_leaf(const std::string& tenancy,
                                                       bool use_identity_attr = false) const;
