@@ -46,6 +46,12 @@ int remaining_ms(steady::time_point deadline)
     return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000));
 }
 
+// A poll() timeout for `timeout`: never negative (which would mean "wait forever").
+int poll_ms(ms timeout)
+{
+    return static_cast<int>(std::clamp<long long>(timeout.count(), 0, 60'000));
+}
+
 std::runtime_error sys_error(const std::string& what)
 {
     return std::runtime_error(what + ": " + std::strerror(errno));
@@ -611,7 +617,7 @@ int connect_loopback(std::uint16_t port, ms timeout)
         pollfd p{fd, POLLOUT, 0};
         int err = 0;
         socklen_t len = sizeof err;
-        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1 ||
+        if (::poll(&p, 1, poll_ms(timeout)) != 1 ||
             ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
             ::close(fd);
             return -1;
@@ -819,7 +825,7 @@ bool raw_client::readable(ms timeout)
         return true;
     }
     pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+    return ::poll(&p, 1, poll_ms(timeout)) > 0;
 }
 
 // ---- silent_upstream ---------------------------------------------------------------------
@@ -903,7 +909,7 @@ notify_listener::~notify_listener()
 std::optional<std::string> notify_listener::receive(ms timeout)
 {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+    if (::poll(&p, 1, poll_ms(timeout)) <= 0) {
         return std::nullopt;
     }
     char msg[4096];
