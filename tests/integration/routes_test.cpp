@@ -256,7 +256,7 @@ TEST_CASE("x-request-id: a valid one is echoed, others are replaced", "[routes]"
     CHECK(long_id.header("x-request-id") != std::string(200, 'a'));
 }
 
-TEST_CASE("Keep-alive: HTTP/1.1 persists; Connection: close and HTTP/1.0 close", "[routes]")
+TEST_CASE("Keep-alive: HTTP/1.1 persists, Connection: close and HTTP/1.0 close", "[routes]")
 {
     daemon_process d;
     {
