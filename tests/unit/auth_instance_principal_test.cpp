@@ -187,7 +187,7 @@ TEST_CASE("instance principal: tenancy from opc-identity when opc-tenant is abse
 }
 
 TEST_CASE(
-    "instance principal: a 3 s token is renewed in the background; no caller sees an expired one",
+    "instance principal: a 3 s token is renewed in the background, no caller sees an expired one",
     "[auth][ip][slow]")
 {
     net::io_context ioc;

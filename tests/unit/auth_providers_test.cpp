@@ -154,7 +154,7 @@ bool run_until(net::io_context& ioc, Pred done, std::chrono::milliseconds limit)
 
 }  // namespace
 
-TEST_CASE("credential cache with api_key: ready once loaded; errors reported for /readyz",
+TEST_CASE("credential cache with api_key: ready once loaded, errors reported for /readyz",
           "[auth][cache]")
 {
     temp_dir dir;
