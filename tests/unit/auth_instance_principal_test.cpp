@@ -233,7 +233,10 @@ TEST_CASE("instance principal: IMDS down at start, then up", "[auth][ip]")
     oci.imds().pause();
     ioc.run_for(50ms);
     credential_cache cache(ioc.get_executor(), ip_provider(oci), fast_options());
+    auto t0 = std::chrono::steady_clock::now();
     cache.start();  // must not block
+    CHECK(std::chrono::steady_clock::now() - t0 < 50ms);
+    CHECK(cache.status() == "instance_principal: waiting for the first credentials");
 
     // Not ready, with the URL and the cause.
     auto failed_lines = [&] {
