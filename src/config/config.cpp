@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -110,6 +111,10 @@ bool is_http_url(std::string_view s)
 
 bool readable_file(const std::string& path)
 {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        return false;
+    }
     std::ifstream f(path);
     return f.good();
 }
@@ -813,7 +818,7 @@ void validate(loader& l, config& c)
     // Client keys: file merged into the list; each key printable, no whitespace.
     if (!c.clients.api_keys_file.empty()) {
         std::ifstream in(c.clients.api_keys_file);
-        if (!in) {
+        if (!readable_file(c.clients.api_keys_file) || !in) {
             err("clients.api_keys_file", "cannot read file '" + c.clients.api_keys_file + "'");
         } else {
             std::stringstream ss;
@@ -935,6 +940,15 @@ config_result load_config(const std::string& path, const env_lookup& env)
     if (path.empty()) {
         loader l("(environment)", env);
         return finish(l, config{});
+    }
+    // A directory opens as an empty stream: refuse anything but a regular file.
+    std::error_code fs_ec;
+    if (!std::filesystem::is_regular_file(path, fs_ec)) {
+        config_result r;
+        r.errors.push_back(
+            path + ": cannot read config file" +
+            (std::filesystem::is_directory(path, fs_ec) ? " (it is a directory)" : ""));
+        return r;
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {

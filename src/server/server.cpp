@@ -478,6 +478,11 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
     beast::flat_buffer& buf = c->buffer;
 
     for (std::size_t served = 0;; ++served) {
+        // Empty lines between requests are ignored (RFC 9112 §2.2): they do not start a request.
+        while (buf.size() >= 2 && static_cast<const char*>(buf.data().data())[0] == '\r' &&
+               static_cast<const char*>(buf.data().data())[1] == '\n') {
+            buf.consume(2);
+        }
         // Between requests: wait for the first byte under the keep-alive idle timeout.
         if (served > 0 && buf.size() == 0) {
             if (st->draining) {
@@ -506,7 +511,14 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
             if (scan.reject || scan.head_size > 0) {
                 break;
             }
+            // Nothing received yet: the connection is idle, and a drain may close it.
+            c->idle = buf.size() == 0;
+            if (c->idle && st->draining) {
+                failed = true;
+                break;
+            }
             auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+            c->idle = false;
             if (ec) {
                 failed = true;
                 // A partial head at the deadline gets a 408; silence just closes.
