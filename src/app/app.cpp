@@ -155,6 +155,13 @@ public:
         for (auto& t : threads) {
             t.join();
         }
+        // Unwind what is left (credential loop, forced-closed sessions and their upstream
+        // exchanges) while every object they use is still alive.
+        creds_->stop();
+        server_.drain();
+        server_.close_all();
+        ioc_.restart();
+        ioc_.run_for(std::chrono::seconds(2));
         spdlog::info("stopped");
         return 0;
     }
@@ -234,10 +241,11 @@ private:
 
     config cfg_;
     std::shared_ptr<net::ssl::context> tls_;
-    // Declared before the io_context: pending coroutine frames are destroyed first.
+    net::io_context ioc_;
+    // After the io_context: their timers and sockets need its services when they are destroyed,
+    // so run() unwinds every coroutine that uses them before returning.
     std::unique_ptr<auth::credential_cache> creds_;
     std::unique_ptr<api::service> service_;
-    net::io_context ioc_;
     server::server server_;
     net::signal_set signals_;
     net::signal_set hangup_;
