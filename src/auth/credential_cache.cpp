@@ -8,7 +8,6 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cmath>
@@ -41,8 +40,8 @@ double secs(steady::duration d)
 
 struct credential_cache::state : std::enable_shared_from_this<credential_cache::state>
 {
-    state(net::any_io_executor ex, std::unique_ptr<credential_provider> p, cache_options o)
-        : strand(net::make_strand(ex)), provider(std::move(p)), opt(o), loop_timer(strand)
+    state(net::any_io_executor e, std::unique_ptr<credential_provider> p, cache_options o)
+        : ex(std::move(e)), provider(std::move(p)), opt(o)
     {
     }
 
@@ -54,12 +53,14 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
         std::shared_ptr<wake_channel> channel;
     };
 
-    net::strand<net::any_io_executor> strand;
+    // No I/O object lives here: the state may outlive the io_context (timers and channels
+    // belong to coroutine frames, which the io_context destroys with itself).
+    net::any_io_executor ex;
     std::unique_ptr<credential_provider> provider;
     cache_options opt;
-    net::steady_timer loop_timer;  // only touched on `strand`
 
-    mutable std::mutex mu;  // guards everything below
+    mutable std::mutex mu;              // guards everything below
+    wake_channel* loop_wake = nullptr;  // the running loop's wake-up channel (its frame owns it)
     snapshot_ptr snap;
     std::optional<std::string> last_error;
     std::string region;
@@ -89,10 +90,13 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
         return now + margin < s->expiry();
     }
 
-    // Wakes the loop (runs on the strand, so it never races with the loop's own timer use).
-    void poke()
+    // Wakes the loop; called with `mu` held. The channel is thread-safe and buffers one
+    // wake-up, so a poke sent while the loop is busy is seen when it next sleeps.
+    void poke_locked()
     {
-        net::post(strand, [self = shared_from_this()] { self->loop_timer.cancel(); });
+        if (loop_wake != nullptr) {
+            loop_wake->try_send(boost::system::error_code{});
+        }
     }
 
     // Releases every waiter; called with `mu` held.
@@ -181,8 +185,28 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
     // Takes the state by value (shared ownership), never by reference (GCC 12 coroutine rules).
     static net::awaitable<void> refresh_loop(std::shared_ptr<state> s)
     {
+        // The loop's I/O objects live in this frame; the guard unregisters the channel
+        // (also when the io_context destroys the frame without resuming it).
+        auto ex = co_await net::this_coro::executor;
+        wake_channel wake(ex, 1);
+        net::steady_timer timer(ex);
+        struct unregister
+        {
+            state* st;
+            ~unregister()
+            {
+                std::lock_guard lock(st->mu);
+                st->loop_wake = nullptr;
+            }
+        };
+        {
+            std::lock_guard lock(s->mu);
+            s->loop_wake = &wake;
+        }
+        unregister guard{s.get()};
+
         for (;;) {
-            steady::time_point wake;
+            steady::time_point wake_at;
             {
                 std::lock_guard lock(s->mu);
                 if (s->stopped) {
@@ -192,15 +216,16 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
                     s->renew_requested = false;
                     s->in_flight = true;
                     ++s->attempts;
-                    wake = steady::time_point::min();
+                    wake_at = steady::time_point::min();
                 } else {
-                    wake = s->next_attempt;
+                    wake_at = s->next_attempt;
                 }
             }
-            if (wake != steady::time_point::min()) {
-                // Sleep until due or poked (cancel).
-                s->loop_timer.expires_at(wake);
-                co_await s->loop_timer.async_wait(use_nothrow);
+            if (wake_at != steady::time_point::min()) {
+                // Sleep until due or poked.
+                using namespace net::experimental::awaitable_operators;
+                timer.expires_at(wake_at);
+                co_await (wake.async_receive(use_nothrow) || timer.async_wait(use_nothrow));
                 continue;
             }
             // One renewal at a time: only this loop calls the provider.
@@ -234,7 +259,7 @@ void credential_cache::start()
         s_->started = true;
         s_->next_attempt = steady::now();
     }
-    net::co_spawn(s_->strand, state::refresh_loop(s_), net::detached);
+    net::co_spawn(s_->ex, state::refresh_loop(s_), net::detached);
 }
 
 void credential_cache::stop()
@@ -246,7 +271,7 @@ void credential_cache::stop()
     s_->stopped = true;
     s_->notify_waiters_locked();
     if (s_->started) {
-        s_->poke();
+        s_->poke_locked();
     }
 }
 
@@ -283,11 +308,24 @@ net::awaitable<result<snapshot_ptr>> credential_cache::get()
         // Join the in-flight renewal, or ask the loop for one (single flight).
         if (!s->in_flight) {
             s->renew_requested = true;
-            s->poke();
+            s->poke_locked();
         }
         s->waiters.push_back({channel});
         gen = s->generation;
     }
+    // Unregister on every exit, including destruction of this frame by the io_context.
+    struct unregister
+    {
+        state* st;
+        state::wake_channel* ch;
+        ~unregister()
+        {
+            std::lock_guard lock(st->mu);
+            std::erase_if(st->waiters,
+                          [&](const state::waiter& w) { return w.channel.get() == ch; });
+        }
+    } guard{s.get(), channel.get()};
+
     // Wait for the wake-up or the deadline, whichever comes first.
     {
         using namespace net::experimental::awaitable_operators;
@@ -296,7 +334,6 @@ net::awaitable<result<snapshot_ptr>> credential_cache::get()
     }
 
     std::lock_guard lock(s->mu);
-    std::erase_if(s->waiters, [&](const state::waiter& w) { return w.channel == channel; });
     if (s->usable(s->snap, sys::now())) {
         co_return s->snap;
     }
@@ -325,7 +362,7 @@ void credential_cache::force_refresh()
     }
     spdlog::info("auth: {} credentials refresh forced", s_->provider->name());
     s_->renew_requested = true;
-    s_->poke();
+    s_->poke_locked();
 }
 
 std::optional<std::string> credential_cache::status() const

@@ -3,8 +3,11 @@
 #include "auth_test_util.hpp"
 #include "ogp/auth/credential_cache.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 using namespace ogp::auth;
 using namespace ogp::auth::test;
@@ -260,4 +263,73 @@ TEST_CASE("inference_base_url: endpoint, configured region, credentials' region"
     CHECK(inference_base_url(oci, "phx") == std::nullopt);
     oci.endpoint = "https://mock.local:8443/";
     CHECK(inference_base_url(oci, "") == "https://mock.local:8443");
+}
+
+namespace {
+
+// A provider whose fetch() takes `delay` and then fails (never yields credentials).
+class slow_provider final : public credential_provider
+{
+public:
+    explicit slow_provider(std::chrono::milliseconds delay) : delay_(delay) {}
+    std::string_view name() const override { return "slow"; }
+    net::awaitable<result<snapshot_ptr>> fetch() override
+    {
+        ++calls;
+        net::steady_timer t(co_await net::this_coro::executor, delay_);
+        co_await t.async_wait(net::as_tuple(net::use_awaitable));
+        co_return error{errc::network, "slow source failed"};
+    }
+    std::atomic<int> calls{0};
+
+private:
+    std::chrono::milliseconds delay_;
+};
+
+}  // namespace
+
+TEST_CASE("credential cache: get() gives up after get_timeout", "[auth][cache]")
+{
+    net::io_context ioc;
+    cache_options opts;
+    opts.get_timeout = 200ms;
+    credential_cache cache(ioc.get_executor(), std::make_unique<slow_provider>(5s), opts);
+    cache.start();
+    std::optional<result<snapshot_ptr>> out;
+    auto t0 = std::chrono::steady_clock::now();
+    net::co_spawn(ioc, cache.get(),
+                  [&](std::exception_ptr, result<snapshot_ptr> r) { out.emplace(std::move(r)); });
+    REQUIRE(run_until(
+        ioc, [&] { return out.has_value(); }, 3s));
+    auto took = std::chrono::steady_clock::now() - t0;
+    REQUIRE_FALSE(*out);
+    CHECK(out->error().message == "slow: timed out waiting for credentials");
+    CHECK(took >= 150ms);
+    CHECK(took < 2s);
+    CHECK(cache.status() == "slow: waiting for the first credentials");
+    cache.stop();
+}
+
+TEST_CASE("credential cache may outlive its io_context (no I/O object in shared state)",
+          "[auth][cache]")
+{
+    // The cache is declared before the io_context, so the io_context dies first while the refresh
+    // loop is inside fetch() and a get() is waiting. Under ASan this catches use-after-free.
+    auto provider = std::make_unique<slow_provider>(10s);
+    auto* raw = provider.get();
+    std::unique_ptr<credential_cache> cache;
+    {
+        net::io_context ioc;
+        cache = std::make_unique<credential_cache>(ioc.get_executor(), std::move(provider));
+        cache->start();
+        net::co_spawn(ioc, cache->get(), net::detached);
+        ioc.run_for(100ms);
+        CHECK(raw->calls == 1);
+    }
+    // Every entry point still works (and does nothing harmful) after the io_context is gone.
+    CHECK(cache->current() == nullptr);
+    CHECK(cache->status().has_value());
+    cache->force_refresh();
+    cache->stop();
+    cache.reset();
 }
