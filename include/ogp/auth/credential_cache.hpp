@@ -102,7 +102,7 @@ private:
 };
 
 /// Builds the provider for `cfg.oci.auth` (see make_provider()) and a cache around it. Does no
-/// I/O; call start() afterwards.
+/// network I/O (throws only for an unloadable `oci.ca_file`); call start() afterwards.
 std::unique_ptr<credential_cache> make_credential_cache(const config& cfg, net::any_io_executor ex,
                                                         const env_lookup& env,
                                                         cache_options options = {});

@@ -61,7 +61,8 @@ std::unique_ptr<credential_provider> make_session_token_provider(
     std::chrono::milliseconds recheck = std::chrono::seconds(10));
 
 /// Instance-principal provider: IMDS v2 certificates, a fresh RSA-2048 session key per renewal,
-/// X.509 federation for a security token. I/O runs on the calling coroutine's executor.
+/// X.509 federation for a security token. I/O runs on the calling coroutine's executor. Throws
+/// std::runtime_error when `options.ca_file` cannot be loaded.
 std::unique_ptr<credential_provider> make_instance_principal_provider(
     instance_principal_options options);
 
@@ -70,7 +71,8 @@ std::unique_ptr<credential_provider> make_instance_principal_provider(
 std::unique_ptr<credential_provider> make_resource_principal_provider(env_lookup env);
 
 /// Builds the provider chosen by `cfg.oci.auth`, applying the final defaults: `~/.oci/config`,
-/// IMDS `http://169.254.169.254/opc/v2`, federation `https://auth.<region>.<domain>`. Does no I/O.
+/// IMDS `http://169.254.169.254/opc/v2`, federation `https://auth.<region>.<domain>`. Does no
+/// network I/O; throws std::runtime_error only when `oci.ca_file` cannot be loaded (start-up).
 std::unique_ptr<credential_provider> make_provider(const config& cfg, const env_lookup& env);
 
 /// The GenAI inference base URL: `oci.endpoint` when set, else
