@@ -260,7 +260,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             auto before = creds_.renewals();
             creds_.force_refresh();
             net::steady_timer wait(ex);
-            for (int i = 0; i < 100 && creds_.renewals() == before; ++i) {
+            for (int i = 0; i < 40 && creds_.renewals() == before; ++i) {
                 wait.expires_after(std::chrono::milliseconds(50));
                 co_await wait.async_wait(use_nothrow);
             }

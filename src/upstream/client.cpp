@@ -423,6 +423,13 @@ net::awaitable<error_code> exchange::start(
         bool stale = false;
         auto ec = co_await attempt(c, method, target, headers, body, stale);
         if (!ec) {
+            // Keep the head: status and headers stay readable after finish().
+            const auto& h = c->parser->get();
+            status_ = h.result_int();
+            head_.clear();
+            for (const auto& f : h) {
+                head_.emplace_back(std::string(f.name_string()), std::string(f.value()));
+            }
             co_return ec;
         }
         conn_->close();
@@ -439,17 +446,17 @@ net::awaitable<error_code> exchange::start(
 
 unsigned exchange::status() const
 {
-    return conn_ && conn_->parser ? conn_->parser->get().result_int() : 0;
+    return status_;
 }
 
 std::string exchange::header(std::string_view name) const
 {
-    if (!conn_ || !conn_->parser) {
-        return {};
+    for (const auto& [k, v] : head_) {
+        if (beast::iequals(k, name)) {
+            return v;
+        }
     }
-    const auto& h = conn_->parser->get();
-    auto it = h.find(name);
-    return it == h.end() ? std::string() : std::string(it->value());
+    return {};
 }
 
 bool exchange::complete() const

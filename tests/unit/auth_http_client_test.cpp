@@ -1,8 +1,8 @@
 // The small HTTP(S) client used for IMDS and federation: URL parsing, TLS verification
 // (trust store, host name / IP), deadlines and body limits.
 
-#include "auth_fakes.hpp"
 #include "auth_test_util.hpp"
+#include "fake_oci.hpp"
 #include "ogp/http/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +11,7 @@
 #include <boost/beast/http/error.hpp>
 
 using namespace ogp;
+using namespace ogp::mock;
 using namespace ogp::auth::test;
 using namespace std::chrono_literals;
 namespace net = boost::asio;

@@ -1,8 +1,8 @@
 // Instance principal end to end against the fake IMDS + federation, and the credential cache:
 // background renewal, retries, single flight, readiness, rotation, log hygiene.
 
-#include "auth_fakes.hpp"
 #include "auth_test_util.hpp"
+#include "fake_oci.hpp"
 #include "ogp/auth/credential_cache.hpp"
 
 #include <spdlog/sinks/ostream_sink.h>
@@ -18,6 +18,7 @@
 #include <thread>
 
 using namespace ogp::auth;
+using namespace ogp::mock;
 using namespace ogp::auth::test;
 using namespace std::chrono_literals;
 namespace net = boost::asio;

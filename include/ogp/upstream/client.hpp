@@ -108,7 +108,7 @@ public:
         std::string_view method, std::string_view target,
         const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body);
 
-    /// Response status (after a successful start()).
+    /// Response status (after a successful start(); still valid after finish()).
     unsigned status() const;
     /// A response header value, or empty.
     std::string header(std::string_view name) const;
@@ -144,6 +144,8 @@ private:
     std::shared_ptr<connection> conn_;
     failure_phase phase_ = failure_phase::none;
     bool retried_ = false;
+    unsigned status_ = 0;
+    std::vector<std::pair<std::string, std::string>> head_;
 };
 
 }  // namespace ogp::upstream

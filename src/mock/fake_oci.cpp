@@ -1,6 +1,6 @@
 // Fake IMDS and federation servers for the auth tests (see auth_fakes.hpp).
 
-#include "auth_fakes.hpp"
+#include "fake_oci.hpp"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -20,7 +20,9 @@
 #include <filesystem>
 #include <fstream>
 
-namespace ogp::auth::test {
+namespace ogp::mock {
+
+using namespace ogp::auth;  // the mock speaks the same crypto as the daemon
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -577,4 +579,4 @@ fake_response fake_oci::handle_federation(const fake_request& r)
     return {200, "{\"token\":\"" + token + "\"}", "application/json", delay};
 }
 
-}  // namespace ogp::auth::test
+}  // namespace ogp::mock

@@ -16,7 +16,9 @@
 #include <mutex>
 #include <string>
 
-namespace ogp::auth::test {
+namespace ogp::mock {
+
+using namespace ogp::auth;  // the mock speaks the same crypto as the daemon
 
 /// One request as the fake servers saw it (header names lower-case).
 struct fake_request
@@ -106,6 +108,8 @@ public:
     /// Issue a new leaf certificate and key (rotation), optionally for another tenancy.
     void rotate_leaf(std::optional<std::string> tenancy = std::nullopt);
     fake_server& imds() { return *imds_; }
+    /// The test PKI (to issue further server certificates from the same root).
+    const test_pki& pki() const { return pki_; }
     fake_server& federation() { return *federation_; }
 
     // Observations.
@@ -149,4 +153,4 @@ private:
 /// Parses `Signature k="v",...` into its parameters.
 std::map<std::string, std::string> parse_signature_params(std::string_view authorization);
 
-}  // namespace ogp::auth::test
+}  // namespace ogp::mock
