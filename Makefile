@@ -12,10 +12,10 @@ all: build
 deps:
 	@scripts/install-deps
 
-# Release build of the daemon (and the mock, when present).
+# Release build of the daemon and the mock.
 build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) --target oci-genai-proxy oci-genai-mock
 
 # Start the daemon on the bundled demo configuration.
 run: build
