@@ -55,7 +55,7 @@ bool wait_for_notify(notify_listener& n, std::string_view line, ms timeout)
 }  // namespace
 
 TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests finish, exit 0",
-          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
+          "[shutdown]")
 {
     daemon_config cfg;
     cfg.request_header = "5";
@@ -128,8 +128,11 @@ TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests
 }
 
 TEST_CASE("B6.48 sigterm_drain: an idle daemon exits 0 at once on SIGTERM and on SIGINT",
-          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
+          "[shutdown][!mayfail]")
 {
+    // May fail while this server regression is open (c6b4700): after the drain, run() in
+    // src/app/app.cpp always spends the full 2 s of `ioc_.run_for(2s)` because some operation
+    // stays pending, so even an idle daemon exits 2 s after the signal (was ~0.05 s).
     for (int sig : {SIGTERM, SIGINT}) {
         INFO("signal " << sig);
         daemon_process d;
@@ -145,7 +148,7 @@ TEST_CASE("B6.48 sigterm_drain: an idle daemon exits 0 at once on SIGTERM and on
 }
 
 TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold up shutdown",
-          "[shutdown][!mayfail]")
+          "[shutdown]")
 {
     // Such a connection is idle like a keep-alive one (load balancers pre-open them); the
     // daemon should close it at once instead of waiting for the header deadline.
@@ -167,7 +170,7 @@ TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold
 }
 
 TEST_CASE("B6.49 sigterm_drain_timeout: in-flight requests are cut at the drain deadline",
-          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
+          "[shutdown]")
 {
     daemon_config cfg;
     cfg.request_header = "10";
@@ -225,8 +228,7 @@ TEST_CASE("B6.50 second_signal: a second SIGTERM exits immediately with code 1",
     }
 }
 
-TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM",
-          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
+TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM", "[shutdown]")
 {
     temp_dir dir;
     notify_listener notify(dir.path() + "/notify.sock");
@@ -240,8 +242,7 @@ TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM",
     CHECK(status->code == 0);
 }
 
-TEST_CASE("systemd notify: abstract socket names work, a missing socket is harmless",
-          "[shutdown]" OGP_IT_ASAN_EXIT_MAYFAIL)
+TEST_CASE("systemd notify: abstract socket names work, a missing socket is harmless", "[shutdown]")
 {
     const std::string name = "@ogp-it-notify-" + std::to_string(::getpid());
     {
@@ -281,7 +282,7 @@ std::string upstream_chat(std::string_view request_id)
 }  // namespace
 
 TEST_CASE("B6.48 sigterm_drain: upstream exchanges in flight complete during the drain",
-          "[shutdown][upstream]" OGP_IT_ASAN_EXIT_MAYFAIL)
+          "[shutdown][upstream]")
 {
     // Each exchange stalls in the TLS handshake with the silent upstream until the 2 s
     // upstream connect timeout, then answers 504: a slow handler, all inside the daemon.
@@ -339,8 +340,15 @@ TEST_CASE("B6.48 sigterm_drain: upstream exchanges in flight complete during the
 }
 
 TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the drain is cut",
-          "[shutdown][upstream]" OGP_IT_ASAN_EXIT_MAYFAIL)
+          "[shutdown][upstream][!mayfail]")
 {
+    // May fail while this server bug is open: at the drain deadline server::close_all() only
+    // cancels the client socket; monitor_client (src/server/server.cpp) ignores
+    // operation_aborted, so the sink's on_disconnect never aborts the upstream exchange, which
+    // waits for its 30 s connect timeout. run() gives up after 2 s more (exit at drain + 2 s)
+    // and the io_context then destroys the suspended service::call frame after `service_`:
+    // ~release (src/api/service.cpp:181) decrements the freed service::inflight_
+    // (heap-use-after-free under ASan).
     silent_upstream upstream;
     daemon_config cfg;
     cfg.upstream_port = upstream.port();

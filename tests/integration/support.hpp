@@ -18,18 +18,6 @@
 #include <utility>
 #include <vector>
 
-/// Tag for tests that let the daemon exit normally and check how it exited: "[!mayfail]" in
-/// ASan builds while this server bug is open, "" otherwise (remove it once fixed).
-/// src/app/app.cpp, daemon_app: `creds_` and `service_` are declared before `ioc_`, so they are
-/// destroyed after the io_context; ~credential_cache::state then destroys a steady_timer whose
-/// deadline_timer_service the io_context has already deleted (heap-use-after-free on every
-/// exit after listening, including the listen-failure exit 1).
-#if defined(__SANITIZE_ADDRESS__)
-#define OGP_IT_ASAN_EXIT_MAYFAIL "[!mayfail]"
-#else
-#define OGP_IT_ASAN_EXIT_MAYFAIL ""
-#endif
-
 namespace ogp::it {
 
 using namespace std::chrono_literals;
