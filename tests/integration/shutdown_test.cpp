@@ -347,8 +347,8 @@ TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the dra
     // operation_aborted, so the sink's on_disconnect never aborts the upstream exchange, which
     // waits for its 30 s connect timeout. run() gives up after 2 s more (exit at drain + 2 s)
     // and the io_context then destroys the suspended service::call frame after `service_`:
-    // ~release (src/api/service.cpp:181) decrements the freed service::inflight_
-    // (heap-use-after-free under ASan).
+    // the `release` guard of service::call (src/api/service.cpp) decrements the freed
+    // service::inflight_ (heap-use-after-free under ASan).
     silent_upstream upstream;
     daemon_config cfg;
     cfg.upstream_port = upstream.port();
