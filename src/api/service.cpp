@@ -114,6 +114,19 @@ service::service(net::io_context& ioc, const config& cfg, auth::credential_cache
 
 service::~service() = default;
 
+std::shared_ptr<upstream::pool> service::make_pool(const std::string& base_url)
+{
+    auto url = upstream::parse_url(base_url);
+    if (!url) {
+        return nullptr;
+    }
+    upstream::pool_options o;
+    o.connect_timeout = cfg_.timeouts.upstream_connect;
+    o.first_byte_timeout = cfg_.timeouts.upstream_first_byte;
+    o.idle_timeout = cfg_.timeouts.upstream_stream_idle;
+    return std::make_shared<upstream::pool>(ioc_, tls_, *url, o);
+}
+
 std::shared_ptr<upstream::pool> service::inference_pool()
 {
     std::lock_guard lock(mutex_);
@@ -129,17 +142,35 @@ std::shared_ptr<upstream::pool> service::inference_pool()
         }
         endpoint = inference_endpoint(*region);
     }
-    auto url = upstream::parse_url(endpoint);
-    if (!url) {
-        return nullptr;
+    pool_ = make_pool(endpoint);
+    if (pool_) {
+        spdlog::info("upstream: OCI Generative AI at {}", endpoint);
     }
-    upstream::pool_options o;
-    o.connect_timeout = cfg_.timeouts.upstream_connect;
-    o.first_byte_timeout = cfg_.timeouts.upstream_first_byte;
-    o.idle_timeout = cfg_.timeouts.upstream_stream_idle;
-    pool_ = std::make_shared<upstream::pool>(ioc_, tls_, *url, o);
-    spdlog::info("upstream: OCI Generative AI at {}", endpoint);
     return pool_;
+}
+
+std::shared_ptr<upstream::pool> service::control_pool()
+{
+    std::lock_guard lock(mutex_);
+    if (control_pool_) {
+        return control_pool_;
+    }
+    // The model list is on the control plane: `generativeai.<region>...` next to
+    // `inference.generativeai.<region>...`; any other endpoint (a gateway, the mock) serves both.
+    std::string endpoint = cfg_.oci.endpoint;
+    if (endpoint.empty()) {
+        auto region = resolve_region(creds_.region());
+        if (!region) {
+            return nullptr;
+        }
+        endpoint = inference_endpoint(*region);
+    }
+    constexpr std::string_view inference_prefix = "https://inference.generativeai.";
+    if (endpoint.starts_with(inference_prefix)) {
+        endpoint = "https://generativeai." + endpoint.substr(inference_prefix.size());
+    }
+    control_pool_ = make_pool(endpoint);
+    return control_pool_;
 }
 
 std::optional<std::string> service::readiness() const
@@ -165,7 +196,8 @@ service_stats service::stats() const
 
 net::awaitable<service::call_result> service::call(std::string method, std::string path,
                                                    std::string body, bool stream,
-                                                   const http_request& req, response_sink& sink)
+                                                   const http_request& req, response_sink& sink,
+                                                   std::shared_ptr<upstream::pool> pool)
 {
     call_result out;
     // Admission: a fixed cap on concurrent upstream exchanges, no queue.
@@ -181,7 +213,9 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         ~release() { --n; }
     } in_flight{inflight_};
 
-    auto pool = inference_pool();
+    if (!pool) {
+        pool = inference_pool();
+    }
     if (!pool) {
         out.error = service_unavailable(
             "The OCI endpoint is not known yet (no oci.endpoint or oci.region, and the "
@@ -438,10 +472,70 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
                               opc_id);
 }
 
-net::awaitable<http_response> service::models(http_request&, response_sink&)
+net::awaitable<http_response> service::models(http_request& req, response_sink& sink)
 {
+    std::vector<std::string> discovered;
+    if (cfg_.oci.models_discovery) {
+        discovered = co_await discover_models(req, sink);
+    }
     co_return http_response{
-        200, "application/json", {}, transform::models_list_json(cfg_, started_unix_)};
+        200, "application/json", {}, transform::models_list_json(cfg_, started_unix_, discovered)};
+}
+
+net::awaitable<std::vector<std::string>> service::discover_models(const http_request& req,
+                                                                  response_sink& sink)
+{
+    // Cached for ten minutes; a failed refresh keeps serving the last list.
+    constexpr auto ttl = std::chrono::minutes(10);
+    {
+        std::lock_guard lock(mutex_);
+        if (models_fetched_ && std::chrono::steady_clock::now() - models_fetched_at_ < ttl) {
+            co_return models_cache_;
+        }
+    }
+    auto pool = control_pool();
+    if (!pool) {
+        co_return std::vector<std::string>{};
+    }
+    std::vector<std::string> ids;
+    std::string page;
+    // Follow `opc-next-page` for at most ten pages.
+    for (int n = 0; n < 10; ++n) {
+        std::string path = "/20231130/models?compartmentId=" + cfg_.oci.compartment_id +
+                           "&lifecycleState=ACTIVE&limit=1000";
+        if (!page.empty()) {
+            path += "&page=" + page;
+        }
+        auto call_out = co_await call("GET", path, {}, false, req, sink, pool);
+        if (call_out.client_gone || call_out.error) {
+            break;
+        }
+        auto& ex = *call_out.exchange;
+        sink.on_disconnect(nullptr);
+        std::string body;
+        auto ec = co_await ex.read_all(body, max_result_body);
+        if (ec || ex.status() != 200) {
+            spdlog::warn("upstream: model discovery answered {} ({})", ex.status(),
+                         ec ? ec.message() : "HTTP error");
+            break;
+        }
+        ex.finish();
+        auto more = transform::model_ids_from_oci_list(body);
+        ids.insert(ids.end(), more.begin(), more.end());
+        page = ex.header("opc-next-page");
+        // Page tokens go into a URL: only plain characters.
+        if (page.empty() ||
+            page.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789-_.~=") != std::string::npos) {
+            std::lock_guard lock(mutex_);
+            models_cache_ = ids;
+            models_fetched_ = true;
+            models_fetched_at_ = std::chrono::steady_clock::now();
+            co_return ids;
+        }
+    }
+    std::lock_guard lock(mutex_);
+    co_return models_cache_;
 }
 
 }  // namespace ogp::api

@@ -56,4 +56,44 @@ std::string models_list_json(const config& cfg, std::int64_t created,
     return out;
 }
 
+std::vector<std::string> model_ids_from_oci_list(std::string_view body)
+{
+    std::vector<std::string> ids;
+    rapidjson::Document d;
+    if (!detail::parse_upstream(body, d) || !d.IsObject() || !d.HasMember("items") ||
+        !d["items"].IsArray()) {
+        return ids;
+    }
+    std::unordered_set<std::string> seen;
+    for (const auto& m : d["items"].GetArray()) {
+        if (!m.IsObject() || !m.HasMember("id") || !m["id"].IsString()) {
+            continue;
+        }
+        // Only active models the OpenAI API can use: chat and embeddings.
+        if (m.HasMember("lifecycleState") && m["lifecycleState"].IsString() &&
+            std::string_view(m["lifecycleState"].GetString()) != "ACTIVE") {
+            continue;
+        }
+        bool usable = !m.HasMember("capabilities");
+        if (m.HasMember("capabilities") && m["capabilities"].IsArray()) {
+            for (const auto& c : m["capabilities"].GetArray()) {
+                if (c.IsString() && (std::string_view(c.GetString()) == "CHAT" ||
+                                     std::string_view(c.GetString()) == "TEXT_EMBEDDINGS")) {
+                    usable = true;
+                }
+            }
+        }
+        std::string id = m["id"].GetString();
+        // Ids end up in JSON only, but keep them printable and bounded anyway.
+        bool printable = !id.empty() && id.size() <= 256;
+        for (char ch : id) {
+            printable = printable && static_cast<unsigned char>(ch) > 0x20 && ch != 0x7f;
+        }
+        if (usable && printable && seen.insert(id).second) {
+            ids.push_back(std::move(id));
+        }
+    }
+    return ids;
+}
+
 }  // namespace ogp::transform

@@ -4,11 +4,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ogp/config/config.hpp"
 #include "ogp/server/server.hpp"
@@ -59,10 +61,15 @@ public:
     struct call_result;
 
 private:
+    std::shared_ptr<upstream::pool> make_pool(const std::string& base_url);
     std::shared_ptr<upstream::pool> inference_pool();
+    std::shared_ptr<upstream::pool> control_pool();
     net::awaitable<call_result> call(std::string method, std::string path, std::string body,
                                      bool stream, const server::http_request& req,
-                                     server::response_sink& sink);
+                                     server::response_sink& sink,
+                                     std::shared_ptr<upstream::pool> pool = nullptr);
+    net::awaitable<std::vector<std::string>> discover_models(const server::http_request& req,
+                                                             server::response_sink& sink);
 
     net::io_context& ioc_;
     const config& cfg_;
@@ -70,6 +77,10 @@ private:
     std::shared_ptr<net::ssl::context> tls_;
     mutable std::mutex mutex_;
     std::shared_ptr<upstream::pool> pool_;
+    std::shared_ptr<upstream::pool> control_pool_;
+    std::vector<std::string> models_cache_;  ///< discovered OCI model ids
+    bool models_fetched_ = false;
+    std::chrono::steady_clock::time_point models_fetched_at_;
     std::atomic<std::size_t> inflight_{0};
     std::atomic<std::size_t> retrying_{0};
     std::atomic<std::uint64_t> upstream_requests_{0};

@@ -15,4 +15,9 @@ namespace ogp::transform {
 std::string models_list_json(const config& cfg, std::int64_t created,
                              const std::vector<std::string>& extra_oci_ids = {});
 
+/// The usable model ids of an OCI `ModelCollection` body (`{"items":[{id, capabilities,
+/// lifecycleState}]}`): ACTIVE models with the CHAT or TEXT_EMBEDDINGS capability, in order,
+/// without duplicates. Anything unparsable gives an empty list.
+std::vector<std::string> model_ids_from_oci_list(std::string_view body);
+
 }  // namespace ogp::transform
