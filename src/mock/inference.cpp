@@ -99,6 +99,8 @@ struct reply
     std::vector<std::string> writes;  // each one HTTP chunk
     enum class tail { keep_open, reset, stall } end = tail::keep_open;
     std::chrono::milliseconds delay{0};  // between writes
+    bool hang = false;                   // read the request, never answer (hold the connection)
+    std::string raw;  // non-empty: these bytes are the whole response (bad framing faults)
 };
 
 reply error_reply(unsigned status, std::string_view code, std::string_view message)
@@ -537,7 +539,8 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                 ",\"embed\":" + std::to_string(stats.embed.load()) +
                 ",\"rejected_signatures\":" + std::to_string(stats.rejected_signatures.load()) +
                 ",\"closed_by_client\":" + std::to_string(stats.closed_by_client.load()) +
-                ",\"open_connections\":" + std::to_string(stats.open_connections.load()) + "}";
+                ",\"open_connections\":" + std::to_string(stats.open_connections.load()) +
+                ",\"stale_drops\":" + std::to_string(stats.stale_drops.load()) + "}";
             return r;
         }
         ++stats.requests;
@@ -631,8 +634,65 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             r.end = reply::tail::stall;
         } else if (model.find("mock-slow") != std::string::npos) {
             r.delay = std::chrono::milliseconds(100);
+        } else if (model.find("mock-long") != std::string::npos && r.stream &&
+                   format == "GENERIC") {
+            r.writes = long_stream();
+        } else if (model.find("mock-hang") != std::string::npos) {
+            r.hang = true;
+        } else if (model.find("mock-cl-te") != std::string::npos) {
+            r.raw = bad_framing(r, true);
+        } else if (model.find("mock-bad-chunk") != std::string::npos) {
+            r.raw = bad_framing(r, false);
         }
         return r;
+    }
+
+    // A 16 MiB GENERIC stream (2048 events of 8 KiB text, one per write), never finished:
+    // enough to fill every socket buffer between the mock and a client that stops reading.
+    static std::vector<std::string> long_stream()
+    {
+        std::string filler;
+        while (filler.size() < 8192) {
+            filler += "lorem ipsum dolor sit amet ";
+        }
+        filler.resize(8192);
+        const std::string event =
+            "data: {\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"content\":[{\"type\":"
+            "\"TEXT\",\"text\":" +
+            quote(filler) + "}]}}\n\n";
+        return std::vector<std::string>(2048, event);
+    }
+
+    // The response `r` with broken HTTP framing: `cl_te`: both Content-Length and chunked
+    // Transfer-Encoding (a smuggling vector OCI never sends); otherwise a valid first chunk
+    // followed by an invalid chunk-size line.
+    static std::string bad_framing(const reply& r, bool cl_te)
+    {
+        std::string body;
+        if (r.stream) {
+            for (const auto& w : r.writes) {
+                body += w;
+            }
+        } else {
+            body = r.body;
+        }
+        const std::size_t half = body.size() / 2;
+        char size[20];
+        int len = std::snprintf(size, sizeof size, "%zx\r\n", half);
+        std::string out = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n";
+        if (cl_te) {
+            out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        }
+        out += "Transfer-Encoding: chunked\r\n\r\n";
+        out += std::string(size, static_cast<std::size_t>(len)) + body.substr(0, half) + "\r\n";
+        if (cl_te) {
+            len = std::snprintf(size, sizeof size, "%zx\r\n", body.size() - half);
+            out += std::string(size, static_cast<std::size_t>(len)) + body.substr(half) +
+                   "\r\n0\r\n\r\n";
+        } else {
+            out += "zz\r\n" + body.substr(half) + "\r\n0\r\n\r\n";
+        }
+        return out;
     }
 
     reply embed_reply(const rapidjson::Document& d, const std::string& model)
@@ -694,6 +754,7 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
     ssl::stream<tcp::socket> s(std::move(socket), im->tls);
     beast::flat_buffer buffer;
     auto [hec] = co_await s.async_handshake(ssl::stream_base::server, use_nothrow);
+    std::optional<std::chrono::steady_clock::time_point> idle_since;  // after an answer
     for (; !hec;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);
@@ -701,9 +762,27 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
         if (rec) {
             break;
         }
+        // A kept-alive connection idle past stale_after: our idle close "crossed" the request.
+        const auto stale = im->opts.stale_after;
+        if (idle_since && stale.count() > 0 &&
+            std::chrono::steady_clock::now() - *idle_since >= stale) {
+            ++im->stats.stale_drops;
+            break;
+        }
         auto req = parser.release();
         reply r = im->handle(req);
         std::string opc = "mock-" + std::to_string(im->stats.requests.load());
+        if (r.hang) {
+            co_await wait_for_close(s);
+            break;
+        }
+        if (!r.raw.empty()) {
+            auto [rwec, rwn] = co_await net::async_write(s, net::buffer(r.raw), use_nothrow);
+            if (!rwec) {
+                co_await wait_for_close(s);
+            }
+            break;
+        }
         if (!r.stream) {
             http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
             res.set(http::field::content_type, r.content_type);
@@ -718,6 +797,7 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             if (wec || !req.keep_alive()) {
                 break;
             }
+            idle_since = std::chrono::steady_clock::now();
             continue;
         }
         // Stream: headers, then one chunk per write; OCI never terminates the body.

@@ -29,6 +29,9 @@ struct inference_options
     key_lookup lookup;
     std::chrono::seconds max_skew{300};        ///< allowed `date` skew
     std::chrono::milliseconds token_delay{0};  ///< delay between streamed events
+    /// > 0: a request that arrives on a kept-alive connection idle for at least this long is
+    /// dropped unanswered and the connection closed (an idle close racing the request).
+    std::chrono::milliseconds stale_after{0};
 };
 
 /// Counters the tests read (through the mock's /mock/stats endpoint).
@@ -41,14 +44,18 @@ struct inference_stats
     std::atomic<std::uint64_t> rejected_signatures{0};
     std::atomic<std::uint64_t> closed_by_client{0};  ///< streams the client closed early
     std::atomic<std::uint64_t> open_connections{0};
+    std::atomic<std::uint64_t> stale_drops{0};  ///< requests dropped by `stale_after`
 };
 
 /// The GenAI inference endpoint on 127.0.0.1: `POST /20231130/actions/chat`, `POST
 /// /20231130/actions/embedText`, `GET /20231130/models`, plus `GET /mock/stats` (JSON counters,
 /// unsigned). Verifies every OCI signature like OCI (401 NotAuthenticated otherwise) and rejects a
 /// chat request whose apiFormat does not fit the model family. Models named `mock-429`,
-/// `mock-500`, `mock-503`, `mock-reset`, `mock-stall`, `mock-slow`, `mock-401` (and names
-/// containing them) trigger faults. Thread-safe; runs on the given io_context.
+/// `mock-500`, `mock-503`, `mock-reset`, `mock-stall`, `mock-slow`, `mock-401`, `mock-hang`
+/// (request read, never answered), `mock-cl-te` (Content-Length with chunked encoding),
+/// `mock-bad-chunk` (an invalid chunk size after the first chunk), `mock-long` (a 16 MiB stream
+/// that never finishes) (and names containing them) trigger faults. Thread-safe; runs on the given
+/// io_context.
 class inference_server
 {
 public:

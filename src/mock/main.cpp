@@ -34,6 +34,10 @@ constexpr std::string_view usage =
     "  --token-delay-ms N     delay between streamed writes (default 0)\n"
     "  --api-key ID=PEMFILE   also accept API-key signatures with this keyId and public key\n"
     "  --threads N            io threads (default 1)\n"
+    "  --stale-after-ms N     drop a request arriving on a keep-alive connection idle for N ms\n"
+    "                         or more, unanswered, and close it (default 0: never)\n"
+    "Faults by model id substring: mock-429, mock-500, mock-503, mock-401, mock-reset,\n"
+    "mock-stall, mock-slow, mock-hang, mock-long, mock-cl-te, mock-bad-chunk, unknown (404).\n"
     "Prints one line `ready imds=... federation=... inference=... ca=...` when serving;\n"
     "stops on SIGINT/SIGTERM.\n";
 
@@ -115,6 +119,7 @@ int main(int argc, char** argv)
     long token_lifetime = 3600;
     std::string region = "us-chicago-1";
     long token_delay = 0;
+    long stale_after = 0;
     unsigned threads = 1;
     std::vector<std::pair<std::string, std::string>> api_keys;
     // Command line: every option takes one value.
@@ -142,6 +147,8 @@ int main(int argc, char** argv)
                 region = v;
             } else if (a == "--token-delay-ms") {
                 token_delay = std::stol(v);
+            } else if (a == "--stale-after-ms") {
+                stale_after = std::stol(v);
             } else if (a == "--threads") {
                 threads = static_cast<unsigned>(std::max(1ul, std::stoul(v)));
             } else if (a == "--api-key") {
@@ -180,6 +187,7 @@ int main(int argc, char** argv)
     opts.cert_pem = cert;
     opts.key_pem = key;
     opts.token_delay = std::chrono::milliseconds(token_delay);
+    opts.stale_after = std::chrono::milliseconds(stale_after);
     opts.lookup = [&keys](std::string_view id, std::string& why) { return keys.lookup(id, why); };
     ogp::mock::inference_server inference(ioc, opts, inference_port);
 

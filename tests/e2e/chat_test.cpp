@@ -1,0 +1,377 @@
+// The daemon's API handlers end to end against oci-genai-mock (which verifies every OCI
+// signature and rejects a chat format that does not fit the model): chat non-stream and
+// stream in each chat format, tool calls, embeddings batching, the models list, OCI error
+// mapping (B.6 #47), and the connection economy of the upstream pool.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "stack.hpp"
+
+using namespace ogp::e2e;
+
+namespace {
+
+constexpr std::string_view chat_path = "/v1/chat/completions";
+
+// Every event of an OpenAI stream: JSON chat.completion.chunk objects, then "[DONE]".
+void check_openai_stream(const std::vector<std::string>& events)
+{
+    REQUIRE(events.size() >= 3);
+    CHECK(events.back() == "[DONE]");
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+        INFO(events[i]);
+        REQUIRE(json_ok(events[i]));
+        CHECK(json_string(events[i], "/object") == "chat.completion.chunk");
+        CHECK(events[i].find("\"pad\"") == std::string::npos);
+        ids.insert(json_string(events[i], "/id"));
+    }
+    CHECK(ids.size() == 1);  // one completion id for the whole stream
+    CHECK(json_string(events.front(), "/choices/0/delta/role") == "assistant");
+}
+
+// The text of the `n`-th "embedding" array in `body` (same serialiser, so equal values are
+// equal text).
+std::string embedding_text(const std::string& body, std::size_t n)
+{
+    std::size_t at = std::string::npos;
+    std::size_t from = 0;
+    for (std::size_t k = 0; k <= n; ++k) {
+        at = body.find("\"embedding\":[", from);
+        if (at == std::string::npos) {
+            return {};
+        }
+        from = at + 1;
+    }
+    return body.substr(at, body.find(']', at) - at);
+}
+
+// The finish_reason of the stream's last choice chunk.
+std::string stream_finish(const std::vector<std::string>& events)
+{
+    std::string finish;
+    for (const auto& e : events) {
+        if (auto f = json_string(e, "/choices/0/finish_reason"); !f.empty()) {
+            finish = f;
+        }
+    }
+    return finish;
+}
+
+}  // namespace
+
+TEST_CASE("chat non-stream, GENERIC and COHERE aliases, answers the mock's text", "[e2e][chat]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "hi there"));
+    INFO(printable(r.body));
+    REQUIRE(r.status == 200);
+    CHECK(chat_content(r.body) == "Hello from the OCI mock. You said: hi there");
+    CHECK(json_string(r.body, "/object") == "chat.completion");
+    CHECK(json_string(r.body, "/model") == "gpt-4o-mini");
+    CHECK(json_string(r.body, "/id").starts_with("chatcmpl-"));
+    CHECK(json_string(r.body, "/choices/0/finish_reason") == "stop");
+    CHECK(json_string(r.body, "/choices/0/message/role") == "assistant");
+    CHECK(json_int(r.body, "/usage/prompt_tokens") > 0);
+    CHECK(json_int(r.body, "/usage/completion_tokens") == 9);
+    CHECK(r.header("opc-request-id").has_value());
+
+    // The Cohere alias: the mock refuses any chat format but COHERE/COHEREV2 for cohere.*.
+    auto co = c.request("POST", chat_path, chat_body("command-r-plus", "bonjour"));
+    INFO(printable(co.body));
+    REQUIRE(co.status == 200);
+    CHECK(chat_content(co.body) == "Hello from the OCI mock. You said: bonjour");
+    CHECK(json_string(co.body, "/model") == "command-r-plus");
+
+    // max_tokens truncates: finish_reason length.
+    auto cut = c.request("POST", chat_path,
+                         chat_body("gpt-4o-mini", "one two three", false, R"("max_tokens":3)"));
+    REQUIRE(cut.status == 200);
+    CHECK(chat_content(cut.body) == "Hello from the ");
+    CHECK(json_string(cut.body, "/choices/0/finish_reason") == "length");
+
+    auto s = m.stats();
+    CHECK(s.chat == 3);
+    CHECK(s.rejected_signatures == 0);
+}
+
+TEST_CASE("chat stream: chunked SSE in OpenAI's format from OCI's framing", "[e2e][chat]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    for (std::string model : {"gpt-4o-mini", "command-r-plus"}) {
+        INFO(model);
+        const auto start = steady::now();
+        auto r = c.request("POST", chat_path,
+                           chat_body(model, "stream me please", true,
+                                     R"("stream_options":{"include_usage":true})"),
+                           15s);
+        INFO(printable(r.body, 3000));
+        REQUIRE(r.status == 200);
+        CHECK(r.chunked);
+        CHECK(r.complete);                  // the daemon ends the stream though OCI keeps it open
+        CHECK(seconds_since(start) < 4.0);  // no wait for an upstream close
+        CHECK(r.header("content-type").value_or("").starts_with("text/event-stream"));
+        auto events = r.sse_data();
+        check_openai_stream(events);
+        // Cohere's terminal event repeats the whole text: it must not be doubled.
+        CHECK(stream_content(events) == "Hello from the OCI mock. You said: stream me please");
+        CHECK(stream_finish(events) == "stop");
+        // Usage last (before [DONE]), in a chunk with empty choices.
+        REQUIRE(events.size() >= 2);
+        const auto& usage = events[events.size() - 2];
+        CHECK(json_int(usage, "/usage/completion_tokens") == 10);
+        CHECK(usage.find("\"choices\":[]") != std::string::npos);
+    }
+    // Without stream_options the usage chunk is not sent.
+    auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x", true));
+    REQUIRE(r.status == 200);
+    for (const auto& e : r.sse_data()) {
+        CHECK(e.find("\"usage\":{") == std::string::npos);
+    }
+    CHECK(m.stats().rejected_signatures == 0);
+}
+
+TEST_CASE("chat stream is relayed as it arrives, not buffered", "[e2e][chat]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    // mock-slow: 100 ms between upstream writes; the client must see the chunks spread out.
+    const std::string prompt =
+        "a long enough prompt so that the mock sends its answer in many separate writes";
+    auto r = c.request("POST", chat_path, chat_body("meta.mock-slow-1", prompt, true), 20s);
+    INFO(printable(r.body, 2000));
+    REQUIRE(r.status == 200);
+    CHECK(r.complete);
+    REQUIRE(r.arrivals.size() >= 5);
+    CHECK(r.arrivals.back() - r.arrivals.front() >= 0.5);
+    CHECK(stream_content(r.sse_data()) == "Hello from the OCI mock. You said: " + prompt);
+}
+
+TEST_CASE("tool calls: non-stream and progressive stream fragments", "[e2e][chat][tools]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    const std::string tools =
+        R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather",)"
+        R"("parameters":{"type":"object","properties":{"city":{"type":"string"},)"
+        R"("unit":{"type":"string"}},"required":["city"]}}}])";
+    auto r =
+        c.request("POST", chat_path, chat_body("gpt-4o-mini", "Weather in Paris?", false, tools));
+    INFO(printable(r.body));
+    REQUIRE(r.status == 200);
+    CHECK(json_string(r.body, "/choices/0/finish_reason") == "tool_calls");
+    CHECK(json_string(r.body, "/choices/0/message/tool_calls/0/type") == "function");
+    CHECK(json_string(r.body, "/choices/0/message/tool_calls/0/function/name") == "get_weather");
+    CHECK(json_string(r.body, "/choices/0/message/tool_calls/0/function/arguments") ==
+          R"({"city":"Paris","unit":"celsius"})");
+    const std::string call_id = json_string(r.body, "/choices/0/message/tool_calls/0/id");
+    CHECK(!call_id.empty());
+
+    // Streamed: the id and name first, the arguments in fragments that concatenate.
+    auto s =
+        c.request("POST", chat_path, chat_body("gpt-4o-mini", "Weather in Paris?", true, tools));
+    INFO(printable(s.body, 3000));
+    REQUIRE(s.status == 200);
+    auto events = s.sse_data();
+    check_openai_stream(events);
+    std::string args;
+    std::string name;
+    int fragments = 0;
+    for (const auto& e : events) {
+        name += json_string(e, "/choices/0/delta/tool_calls/0/function/name");
+        auto a = json_string(e, "/choices/0/delta/tool_calls/0/function/arguments");
+        if (!a.empty()) {
+            ++fragments;
+            args += a;
+        }
+    }
+    CHECK(name == "get_weather");
+    CHECK(args == R"({"city":"Paris","unit":"celsius"})");
+    CHECK(fragments >= 2);
+    CHECK(stream_finish(events) == "tool_calls");
+
+    // The tool's answer goes back; the mock answers with it.
+    const std::string round_trip =
+        R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Weather in Paris?"},)"
+        R"({"role":"assistant","content":null,"tool_calls":[{"id":")" +
+        call_id +
+        R"(","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},)"
+        R"({"role":"tool","tool_call_id":")" +
+        call_id + R"(","content":"18 C and sunny"}],)" + tools + "}";
+    auto t = c.request("POST", chat_path, round_trip);
+    INFO(printable(t.body));
+    REQUIRE(t.status == 200);
+    CHECK(chat_content(t.body) == "The tool returned: 18 C and sunny");
+    CHECK(m.stats().rejected_signatures == 0);
+}
+
+TEST_CASE("embeddings: more than 96 inputs are batched and merged in order", "[e2e][embeddings]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    std::string inputs;
+    for (int i = 0; i < 100; ++i) {
+        inputs += (i ? ",\"" : "\"") + std::string("input number ") + std::to_string(i) + "\"";
+    }
+    auto r = c.request("POST", "/v1/embeddings",
+                       R"({"model":"text-embedding-3-small","input":[)" + inputs + "]}", 20s);
+    INFO(printable(r.body, 500));
+    REQUIRE(r.status == 200);
+    CHECK(json_string(r.body, "/object") == "list");
+    CHECK(json_string(r.body, "/model") == "text-embedding-3-small");
+    CHECK(json_int(r.body, "/data/99/index") == 99);
+    CHECK(json_string(r.body, "/data/100/object").empty());
+    CHECK(m.stats().embed == 2);  // 96 + 4
+
+    // Order: the merged item i is the embedding of input i (deterministic per text).
+    for (int i : {0, 95, 96, 99}) {
+        auto one = c.request("POST", "/v1/embeddings",
+                             R"({"model":"text-embedding-3-small","input":"input number )" +
+                                 std::to_string(i) + "\"}");
+        REQUIRE(one.status == 200);
+        CHECK(!embedding_text(one.body, 0).empty());
+        CHECK(embedding_text(one.body, 0) == embedding_text(r.body, static_cast<std::size_t>(i)));
+    }
+    CHECK(m.stats().embed == 6);
+}
+
+TEST_CASE("models lists the configured aliases", "[e2e][models]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    auto r = c.request("GET", "/v1/models");
+    INFO(printable(r.body));
+    REQUIRE(r.status == 200);
+    CHECK(json_string(r.body, "/object") == "list");
+    std::set<std::string> ids;
+    for (int i = 0; i < 10; ++i) {
+        auto id = json_string(r.body, ("/data/" + std::to_string(i) + "/id").c_str());
+        if (!id.empty()) {
+            ids.insert(id);
+            CHECK(json_string(r.body, ("/data/" + std::to_string(i) + "/object").c_str()) ==
+                  "model");
+        }
+    }
+    CHECK(ids == std::set<std::string>{"gpt-4o-mini", "command-r-plus", "text-embedding-3-small"});
+    // Without a key: 401.
+    CHECK(c.request("GET", "/v1/models", {}, 5s, false).status == 401);
+}
+
+TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
+{
+    mock m;
+    daemon_options o;
+    // A format override that does not fit the model: OCI (the mock) answers 400.
+    o.models = "  - name: wrong-format\n    id: meta.llama-3.3-70b-instruct\n    format: COHERE\n";
+    proxy d(m, o);
+    client c(d.port());
+    struct expectation
+    {
+        std::string model;
+        int status;
+        std::string type;
+        std::string code;
+        std::uint64_t upstream_requests;  // OCI requests the daemon made for it
+    };
+    const std::vector<expectation> cases{
+        {"meta.unknown-x", 404, "invalid_request_error", "model_not_found", 1},
+        {"meta.mock-500", 502, "api_error", "upstream_error", 1},
+        {"wrong-format", 400, "invalid_request_error", "", 1},
+        // 401 from OCI: one credential refresh and one retry, then 502.
+        {"meta.mock-401", 502, "api_error", "upstream_authentication_failed", 2},
+    };
+    for (const auto& e : cases) {
+        INFO(e.model);
+        const auto before = m.stats().requests;
+        for (bool stream : {false, true}) {
+            auto r = c.request("POST", chat_path, chat_body(e.model, "x", stream), 15s);
+            INFO(printable(r.body));
+            CHECK(r.status == e.status);
+            CHECK(r.header("content-type").value_or("") == "application/json");
+            CHECK(json_string(r.body, "/error/type") == e.type);
+            if (!e.code.empty()) {
+                CHECK(json_string(r.body, "/error/code") == e.code);
+            }
+            CHECK(json_string(r.body, "/error/message").starts_with("OCI Generative AI"));
+            // Nothing of the signed request is echoed.
+            CHECK(r.body.find("Signature") == std::string::npos);
+            CHECK(r.body.find("ST$") == std::string::npos);
+        }
+        CHECK(m.stats().requests - before == 2 * e.upstream_requests);
+    }
+    CHECK(d.log_count("refreshing credentials") == 2);
+    // The 400 keeps OCI's message.
+    auto r = c.request("POST", chat_path, chat_body("wrong-format", "x"));
+    CHECK(json_string(r.body, "/error/message").find("does not match serving model") !=
+          std::string::npos);
+    // Embeddings map the same way.
+    auto e = c.request("POST", "/v1/embeddings", R"({"model":"cohere.unknown-embed","input":"x"})");
+    CHECK(e.status == 404);
+    CHECK(json_string(e.body, "/error/code") == "model_not_found");
+    CHECK(m.stats().rejected_signatures == 0);
+}
+
+TEST_CASE("B.6 #43 upstream 429 and 503 are retried honouring Retry-After, then passed through",
+          "[e2e][errors]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    for (const auto& [model, status, code] : std::vector<std::tuple<std::string, int, std::string>>{
+             {"meta.mock-429", 429, "rate_limit_exceeded"},
+             {"meta.mock-503", 503, "service_unavailable"}}) {
+        INFO(model);
+        const auto before = m.stats().requests;
+        const auto start = steady::now();
+        auto r = c.request("POST", chat_path, chat_body(model, "x"), 20s);
+        const double took = seconds_since(start);
+        INFO(printable(r.body));
+        CHECK(r.status == status);
+        CHECK(json_string(r.body, "/error/code") == code);
+        CHECK(r.header("retry-after").has_value());
+        // Two retries, each after the upstream's Retry-After: 1 (never a tight loop).
+        CHECK(m.stats().requests - before == 3);
+        CHECK(took >= 1.9);
+        CHECK(took < 10.0);
+    }
+    CHECK(m.stats().chat == 0);
+}
+
+TEST_CASE("1,000 sequential requests cost at most 2 upstream TLS handshakes", "[e2e][pool]")
+{
+    mock m;
+    proxy d(m);
+    const auto start = steady::now();
+    int ok = 0;
+    // Four client connections of 250 requests each (under the per-connection cap).
+    for (int conn = 0; conn < 4; ++conn) {
+        client c(d.port());
+        for (int i = 0; i < 250; ++i) {
+            auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "ping"), 10s);
+            ok += r.status == 200 ? 1 : 0;
+            if (r.status != 200) {
+                FAIL_CHECK("request " << conn * 250 + i << ": " << r.status << " "
+                                      << printable(r.body));
+                break;
+            }
+        }
+    }
+    INFO("took " << seconds_since(start) << " s");
+    CHECK(ok == 1000);
+    auto s = m.stats();
+    CHECK(s.requests == 1000);
+    CHECK(s.chat == 1000);
+    CHECK(s.connections <= 2);
+    CHECK(s.rejected_signatures == 0);
+}
