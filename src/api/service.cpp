@@ -184,6 +184,16 @@ std::optional<std::string> service::readiness() const
     return std::nullopt;
 }
 
+void service::close_idle()
+{
+    std::lock_guard lock(mutex_);
+    for (auto* p : {&pool_, &control_pool_}) {
+        if (*p) {
+            (*p)->clear();
+        }
+    }
+}
+
 service_stats service::stats() const
 {
     service_stats s;

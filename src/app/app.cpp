@@ -160,8 +160,17 @@ public:
         creds_->stop();
         server_.drain();
         server_.close_all();
+        // Run handlers until none is ready for 50 ms (at most 2 s): a parked operation, such as
+        // a signal registration, must not hold up the exit.
+        boost::system::error_code ignored;
+        signals_.clear(ignored);
+        hangup_.clear(ignored);
         ioc_.restart();
-        ioc_.run_for(std::chrono::seconds(2));
+        const auto unwind_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (std::chrono::steady_clock::now() < unwind_deadline &&
+               ioc_.run_one_for(std::chrono::milliseconds(50)) > 0) {
+        }
+        service_->close_idle();
         spdlog::info("stopped");
         return 0;
     }
@@ -241,11 +250,11 @@ private:
 
     config cfg_;
     std::shared_ptr<net::ssl::context> tls_;
-    net::io_context ioc_;
-    // After the io_context: their timers and sockets need its services when they are destroyed,
-    // so run() unwinds every coroutine that uses them before returning.
+    // Before the io_context, so they outlive every coroutine frame it may still destroy; run()
+    // closes the service's idle upstream connections while the io_context is alive.
     std::unique_ptr<auth::credential_cache> creds_;
     std::unique_ptr<api::service> service_;
+    net::io_context ioc_;
     server::server server_;
     net::signal_set signals_;
     net::signal_set hangup_;

@@ -71,6 +71,7 @@ struct connection
     bool timed_out = false;
     bool idle = false;          // waiting for the next keep-alive request
     bool closed = false;        // the session has finished with the socket
+    bool forced = false;        // close_all(): a pending operation's end means a disconnect
     beast::flat_buffer buffer;  // read-ahead: may hold the start of a pipelined request
 
     // Arms a total deadline for the following operations: when it passes, pending I/O is
@@ -319,7 +320,7 @@ net::awaitable<void> monitor_client(conn_ptr c, std::shared_ptr<client_monitor> 
             c->buffer.commit(n);
             continue;
         }
-        if (!m->stop && ec != net::error::operation_aborted) {
+        if (!m->stop && (ec != net::error::operation_aborted || c->forced)) {
             m->gone = true;
             if (m->on_gone) {
                 m->on_gone();
@@ -772,6 +773,7 @@ void server::close_all()
 {
     state_->for_each_connection([](connection& c) {
         error_code ignored;
+        c.forced = true;
         c.socket.cancel(ignored);
         c.socket.shutdown(tcp::socket::shutdown_both, ignored);
     });

@@ -262,10 +262,14 @@ void pool::put_idle(std::shared_ptr<connection> c)
     idle_.push_back(std::move(c));
 }
 
-net::awaitable<std::pair<error_code, std::shared_ptr<connection>>> pool::connect()
+std::shared_ptr<connection> pool::make_connection()
+{
+    return std::make_shared<connection>(ioc_, tls_, target_.tls);
+}
+
+net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
 {
     auto ex = co_await net::this_coro::executor;
-    auto c = std::make_shared<connection>(ioc_, tls_, target_.tls);
     watchdog guard(ex, c, options_.connect_timeout);
 
     // Resolve and connect.
@@ -273,11 +277,11 @@ net::awaitable<std::pair<error_code, std::shared_ptr<connection>>> pool::connect
     auto [rec, results] =
         co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_nothrow);
     if (rec) {
-        co_return std::pair{rec, nullptr};
+        co_return rec;
     }
     auto [cec, ep] = co_await net::async_connect(c->socket(), results, use_nothrow);
     if (cec) {
-        co_return std::pair{timed(guard, cec), nullptr};
+        co_return timed(guard, cec);
     }
     error_code ignored;
     c->socket().set_option(tcp::no_delay(true), ignored);
@@ -286,19 +290,18 @@ net::awaitable<std::pair<error_code, std::shared_ptr<connection>>> pool::connect
     if (target_.tls) {
         if (!is_ip_literal(target_.host) &&
             !SSL_set_tlsext_host_name(c->stream.native_handle(), target_.host.c_str())) {
-            co_return std::pair{
-                error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()),
-                nullptr};
+            co_return error_code(static_cast<int>(::ERR_get_error()),
+                                 net::error::get_ssl_category());
         }
         c->stream.set_verify_mode(ssl::verify_peer);
         c->stream.set_verify_callback(ssl::host_name_verification(target_.host));
         auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_nothrow);
         if (hec) {
-            co_return std::pair{timed(guard, hec), nullptr};
+            co_return timed(guard, hec);
         }
     }
     ++handshakes_;
-    co_return std::pair{error_code{}, c};
+    co_return error_code{};
 }
 
 exchange::exchange(std::shared_ptr<pool> p) : pool_(std::move(p)) {}
@@ -412,12 +415,16 @@ net::awaitable<error_code> exchange::start(
     for (int round = 0; round < 2; ++round) {
         std::shared_ptr<connection> c = round == 0 ? pool_->take_idle() : nullptr;
         if (!c) {
+            // Held in conn_ while connecting, so abort() can cut the attempt short.
             phase_ = failure_phase::connect;
-            auto [ec, fresh] = co_await pool_->connect();
+            c = pool_->make_connection();
+            conn_ = c;
+            auto ec = co_await pool_->connect(c);
             if (ec) {
+                conn_.reset();
+                c->close();
                 co_return ec;
             }
-            c = std::move(fresh);
         }
         conn_ = c;
         bool stale = false;

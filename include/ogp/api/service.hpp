@@ -57,6 +57,8 @@ public:
     /// nullopt when requests can be served, else why not (for /readyz).
     std::optional<std::string> readiness() const;
     service_stats stats() const;
+    /// Closes every idle pooled upstream connection (shutdown; the io_context must be alive).
+    void close_idle();
 
     struct call_result;
 

@@ -75,7 +75,10 @@ public:
     // Used by exchange.
     std::shared_ptr<connection> take_idle();
     void put_idle(std::shared_ptr<connection> c);
-    net::awaitable<std::pair<error_code, std::shared_ptr<connection>>> connect();
+    /// A new, unconnected connection for connect().
+    std::shared_ptr<connection> make_connection();
+    /// Connects `c` (TCP, then TLS); closing `c` meanwhile aborts the attempt.
+    net::awaitable<error_code> connect(std::shared_ptr<connection> c);
 
 private:
     net::io_context& ioc_;
