@@ -215,6 +215,14 @@ std::variant<request_head, guard_reject> parse_head(std::string_view head,
                                        [](unsigned char c) { return c > 0x20 && c < 0x7f; })) {
         return reject(400, "malformed request target");
     }
+    // Absolute form (RFC 9112 §3.2.2, servers MUST accept it): keep the path and query only.
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() > scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+            auto slash = target.find('/', scheme.size());
+            target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+            break;
+        }
+    }
     if (target.front() != '/' && !(target == "*" && method == "OPTIONS")) {
         return reject(400, "request target must be an absolute path");
     }
