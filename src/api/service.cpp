@@ -127,20 +127,25 @@ std::shared_ptr<upstream::pool> service::make_pool(const std::string& base_url)
     return std::make_shared<upstream::pool>(ioc_, tls_, *url, o);
 }
 
+std::string service::inference_base() const
+{
+    // Configured, or derived from the region the credentials reported; empty while unknown.
+    if (!cfg_.oci.endpoint.empty()) {
+        return cfg_.oci.endpoint;
+    }
+    auto region = resolve_region(creds_.region());
+    return region ? inference_endpoint(*region) : std::string();
+}
+
 std::shared_ptr<upstream::pool> service::inference_pool()
 {
     std::lock_guard lock(mutex_);
     if (pool_) {
         return pool_;
     }
-    // The endpoint: configured, or derived from the region the credentials reported.
-    std::string endpoint = cfg_.oci.endpoint;
+    auto endpoint = inference_base();
     if (endpoint.empty()) {
-        auto region = resolve_region(creds_.region());
-        if (!region) {
-            return nullptr;
-        }
-        endpoint = inference_endpoint(*region);
+        return nullptr;
     }
     pool_ = make_pool(endpoint);
     if (pool_) {
@@ -157,13 +162,9 @@ std::shared_ptr<upstream::pool> service::control_pool()
     }
     // The model list is on the control plane: `generativeai.<region>...` next to
     // `inference.generativeai.<region>...`; any other endpoint (a gateway, the mock) serves both.
-    std::string endpoint = cfg_.oci.endpoint;
+    auto endpoint = inference_base();
     if (endpoint.empty()) {
-        auto region = resolve_region(creds_.region());
-        if (!region) {
-            return nullptr;
-        }
-        endpoint = inference_endpoint(*region);
+        return nullptr;
     }
     constexpr std::string_view inference_prefix = "https://inference.generativeai.";
     if (endpoint.starts_with(inference_prefix)) {

@@ -170,6 +170,24 @@ namespace {
 using state_ptr = std::shared_ptr<server::shared_state>;
 using conn_ptr = std::shared_ptr<connection>;
 
+// One access-log line per exchange; `extra` is appended verbatim (` stream=true`, ...).
+void log_access(const state_ptr& st, std::string_view method, std::string_view path,
+                unsigned status, std::size_t bytes, std::chrono::steady_clock::time_point started,
+                std::string_view request_id, std::string_view remote, std::string_view extra)
+{
+    if (!st->cfg.log.access_log) {
+        return;
+    }
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+    spdlog::info(
+        "access method={} path={} status={} bytes={} duration_ms={:.3f} request_id={} "
+        "remote={}{}",
+        method.empty() ? "-" : method, path.empty() ? "-" : path, status, bytes, us / 1000.0,
+        request_id, remote, extra);
+}
+
 // Writes one response; returns false when the write failed or stalled.
 net::awaitable<bool> write_response(const state_ptr& st, const conn_ptr& c, const http_request& req,
                                     http_response& res, bool keep_alive, bool head_only,
@@ -222,16 +240,8 @@ net::awaitable<void> reply_and_close(const state_ptr& st, const conn_ptr& c, uns
     http_response res = error_response(e);
     std::size_t bytes = 0;
     co_await write_response(st, c, req, res, false, false, bytes);
-    if (st->cfg.log.access_log) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-        spdlog::info(
-            "access method={} path={} status={} bytes={} duration_ms={:.3f} request_id={} "
-            "remote={} reason=\"{}\"",
-            method.empty() ? "-" : method, path.empty() ? "-" : path, status, bytes, us / 1000.0,
-            request_id, remote, reason);
-    }
+    log_access(st, method, path, status, bytes, started, request_id, remote,
+               " reason=\"" + reason + "\"");
 }
 
 // Reads the request body (Content-Length or chunked) into `out`; nullopt on success,
@@ -636,16 +646,9 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
                 if (sink.ok() && !sink.ended()) {
                     co_await sink.end_stream();
                 }
-                if (st->cfg.log.access_log) {
-                    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::steady_clock::now() - started)
-                                  .count();
-                    spdlog::info(
-                        "access method={} path={} status={} bytes={} duration_ms={:.3f} "
-                        "request_id={} remote={} stream=true{}",
-                        req.head.method, path, sink.status(), sink.bytes(), us / 1000.0,
-                        req.request_id, remote, sink.client_gone() ? " client_gone=true" : "");
-                }
+                log_access(st, req.head.method, path, sink.status(), sink.bytes(), started,
+                           req.request_id, remote,
+                           sink.client_gone() ? " stream=true client_gone=true" : " stream=true");
                 if (!sink.ok() || sink.client_gone() || !keep_alive || st->draining) {
                     break;
                 }
@@ -659,15 +662,8 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
 
         std::size_t bytes = 0;
         bool ok = co_await write_response(st, c, req, res, keep_alive, head_only, bytes);
-        if (st->cfg.log.access_log) {
-            auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started)
-                          .count();
-            spdlog::info(
-                "access method={} path={} status={} bytes={} duration_ms={:.3f} "
-                "request_id={} remote={}",
-                req.head.method, path, res.status, bytes, us / 1000.0, req.request_id, remote);
-        }
+        log_access(st, req.head.method, path, res.status, bytes, started, req.request_id, remote,
+                   {});
         if (!ok || !keep_alive) {
             break;
         }

@@ -64,6 +64,7 @@ public:
 
 private:
     std::shared_ptr<upstream::pool> make_pool(const std::string& base_url);
+    std::string inference_base() const;
     std::shared_ptr<upstream::pool> inference_pool();
     std::shared_ptr<upstream::pool> control_pool();
     net::awaitable<call_result> call(std::string method, std::string path, std::string body,
