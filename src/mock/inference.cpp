@@ -626,14 +626,16 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             return error_reply(400, "400", "Chat request type does not match serving model.");
         }
         auto r = chat_reply(d, model, format, opts.token_delay);
+        // `mock-slow` also paces the writes of `mock-reset` and `mock-stall` when combined.
+        if (model.find("mock-slow") != std::string::npos) {
+            r.delay = std::chrono::milliseconds(100);
+        }
         if (model.find("mock-reset") != std::string::npos) {
             r.writes.resize(std::min<std::size_t>(r.writes.size(), 2));
             r.end = reply::tail::reset;
         } else if (model.find("mock-stall") != std::string::npos) {
             r.writes.resize(std::min<std::size_t>(r.writes.size(), 1));
             r.end = reply::tail::stall;
-        } else if (model.find("mock-slow") != std::string::npos) {
-            r.delay = std::chrono::milliseconds(100);
         } else if (model.find("mock-long") != std::string::npos && r.stream &&
                    format == "GENERIC") {
             r.writes = long_stream();

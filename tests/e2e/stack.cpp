@@ -675,6 +675,9 @@ proxy::~proxy()
 {
     proc_->stop(5s);
     const std::string log = proc_->err();
+    if (std::getenv("OGP_E2E_VERBOSE") != nullptr) {
+        std::fprintf(stderr, "---- daemon log ----\n%s---- end ----\n", log.c_str());
+    }
     for (const char* marker :
          {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
         auto at = log.find(marker);
