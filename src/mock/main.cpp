@@ -37,7 +37,8 @@ constexpr std::string_view usage =
     "  --stale-after-ms N     drop a request arriving on a keep-alive connection idle for N ms\n"
     "                         or more, unanswered, and close it (default 0: never)\n"
     "Faults by model id substring: mock-429, mock-500, mock-503, mock-401, mock-reset,\n"
-    "mock-stall, mock-slow, mock-hang, mock-long, mock-cl-te, mock-bad-chunk, unknown (404).\n"
+    "mock-stall, mock-slow, mock-hang, mock-long, mock-cl-te, mock-bad-chunk, unknown (404);\n"
+    "mock-slow combined with mock-reset or mock-stall paces their writes.\n"
     "Prints one line `ready imds=... federation=... inference=... ca=...` when serving;\n"
     "stops on SIGINT/SIGTERM.\n";
 

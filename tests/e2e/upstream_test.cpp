@@ -116,9 +116,10 @@ TEST_CASE("B.6 #33 upstream accepts TCP but never answers the TLS handshake: 504
 TEST_CASE("B.6 #34 upstream reads the request and never answers: 504 at the first-byte timeout",
           "[e2e][b6][!mayfail]")
 {
-    // Known daemon bug (see the report): after the first-byte deadline cancels the TLS read,
-    // exchange::attempt also runs the plain-socket branch of its `c->tls ? co_await ... :
-    // co_await ...` (GCC 12), whose read is never cancelled: no 504 until the client leaves.
+    // Known daemon bug (see the report): when the TLS read of the head fails (here: cancelled
+    // at the first-byte deadline), exchange::attempt also awaits the plain-socket arm of its
+    // `c->tls ? co_await read_head(...) : co_await read_head(...)` (GCC 12 coroutines); that
+    // raw read is never cancelled, so no 504 comes until the client leaves.
     mock m;
     daemon_options o;
     o.upstream_first_byte = "1s";
@@ -228,8 +229,9 @@ TEST_CASE("B.6 #38 max in-flight upstream counts a stream in flight", "[e2e][b6]
 TEST_CASE("B.6 #40 a stale pooled connection is retried once on a new connection",
           "[e2e][b6][!mayfail]")
 {
-    // Intermittent with the #34 daemon bug: after the TLS read of the stale connection fails,
-    // a stray plain-socket read may hold the exchange (no answer until the client leaves).
+    // Fails with the #34 daemon bug: after the TLS read of the stale connection fails, the
+    // stray plain-socket read holds the exchange until upstream_first_byte (then 504), so the
+    // transparent retry never happens.
     // The mock drops a request that arrives on a connection idle for 300 ms or more (its idle
     // close crossing the request), without answering.
     mock m({"--stale-after-ms", "300"});
