@@ -99,8 +99,34 @@ http_response with_request_id(http_response r, const std::string& opc_request_id
 }  // namespace
 
 /// Outcome of service::call(): the exchange with a response head, or the error to answer.
+/// Holds its in-flight slot until the caller is done with the exchange (body included).
 struct service::call_result
 {
+    struct slot
+    {
+        std::atomic<std::size_t>* n = nullptr;
+        slot() = default;
+        explicit slot(std::atomic<std::size_t>& c) : n(&c) {}
+        slot(slot&& o) noexcept : n(std::exchange(o.n, nullptr)) {}
+        slot& operator=(slot&& o) noexcept
+        {
+            if (this != &o) {
+                release();
+                n = std::exchange(o.n, nullptr);
+            }
+            return *this;
+        }
+        ~slot() { release(); }
+        void release()
+        {
+            if (n != nullptr) {
+                --*n;
+                n = nullptr;
+            }
+        }
+    };
+
+    slot in_flight;
     std::unique_ptr<upstream::exchange> exchange;
     std::optional<api_error> error;
     bool client_gone = false;
@@ -218,11 +244,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                                         "overloaded");
         co_return out;
     }
-    struct release
-    {
-        std::atomic<std::size_t>& n;
-        ~release() { --n; }
-    } in_flight{inflight_};
+    out.in_flight = call_result::slot(inflight_);
 
     if (!pool) {
         pool = inference_pool();

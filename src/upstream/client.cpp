@@ -388,14 +388,23 @@ net::awaitable<error_code> exchange::attempt(
     {
         watchdog guard(ex, c, pool_->options().first_byte_timeout);
         phase_ = failure_phase::write;
-        error_code ec = c->tls ? co_await write_request(c->stream, req)
-                               : co_await write_request(c->socket(), req);
+        // Plain if/else, never `cond ? co_await a : co_await b`: GCC 12 evaluates both arms.
+        error_code ec;
+        if (c->tls) {
+            ec = co_await write_request(c->stream, req);
+        } else {
+            ec = co_await write_request(c->socket(), req);
+        }
         if (ec) {
             stale = reused && !guard.fired();
             co_return timed(guard, ec);
         }
         phase_ = failure_phase::first_byte;
-        ec = c->tls ? co_await read_head(c->stream, *c) : co_await read_head(c->socket(), *c);
+        if (c->tls) {
+            ec = co_await read_head(c->stream, *c);
+        } else {
+            ec = co_await read_head(c->socket(), *c);
+        }
         if (ec) {
             // A reused connection closed before any response byte: the request was not seen.
             stale =
@@ -487,8 +496,13 @@ net::awaitable<error_code> exchange::read_some(std::string& out,
     // Read until at least one body byte or the end of the message.
     for (;;) {
         char piece[body_piece];
-        auto [ec, n] = c->tls ? co_await read_body_some(c->stream, *c, piece, sizeof piece)
-                              : co_await read_body_some(c->socket(), *c, piece, sizeof piece);
+        std::pair<error_code, std::size_t> got;
+        if (c->tls) {
+            got = co_await read_body_some(c->stream, *c, piece, sizeof piece);
+        } else {
+            got = co_await read_body_some(c->socket(), *c, piece, sizeof piece);
+        }
+        auto [ec, n] = got;
         if (ec) {
             co_return timed(guard, ec);
         }
