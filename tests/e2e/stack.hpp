@@ -271,7 +271,7 @@ private:
 std::string chat_body(std::string_view model, std::string_view prompt, bool stream = false,
                       std::string_view extra = {});
 
-/// Parses JSON; nullopt-like: returns false on error.
+/// True when `text` parses as JSON.
 bool json_ok(std::string_view text);
 /// A string member by JSON pointer ("/error/code"), or empty.
 std::string json_string(std::string_view text, const char* pointer);
