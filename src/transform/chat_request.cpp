@@ -84,6 +84,25 @@ result<resolved_model> resolve_model(std::string_view name, const config& cfg)
 
 namespace {
 
+// Writes `key: value` when the optional holds a value.
+template <class Writer>
+void put_optional(Writer& w, const char* key, const std::optional<double>& v)
+{
+    if (v) {
+        w.Key(key);
+        w.Double(*v);
+    }
+}
+
+template <class Writer>
+void put_optional(Writer& w, const char* key, const std::optional<std::int64_t>& v)
+{
+    if (v) {
+        w.Key(key);
+        w.Int64(*v);
+    }
+}
+
 // The OpenAI request fields we look at, found in one pass over the body.
 struct fields
 {
@@ -1347,30 +1366,12 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
     w.Key(f == api_format::generic && reasoning_openai ? "maxCompletionTokens" : "maxTokens");
     w.Int64(max_tokens);
     // Sampling.
-    if (temperature) {
-        w.Key("temperature");
-        w.Double(*temperature);
-    }
-    if (top_p) {
-        w.Key("topP");
-        w.Double(*top_p);
-    }
-    if (top_k) {
-        w.Key("topK");
-        w.Int64(*top_k);
-    }
-    if (frequency_penalty) {
-        w.Key("frequencyPenalty");
-        w.Double(*frequency_penalty);
-    }
-    if (presence_penalty) {
-        w.Key("presencePenalty");
-        w.Double(*presence_penalty);
-    }
-    if (seed) {
-        w.Key("seed");
-        w.Int64(*seed);
-    }
+    put_optional(w, "temperature", temperature);
+    put_optional(w, "topP", top_p);
+    put_optional(w, "topK", top_k);
+    put_optional(w, "frequencyPenalty", frequency_penalty);
+    put_optional(w, "presencePenalty", presence_penalty);
+    put_optional(w, "seed", seed);
     if (!stops.empty()) {
         w.Key(f == api_format::generic ? "stop" : "stopSequences");
         w.StartArray();
