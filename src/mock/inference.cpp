@@ -534,6 +534,7 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             reply r;
             r.body =
                 "{\"connections\":" + std::to_string(stats.connections.load()) +
+                ",\"resumed\":" + std::to_string(stats.resumed.load()) +
                 ",\"requests\":" + std::to_string(stats.requests.load()) +
                 ",\"chat\":" + std::to_string(stats.chat.load()) +
                 ",\"embed\":" + std::to_string(stats.embed.load()) +
@@ -756,6 +757,9 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
     ssl::stream<tcp::socket> s(std::move(socket), im->tls);
     beast::flat_buffer buffer;
     auto [hec] = co_await s.async_handshake(ssl::stream_base::server, use_nothrow);
+    if (!hec && SSL_session_reused(s.native_handle()) == 1) {
+        ++im->stats.resumed;
+    }
     std::optional<std::chrono::steady_clock::time_point> idle_since;  // after an answer
     for (; !hec;) {
         http::request_parser<http::string_body> parser;
@@ -855,6 +859,9 @@ net::awaitable<void> accept_loop(impl_ptr im)
             }
             continue;
         }
+        // Every write goes out at once, as OCI's do (no Nagle coalescing of stream events).
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         auto ex = socket.get_executor();
         net::co_spawn(ex, serve(im, std::move(socket)), net::detached);
     }

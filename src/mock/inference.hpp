@@ -38,6 +38,7 @@ struct inference_options
 struct inference_stats
 {
     std::atomic<std::uint64_t> connections{0};
+    std::atomic<std::uint64_t> resumed{0};  ///< TLS handshakes that resumed a session
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint64_t> chat{0};
     std::atomic<std::uint64_t> embed{0};

@@ -20,8 +20,91 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
-constexpr std::size_t body_piece = 16 * 1024;
+// Streamed bodies arrive in small events: a small piece keeps an idle stream's memory low.
+constexpr std::size_t stream_piece = 4 * 1024;
+constexpr std::size_t whole_piece = 64 * 1024;
 constexpr std::uint32_t max_response_head = 64 * 1024;
+
+// SSL ex_data slot pointing at the pool's session_store (Asio keeps its verify callback in the
+// app data, so that one is taken).
+int session_store_index()
+{
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+}  // namespace
+
+/// The most recent resumable TLS session of one pool's target. New connections offer it, so
+/// only the first connection to a host pays a full handshake with certificate verification.
+/// Filled by OpenSSL's new-session callback (TLS 1.3 tickets arrive after the handshake).
+/// Thread-safe.
+class session_store
+{
+public:
+    session_store() = default;
+    ~session_store()
+    {
+        if (session_ != nullptr) {
+            SSL_SESSION_free(session_);
+        }
+    }
+    session_store(const session_store&) = delete;
+    session_store& operator=(const session_store&) = delete;
+
+    // Keeps a copy of `s`. Copies on the way in and out: OpenSSL marks the session a connection
+    // uses as not resumable when that connection is freed without a TLS shutdown, which is
+    // how every stream ends (OCI never finishes a streamed body).
+    void put_copy(const SSL_SESSION* s) { put(s == nullptr ? nullptr : SSL_SESSION_dup(s)); }
+
+    // Takes ownership of `s`.
+    void put(SSL_SESSION* s)
+    {
+        SSL_SESSION* old = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            old = std::exchange(session_, s);
+        }
+        if (old != nullptr) {
+            SSL_SESSION_free(old);
+        }
+    }
+
+    // Offers the stored session on `ssl` (no-op when there is none).
+    void offer(SSL* ssl)
+    {
+        SSL_SESSION* copy = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (session_ != nullptr && SSL_SESSION_is_resumable(session_) == 1) {
+                copy = SSL_SESSION_dup(session_);
+            }
+        }
+        if (copy != nullptr) {
+            SSL_set_session(ssl, copy);  // takes its own reference
+            SSL_SESSION_free(copy);
+        }
+    }
+
+    void clear() { put(nullptr); }
+
+private:
+    std::mutex mutex_;
+    SSL_SESSION* session_ = nullptr;
+};
+
+namespace {
+
+// OpenSSL's new-session callback: keeps a copy in the pool's store. Returns 0: the reference
+// OpenSSL passed stays OpenSSL's.
+int on_new_session(SSL* ssl, SSL_SESSION* session)
+{
+    auto* store = static_cast<session_store*>(SSL_get_ex_data(ssl, session_store_index()));
+    if (store != nullptr) {
+        store->put_copy(session);
+    }
+    return 0;
+}
 
 }  // namespace
 
@@ -108,6 +191,13 @@ std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file
     // TLS 1.2 or newer only, peer verification always on.
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    // Resumption: sessions go to the pool's store through the callback, never to OpenSSL's
+    // internal cache (which clients do not look up anyway).
+    SSL_CTX_set_session_cache_mode(ctx->native_handle(),
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx->native_handle(), on_new_session);
+    // Record buffers only while a record is in flight: an idle stream holds none.
+    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     ctx->set_verify_mode(ssl::verify_peer);
     ctx->set_default_verify_paths();
     if (!ca_file.empty()) {
@@ -121,12 +211,15 @@ std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file
 class connection : public std::enable_shared_from_this<connection>
 {
 public:
-    connection(net::io_context& ioc, std::shared_ptr<ssl::context> ctx, bool tls)
-        : ctx_(std::move(ctx)), stream(ioc, *ctx_), tls(tls)
+    connection(net::io_context& ioc, std::shared_ptr<ssl::context> ctx,
+               std::shared_ptr<session_store> sessions, bool tls)
+        : ctx_(std::move(ctx)), sessions_(std::move(sessions)), stream(ioc, *ctx_), tls(tls)
     {
+        SSL_set_ex_data(stream.native_handle(), session_store_index(), sessions_.get());
     }
 
     std::shared_ptr<ssl::context> ctx_;
+    std::shared_ptr<session_store> sessions_;  // outlives the SSL object that points at it
     ssl::stream<tcp::socket> stream;
     bool tls;
     beast::flat_buffer buffer;
@@ -215,7 +308,11 @@ bool is_ip_literal(const std::string& host)
 
 pool::pool(net::io_context& ioc, std::shared_ptr<ssl::context> tls, target_url target,
            pool_options options)
-    : ioc_(ioc), tls_(std::move(tls)), target_(std::move(target)), options_(options)
+    : ioc_(ioc),
+      tls_(std::move(tls)),
+      sessions_(std::make_shared<session_store>()),
+      target_(std::move(target)),
+      options_(options)
 {
 }
 
@@ -234,6 +331,7 @@ void pool::clear()
         std::lock_guard lock(mutex_);
         drop.swap(idle_);
     }
+    sessions_->clear();
 }
 
 std::shared_ptr<connection> pool::take_idle()
@@ -264,7 +362,7 @@ void pool::put_idle(std::shared_ptr<connection> c)
 
 std::shared_ptr<connection> pool::make_connection()
 {
-    return std::make_shared<connection>(ioc_, tls_, target_.tls);
+    return std::make_shared<connection>(ioc_, tls_, sessions_, target_.tls);
 }
 
 net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
@@ -295,9 +393,14 @@ net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
         }
         c->stream.set_verify_mode(ssl::verify_peer);
         c->stream.set_verify_callback(ssl::host_name_verification(target_.host));
+        // Offer the last session of this host: an abbreviated handshake, no chain to verify.
+        sessions_->offer(c->stream.native_handle());
         auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_nothrow);
         if (hec) {
             co_return timed(guard, hec);
+        }
+        if (SSL_session_reused(c->stream.native_handle()) == 1) {
+            ++resumptions_;
         }
     }
     ++handshakes_;
@@ -489,24 +592,31 @@ net::awaitable<error_code> exchange::read_some(std::string& out,
     if (conn_->parser->is_done()) {
         co_return error_code{};
     }
+    co_return co_await read_piece(out, stream_piece, timeout);
+}
+
+net::awaitable<error_code> exchange::read_piece(std::string& out, std::size_t piece,
+                                                std::optional<std::chrono::milliseconds> timeout)
+{
     auto ex = co_await net::this_coro::executor;
     auto c = conn_;
     watchdog guard(ex, c, timeout.value_or(pool_->options().idle_timeout));
     phase_ = failure_phase::body;
-    // Read until at least one body byte or the end of the message.
+    // Read until at least one body byte or the end of the message, straight into `out`.
     for (;;) {
-        char piece[body_piece];
+        const std::size_t old = out.size();
+        out.resize(old + piece);
         std::pair<error_code, std::size_t> got;
         if (c->tls) {
-            got = co_await read_body_some(c->stream, *c, piece, sizeof piece);
+            got = co_await read_body_some(c->stream, *c, out.data() + old, piece);
         } else {
-            got = co_await read_body_some(c->socket(), *c, piece, sizeof piece);
+            got = co_await read_body_some(c->socket(), *c, out.data() + old, piece);
         }
         auto [ec, n] = got;
+        out.resize(old + n);
         if (ec) {
             co_return timed(guard, ec);
         }
-        out.append(piece, n);
         if (n > 0 || c->parser->is_done()) {
             phase_ = failure_phase::none;
             co_return error_code{};
@@ -516,8 +626,11 @@ net::awaitable<error_code> exchange::read_some(std::string& out,
 
 net::awaitable<error_code> exchange::read_all(std::string& out, std::size_t max_bytes)
 {
+    if (!conn_ || !conn_->parser) {
+        co_return error_code(net::error::not_connected);
+    }
     while (!complete()) {
-        auto ec = co_await read_some(out);
+        auto ec = co_await read_piece(out, whole_piece, std::nullopt);
         if (ec) {
             co_return ec;
         }

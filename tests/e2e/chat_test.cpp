@@ -375,3 +375,25 @@ TEST_CASE("1,000 sequential requests cost at most 2 upstream TLS handshakes", "[
     CHECK(s.connections <= 2);
     CHECK(s.rejected_signatures == 0);
 }
+
+TEST_CASE("streams resume the upstream TLS session instead of a full handshake each",
+          "[e2e][pool][tls]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    // OCI never ends a streamed body, so each stream's upstream connection is closed after
+    // it: every stream needs a new connection, and all but the first resume the session.
+    constexpr int streams = 6;
+    for (int i = 0; i < streams; ++i) {
+        auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "again", true), 10s);
+        INFO("stream " << i << ": " << printable(r.body, 500));
+        REQUIRE(r.status == 200);
+        CHECK(stream_content(r.sse_data()) == "Hello from the OCI mock. You said: again");
+    }
+    auto s = m.stats();
+    CHECK(s.chat == streams);
+    CHECK(s.connections == streams);
+    CHECK(s.resumed == streams - 1);
+    CHECK(s.rejected_signatures == 0);
+}

@@ -478,6 +478,7 @@ mock_stats mock::stats()
         return static_cast<std::uint64_t>(v);
     };
     s.connections = num("/connections") - stats_calls_;
+    s.resumed = num("/resumed");
     s.requests = num("/requests");
     s.chat = num("/chat");
     s.embed = num("/embed");

@@ -109,6 +109,7 @@ program_result run_program(const std::vector<std::string>& argv, ms timeout,
 struct mock_stats
 {
     std::uint64_t connections = 0;
+    std::uint64_t resumed = 0;  ///< TLS handshakes that resumed a session
     std::uint64_t requests = 0;
     std::uint64_t chat = 0;
     std::uint64_t embed = 0;

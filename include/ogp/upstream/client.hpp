@@ -51,6 +51,7 @@ struct pool_options
 };
 
 class connection;
+class session_store;
 
 /// A bounded pool of keep-alive connections to one host. Connections are handed to one
 /// exchange at a time; idle ones expire before the server would close them, and a connection
@@ -67,9 +68,11 @@ public:
 
     /// Number of TLS handshakes (or plain connects) performed so far.
     std::uint64_t handshakes() const { return handshakes_.load(); }
+    /// How many of those resumed a stored TLS session (abbreviated handshake).
+    std::uint64_t resumptions() const { return resumptions_.load(); }
     /// Number of idle pooled connections.
     std::size_t idle_count() const;
-    /// Drops every idle connection.
+    /// Drops every idle connection and the stored TLS session.
     void clear();
 
     // Used by exchange.
@@ -83,9 +86,11 @@ public:
 private:
     net::io_context& ioc_;
     std::shared_ptr<ssl::context> tls_;
+    std::shared_ptr<session_store> sessions_;
     target_url target_;
     pool_options options_;
     std::atomic<std::uint64_t> handshakes_{0};
+    std::atomic<std::uint64_t> resumptions_{0};
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<connection>> idle_;
 };
@@ -138,6 +143,9 @@ public:
     bool retried() const { return retried_; }
 
 private:
+    // Reads at least one body byte (or the end) into `out`, `piece` bytes at most per read.
+    net::awaitable<error_code> read_piece(std::string& out, std::size_t piece,
+                                          std::optional<std::chrono::milliseconds> timeout);
     net::awaitable<error_code> attempt(
         std::shared_ptr<connection> c, std::string_view method, std::string_view target,
         const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
