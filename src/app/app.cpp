@@ -18,6 +18,7 @@
 #include "ogp/server/server.hpp"
 #include "ogp/upstream/client.hpp"
 #include "ogp/util/log.hpp"
+#include "ogp/util/memory.hpp"
 #include "ogp/util/systemd.hpp"
 
 namespace ogp {
@@ -100,7 +101,8 @@ public:
           server_(ioc_, cfg_),
           signals_(ioc_, SIGINT, SIGTERM),
           hangup_(ioc_, SIGHUP),
-          drain_timer_(ioc_)
+          drain_timer_(ioc_),
+          trim_timer_(ioc_)
     {
     }
 
@@ -142,6 +144,7 @@ public:
                      ep.address().to_string(), ep.port(), thread_count(), cfg_.source);
         server_.start();
         creds_->start();
+        watch_memory();
         wait_for_signal();
         ignore_hangup();
         systemd_notify("READY=1");
@@ -176,6 +179,22 @@ public:
     }
 
 private:
+    // Once a second: return freed heap to the kernel after a burst of connections ended. Only
+    // this chain touches the timer; it stops by itself once the server drains.
+    void watch_memory()
+    {
+        trim_timer_.expires_after(std::chrono::seconds(1));
+        trim_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || server_.draining()) {
+                return;
+            }
+            if (trim_.tick(server_.active_connections(), server_.accepted_connections())) {
+                release_free_memory();
+            }
+            watch_memory();
+        });
+    }
+
     void wait_for_signal()
     {
         signals_.async_wait([this](boost::system::error_code ec, int sig) {
@@ -259,6 +278,8 @@ private:
     net::signal_set signals_;
     net::signal_set hangup_;
     net::steady_timer drain_timer_;
+    net::steady_timer trim_timer_;
+    trim_policy trim_;
     bool draining_ = false;
     std::chrono::steady_clock::time_point drain_deadline_;
 };

@@ -133,6 +133,7 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
     readiness_probe readiness;
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> active{0};
+    std::atomic<std::uint64_t> accepted{0};
 
     // Registry of open connections, for drain and forced close.
     std::mutex mutex;
@@ -700,6 +701,7 @@ net::awaitable<void> accept_loop(state_ptr st)
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         ++st->active;
+        ++st->accepted;
         auto ex = socket.get_executor();
         net::co_spawn(ex, run_session(st, std::move(socket)), net::detached);
     }
@@ -778,6 +780,11 @@ void server::close_all()
 std::size_t server::active_connections() const
 {
     return state_->active.load();
+}
+
+std::uint64_t server::accepted_connections() const
+{
+    return state_->accepted.load();
 }
 
 bool server::draining() const

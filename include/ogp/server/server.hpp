@@ -115,6 +115,8 @@ public:
     void close_all();
     /// Number of open client connections.
     std::size_t active_connections() const;
+    /// Connections accepted since start (refused ones excluded).
+    std::uint64_t accepted_connections() const;
     /// True once drain() was called.
     bool draining() const;
 
