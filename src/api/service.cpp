@@ -1,6 +1,5 @@
 #include "ogp/api/service.hpp"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
@@ -18,6 +17,7 @@
 #include "ogp/transform/models.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 #include "ogp/upstream/client.hpp"
+#include "ogp/util/log.hpp"
 
 namespace ogp::api {
 
@@ -44,11 +44,7 @@ std::int64_t now_unix()
 
 std::string new_completion_id()
 {
-    std::uint64_t hi = 0;
-    std::uint32_t lo = 0;
-    RAND_bytes(reinterpret_cast<unsigned char*>(&hi), sizeof hi);
-    RAND_bytes(reinterpret_cast<unsigned char*>(&lo), sizeof lo);
-    return transform::make_completion_id(hi, lo);
+    return transform::make_completion_id(random_u64(), static_cast<std::uint32_t>(random_u64()));
 }
 
 // `Retry-After` in seconds (delta form only); nullopt when absent or not a number.

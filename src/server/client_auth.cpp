@@ -1,17 +1,25 @@
 #include "ogp/server/client_auth.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <cctype>
+#include <optional>
+#include <stdexcept>
 
 namespace ogp::server {
 namespace {
 
-std::array<unsigned char, 32> digest(std::string_view s)
+// SHA-256 of `s`; nullopt only if OpenSSL fails (callers then fail closed).
+std::optional<std::array<unsigned char, 32>> digest(std::string_view s)
 {
+    // Fetched once: SHA256() would look the algorithm up again on every call (OpenSSL 3).
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
     std::array<unsigned char, 32> d{};
-    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+    unsigned int len = 0;
+    if (md == nullptr || EVP_Digest(s.data(), s.size(), d.data(), &len, md, nullptr) != 1) {
+        return std::nullopt;
+    }
     return d;
 }
 
@@ -22,7 +30,11 @@ client_authenticator::client_authenticator(const std::vector<std::string>& keys,
     : anonymous_(allow_anonymous && keys.empty())
 {
     for (const auto& k : keys) {
-        digests_.push_back(digest(k));
+        auto d = digest(k);
+        if (!d) {
+            throw std::runtime_error("clients.api_keys: SHA-256 is not available");
+        }
+        digests_.push_back(*d);
     }
 }
 
@@ -51,7 +63,7 @@ std::optional<api_error> client_authenticator::check(
     // Compare against every key without an early exit.
     int match = 0;
     for (const auto& d : digests_) {
-        match |= CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0 ? 1 : 0;
+        match |= presented && CRYPTO_memcmp(d.data(), presented->data(), d.size()) == 0 ? 1 : 0;
     }
     if (match == 0) {
         return invalid_api_key("Incorrect API key provided.");

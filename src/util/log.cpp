@@ -73,22 +73,62 @@ void setup_logging(const log_config& cfg)
     spdlog::set_default_logger(logger);
 }
 
-std::string new_request_id()
+namespace {
+
+// xoshiro256** (Blackman and Vigna): fast, 256 bits of state, never all zero once seeded.
+class id_generator
 {
-    unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
-        // Fall back to the standard engine; ids need uniqueness, not secrecy.
-        thread_local std::mt19937_64 rng{std::random_device{}()};
-        for (auto& b : raw) {
-            b = static_cast<unsigned char>(rng());
+public:
+    id_generator()
+    {
+        // Seed from the CSPRNG; the standard engine only if OpenSSL cannot deliver.
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(s_), sizeof s_) != 1) {
+            std::random_device rd;
+            for (auto& w : s_) {
+                w = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+            }
+        }
+        if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) {
+            s_[0] = 0x9e3779b97f4a7c15ULL;
         }
     }
+
+    std::uint64_t next()
+    {
+        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+        const std::uint64_t t = s_[1] << 17;
+        s_[2] ^= s_[0];
+        s_[3] ^= s_[1];
+        s_[1] ^= s_[2];
+        s_[0] ^= s_[3];
+        s_[2] ^= t;
+        s_[3] = rotl(s_[3], 45);
+        return result;
+    }
+
+private:
+    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    std::uint64_t s_[4];
+};
+
+}  // namespace
+
+std::uint64_t random_u64()
+{
+    thread_local id_generator gen;
+    return gen.next();
+}
+
+std::string new_request_id()
+{
     static constexpr char hex[] = "0123456789abcdef";
-    std::string id;
-    id.reserve(32);
-    for (unsigned char b : raw) {
-        id.push_back(hex[b >> 4]);
-        id.push_back(hex[b & 15]);
+    std::string id(32, '0');
+    for (int half = 0; half < 2; ++half) {
+        std::uint64_t v = random_u64();
+        for (int i = 0; i < 16; ++i) {
+            id[half * 16 + i] = hex[v & 15];
+            v >>= 4;
+        }
     }
     return id;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,7 +12,12 @@ namespace ogp {
 /// at `cfg.level`. Call once at start-up, before any thread starts.
 void setup_logging(const log_config& cfg);
 
-/// A fresh request id: 32 lowercase hex characters from a CSPRNG.
+/// 64 random bits for identifiers (request and completion ids): unique, not secret. A
+/// per-thread xoshiro256** generator seeded from the OpenSSL CSPRNG, so the hot path does not
+/// take the DRBG's lock for every id.
+std::uint64_t random_u64();
+
+/// A fresh request id: 32 lowercase hex characters from random_u64().
 std::string new_request_id();
 
 /// True when a client-supplied `x-request-id` is safe to adopt and echo: 1..128 characters of
