@@ -799,7 +799,11 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             res.body() = std::move(r.body);
             res.prepare_payload();
             res.keep_alive(req.keep_alive());
-            auto [wec, wn] = co_await http::async_write(s, res, use_nothrow);
+            // One buffer, so one TLS record for a small answer (as a production server sends).
+            std::ostringstream wire;
+            wire << res;
+            const std::string bytes = wire.str();
+            auto [wec, wn] = co_await net::async_write(s, net::buffer(bytes), use_nothrow);
             if (wec || !req.keep_alive()) {
                 break;
             }

@@ -22,7 +22,7 @@ namespace {
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 // Streamed bodies arrive in small events: a small piece keeps an idle stream's memory low.
 constexpr std::size_t stream_piece = 4 * 1024;
-constexpr std::size_t whole_piece = 64 * 1024;
+constexpr std::size_t whole_piece = 16 * 1024;
 constexpr std::uint32_t max_response_head = 64 * 1024;
 
 // SSL ex_data slot pointing at the pool's session_store (Asio keeps its verify callback in the
@@ -314,6 +314,14 @@ pool::pool(net::io_context& ioc, std::shared_ptr<ssl::context> tls, target_url t
       target_(std::move(target)),
       options_(options)
 {
+    // An IP literal is its own answer, for good.
+    error_code ec;
+    auto addr = net::ip::make_address(target_.host, ec);
+    if (!ec) {
+        literal_ = true;
+        endpoints_ = {tcp::endpoint(addr, target_.port)};
+        endpoints_until_ = std::chrono::steady_clock::time_point::max();
+    }
 }
 
 pool::~pool() = default;
@@ -360,6 +368,31 @@ void pool::put_idle(std::shared_ptr<connection> c)
     idle_.push_back(std::move(c));
 }
 
+std::vector<tcp::endpoint> pool::cached_endpoints() const
+{
+    std::lock_guard lock(mutex_);
+    if (std::chrono::steady_clock::now() >= endpoints_until_) {
+        return {};
+    }
+    return endpoints_;
+}
+
+void pool::cache_endpoints(const std::vector<tcp::endpoint>& endpoints)
+{
+    std::lock_guard lock(mutex_);
+    endpoints_ = endpoints;
+    endpoints_until_ = std::chrono::steady_clock::now() + options_.dns_ttl;
+}
+
+void pool::forget_endpoints()
+{
+    std::lock_guard lock(mutex_);
+    if (!literal_) {
+        endpoints_.clear();
+        endpoints_until_ = {};
+    }
+}
+
 std::shared_ptr<connection> pool::make_connection()
 {
     return std::make_shared<connection>(ioc_, tls_, sessions_, target_.tls);
@@ -370,15 +403,23 @@ net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
     auto ex = co_await net::this_coro::executor;
     watchdog guard(ex, c, options_.connect_timeout);
 
-    // Resolve and connect.
-    tcp::resolver resolver(ex);
-    auto [rec, results] =
-        co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_nothrow);
-    if (rec) {
-        co_return rec;
+    // Resolve (an IP literal or a cached answer needs no lookup), then connect.
+    std::vector<tcp::endpoint> endpoints = cached_endpoints();
+    if (endpoints.empty()) {
+        tcp::resolver resolver(ex);
+        auto [rec, results] = co_await resolver.async_resolve(
+            target_.host, std::to_string(target_.port), use_nothrow);
+        if (rec) {
+            co_return rec;
+        }
+        for (const auto& r : results) {
+            endpoints.push_back(r.endpoint());
+        }
+        cache_endpoints(endpoints);
     }
-    auto [cec, ep] = co_await net::async_connect(c->socket(), results, use_nothrow);
+    auto [cec, ep] = co_await net::async_connect(c->socket(), endpoints, use_nothrow);
     if (cec) {
+        forget_endpoints();  // the next attempt asks DNS again
         co_return timed(guard, cec);
     }
     error_code ignored;
@@ -419,10 +460,52 @@ exchange::~exchange()
 namespace {
 
 template <class Stream>
-net::awaitable<error_code> write_request(Stream& s, http::request<http::string_body>& req)
+net::awaitable<error_code> write_request(Stream& s, const std::string& wire)
 {
-    auto [ec, n] = co_await http::async_write(s, req, use_nothrow);
+    auto [ec, n] = co_await net::async_write(s, net::buffer(wire), use_nothrow);
     co_return ec;
+}
+
+bool has_line_break(std::string_view v)
+{
+    return v.find_first_of("\r\n") != std::string_view::npos;
+}
+
+// The request in one buffer, so it leaves in as few TLS records and segments as its size
+// allows (a TLS stream writes one buffer of a sequence per record). Framing headers are ours:
+// Content-Length from the body (the signed value is computed the same way), never
+// Transfer-Encoding or Connection from the caller. Empty when a header would break the framing.
+std::string serialize_request(std::string_view method, std::string_view target,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              std::string_view body, const std::string& authority)
+{
+    std::string wire;
+    wire.reserve(512 + body.size());
+    if (has_line_break(method) || has_line_break(target)) {
+        return {};
+    }
+    wire.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+    bool host = false;
+    for (const auto& [k, v] : headers) {
+        if (k.empty() || has_line_break(k) || has_line_break(v) ||
+            k.find(':') != std::string::npos) {
+            return {};
+        }
+        if (beast::iequals(k, "content-length") || beast::iequals(k, "transfer-encoding") ||
+            beast::iequals(k, "connection")) {
+            continue;
+        }
+        host = host || beast::iequals(k, "host");
+        wire.append(k).append(": ").append(v).append("\r\n");
+    }
+    if (!host) {
+        wire.append("Host: ").append(authority).append("\r\n");
+    }
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+        wire.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    }
+    wire.append("\r\n").append(body);
+    return wire;
 }
 
 template <class Stream>
@@ -465,21 +548,12 @@ net::awaitable<error_code> exchange::attempt(
     auto ex = co_await net::this_coro::executor;
     stale = false;
     // Build the request: our headers only, never anything copied from the client.
-    http::request<http::string_body> req;
-    req.method_string(method);
-    req.target(target);
-    req.version(11);
-    for (const auto& [k, v] : headers) {
-        req.set(k, v);
+    const std::string wire =
+        serialize_request(method, target, headers, body, pool_->target().authority());
+    if (wire.empty()) {
+        phase_ = failure_phase::write;
+        co_return error_code(net::error::invalid_argument);
     }
-    if (req.find(http::field::host) == req.end()) {
-        req.set(http::field::host, pool_->target().authority());
-    }
-    req.body() = std::string(body);
-    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-        req.content_length(body.size());
-    }
-    req.keep_alive(true);
 
     c->parser.emplace();
     c->parser->header_limit(max_response_head);
@@ -494,9 +568,9 @@ net::awaitable<error_code> exchange::attempt(
         // Plain if/else, never `cond ? co_await a : co_await b`: GCC 12 evaluates both arms.
         error_code ec;
         if (c->tls) {
-            ec = co_await write_request(c->stream, req);
+            ec = co_await write_request(c->stream, wire);
         } else {
-            ec = co_await write_request(c->socket(), req);
+            ec = co_await write_request(c->socket(), wire);
         }
         if (ec) {
             stale = reused && !guard.fired();
@@ -604,13 +678,18 @@ net::awaitable<error_code> exchange::read_piece(std::string& out, std::size_t pi
     phase_ = failure_phase::body;
     // Read until at least one body byte or the end of the message, straight into `out`.
     for (;;) {
+        // No bigger than what a Content-Length says is left (a small answer, a small buffer).
+        std::size_t want = piece;
+        if (auto left = c->parser->content_length_remaining(); left && *left > 0) {
+            want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *left));
+        }
         const std::size_t old = out.size();
-        out.resize(old + piece);
+        out.resize(old + want);
         std::pair<error_code, std::size_t> got;
         if (c->tls) {
-            got = co_await read_body_some(c->stream, *c, out.data() + old, piece);
+            got = co_await read_body_some(c->stream, *c, out.data() + old, want);
         } else {
-            got = co_await read_body_some(c->socket(), *c, out.data() + old, piece);
+            got = co_await read_body_some(c->socket(), *c, out.data() + old, want);
         }
         auto [ec, n] = got;
         out.resize(old + n);

@@ -1,12 +1,15 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +51,10 @@ struct pool_options
     std::chrono::milliseconds idle_timeout{60000};  ///< between body bytes
     std::chrono::milliseconds idle_expiry{30000};   ///< pooled connection max idle time
     std::size_t max_idle = 64;                      ///< idle connections kept
+    /// How long a DNS answer for the host is reused by new connections (a failed connect
+    /// forgets it at once). OCI endpoints sit behind stable names; every stream opens a
+    /// connection, and a lookup per stream would cost a DNS round trip each.
+    std::chrono::milliseconds dns_ttl{30000};
 };
 
 class connection;
@@ -84,6 +91,10 @@ public:
     net::awaitable<error_code> connect(std::shared_ptr<connection> c);
 
 private:
+    std::vector<net::ip::tcp::endpoint> cached_endpoints() const;
+    void cache_endpoints(const std::vector<net::ip::tcp::endpoint>& endpoints);
+    void forget_endpoints();
+
     net::io_context& ioc_;
     std::shared_ptr<ssl::context> tls_;
     std::shared_ptr<session_store> sessions_;
@@ -93,6 +104,9 @@ private:
     std::atomic<std::uint64_t> resumptions_{0};
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<connection>> idle_;
+    bool literal_ = false;  ///< the host is an IP address: never resolved
+    std::vector<net::ip::tcp::endpoint> endpoints_;
+    std::chrono::steady_clock::time_point endpoints_until_{};
 };
 
 /// Where an exchange failed, for mapping to a client status (connect/TLS → 502/504, ...).
