@@ -312,6 +312,11 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             co_return out;
         }
         const unsigned status = exchange->status();
+        if (stream) {
+            // This connection will not come back (OCI never ends a stream): have the next
+            // stream's connection ready, its TLS session resumed off the critical path.
+            pool->prewarm();
+        }
 
         // 401: the token may have been revoked or rotated; refresh once and retry.
         if (status == 401 && !refreshed) {

@@ -541,6 +541,7 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                 ",\"rejected_signatures\":" + std::to_string(stats.rejected_signatures.load()) +
                 ",\"closed_by_client\":" + std::to_string(stats.closed_by_client.load()) +
                 ",\"open_connections\":" + std::to_string(stats.open_connections.load()) +
+                ",\"open_used\":" + std::to_string(stats.open_used.load()) +
                 ",\"stale_drops\":" + std::to_string(stats.stale_drops.load()) + "}";
             return r;
         }
@@ -760,7 +761,12 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
     if (!hec && SSL_session_reused(s.native_handle()) == 1) {
         ++im->stats.resumed;
     }
-    std::optional<std::chrono::steady_clock::time_point> idle_since;  // after an answer
+    // Idle from the handshake on, and again after each answer (as a server's idle timeout).
+    bool used = false;  // has carried a request
+    std::optional<std::chrono::steady_clock::time_point> idle_since;
+    if (!hec) {
+        idle_since = std::chrono::steady_clock::now();
+    }
     for (; !hec;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);
@@ -776,6 +782,10 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             break;
         }
         auto req = parser.release();
+        if (!used) {
+            used = true;
+            ++im->stats.open_used;
+        }
         reply r = im->handle(req);
         std::string opc = "mock-" + std::to_string(im->stats.requests.load());
         if (r.hang) {
@@ -850,6 +860,9 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
     error_code ignored;
     s.next_layer().close(ignored);
     --im->stats.open_connections;
+    if (used) {
+        --im->stats.open_used;
+    }
 }
 
 net::awaitable<void> accept_loop(impl_ptr im)

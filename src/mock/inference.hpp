@@ -29,8 +29,9 @@ struct inference_options
     key_lookup lookup;
     std::chrono::seconds max_skew{300};        ///< allowed `date` skew
     std::chrono::milliseconds token_delay{0};  ///< delay between streamed events
-    /// > 0: a request that arrives on a kept-alive connection idle for at least this long is
-    /// dropped unanswered and the connection closed (an idle close racing the request).
+    /// > 0: a request that arrives on a connection idle for at least this long (since its
+    /// handshake or its last answer) is dropped unanswered and the connection closed (an idle
+    /// close racing the request).
     std::chrono::milliseconds stale_after{0};
 };
 
@@ -45,6 +46,7 @@ struct inference_stats
     std::atomic<std::uint64_t> rejected_signatures{0};
     std::atomic<std::uint64_t> closed_by_client{0};  ///< streams the client closed early
     std::atomic<std::uint64_t> open_connections{0};
+    std::atomic<std::uint64_t> open_used{0};    ///< open ones that carried a request (no spares)
     std::atomic<std::uint64_t> stale_drops{0};  ///< requests dropped by `stale_after`
 };
 

@@ -226,6 +226,7 @@ public:
     std::optional<http::response_parser<http::buffer_body>> parser;
     std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
     std::size_t requests = 0;
+    bool pooled = false;  ///< has waited in the idle list (the server may have closed it)
     bool broken = false;
 
     tcp::socket& socket() { return stream.next_layer(); }
@@ -238,8 +239,11 @@ public:
         socket().close(ignored);
     }
 
-    // Non-blocking liveness probe of an idle connection: EOF or unexpected bytes mean the
-    // server closed it or broke protocol, so it must not be reused.
+    // Non-blocking liveness probe of an idle connection: EOF, or unexpected bytes after a
+    // response, mean the server closed it or broke protocol, so it must not be reused. A spare
+    // that never carried a request may hold post-handshake TLS records (TLS 1.3 session
+    // tickets), which its first read will consume; a close hidden behind them is caught by the
+    // stale retry.
     bool looks_alive()
     {
         if (!socket().is_open() || buffer.size() != 0) {
@@ -247,6 +251,9 @@ public:
         }
         char byte = 0;
         auto n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) {
+            return tls && requests == 0;
+        }
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 };
@@ -361,6 +368,7 @@ void pool::put_idle(std::shared_ptr<connection> c)
 {
     c->last_used = std::chrono::steady_clock::now();
     c->parser.reset();
+    c->pooled = true;
     std::lock_guard lock(mutex_);
     if (idle_.size() >= options_.max_idle) {
         idle_.erase(idle_.begin());  // the oldest goes
@@ -391,6 +399,34 @@ void pool::forget_endpoints()
         endpoints_.clear();
         endpoints_until_ = {};
     }
+}
+
+void pool::prewarm()
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (!idle_.empty() || prewarming_) {
+            return;
+        }
+        prewarming_ = true;
+    }
+    net::co_spawn(ioc_, open_spare(shared_from_this()), net::detached);
+}
+
+net::awaitable<void> pool::open_spare(std::shared_ptr<pool> self)
+{
+    auto c = self->make_connection();
+    auto ec = co_await self->connect(c);
+    if (ec) {
+        spdlog::debug("upstream: spare connection to {} failed: {}", self->target_.authority(),
+                      ec.message());
+        c->close();
+    } else {
+        ++self->prewarmed_;
+        self->put_idle(std::move(c));
+    }
+    std::lock_guard lock(self->mutex_);
+    self->prewarming_ = false;
 }
 
 std::shared_ptr<connection> pool::make_connection()
@@ -559,7 +595,7 @@ net::awaitable<error_code> exchange::attempt(
     c->parser->header_limit(max_response_head);
     c->parser->body_limit(boost::none);
     ++c->requests;
-    const bool reused = c->requests > 1;
+    const bool reused = c->pooled;  // an idle one may have been closed by the server meanwhile
 
     // Write, then wait for the head under the first-byte deadline.
     {

@@ -6,6 +6,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "stack.hpp"
@@ -376,14 +377,15 @@ TEST_CASE("1,000 sequential requests cost at most 2 upstream TLS handshakes", "[
     CHECK(s.rejected_signatures == 0);
 }
 
-TEST_CASE("streams resume the upstream TLS session instead of a full handshake each",
+TEST_CASE("streams resume the upstream TLS session and find a spare connection ready",
           "[e2e][pool][tls]")
 {
     mock m;
     proxy d(m);
     client c(d.port());
-    // OCI never ends a streamed body, so each stream's upstream connection is closed after
-    // it: every stream needs a new connection, and all but the first resume the session.
+    // OCI never ends a streamed body, so each stream's upstream connection is closed after it.
+    // Each stream leaves one spare connection opened in the background for the next; all
+    // connections but the first resume the TLS session.
     constexpr int streams = 6;
     for (int i = 0; i < streams; ++i) {
         auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "again", true), 10s);
@@ -391,9 +393,30 @@ TEST_CASE("streams resume the upstream TLS session instead of a full handshake e
         REQUIRE(r.status == 200);
         CHECK(stream_content(r.sse_data()) == "Hello from the OCI mock. You said: again");
     }
+    // The last spare may still be in its handshake.
     auto s = m.stats();
+    for (int i = 0; i < 60 && !(s.connections == streams + 1 && s.resumed == streams); ++i) {
+        std::this_thread::sleep_for(50ms);
+        s = m.stats();
+    }
     CHECK(s.chat == streams);
-    CHECK(s.connections == streams);
-    CHECK(s.resumed == streams - 1);
+    CHECK(s.connections == streams + 1);  // one per stream, plus the spare for the next
+    CHECK(s.resumed == streams);          // only the first paid a full handshake
     CHECK(s.rejected_signatures == 0);
+}
+
+TEST_CASE("a spare connection the upstream closed meanwhile is retried on a new one", "[e2e][pool]")
+{
+    // The mock drops a request arriving on a connection idle for 300 ms or more.
+    mock m({"--stale-after-ms", "300"});
+    proxy d(m);
+    client c(d.port());
+    auto first = c.request("POST", chat_path, chat_body("gpt-4o-mini", "one", true), 10s);
+    REQUIRE(first.status == 200);
+    std::this_thread::sleep_for(700ms);  // the spare goes stale
+    auto second = c.request("POST", chat_path, chat_body("gpt-4o-mini", "two", true), 10s);
+    INFO(printable(second.body, 500));
+    REQUIRE(second.status == 200);
+    CHECK(stream_content(second.sse_data()) == "Hello from the OCI mock. You said: two");
+    CHECK(m.stats().stale_drops == 1);
 }

@@ -485,6 +485,7 @@ mock_stats mock::stats()
     s.rejected_signatures = num("/rejected_signatures");
     s.closed_by_client = num("/closed_by_client");
     s.open_connections = num("/open_connections") - 1;
+    s.open_used = num("/open_used") - 1;
     s.stale_drops = num("/stale_drops");
     return s;
 }

@@ -105,7 +105,7 @@ program_result run_program(const std::vector<std::string>& argv, ms timeout,
                            const std::vector<std::string>& extra_env = {});
 
 /// The mock's /mock/stats counters (see oci-genai-mock --help). `connections` and
-/// `open_connections` exclude the stats requests made through mock::stats().
+/// `open_connections`/`open_used` exclude the stats requests made through mock::stats().
 struct mock_stats
 {
     std::uint64_t connections = 0;
@@ -116,6 +116,8 @@ struct mock_stats
     std::uint64_t rejected_signatures = 0;
     std::uint64_t closed_by_client = 0;
     std::uint64_t open_connections = 0;
+    /// Open connections that carried a request: excludes the daemon's idle spare.
+    std::uint64_t open_used = 0;
     std::uint64_t stale_drops = 0;
 };
 

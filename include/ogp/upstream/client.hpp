@@ -79,6 +79,14 @@ public:
     std::uint64_t resumptions() const { return resumptions_.load(); }
     /// Number of idle pooled connections.
     std::size_t idle_count() const;
+    /// Opens one spare connection in the background when none is idle and none is being
+    /// opened, so the next request that needs a new connection finds one ready: every stream
+    /// needs one, because OCI never ends a streamed body and its connection cannot be reused.
+    /// The spare waits in the idle list like any pooled connection (expiry, liveness probe,
+    /// stale retry).
+    void prewarm();
+    /// Spare connections opened by prewarm() so far.
+    std::uint64_t prewarmed() const { return prewarmed_.load(); }
     /// Drops every idle connection and the stored TLS session.
     void clear();
 
@@ -94,6 +102,7 @@ private:
     std::vector<net::ip::tcp::endpoint> cached_endpoints() const;
     void cache_endpoints(const std::vector<net::ip::tcp::endpoint>& endpoints);
     void forget_endpoints();
+    static net::awaitable<void> open_spare(std::shared_ptr<pool> self);
 
     net::io_context& ioc_;
     std::shared_ptr<ssl::context> tls_;
@@ -102,6 +111,8 @@ private:
     pool_options options_;
     std::atomic<std::uint64_t> handshakes_{0};
     std::atomic<std::uint64_t> resumptions_{0};
+    std::atomic<std::uint64_t> prewarmed_{0};
+    bool prewarming_ = false;  ///< a spare is being opened (guarded by mutex_)
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<connection>> idle_;
     bool literal_ = false;  ///< the host is an IP address: never resolved
