@@ -659,6 +659,11 @@ net::awaitable<error_code> exchange::start(
             for (const auto& f : h) {
                 head_.emplace_back(std::string(f.name_string()), std::string(f.value()));
             }
+            // The announced body size (0: none or chunked), to size the reads.
+            body_expected_ = 0;
+            body_read_ = 0;
+            const auto cl = h[http::field::content_length];
+            std::from_chars(cl.data(), cl.data() + cl.size(), body_expected_);
             co_return ec;
         }
         conn_->close();
@@ -716,8 +721,9 @@ net::awaitable<error_code> exchange::read_piece(std::string& out, std::size_t pi
     for (;;) {
         // No bigger than what a Content-Length says is left (a small answer, a small buffer).
         std::size_t want = piece;
-        if (auto left = c->parser->content_length_remaining(); left && *left > 0) {
-            want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *left));
+        if (body_expected_ > body_read_) {
+            want = static_cast<std::size_t>(
+                std::min<std::uint64_t>(want, body_expected_ - body_read_));
         }
         const std::size_t old = out.size();
         out.resize(old + want);
@@ -729,6 +735,7 @@ net::awaitable<error_code> exchange::read_piece(std::string& out, std::size_t pi
         }
         auto [ec, n] = got;
         out.resize(old + n);
+        body_read_ += n;
         if (ec) {
             co_return timed(guard, ec);
         }

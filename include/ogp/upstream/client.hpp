@@ -182,6 +182,8 @@ private:
     bool retried_ = false;
     unsigned status_ = 0;
     std::vector<std::pair<std::string, std::string>> head_;
+    std::uint64_t body_expected_ = 0;  ///< Content-Length of the response, 0 when unknown
+    std::uint64_t body_read_ = 0;
 };
 
 }  // namespace ogp::upstream
