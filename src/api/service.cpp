@@ -128,9 +128,9 @@ struct service::call_result
     bool client_gone = false;
 };
 
-service::service(net::io_context& ioc, const config& cfg, auth::credential_cache& creds,
+service::service(const config& cfg, auth::credential_cache& creds,
                  std::shared_ptr<net::ssl::context> tls)
-    : ioc_(ioc), cfg_(cfg), creds_(creds), tls_(std::move(tls)), started_unix_(now_unix())
+    : cfg_(cfg), creds_(creds), tls_(std::move(tls)), started_unix_(now_unix())
 {
 }
 
@@ -146,7 +146,7 @@ std::shared_ptr<upstream::pool> service::make_pool(const std::string& base_url)
     o.connect_timeout = cfg_.timeouts.upstream_connect;
     o.first_byte_timeout = cfg_.timeouts.upstream_first_byte;
     o.idle_timeout = cfg_.timeouts.upstream_stream_idle;
-    return std::make_shared<upstream::pool>(ioc_, tls_, *url, o);
+    return std::make_shared<upstream::pool>(tls_, *url, o);
 }
 
 std::string service::inference_base() const
@@ -315,7 +315,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         if (stream) {
             // This connection will not come back (OCI never ends a stream): have the next
             // stream's connection ready, its TLS session resumed off the critical path.
-            pool->prewarm();
+            pool->prewarm(ex);
         }
 
         // 401: the token may have been revoked or rotated; refresh once and retry.

@@ -97,13 +97,34 @@ public:
     daemon_app(config cfg, std::shared_ptr<net::ssl::context> tls)
         : cfg_(std::move(cfg)),
           tls_(std::move(tls)),
-          ioc_(static_cast<int>(thread_count())),
-          server_(ioc_, cfg_),
+          ioc_(1),
+          workers_(make_workers(thread_count())),
+          server_(all_contexts(), cfg_),
           signals_(ioc_, SIGINT, SIGTERM),
           hangup_(ioc_, SIGHUP),
           drain_timer_(ioc_),
           trim_timer_(ioc_)
     {
+    }
+
+    // One io_context per io thread (concurrency hint 1): a connection, its handler and its
+    // upstream exchange stay on one thread, with no hand-off between threads per operation.
+    static std::vector<std::unique_ptr<net::io_context>> make_workers(unsigned threads)
+    {
+        std::vector<std::unique_ptr<net::io_context>> w;
+        for (unsigned i = 1; i < threads; ++i) {
+            w.push_back(std::make_unique<net::io_context>(1));
+        }
+        return w;
+    }
+
+    std::vector<net::io_context*> all_contexts()
+    {
+        std::vector<net::io_context*> all{&ioc_};
+        for (auto& w : workers_) {
+            all.push_back(w.get());
+        }
+        return all;
     }
 
     unsigned thread_count() const
@@ -118,7 +139,7 @@ public:
     {
         // Credentials refresh in the background; the API handlers use them per request.
         creds_ = auth::make_credential_cache(cfg_, ioc_.get_executor(), process_env());
-        service_ = std::make_unique<api::service>(ioc_, cfg_, *creds_, tls_);
+        service_ = std::make_unique<api::service>(cfg_, *creds_, tls_);
         auto* svc = service_.get();
         server_.set_handler(
             server::route::chat_completions,
@@ -149,10 +170,11 @@ public:
         ignore_hangup();
         systemd_notify("READY=1");
 
-        // Run the io threads until the drain completes.
+        // Run the io threads until the drain completes; workers wait for connections meanwhile.
         std::vector<std::thread> threads;
-        for (unsigned i = 1; i < thread_count(); ++i) {
-            threads.emplace_back([this] { ioc_.run(); });
+        for (auto& w : workers_) {
+            guards_.emplace_back(w->get_executor());
+            threads.emplace_back([ctx = w.get()] { ctx->run(); });
         }
         ioc_.run();
         for (auto& t : threads) {
@@ -168,10 +190,24 @@ public:
         boost::system::error_code ignored;
         signals_.clear(ignored);
         hangup_.clear(ignored);
-        ioc_.restart();
+        const auto contexts = all_contexts();
+        for (auto* c : contexts) {
+            c->restart();
+        }
         const auto unwind_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (std::chrono::steady_clock::now() < unwind_deadline &&
-               ioc_.run_one_for(std::chrono::milliseconds(50)) > 0) {
+        while (std::chrono::steady_clock::now() < unwind_deadline) {
+            std::size_t ran = 0;
+            for (auto* c : contexts) {
+                ran += c->poll();
+            }
+            if (ran == 0) {
+                for (auto* c : contexts) {
+                    ran += c->run_one_for(std::chrono::milliseconds(50) / contexts.size());
+                }
+                if (ran == 0) {
+                    break;
+                }
+            }
         }
         service_->close_idle();
         spdlog::info("stopped");
@@ -264,6 +300,11 @@ private:
         }
         signals_.cancel();
         hangup_.cancel();
+        // The workers stop once their guards are gone and their work is done: stop them now.
+        guards_.clear();
+        for (auto& w : workers_) {
+            w->stop();
+        }
         ioc_.stop();
     }
 
@@ -273,7 +314,9 @@ private:
     // closes the service's idle upstream connections while the io_context is alive.
     std::unique_ptr<auth::credential_cache> creds_;
     std::unique_ptr<api::service> service_;
-    net::io_context ioc_;
+    net::io_context ioc_;  // first io thread: listener, signals, timers, credential loop
+    std::vector<std::unique_ptr<net::io_context>> workers_;  // the other io threads
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
     server::server server_;
     net::signal_set signals_;
     net::signal_set hangup_;

@@ -112,10 +112,10 @@ struct connection
 
 struct server::shared_state : std::enable_shared_from_this<server::shared_state>
 {
-    shared_state(net::io_context& io, const config& c)
-        : ioc(io),
+    shared_state(std::vector<net::io_context*> io, const config& c)
+        : contexts(std::move(io)),
           cfg(c),
-          acceptor(net::make_strand(io)),
+          acceptor(net::make_strand(*contexts.front())),
           auth(c.clients.api_keys, c.clients.allow_anonymous)
     {
         limits.max_header_bytes = c.limits.max_header_bytes;
@@ -124,7 +124,8 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
         limits.max_body_bytes = c.limits.max_body_bytes;
     }
 
-    net::io_context& ioc;
+    std::vector<net::io_context*> contexts;  ///< connections go round-robin over these
+    std::size_t next_context = 0;            ///< used by the accept loop only
     const config& cfg;
     tcp::acceptor acceptor;
     guard_limits limits;
@@ -678,8 +679,9 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
 net::awaitable<void> accept_loop(state_ptr st)
 {
     for (;;) {
-        auto [ec, socket] =
-            co_await st->acceptor.async_accept(net::make_strand(st->ioc), use_nothrow);
+        // The next io thread's context: the session and its upstream exchange live there.
+        auto& home = *st->contexts[st->next_context++ % st->contexts.size()];
+        auto [ec, socket] = co_await st->acceptor.async_accept(net::make_strand(home), use_nothrow);
         if (ec) {
             if (ec == net::error::operation_aborted || !st->acceptor.is_open()) {
                 co_return;
@@ -710,7 +712,12 @@ net::awaitable<void> accept_loop(state_ptr st)
 }  // namespace
 
 server::server(net::io_context& ioc, const config& cfg)
-    : state_(std::make_shared<shared_state>(ioc, cfg))
+    : server(std::vector<net::io_context*>{&ioc}, cfg)
+{
+}
+
+server::server(std::vector<net::io_context*> contexts, const config& cfg)
+    : state_(std::make_shared<shared_state>(std::move(contexts), cfg))
 {
 }
 

@@ -211,9 +211,13 @@ std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file
 class connection : public std::enable_shared_from_this<connection>
 {
 public:
-    connection(net::io_context& ioc, std::shared_ptr<ssl::context> ctx,
-               std::shared_ptr<session_store> sessions, bool tls)
-        : ctx_(std::move(ctx)), sessions_(std::move(sessions)), stream(ioc, *ctx_), tls(tls)
+    connection(const net::any_io_executor& ex, net::execution_context* home,
+               std::shared_ptr<ssl::context> ctx, std::shared_ptr<session_store> sessions, bool tls)
+        : ctx_(std::move(ctx)),
+          sessions_(std::move(sessions)),
+          stream(ex, *ctx_),
+          home(home),
+          tls(tls)
     {
         SSL_set_ex_data(stream.native_handle(), session_store_index(), sessions_.get());
     }
@@ -221,6 +225,7 @@ public:
     std::shared_ptr<ssl::context> ctx_;
     std::shared_ptr<session_store> sessions_;  // outlives the SSL object that points at it
     ssl::stream<tcp::socket> stream;
+    net::execution_context* home;  ///< the io_context its socket is registered with
     bool tls;
     beast::flat_buffer buffer;
     std::optional<http::response_parser<http::buffer_body>> parser;
@@ -313,10 +318,8 @@ bool is_ip_literal(const std::string& host)
 
 }  // namespace
 
-pool::pool(net::io_context& ioc, std::shared_ptr<ssl::context> tls, target_url target,
-           pool_options options)
-    : ioc_(ioc),
-      tls_(std::move(tls)),
+pool::pool(std::shared_ptr<ssl::context> tls, target_url target, pool_options options)
+    : tls_(std::move(tls)),
       sessions_(std::make_shared<session_store>()),
       target_(std::move(target)),
       options_(options)
@@ -349,19 +352,51 @@ void pool::clear()
     sessions_->clear();
 }
 
-std::shared_ptr<connection> pool::take_idle()
+namespace {
+
+// The io_context (execution context) an executor runs on: a connection's "home".
+net::execution_context* home_of(const net::any_io_executor& ex)
 {
-    auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    // Most recently used first; expired or dead ones are dropped on the way.
-    while (!idle_.empty()) {
-        auto c = std::move(idle_.back());
-        idle_.pop_back();
-        if (now - c->last_used < options_.idle_expiry && c->looks_alive()) {
-            return c;
+    return &net::query(ex, net::execution::context);
+}
+
+}  // namespace
+
+std::shared_ptr<connection> pool::take_idle(const net::any_io_executor& ex)
+{
+    const auto now = std::chrono::steady_clock::now();
+    net::execution_context* home = home_of(ex);
+    std::shared_ptr<connection> foreign;
+    {
+        std::lock_guard lock(mutex_);
+        // Most recently used first, on the caller's io thread first; expired or dead ones are
+        // dropped on the way.
+        for (std::size_t i = idle_.size(); i-- > 0;) {
+            auto& c = idle_[i];
+            const bool same = c->home == home;
+            if (!same && foreign) {
+                continue;  // already have a fallback; look only for one of ours
+            }
+            if (now - c->last_used >= options_.idle_expiry || !c->looks_alive()) {
+                idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+                continue;
+            }
+            if (same) {
+                auto out = std::move(c);
+                idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+                return out;
+            }
+            foreign = c;
         }
+        if (!foreign) {
+            return nullptr;
+        }
+        std::erase(idle_, foreign);
     }
-    return nullptr;
+    // Another io thread's connection works, at the price of a thread hop per operation: use it
+    // now, and have one of our own ready next time.
+    prewarm(ex);
+    return foreign;
 }
 
 void pool::put_idle(std::shared_ptr<connection> c)
@@ -401,21 +436,25 @@ void pool::forget_endpoints()
     }
 }
 
-void pool::prewarm()
+void pool::prewarm(const net::any_io_executor& ex)
 {
+    net::execution_context* home = home_of(ex);
     {
         std::lock_guard lock(mutex_);
-        if (!idle_.empty() || prewarming_) {
+        const bool have = std::any_of(idle_.begin(), idle_.end(),
+                                      [home](const auto& c) { return c->home == home; });
+        if (have || std::find(prewarming_.begin(), prewarming_.end(), home) != prewarming_.end()) {
             return;
         }
-        prewarming_ = true;
+        prewarming_.push_back(home);
     }
-    net::co_spawn(ioc_, open_spare(shared_from_this()), net::detached);
+    net::co_spawn(ex, open_spare(shared_from_this()), net::detached);
 }
 
 net::awaitable<void> pool::open_spare(std::shared_ptr<pool> self)
 {
-    auto c = self->make_connection();
+    auto ex = co_await net::this_coro::executor;
+    auto c = self->make_connection(ex);
     auto ec = co_await self->connect(c);
     if (ec) {
         spdlog::debug("upstream: spare connection to {} failed: {}", self->target_.authority(),
@@ -423,15 +462,15 @@ net::awaitable<void> pool::open_spare(std::shared_ptr<pool> self)
         c->close();
     } else {
         ++self->prewarmed_;
-        self->put_idle(std::move(c));
+        self->put_idle(c);
     }
     std::lock_guard lock(self->mutex_);
-    self->prewarming_ = false;
+    std::erase(self->prewarming_, c->home);
 }
 
-std::shared_ptr<connection> pool::make_connection()
+std::shared_ptr<connection> pool::make_connection(const net::any_io_executor& ex)
 {
-    return std::make_shared<connection>(ioc_, tls_, sessions_, target_.tls);
+    return std::make_shared<connection>(ex, home_of(ex), tls_, sessions_, target_.tls);
 }
 
 net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
@@ -635,11 +674,12 @@ net::awaitable<error_code> exchange::start(
 {
     // A pooled connection first; a fresh one if none or if the pooled one proves stale.
     for (int round = 0; round < 2; ++round) {
-        std::shared_ptr<connection> c = round == 0 ? pool_->take_idle() : nullptr;
+        auto ex = co_await net::this_coro::executor;
+        std::shared_ptr<connection> c = round == 0 ? pool_->take_idle(ex) : nullptr;
         if (!c) {
             // Held in conn_ while connecting, so abort() can cut the attempt short.
             phase_ = failure_phase::connect;
-            c = pool_->make_connection();
+            c = pool_->make_connection(ex);
             conn_ = c;
             auto ec = co_await pool_->connect(c);
             if (ec) {

@@ -84,11 +84,13 @@ TEST_CASE("B.6 #32 client disconnect mid-stream closes the upstream connection w
     CHECK(took < 1.5);  // 1 s, plus polling and scheduling slack
     CHECK(s.closed_by_client == 1);
     CHECK(s.requests == 1);
-    // That connection is not pooled: the next request goes to the spare opened meanwhile.
+    // That connection is not pooled: the next request goes to another one (the spare opened
+    // meanwhile, or a new one on the other io thread), never to the closed one.
     client c2(d.port());
     CHECK(c2.request("POST", chat_path, chat_body("gpt-4o-mini", "next")).status == 200);
-    CHECK(m.stats().connections == 2);
+    CHECK(m.stats().connections >= 2);
     CHECK(m.stats().requests == 2);
+    CHECK(m.stats().stale_drops == 0);
 }
 
 TEST_CASE("B.6 #33 upstream accepts TCP but never answers the TLS handshake: 504", "[e2e][b6]")

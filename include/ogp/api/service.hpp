@@ -39,11 +39,12 @@ struct service_stats
 /// in-flight cap (503 + Retry-After), retries 401 once after a credential refresh and 429/503
 /// before the first byte within a retry budget, never after bytes went to the client, and
 /// aborts the upstream exchange when the client disconnects. Thread-safe; handlers run on
-/// their connection's strand. `creds` and `ioc` must outlive the service.
+/// their connection's strand. `creds` must outlive the service; the io_contexts of the
+/// connections must outlive its idle upstream connections (close_idle()).
 class service
 {
 public:
-    service(net::io_context& ioc, const config& cfg, auth::credential_cache& creds,
+    service(const config& cfg, auth::credential_cache& creds,
             std::shared_ptr<net::ssl::context> tls);
     ~service();
 
@@ -74,7 +75,6 @@ private:
     net::awaitable<std::vector<std::string>> discover_models(const server::http_request& req,
                                                              server::response_sink& sink);
 
-    net::io_context& ioc_;
     const config& cfg_;
     auth::credential_cache& creds_;
     std::shared_ptr<net::ssl::context> tls_;

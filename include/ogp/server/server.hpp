@@ -86,11 +86,14 @@ using readiness_probe = std::function<std::optional<std::string>()>;
 /// coroutine per connection on its own strand, the request guard, total header/body deadlines,
 /// keep-alive idle timeout, pipelining, client authentication, routing and access logs.
 /// Construct, add handlers, listen(), start(); then drain() or close_all() from any thread.
-/// The io_context must outlive the server.
+/// Connections are spread round-robin over the given io_contexts (one per io thread, so that
+/// a session and its upstream exchange stay on one thread); the listener runs on the first.
+/// The io_contexts must outlive the server.
 class server
 {
 public:
     server(net::io_context& ioc, const config& cfg);
+    server(std::vector<net::io_context*> contexts, const config& cfg);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -66,8 +67,7 @@ class session_store;
 class pool : public std::enable_shared_from_this<pool>
 {
 public:
-    pool(net::io_context& ioc, std::shared_ptr<ssl::context> tls, target_url target,
-         pool_options options);
+    pool(std::shared_ptr<ssl::context> tls, target_url target, pool_options options);
     ~pool();
 
     const target_url& target() const { return target_; }
@@ -79,22 +79,24 @@ public:
     std::uint64_t resumptions() const { return resumptions_.load(); }
     /// Number of idle pooled connections.
     std::size_t idle_count() const;
-    /// Opens one spare connection in the background when none is idle and none is being
-    /// opened, so the next request that needs a new connection finds one ready: every stream
-    /// needs one, because OCI never ends a streamed body and its connection cannot be reused.
-    /// The spare waits in the idle list like any pooled connection (expiry, liveness probe,
-    /// stale retry).
-    void prewarm();
+    /// Opens one spare connection on `ex`'s io_context in the background when none of that
+    /// io_context is idle and none is being opened, so the next request that needs a new connection
+    /// finds one ready: every stream needs one, because OCI never ends a streamed body and its
+    /// connection cannot be reused. The spare waits in the idle list like any pooled connection
+    /// (expiry, liveness probe, stale retry).
+    void prewarm(const net::any_io_executor& ex);
     /// Spare connections opened by prewarm() so far.
     std::uint64_t prewarmed() const { return prewarmed_.load(); }
     /// Drops every idle connection and the stored TLS session.
     void clear();
 
     // Used by exchange.
-    std::shared_ptr<connection> take_idle();
+    /// An idle connection, preferably one whose socket lives on `ex`'s io_context (no thread
+    /// hop per operation); nullptr when none is usable.
+    std::shared_ptr<connection> take_idle(const net::any_io_executor& ex);
     void put_idle(std::shared_ptr<connection> c);
     /// A new, unconnected connection for connect().
-    std::shared_ptr<connection> make_connection();
+    std::shared_ptr<connection> make_connection(const net::any_io_executor& ex);
     /// Connects `c` (TCP, then TLS); closing `c` meanwhile aborts the attempt.
     net::awaitable<error_code> connect(std::shared_ptr<connection> c);
 
@@ -104,7 +106,6 @@ private:
     void forget_endpoints();
     static net::awaitable<void> open_spare(std::shared_ptr<pool> self);
 
-    net::io_context& ioc_;
     std::shared_ptr<ssl::context> tls_;
     std::shared_ptr<session_store> sessions_;
     target_url target_;
@@ -112,7 +113,7 @@ private:
     std::atomic<std::uint64_t> handshakes_{0};
     std::atomic<std::uint64_t> resumptions_{0};
     std::atomic<std::uint64_t> prewarmed_{0};
-    bool prewarming_ = false;  ///< a spare is being opened (guarded by mutex_)
+    std::vector<net::execution_context*> prewarming_;  ///< homes with a spare being opened
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<connection>> idle_;
     bool literal_ = false;  ///< the host is an IP address: never resolved
