@@ -394,8 +394,10 @@ std::shared_ptr<connection> pool::take_idle(const net::any_io_executor& ex)
         std::erase(idle_, foreign);
     }
     // Another io thread's connection works, at the price of a thread hop per operation: use it
-    // now, and have one of our own ready next time.
+    // now, have one of our own ready next time, and give its thread a replacement (clients that
+    // open a connection per stream land on the io threads in turn).
     prewarm(ex);
+    prewarm(foreign->stream.get_executor());
     return foreign;
 }
 
