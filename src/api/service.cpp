@@ -315,7 +315,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         if (stream) {
             // This connection will not come back (OCI never ends a stream): have the next
             // stream's connection ready, its TLS session resumed off the critical path.
-            pool->prewarm(ex);
+            exchange->keep_spare_ready(ex);
         }
 
         // 401: the token may have been revoked or rotated; refresh once and retry.

@@ -394,10 +394,8 @@ std::shared_ptr<connection> pool::take_idle(const net::any_io_executor& ex)
         std::erase(idle_, foreign);
     }
     // Another io thread's connection works, at the price of a thread hop per operation: use it
-    // now, have one of our own ready next time, and give its thread a replacement (clients that
-    // open a connection per stream land on the io threads in turn).
+    // now, and have one of our own ready next time.
     prewarm(ex);
-    prewarm(foreign->stream.get_executor());
     return foreign;
 }
 
@@ -818,6 +816,16 @@ void exchange::finish()
         pool_->put_idle(std::move(c));
     } else {
         c->close();
+    }
+}
+
+void exchange::keep_spare_ready(const net::any_io_executor& ex)
+{
+    pool_->prewarm(ex);
+    // A borrowed connection that will not come back: give its io thread a replacement
+    // (clients that open a connection per stream land on the io threads in turn).
+    if (conn_ && conn_->home != home_of(ex)) {
+        pool_->prewarm(conn_->stream.get_executor());
     }
 }
 

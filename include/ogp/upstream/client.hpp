@@ -160,6 +160,10 @@ public:
     /// Returns the connection to the pool when the response was read completely and the server
     /// keeps it alive; closes it otherwise. Idempotent.
     void finish();
+    /// For an exchange whose connection will not return to the pool (a stream): has a spare
+    /// opened for the caller's io thread (`ex`), and for the connection's own thread when it
+    /// was borrowed from another one.
+    void keep_spare_ready(const net::any_io_executor& ex);
     /// Closes the connection at once (client gone, error, or an abandoned stream). Safe to call
     /// from the exchange's strand at any time; pending reads complete with an error.
     void abort();
