@@ -309,13 +309,6 @@ error_code timed(const watchdog& w, error_code ec)
     return ec && w.fired() ? error_code(beast::error::timeout) : ec;
 }
 
-bool is_ip_literal(const std::string& host)
-{
-    error_code ec;
-    net::ip::make_address(host, ec);
-    return !ec;
-}
-
 }  // namespace
 
 pool::pool(std::shared_ptr<ssl::context> tls, target_url target, pool_options options)
@@ -502,7 +495,7 @@ net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
 
     // TLS: SNI for names (not IP literals), and the certificate must name the host.
     if (target_.tls) {
-        if (!is_ip_literal(target_.host) &&
+        if (!literal_ &&
             !SSL_set_tlsext_host_name(c->stream.native_handle(), target_.host.c_str())) {
             co_return error_code(static_cast<int>(::ERR_get_error()),
                                  net::error::get_ssl_category());

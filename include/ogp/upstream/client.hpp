@@ -116,7 +116,7 @@ private:
     std::vector<net::execution_context*> prewarming_;  ///< homes with a spare being opened
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<connection>> idle_;
-    bool literal_ = false;  ///< the host is an IP address: never resolved
+    bool literal_ = false;  ///< the host is an IP address: never resolved, no SNI
     std::vector<net::ip::tcp::endpoint> endpoints_;
     std::chrono::steady_clock::time_point endpoints_until_{};
 };
