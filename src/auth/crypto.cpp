@@ -10,6 +10,8 @@
 #include <ostream>
 #include <stdexcept>
 
+#include "ogp/util/json.hpp"
+
 namespace ogp::auth {
 
 void throw_exception_from_error(const error& e, const boost::source_location&)
@@ -391,8 +393,7 @@ result<jwt_claims> decode_jwt(std::string_view token)
         return error{errc::token, "the token payload is not base64url"};
     }
     rapidjson::Document doc;
-    doc.Parse(payload->data(), payload->size());
-    if (doc.HasParseError() || !doc.IsObject()) {
+    if (!json::parse_bounded(*payload, json::upstream_max_depth, doc) || !doc.IsObject()) {
         return error{errc::token, "the token payload is not a JSON object"};
     }
     jwt_claims claims;

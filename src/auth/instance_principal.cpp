@@ -3,6 +3,7 @@
 #include "ogp/auth/provider.hpp"
 #include "ogp/config/region.hpp"
 #include "ogp/http/client.hpp"
+#include "ogp/util/json.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -41,9 +42,8 @@ std::string strip_trailing_slash(std::string s)
 std::string error_excerpt(std::string_view body)
 {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
     std::string out;
-    if (!doc.HasParseError() && doc.IsObject()) {
+    if (json::parse_bounded(body, json::upstream_max_depth, doc) && doc.IsObject()) {
         for (const char* field : {"code", "message"}) {
             auto it = doc.FindMember(field);
             if (it != doc.MemberEnd() && it->value.IsString()) {
@@ -212,11 +212,9 @@ public:
                                 std::to_string(res->status) + ": " + error_excerpt(res->body)};
         }
         rapidjson::Document doc;
-        doc.Parse(res->body.data(), res->body.size());
-        auto tok =
-            doc.HasParseError() || !doc.IsObject() ? doc.MemberEnd() : doc.FindMember("token");
-        if (doc.HasParseError() || !doc.IsObject() || tok == doc.MemberEnd() ||
-            !tok->value.IsString()) {
+        const bool parsed = json::parse_bounded(res->body, json::upstream_max_depth, doc);
+        auto tok = !parsed || !doc.IsObject() ? doc.MemberEnd() : doc.FindMember("token");
+        if (!parsed || !doc.IsObject() || tok == doc.MemberEnd() || !tok->value.IsString()) {
             co_return error{errc::bad_response, "federation POST " + url + " returned no `token`"};
         }
         std::string token(tok->value.GetString(), tok->value.GetStringLength());

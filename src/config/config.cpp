@@ -529,7 +529,8 @@ void load_limits(loader& l, const YAML::Node& n, limits_config& lim)
     if (!l.check_map(n, "limits",
                      {"max_body_bytes", "max_header_bytes", "max_header_count", "max_uri_bytes",
                       "max_connections", "max_requests_per_connection", "max_inflight_upstream",
-                      "max_json_depth"})) {
+                      "max_json_depth", "max_messages", "max_tools", "max_schema_nodes",
+                      "max_embedding_inputs"})) {
         return;
     }
     auto size = [&](const char* key, std::size_t& out) {
@@ -554,6 +555,10 @@ void load_limits(loader& l, const YAML::Node& n, limits_config& lim)
     count("max_requests_per_connection", 1, 100000000, lim.max_requests_per_connection);
     count("max_inflight_upstream", 1, 1000000, lim.max_inflight_upstream);
     count("max_json_depth", 2, 1000, lim.max_json_depth);
+    count("max_messages", 1, 1000000, lim.max_messages);
+    count("max_tools", 1, 100000, lim.max_tools);
+    count("max_schema_nodes", 16, 100000000, lim.max_schema_nodes);
+    count("max_embedding_inputs", 1, 1000000, lim.max_embedding_inputs);
     if (lim.max_header_bytes < 256) {
         l.error("limits.max_header_bytes", "must be at least 256");
     }
@@ -566,7 +571,8 @@ void load_timeouts(loader& l, const YAML::Node& n, timeouts_config& t)
 {
     if (!l.check_map(n, "timeouts",
                      {"request_header", "request_body", "keepalive_idle", "drain", "write_stall",
-                      "upstream_connect", "upstream_first_byte", "upstream_stream_idle"})) {
+                      "upstream_connect", "upstream_first_byte", "upstream_stream_idle",
+                      "upstream_total"})) {
         return;
     }
     auto dur = [&](const char* key, std::chrono::milliseconds& out) {
@@ -584,6 +590,7 @@ void load_timeouts(loader& l, const YAML::Node& n, timeouts_config& t)
     dur("upstream_connect", t.upstream_connect);
     dur("upstream_first_byte", t.upstream_first_byte);
     dur("upstream_stream_idle", t.upstream_stream_idle);
+    dur("upstream_total", t.upstream_total);
 }
 
 void load_log(loader& l, const YAML::Node& n, log_config& lg)

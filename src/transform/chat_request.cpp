@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "json_util.hpp"
@@ -568,12 +570,15 @@ error_opt write_messages_v(json_writer& w, const Value& msgs, api_format f)
 }
 
 // COHERE v1: preamble, chat history, the current message and trailing tool results.
-error_opt write_messages_cohere(json_writer& w, const Value& msgs, rapidjson::Document& scratch)
+error_opt write_messages_cohere(json_writer& w, const Value& msgs, std::size_t max_depth,
+                                rapidjson::Document& scratch)
 {
     constexpr api_format f = api_format::cohere;
     rapidjson::SizeType count = msgs.Size();
-    // Every tool call id seen so far, to rebuild Cohere's `call` objects for results.
+    // Every tool call seen so far by id (the last one of an id wins), to rebuild Cohere's
+    // `call` objects for results in constant time each.
     std::vector<call_view> calls;
+    std::unordered_map<std::string_view, std::size_t> call_by_id;
     auto role_of = [&](rapidjson::SizeType i) { return get_string(msgs[i], "role"); };
     for (rapidjson::SizeType i = 0; i < count; ++i) {
         if (!msgs[i].IsObject()) {
@@ -618,12 +623,8 @@ error_opt write_messages_cohere(json_writer& w, const Value& msgs, rapidjson::Do
         const Value& m = msgs[i];
         std::string param = idx("messages", i);
         std::string_view call_id = get_string(m, "tool_call_id");
-        const call_view* cv = nullptr;
-        for (auto& c : calls) {
-            if (c.id == call_id) {
-                cv = &c;
-            }
-        }
+        auto found = call_by_id.find(call_id);
+        const call_view* cv = found == call_by_id.end() ? nullptr : &calls[found->second];
         if (cv == nullptr) {
             return invalid_request(
                 "Tool message answers unknown tool call '" + std::string(call_id) + "'.",
@@ -633,8 +634,8 @@ error_opt write_messages_cohere(json_writer& w, const Value& msgs, rapidjson::Do
         if (auto e = content_text(get(m, "content"), param + ".content", f, output)) {
             return e;
         }
-        scratch.Parse(cv->arguments.data(), cv->arguments.size());
-        if (scratch.HasParseError() || !scratch.IsObject()) {
+        // The arguments string is JSON of its own: parsed with the request's nesting cap.
+        if (!detail::parse_embedded(cv->arguments, max_depth, scratch) || !scratch.IsObject()) {
             return invalid_request(
                 "The OCI COHERE chat format needs tool call arguments to be a JSON object.",
                 "messages", "invalid_value");
@@ -645,7 +646,7 @@ error_opt write_messages_cohere(json_writer& w, const Value& msgs, rapidjson::Do
         w.Key("name");
         write_string(w, cv->name);
         w.Key("parameters");
-        scratch.Accept(w);
+        json::write_value(w, scratch);
         w.EndObject();
         w.Key("outputs");
         w.StartArray();
@@ -705,8 +706,8 @@ error_opt write_messages_cohere(json_writer& w, const Value& msgs, rapidjson::Do
                     if (auto e = read_tool_call((*tcs)[j], tparam, cv)) {
                         return e;
                     }
-                    scratch.Parse(cv.arguments.data(), cv.arguments.size());
-                    if (scratch.HasParseError() || !scratch.IsObject()) {
+                    if (!detail::parse_embedded(cv.arguments, max_depth, scratch) ||
+                        !scratch.IsObject()) {
                         return invalid_request(
                             "The OCI COHERE chat format needs tool call arguments to be a JSON "
                             "object.",
@@ -716,8 +717,9 @@ error_opt write_messages_cohere(json_writer& w, const Value& msgs, rapidjson::Do
                     w.Key("name");
                     write_string(w, cv.name);
                     w.Key("parameters");
-                    scratch.Accept(w);
+                    json::write_value(w, scratch);
                     w.EndObject();
+                    call_by_id[cv.id] = calls.size();
                     calls.push_back(std::move(cv));
                 }
                 w.EndArray();
@@ -767,7 +769,7 @@ std::string_view python_type(std::string_view json_type)
 
 // Tools for every format; function tools only (other tool types are skipped).
 error_opt write_tools(json_writer& w, const Value& tools, const resolved_model& model,
-                      rapidjson::Document& scratch, bool& any_strict)
+                      rapidjson::Document& scratch, detail::schema_budget& budget, bool& any_strict)
 {
     if (!tools.IsArray()) {
         return bad_type("tools", "an array");
@@ -806,7 +808,7 @@ error_opt write_tools(json_writer& w, const Value& tools, const resolved_model& 
                 return bad_type(param + ".function.parameters", "a JSON schema object");
             }
             std::string err;
-            params = detail::clean_schema(*p, scratch.GetAllocator(), opts, err);
+            params = detail::clean_schema(*p, scratch.GetAllocator(), opts, budget, err);
             if (!err.empty()) {
                 return invalid_request("Unsupported JSON schema in tool parameters: " + err + ".",
                                        param + ".function.parameters", "invalid_value");
@@ -825,7 +827,15 @@ error_opt write_tools(json_writer& w, const Value& tools, const resolved_model& 
             w.Key("parameterDefinitions");
             w.StartObject();
             const Value* props = get(params, "properties");
-            const Value* required = get(params, "required");
+            // `required` as a set: one lookup per property keeps this linear.
+            std::unordered_set<std::string_view> required;
+            if (const Value* r = get(params, "required"); r != nullptr && r->IsArray()) {
+                for (auto& name : r->GetArray()) {
+                    if (name.IsString()) {
+                        required.insert(sv(name));
+                    }
+                }
+            }
             if (props != nullptr && props->IsObject()) {
                 for (auto it = props->MemberBegin(); it != props->MemberEnd(); ++it) {
                     const Value& ps = it->value;
@@ -836,12 +846,7 @@ error_opt write_tools(json_writer& w, const Value& tools, const resolved_model& 
                         desc += detail::to_json(*en);
                         desc += ".";
                     }
-                    bool req = false;
-                    if (required != nullptr && required->IsArray()) {
-                        for (auto& r : required->GetArray()) {
-                            req = req || (r.IsString() && r == it->name);
-                        }
-                    }
+                    const bool req = required.contains(sv(it->name));
                     write_key(w, sv(it->name));
                     w.StartObject();
                     if (!desc.empty()) {
@@ -870,7 +875,7 @@ error_opt write_tools(json_writer& w, const Value& tools, const resolved_model& 
             w.Key("description");
             write_string(w, description);
             w.Key("parameters");
-            params.Accept(w);
+            json::write_value(w, params);
             if (v2) {
                 w.EndObject();
             }
@@ -951,7 +956,7 @@ error_opt write_tool_choice(json_writer& w, const Value& tc, api_format f, bool&
 
 // `response_format`: GENERIC has TEXT/JSON_OBJECT/JSON_SCHEMA; Cohere TEXT/JSON_OBJECT(schema).
 error_opt write_response_format(json_writer& w, const Value& rf, api_format f,
-                                rapidjson::Document& scratch)
+                                rapidjson::Document& scratch, detail::schema_budget& budget)
 {
     if (!rf.IsObject()) {
         return bad_type("response_format", "an object");
@@ -993,7 +998,7 @@ error_opt write_response_format(json_writer& w, const Value& rf, api_format f,
     Value cleaned;
     if (schema != nullptr) {
         std::string err;
-        cleaned = detail::clean_schema(*schema, scratch.GetAllocator(), {}, err);
+        cleaned = detail::clean_schema(*schema, scratch.GetAllocator(), {}, budget, err);
         if (!err.empty()) {
             return invalid_request("Unsupported JSON schema: " + err + ".",
                                    "response_format.json_schema.schema", "invalid_value");
@@ -1008,7 +1013,7 @@ error_opt write_response_format(json_writer& w, const Value& rf, api_format f,
         w.String("JSON_OBJECT");
         if (schema != nullptr) {
             w.Key("schema");
-            cleaned.Accept(w);
+            json::write_value(w, cleaned);
         }
     } else {
         w.String("JSON_SCHEMA");
@@ -1022,7 +1027,7 @@ error_opt write_response_format(json_writer& w, const Value& rf, api_format f,
         }
         if (schema != nullptr) {
             w.Key("schema");
-            cleaned.Accept(w);
+            json::write_value(w, cleaned);
         }
         if (strict != nullptr && strict->IsBool()) {
             w.Key("isStrict");
@@ -1110,6 +1115,19 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
         return invalid_request(
             "'messages' must be a non-empty array.", "messages",
             fl.messages == nullptr ? "missing_required_parameter" : "invalid_value");
+    }
+    // Per-field bounds keep the work for one request in proportion to what is useful.
+    if (fl.messages->Size() > cfg.limits.max_messages) {
+        return invalid_request("'messages' has " + std::to_string(fl.messages->Size()) +
+                                   " items; this proxy accepts at most " +
+                                   std::to_string(cfg.limits.max_messages) + ".",
+                               "messages", "array_above_max_length");
+    }
+    if (fl.tools != nullptr && fl.tools->IsArray() && fl.tools->Size() > cfg.limits.max_tools) {
+        return invalid_request("'tools' has " + std::to_string(fl.tools->Size()) +
+                                   " items; this proxy accepts at most " +
+                                   std::to_string(cfg.limits.max_tools) + ".",
+                               "tools", "array_above_max_length");
     }
     // Stream flags.
     if (fl.stream != nullptr) {
@@ -1295,6 +1313,8 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
     }
     // The ChatDetails envelope.
     rapidjson::Document scratch;
+    // Schemas (tools and response_format) may expand through `$ref` up to these bounds in all.
+    detail::schema_budget budget{cfg.limits.max_schema_nodes, cfg.limits.max_body_bytes};
     rapidjson::StringBuffer sb;
     json_writer w(sb);
     w.StartObject();
@@ -1313,7 +1333,7 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
     write_string(w, to_string(f));
     // Messages in the model's format.
     if (f == api_format::cohere) {
-        if (auto e = write_messages_cohere(w, *fl.messages, scratch)) {
+        if (auto e = write_messages_cohere(w, *fl.messages, cfg.limits.max_json_depth, scratch)) {
             return *e;
         }
     } else if (auto e = write_messages_v(w, *fl.messages, f)) {
@@ -1333,7 +1353,7 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
     }
     bool any_strict = false;
     if (fl.tools != nullptr && !suppress_tools && has_function_tools(fl.tools)) {
-        if (auto e = write_tools(w, *fl.tools, plan.model, scratch, any_strict)) {
+        if (auto e = write_tools(w, *fl.tools, plan.model, scratch, budget, any_strict)) {
             return *e;
         }
     } else if (fl.tools != nullptr && !fl.tools->IsArray()) {
@@ -1348,7 +1368,7 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
         w.Bool(fl.parallel_tool_calls->GetBool());
     }
     if (fl.response_format != nullptr) {
-        if (auto e = write_response_format(w, *fl.response_format, f, scratch)) {
+        if (auto e = write_response_format(w, *fl.response_format, f, scratch, budget)) {
             return *e;
         }
     }
@@ -1392,7 +1412,7 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
         }
         if (fl.logit_bias != nullptr) {
             w.Key("logitBias");
-            fl.logit_bias->Accept(w);
+            json::write_value(w, *fl.logit_bias);
         }
         if (!reasoning_effort.empty()) {
             w.Key("reasoningEffort");
@@ -1408,7 +1428,7 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
         }
         if (fl.metadata != nullptr) {
             w.Key("metadata");
-            fl.metadata->Accept(w);
+            json::write_value(w, *fl.metadata);
         }
         if (fl.prediction != nullptr) {
             // `{type: content, content: string | text parts}` → StaticContent.

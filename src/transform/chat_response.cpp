@@ -1,5 +1,7 @@
 #include "ogp/transform/chat_response.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -447,14 +449,14 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
     // An ERROR finish is an upstream failure, not a completion.
     for (auto& c : choices) {
         if (c.finish == "error") {
-            return api_error{502,
-                             "OCI Generative AI failed to generate: " +
-                                 detail::sanitize_message(error_message.empty() ? "unknown error"
-                                                                                : error_message),
-                             "api_error",
-                             {},
-                             "upstream_generation_error",
-                             {}};
+            return api_error{
+                502,
+                "OCI Generative AI stopped generating with an error.",
+                "api_error",
+                {},
+                "upstream_generation_error",
+                {},
+                detail::sanitize_message(error_message.empty() ? "unknown error" : error_message)};
         }
         // Tool calls win over Cohere's COMPLETE.
         if (c.call_count > 0 && c.finish == "stop") {
@@ -554,11 +556,23 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
     }
     api_error e;
     e.param = detail::has_control_chars(param) || param.size() > 128 ? "" : param;
-    // Status, type and code.
+    bool param_ok = std::all_of(e.param.begin(), e.param.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' ||
+               ch == '[' || ch == ']' || ch == '-';
+    });
+    if (!param_ok) {
+        e.param.clear();
+    }
+    // Status, type, code and our own message: OCI's text names OCIDs, hosts and addresses,
+    // so it goes to the log only (log_detail), never to the client.
+    const std::string http = "HTTP " + std::to_string(status);
     if (status == 404) {
         e.status = 404;
         e.type = "invalid_request_error";
         e.code = "model_not_found";
+        e.message =
+            "The model or endpoint does not exist in OCI Generative AI, or this proxy's "
+            "OCI identity may not use it";
     } else if (status == 429) {
         e.status = 429;
         e.type = "rate_limit_error";
@@ -567,14 +581,19 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
             !retry_after_header.empty() && retry_after_header.size() <= 10 &&
             retry_after_header.find_first_not_of("0123456789") == std::string_view::npos;
         e.retry_after = digits_only ? std::string(retry_after_header) : "1";
+        e.message = "OCI Generative AI is rate-limiting requests; retry after a pause";
     } else if (status == 401) {
         e.status = 502;
         e.type = "api_error";
         e.code = "upstream_authentication_failed";
+        e.message = "OCI Generative AI did not accept this proxy's OCI credentials";
     } else if (status == 403) {
         e.status = 403;
         e.type = "permission_error";
         e.code = code.empty() ? "permission_denied" : code;
+        e.message =
+            "OCI Generative AI denied this proxy's OCI identity access to the model or "
+            "compartment";
     } else if (status == 503) {
         e.status = 503;
         e.type = "service_unavailable_error";
@@ -583,22 +602,30 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
             !retry_after_header.empty() && retry_after_header.size() <= 10 &&
             retry_after_header.find_first_not_of("0123456789") == std::string_view::npos;
         e.retry_after = digits_only ? std::string(retry_after_header) : "1";
+        e.message = "OCI Generative AI is temporarily unavailable";
     } else if (status >= 400 && status < 500) {
         e.status = status;
         e.type = "invalid_request_error";
         e.code = code;
+        e.message = "OCI Generative AI rejected the request (" + http;
+        if (!e.code.empty()) {
+            e.message += ", " + e.code;
+        }
+        e.message += !e.param.empty() ? ") at '" + e.param + "'" : ")";
     } else {
         e.status = 502;
         e.type = "api_error";
         e.code = "upstream_error";
+        e.message = "OCI Generative AI failed (" + http + ")";
     }
-    // Message, with the OCI request id for support.
-    e.message = "OCI Generative AI: " + (message.empty() ? "HTTP " + std::to_string(status)
-                                                         : detail::sanitize_message(message));
+    // The OCI request id lets support find OCI's side of it.
     if (!opc_request_id.empty() && opc_request_id.size() <= 256 &&
         !detail::has_control_chars(opc_request_id)) {
-        e.message += " (opc-request-id: " + std::string(opc_request_id) + ")";
+        e.message += "; opc-request-id: " + std::string(opc_request_id);
     }
+    e.message += ".";
+    e.log_detail = (code.empty() ? std::string() : code + ": ") +
+                   (message.empty() ? http : detail::sanitize_message(message));
     return e;
 }
 

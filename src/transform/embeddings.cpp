@@ -76,6 +76,15 @@ result<embeddings_plan> plan_embeddings(std::string_view openai_body, const conf
     if (input->IsString()) {
         inputs.push_back(sv(*input));
     } else if (input->IsArray() && !input->Empty()) {
+        // Bounded before anything is done per input: each batch of 96 is one OCI call.
+        if (input->Size() > cfg.limits.max_embedding_inputs) {
+            return invalid_request("'input' has " + std::to_string(input->Size()) +
+                                       " items; this proxy accepts at most " +
+                                       std::to_string(cfg.limits.max_embedding_inputs) +
+                                       " per request.",
+                                   "input", "array_above_max_length");
+        }
+        inputs.reserve(input->Size());
         for (auto& v : input->GetArray()) {
             if (v.IsString()) {
                 inputs.push_back(sv(v));
@@ -189,77 +198,100 @@ api_error bad_upstream(std::string_view why)
 
 }  // namespace
 
+embeddings_merger::embeddings_merger(const embeddings_plan& plan) : plan_(plan)
+{
+    out_ = "{\"object\":\"list\",\"data\":[";
+}
+
+std::optional<api_error> embeddings_merger::add(std::string_view oci_body)
+{
+    if (batch_ >= plan_.bodies.size()) {
+        return bad_upstream("batch count mismatch");
+    }
+    rapidjson::Document doc;
+    if (!detail::parse_upstream(oci_body, doc) || !doc.IsObject()) {
+        return bad_upstream("not JSON");
+    }
+    const Value* embs = get(doc, "embeddings");
+    if (embs == nullptr || !embs->IsArray() || embs->Size() != plan_.batch_sizes[batch_]) {
+        return bad_upstream("embedding count does not match the inputs");
+    }
+    ++batch_;
+    std::string floats;
+    // The batch's embeddings keep their position in the whole list.
+    for (auto& e : embs->GetArray()) {
+        if (!e.IsArray()) {
+            return bad_upstream("embedding is not an array");
+        }
+        out_ += index_ > 0 ? ",{\"object\":\"embedding\",\"index\":"
+                           : "{\"object\":\"embedding\",\"index\":";
+        detail::append_int(out_, static_cast<std::int64_t>(index_++));
+        out_ += ",\"embedding\":";
+        if (plan_.base64) {
+            // Little-endian float32, base64 (what the OpenAI SDKs request by default).
+            floats.clear();
+            for (auto& x : e.GetArray()) {
+                float f = x.IsNumber() ? static_cast<float>(x.GetDouble()) : 0.0f;
+                unsigned char bytes[4];
+                std::uint32_t u;
+                std::memcpy(&u, &f, 4);
+                for (int k = 0; k < 4; ++k) {
+                    bytes[k] = static_cast<unsigned char>(u >> (8 * k));
+                }
+                floats.append(reinterpret_cast<const char*>(bytes), 4);
+            }
+            out_ += '"';
+            out_ += base64_encode(floats);
+            out_ += '"';
+        } else {
+            out_ += detail::to_json(e);
+        }
+        out_ += "}";
+    }
+    // Usage: the SDK's `usage`, else the summed per-input counts.
+    std::int64_t v = 0;
+    if (const Value* u = get(doc, "usage"); u != nullptr && u->IsObject()) {
+        token_usage tu = detail::read_usage(*u);
+        tokens_ += tu.prompt_tokens > 0 ? tu.prompt_tokens : tu.total_tokens;
+    } else if (const Value* counts = get(doc, "inputTextTokenCounts");
+               counts != nullptr && counts->IsArray()) {
+        for (auto& c : counts->GetArray()) {
+            if (detail::as_int(c, v)) {
+                tokens_ += v;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+result<std::string> embeddings_merger::finish()
+{
+    if (batch_ != plan_.bodies.size()) {
+        return bad_upstream("batch count mismatch");
+    }
+    out_ += "],\"model\":";
+    detail::append_json_string(out_, plan_.client_model);
+    out_ += ",\"usage\":{\"prompt_tokens\":";
+    detail::append_int(out_, tokens_);
+    out_ += ",\"total_tokens\":";
+    detail::append_int(out_, tokens_);
+    out_ += "}}";
+    return std::move(out_);
+}
+
 result<std::string> embeddings_response_to_openai(const std::vector<std::string>& oci_bodies,
                                                   const embeddings_plan& plan)
 {
     if (oci_bodies.size() != plan.bodies.size()) {
         return bad_upstream("batch count mismatch");
     }
-    std::string out = "{\"object\":\"list\",\"data\":[";
-    std::int64_t tokens = 0;
-    std::size_t index = 0;
-    std::string floats;
-    // Each batch in order; its embeddings keep their position.
-    for (std::size_t b = 0; b < oci_bodies.size(); ++b) {
-        rapidjson::Document doc;
-        if (!detail::parse_upstream(oci_bodies[b], doc) || !doc.IsObject()) {
-            return bad_upstream("not JSON");
-        }
-        const Value* embs = get(doc, "embeddings");
-        if (embs == nullptr || !embs->IsArray() || embs->Size() != plan.batch_sizes[b]) {
-            return bad_upstream("embedding count does not match the inputs");
-        }
-        for (auto& e : embs->GetArray()) {
-            if (!e.IsArray()) {
-                return bad_upstream("embedding is not an array");
-            }
-            out += index > 0 ? ",{\"object\":\"embedding\",\"index\":"
-                             : "{\"object\":\"embedding\",\"index\":";
-            detail::append_int(out, static_cast<std::int64_t>(index++));
-            out += ",\"embedding\":";
-            if (plan.base64) {
-                // Little-endian float32, base64 (what the OpenAI SDKs request by default).
-                floats.clear();
-                for (auto& x : e.GetArray()) {
-                    float f = x.IsNumber() ? static_cast<float>(x.GetDouble()) : 0.0f;
-                    unsigned char bytes[4];
-                    std::uint32_t u;
-                    std::memcpy(&u, &f, 4);
-                    for (int k = 0; k < 4; ++k) {
-                        bytes[k] = static_cast<unsigned char>(u >> (8 * k));
-                    }
-                    floats.append(reinterpret_cast<const char*>(bytes), 4);
-                }
-                out += '"';
-                out += base64_encode(floats);
-                out += '"';
-            } else {
-                out += detail::to_json(e);
-            }
-            out += "}";
-        }
-        // Usage: the SDK's `usage`, else the summed per-input counts.
-        std::int64_t v = 0;
-        if (const Value* u = get(doc, "usage"); u != nullptr && u->IsObject()) {
-            token_usage tu = detail::read_usage(*u);
-            tokens += tu.prompt_tokens > 0 ? tu.prompt_tokens : tu.total_tokens;
-        } else if (const Value* counts = get(doc, "inputTextTokenCounts");
-                   counts != nullptr && counts->IsArray()) {
-            for (auto& c : counts->GetArray()) {
-                if (detail::as_int(c, v)) {
-                    tokens += v;
-                }
-            }
+    embeddings_merger m(plan);
+    for (const auto& body : oci_bodies) {
+        if (auto e = m.add(body)) {
+            return *e;
         }
     }
-    out += "],\"model\":";
-    detail::append_json_string(out, plan.client_model);
-    out += ",\"usage\":{\"prompt_tokens\":";
-    detail::append_int(out, tokens);
-    out += ",\"total_tokens\":";
-    detail::append_int(out, tokens);
-    out += "}}";
-    return out;
+    return m.finish();
 }
 
 }  // namespace ogp::transform

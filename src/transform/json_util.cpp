@@ -8,72 +8,23 @@
 
 namespace ogp::transform::detail {
 
-bool depth_within(std::string_view text, std::size_t max_depth)
-{
-    std::size_t depth = 0;
-    bool in_string = false;
-    const char* p = text.data();
-    const char* end = p + text.size();
-    // One pass: track strings (with escapes) and bracket depth outside them.
-    while (p < end) {
-        char c = *p++;
-        if (in_string) {
-            if (c == '\\') {
-                if (p < end) {
-                    ++p;
-                }
-            } else if (c == '"') {
-                in_string = false;
-            } else if (c == '\0') {
-                return false;
-            }
-            continue;
-        }
-        switch (c) {
-            case '"':
-                in_string = true;
-                break;
-            case '[':
-            case '{':
-                if (++depth > max_depth) {
-                    return false;
-                }
-                break;
-            case ']':
-            case '}':
-                if (depth > 0) {
-                    --depth;
-                }
-                break;
-            case '\0':
-                return false;
-            default:
-                break;
-        }
-    }
-    return true;
-}
-
-namespace {
-
-constexpr unsigned parse_flags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-
-}  // namespace
-
 std::optional<api_error> parse_request(std::string_view text, std::size_t max_depth,
                                        rapidjson::Document& doc)
 {
-    // Nesting cap (and stray NUL bytes) before the parser sees the text.
-    if (!depth_within(text, max_depth == 0 ? 64 : max_depth)) {
-        return invalid_request("The request body nests JSON deeper than " +
-                                   std::to_string(max_depth == 0 ? 64 : max_depth) +
-                                   " levels or contains a NUL byte.",
-                               {}, "invalid_json");
-    }
-    // Iterative parse with UTF-8 validation; trailing text is an error.
-    doc.Parse<parse_flags>(text.data(), text.size());
-    if (doc.HasParseError()) {
+    // Nesting cap, NUL bytes and lone surrogates before the parser sees the text; then an
+    // iterative parse with UTF-8 validation, where trailing text is an error.
+    const std::size_t cap = max_depth == 0 ? 64 : max_depth;
+    json::text_issue issue = json::text_issue::none;
+    if (!json::parse_bounded(text, cap, doc, &issue)) {
+        if (issue == json::text_issue::too_deep) {
+            return invalid_request(
+                "The request body nests JSON deeper than " + std::to_string(cap) + " levels.", {},
+                "invalid_json");
+        }
+        if (issue != json::text_issue::none) {
+            return invalid_request(std::string("The request body ") + json::describe(issue) + ".",
+                                   {}, "invalid_json");
+        }
         return invalid_request(std::string("We could not parse the JSON body of your request: ") +
                                    rapidjson::GetParseError_En(doc.GetParseError()) +
                                    " (at offset " + std::to_string(doc.GetErrorOffset()) + ").",
@@ -85,14 +36,15 @@ std::optional<api_error> parse_request(std::string_view text, std::size_t max_de
     return std::nullopt;
 }
 
+bool parse_embedded(std::string_view text, std::size_t max_depth, rapidjson::Document& doc)
+{
+    return json::parse_bounded(text, max_depth == 0 ? 64 : max_depth, doc);
+}
+
 bool parse_upstream(std::string_view text, rapidjson::Document& doc)
 {
     // Upstream bodies get a generous but finite nesting cap too.
-    if (!depth_within(text, 256)) {
-        return false;
-    }
-    doc.Parse<parse_flags>(text.data(), text.size());
-    return !doc.HasParseError();
+    return json::parse_bounded(text, json::upstream_max_depth, doc);
 }
 
 void append_json_string(std::string& out, std::string_view s)
@@ -175,7 +127,7 @@ std::string to_json(const rapidjson::Value& v)
 {
     rapidjson::StringBuffer sb;
     json_writer w(sb);
-    v.Accept(w);
+    json::write_value(w, v);
     return std::string(sb.GetString(), sb.GetSize());
 }
 

@@ -13,21 +13,22 @@
 #include <string_view>
 
 #include "ogp/api/errors.hpp"
+#include "ogp/util/json.hpp"
 
 namespace ogp::transform::detail {
 
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-/// True when `text` has no NUL byte and no `[`/`{` nesting deeper than `max_depth`
-/// (counted outside strings).
-bool depth_within(std::string_view text, std::size_t max_depth);
-
-/// Parses a request body: nesting cap, iterative parse with UTF-8 validation, no trailing
-/// garbage, object root. Returns the 400 to send on failure.
+/// Parses a request body through json::parse_bounded (nesting cap, NUL bytes, lone
+/// surrogates, iterative parse with UTF-8 validation, no trailing garbage) with an object
+/// root. Returns the 400 to send on failure.
 std::optional<api_error> parse_request(std::string_view text, std::size_t max_depth,
                                        rapidjson::Document& doc);
 
-/// Parses an upstream body (same flags, fixed depth cap); false on any failure.
+/// Parses JSON held in a request string (tool-call arguments) with the request's cap.
+bool parse_embedded(std::string_view text, std::size_t max_depth, rapidjson::Document& doc);
+
+/// Parses an upstream body (same flags, json::upstream_max_depth); false on any failure.
 bool parse_upstream(std::string_view text, rapidjson::Document& doc);
 
 /// Appends `s` as a JSON string literal (with quotes).
@@ -60,7 +61,7 @@ inline void write_key(json_writer& w, std::string_view s)
     w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-/// Serialises a value to a string.
+/// Serialises a value to a string (iteratively: no recursion however deep the value).
 std::string to_json(const rapidjson::Value& v);
 
 /// True when `s` has a byte below 0x20 or DEL.

@@ -1,5 +1,7 @@
 #include "schema.hpp"
 
+#include <vector>
+
 namespace ogp::transform::detail {
 
 namespace {
@@ -14,7 +16,66 @@ struct cleaner
     const Value& root;
     allocator& alloc;
     const schema_options& opts;
+    schema_budget& budget;
     std::string& error;
+
+    // Takes `nodes` and `bytes` from the budget; false (with the error set) when exhausted.
+    bool charge(std::size_t nodes, std::size_t bytes)
+    {
+        if (nodes > budget.nodes_left || bytes > budget.bytes_left) {
+            budget.nodes_left = 0;
+            if (error.empty()) {
+                error = "the schemas expand (through $ref) beyond the size this proxy accepts";
+            }
+            return false;
+        }
+        budget.nodes_left -= nodes;
+        budget.bytes_left -= bytes;
+        return true;
+    }
+
+    // Charges a whole subtree about to be copied, walking it with an explicit stack.
+    bool charge_tree(const Value& v)
+    {
+        std::vector<const Value*> todo{&v};
+        while (!todo.empty()) {
+            const Value* n = todo.back();
+            todo.pop_back();
+            std::size_t bytes = n->IsString() ? n->GetStringLength() : 8;
+            if (!charge(1, bytes)) {
+                return false;
+            }
+            if (n->IsObject()) {
+                for (auto it = n->MemberBegin(); it != n->MemberEnd(); ++it) {
+                    if (!charge(0, it->name.GetStringLength())) {
+                        return false;
+                    }
+                    todo.push_back(&it->value);
+                }
+            } else if (n->IsArray()) {
+                for (auto& e : n->GetArray()) {
+                    todo.push_back(&e);
+                }
+            }
+        }
+        return true;
+    }
+
+    // A charged deep copy (null once the budget is gone).
+    Value copy(const Value& v)
+    {
+        if (!charge_tree(v)) {
+            return Value();
+        }
+        return Value(v, alloc);
+    }
+
+    // A charged copy of a key.
+    Value key(const Value& name)
+    {
+        charge(0, name.GetStringLength());
+        return Value(name, alloc);
+    }
 
     // Resolves `#/$defs/x` or `#/definitions/x` against the root schema.
     const Value* resolve(std::string_view ref)
@@ -36,6 +97,13 @@ struct cleaner
         return get(*defs, rest);
     }
 
+    // Keys OCI does not take, beside a `$ref` too (definitions are inlined, not sent).
+    static bool dropped_key(std::string_view k)
+    {
+        return k == "$defs" || k == "definitions" || k == "$schema" || k == "$id" ||
+               k == "$comment";
+    }
+
     static bool is_null_schema(const Value& v)
     {
         if (!v.IsObject()) {
@@ -51,9 +119,9 @@ struct cleaner
         if (!from.IsObject()) {
             return;
         }
-        for (auto it = from.MemberBegin(); it != from.MemberEnd(); ++it) {
+        for (auto it = from.MemberBegin(); it != from.MemberEnd() && error.empty(); ++it) {
             if (!into.HasMember(it->name)) {
-                into.AddMember(Value(it->name, alloc), Value(it->value, alloc), alloc);
+                into.AddMember(key(it->name), copy(it->value), alloc);
             }
         }
     }
@@ -62,20 +130,23 @@ struct cleaner
     Value clean_map(const Value& map, int ref_depth)
     {
         if (!map.IsObject()) {
-            return Value(map, alloc);
+            return copy(map);
         }
         Value out(rapidjson::kObjectType);
         for (auto it = map.MemberBegin(); it != map.MemberEnd() && error.empty(); ++it) {
-            out.AddMember(Value(it->name, alloc), clean(it->value, ref_depth), alloc);
+            out.AddMember(key(it->name), clean(it->value, ref_depth), alloc);
         }
         return out;
     }
 
     Value clean(const Value& node, int ref_depth)
     {
-        // Booleans and non-objects pass through.
+        // Nothing more once the budget is gone; booleans and non-objects pass through.
+        if (!error.empty() || !charge(1, 8)) {
+            return Value();
+        }
         if (!node.IsObject()) {
-            return Value(node, alloc);
+            return copy(node);
         }
         // Inline local references.
         if (const Value* ref = get(node, "$ref"); ref != nullptr && ref->IsString()) {
@@ -92,14 +163,13 @@ struct cleaner
             // Sibling keys (description, ...) of the $ref win over the target's.
             for (auto it = node.MemberBegin(); it != node.MemberEnd(); ++it) {
                 std::string_view k = sv(it->name);
-                if (k == "$ref" || !out.IsObject()) {
+                if (k == "$ref" || !out.IsObject() || !error.empty() || dropped_key(k)) {
                     continue;
                 }
                 if (out.HasMember(it->name)) {
                     out[it->name] = clean_member(k, it->value, ref_depth);
                 } else {
-                    out.AddMember(Value(it->name, alloc), clean_member(k, it->value, ref_depth),
-                                  alloc);
+                    out.AddMember(key(it->name), clean_member(k, it->value, ref_depth), alloc);
                 }
             }
             return out;
@@ -110,8 +180,7 @@ struct cleaner
         // Copy the keys OCI accepts, cleaning the nested schemas.
         for (auto it = node.MemberBegin(); it != node.MemberEnd() && error.empty(); ++it) {
             std::string_view k = sv(it->name);
-            if (k == "$defs" || k == "definitions" || k == "$schema" || k == "$id" ||
-                k == "title" || k == "$comment") {
+            if (dropped_key(k) || k == "title") {
                 continue;
             }
             if (k == "default" && it->value.IsNull()) {
@@ -138,12 +207,12 @@ struct cleaner
                         break;
                     }
                 }
-                if (!t.IsNull()) {
+                if (!t.IsNull() && charge(1, t.GetStringLength())) {
                     out.AddMember("type", t, alloc);
                 }
                 continue;
             }
-            out.AddMember(Value(it->name, alloc), clean_member(k, it->value, ref_depth), alloc);
+            out.AddMember(key(it->name), clean_member(k, it->value, ref_depth), alloc);
         }
         // Collapse anyOf/oneOf to the single non-null branch, else the first one.
         if (any_of != nullptr && any_of->IsArray() && error.empty()) {
@@ -162,6 +231,9 @@ struct cleaner
         // Merge allOf branches.
         if (all_of != nullptr && all_of->IsArray() && error.empty()) {
             for (auto& alt : all_of->GetArray()) {
+                if (!error.empty()) {
+                    break;
+                }
                 Value a = clean(alt, ref_depth);
                 merge_missing(out, a);
             }
@@ -183,6 +255,9 @@ struct cleaner
             if (v.IsArray()) {
                 Value arr(rapidjson::kArrayType);
                 for (auto& e : v.GetArray()) {
+                    if (!error.empty()) {
+                        break;
+                    }
                     arr.PushBack(clean(e, ref_depth), alloc);
                 }
                 return arr;
@@ -192,20 +267,23 @@ struct cleaner
         if (k == "prefixItems" && v.IsArray()) {
             Value arr(rapidjson::kArrayType);
             for (auto& e : v.GetArray()) {
+                if (!error.empty()) {
+                    break;
+                }
                 arr.PushBack(clean(e, ref_depth), alloc);
             }
             return arr;
         }
-        return Value(v, alloc);
+        return copy(v);
     }
 };
 
 }  // namespace
 
 rapidjson::Value clean_schema(const rapidjson::Value& schema, allocator& alloc,
-                              const schema_options& opts, std::string& error)
+                              const schema_options& opts, schema_budget& budget, std::string& error)
 {
-    cleaner c{schema, alloc, opts, error};
+    cleaner c{schema, alloc, opts, budget, error};
     return c.clean(schema, 0);
 }
 

@@ -18,9 +18,6 @@ namespace {
 using pool = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
 using event_doc = rapidjson::GenericDocument<rapidjson::UTF8<>, pool, pool>;
 
-constexpr unsigned event_parse_flags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-
 constexpr std::size_t max_choices = 128;
 
 // FNV-1a over emitted text, to recognise a terminal event that restates it.
@@ -252,6 +249,13 @@ void stream_transcoder::emit_error(std::string& out, std::string_view message,
     failed_ = true;
 }
 
+void stream_transcoder::fail(std::string& out, std::string_view message, std::string_view code)
+{
+    if (!done_) {
+        emit_error(out, message, code);
+    }
+}
+
 void stream_transcoder::maybe_complete(std::string& out)
 {
     if (!done_ && finished_choices_ >= choices_.size() && usage_.present) {
@@ -284,8 +288,8 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
     pool value_alloc(value_buffer, sizeof value_buffer);
     pool stack_alloc(stack_buffer, sizeof stack_buffer);
     event_doc doc(&value_alloc, sizeof stack_buffer / 2, &stack_alloc);
-    doc.Parse<event_parse_flags>(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject()) {
+    // The same bounded parse as every other JSON text: OCI's events get no deeper nesting.
+    if (!json::parse_bounded(json, json::upstream_max_depth, doc) || !doc.IsObject()) {
         emit_error(out, "OCI Generative AI sent a malformed stream event.",
                    "bad_upstream_response");
         return;
@@ -304,8 +308,10 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
         }
     }
     if (!error_message.empty()) {
-        emit_error(out, "OCI Generative AI stream error: " + std::string(error_message),
-                   "upstream_error");
+        // OCI's text may name OCIDs and internal hosts: the client gets our words, the log
+        // gets OCI's (upstream_error()).
+        upstream_error_ = detail::sanitize_message(error_message);
+        emit_error(out, "OCI Generative AI reported an error during the stream.", "upstream_error");
         return;
     }
     // Which choice, which format.

@@ -312,10 +312,12 @@ TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
         CHECK(m.stats().requests - before == 2 * e.upstream_requests);
     }
     CHECK(d.log_count("refreshing credentials") == 2);
-    // The 400 keeps OCI's message.
+    // OCI's text goes to the log at warn; the client gets our words and the opc-request-id.
     auto r = c.request("POST", chat_path, chat_body("wrong-format", "x"));
-    CHECK(json_string(r.body, "/error/message").find("does not match serving model") !=
+    CHECK(json_string(r.body, "/error/message").find("does not match serving model") ==
           std::string::npos);
+    CHECK(json_string(r.body, "/error/message").find("opc-request-id: ") != std::string::npos);
+    CHECK(d.log_count("does not match serving model") >= 1);
     // Embeddings map the same way.
     auto e = c.request("POST", "/v1/embeddings", R"({"model":"cohere.unknown-embed","input":"x"})");
     CHECK(e.status == 404);

@@ -73,6 +73,11 @@ TEST_CASE("minimal config gets the documented defaults", "[config]")
     CHECK(c.limits.max_header_count == 100);
     CHECK(c.limits.max_connections == 1024);
     CHECK(c.limits.max_inflight_upstream == 256);
+    CHECK(c.limits.max_messages == 4096);
+    CHECK(c.limits.max_tools == 128);
+    CHECK(c.limits.max_schema_nodes == 100000);
+    CHECK(c.limits.max_embedding_inputs == 2048);
+    CHECK(c.timeouts.upstream_total == std::chrono::seconds(600));
     CHECK(c.timeouts.request_header == std::chrono::seconds(10));
     CHECK(c.timeouts.request_body == std::chrono::seconds(30));
     CHECK(c.timeouts.keepalive_idle == std::chrono::seconds(75));
@@ -123,7 +128,12 @@ limits:
   max_connections: 10
   max_requests_per_connection: 5
   max_inflight_upstream: 7
+  max_messages: 11
+  max_tools: 12
+  max_schema_nodes: 1300
+  max_embedding_inputs: 14
 timeouts:
+  upstream_total: 90s
   request_header: 500ms
   request_body: 2
   keepalive_idle: 1.5
@@ -155,6 +165,11 @@ log:
     CHECK(c.limits.max_body_bytes == 4u * 1024 * 1024);
     CHECK(c.limits.max_header_bytes == 8192);
     CHECK(c.limits.max_requests_per_connection == 5);
+    CHECK(c.limits.max_messages == 11);
+    CHECK(c.limits.max_tools == 12);
+    CHECK(c.limits.max_schema_nodes == 1300);
+    CHECK(c.limits.max_embedding_inputs == 14);
+    CHECK(c.timeouts.upstream_total == std::chrono::seconds(90));
     CHECK(c.timeouts.request_header == std::chrono::milliseconds(500));
     CHECK(c.timeouts.keepalive_idle == std::chrono::milliseconds(1500));
     CHECK(c.timeouts.drain == std::chrono::minutes(1));

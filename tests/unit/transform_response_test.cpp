@@ -150,7 +150,8 @@ TEST_CASE("chat.completion fields", "[transform][response]")
             plan, "chatcmpl-x", 1);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().status == 502);
-        CHECK(r.error().message.find("boom") != std::string::npos);
+        CHECK(r.error().message.find("boom") == std::string::npos);
+        CHECK(r.error().log_detail == "boom");
     }
     SECTION("created falls back to the injected clock")
     {
@@ -204,7 +205,8 @@ TEST_CASE("OCI errors map to OpenAI errors", "[transform][errors]")
             "", "req-1");
         CHECK(e.status == 400);
         CHECK(e.type == "invalid_request_error");
-        CHECK(e.message.find("cannot specify message") != std::string::npos);
+        CHECK(e.message.find("cannot specify message") == std::string::npos);
+        CHECK(e.log_detail.find("cannot specify message") != std::string::npos);
         CHECK(e.message.find("{") == std::string::npos);
         CHECK(e.message.find("req-1") != std::string::npos);
         CHECK(e.code.empty());
@@ -214,7 +216,9 @@ TEST_CASE("OCI errors map to OpenAI errors", "[transform][errors]")
         auto e =
             map_oci_error(400, R"({"code":"InvalidParameter","message":"bad maxTokens"})", "", "");
         CHECK(e.code == "InvalidParameter");
-        CHECK(e.message.find("bad maxTokens") != std::string::npos);
+        CHECK(e.message.find("InvalidParameter") != std::string::npos);
+        CHECK(e.message.find("bad maxTokens") == std::string::npos);
+        CHECK(e.log_detail == "InvalidParameter: bad maxTokens");
     }
     SECTION("OpenAI-style error double-encoded inside message")
     {
@@ -224,7 +228,28 @@ TEST_CASE("OCI errors map to OpenAI errors", "[transform][errors]")
             "", "");
         CHECK(e.param == "temperature");
         CHECK(e.code == "unsupported_value");
-        CHECK(e.message.find("Unsupported value") != std::string::npos);
+        CHECK(e.message.find("'temperature'") != std::string::npos);
+        CHECK(e.log_detail.find("Unsupported value") != std::string::npos);
+    }
+    SECTION("OCI's text never reaches the client: OCIDs, hosts and addresses stay in the log")
+    {
+        const char* leaky =
+            R"({"code":"NotAuthorizedOrNotFound","message":"Authorization failed or requested )"
+            R"(resource not found for compartment ocid1.compartment.oc1..aaaasecret in tenancy )"
+            R"(ocid1.tenancy.oc1..bbbbsecret via genai-internal-7.svc.oraclecloud.internal )"
+            R"x((10.1.2.3)"})x";
+        for (unsigned status : {400u, 401u, 403u, 404u, 409u, 429u, 500u, 503u}) {
+            auto e = map_oci_error(status, leaky, "", "opc-1");
+            INFO(status);
+            for (const char* secret : {"ocid1.", "internal", "10.1.2.3", "Authorization failed"}) {
+                CHECK(e.body().find(secret) == std::string::npos);
+            }
+            CHECK(e.message.find("opc-1") != std::string::npos);
+            CHECK(e.log_detail.find("ocid1.tenancy") != std::string::npos);
+        }
+        auto odd = map_oci_error(
+            400, R"({"code":"400","message":"{\"error\":{\"param\":\"x ocid1.y\"}}"})", "", "");
+        CHECK(odd.param.empty());
     }
     SECTION("404 is model_not_found")
     {

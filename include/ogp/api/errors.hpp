@@ -16,6 +16,9 @@ struct api_error
     std::string param;
     std::string code;
     std::string retry_after;  ///< seconds for a `Retry-After` header; empty = none
+    /// What the upstream said (its error text, sanitised): for the log at `warn` only, never
+    /// sent to the client, since OCI's messages name OCIDs, internal hosts and addresses.
+    std::string log_detail;
 
     /// The JSON body `{"error":{...}}`.
     std::string body() const;

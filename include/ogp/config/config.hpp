@@ -56,6 +56,10 @@ struct limits_config
     std::size_t max_requests_per_connection = 1000;
     std::size_t max_inflight_upstream = 256;
     std::size_t max_json_depth = 64;
+    std::size_t max_messages = 4096;          ///< chat `messages` items
+    std::size_t max_tools = 128;              ///< chat `tools` items (OpenAI's own limit)
+    std::size_t max_schema_nodes = 100000;    ///< all JSON-schema nodes of a request, $refs inlined
+    std::size_t max_embedding_inputs = 2048;  ///< embeddings `input` items (OpenAI's own limit)
 };
 
 /// Deadlines (`timeouts.*`). In YAML a number is seconds; strings take `ms`, `s` or `m`.
@@ -70,6 +74,7 @@ struct timeouts_config
     duration upstream_connect{std::chrono::seconds(5)};  ///< TCP connect + TLS handshake
     duration upstream_first_byte{std::chrono::seconds(120)};
     duration upstream_stream_idle{std::chrono::seconds(60)};
+    duration upstream_total{std::chrono::seconds(600)};  ///< a whole non-streamed answer
 };
 
 /// `oci.*`: where and as whom the daemon talks to OCI.

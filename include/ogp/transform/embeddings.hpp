@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,27 @@ struct embeddings_plan
 /// Translates an OpenAI embeddings body. Token-array input, an unknown encoding, input type
 /// or truncate value give a 400 naming `param`.
 result<embeddings_plan> plan_embeddings(std::string_view openai_body, const config& cfg);
+
+/// Translates the OCI `EmbedTextResult` of each batch, in plan order, into one OpenAI `list`
+/// as the batches arrive: only the answer being built is held, not every batch's body too.
+class embeddings_merger
+{
+public:
+    explicit embeddings_merger(const embeddings_plan& plan);
+
+    /// Appends the next batch; the 502 to answer when it does not match its batch.
+    std::optional<api_error> add(std::string_view oci_body);
+
+    /// The whole answer with usage, once every batch was added.
+    result<std::string> finish();
+
+private:
+    const embeddings_plan& plan_;
+    std::string out_;
+    std::size_t batch_ = 0;
+    std::size_t index_ = 0;
+    std::int64_t tokens_ = 0;
+};
 
 /// Merges the OCI `EmbedTextResult` bodies (same order as plan.bodies) into one OpenAI
 /// `list` of embeddings with usage. A body that does not match its batch gives a 502.

@@ -40,6 +40,13 @@ public:
     /// True when every choice finished and only the usage event is outstanding (the caller
     /// may use a short timeout, then finish_on_eof()).
     bool awaiting_usage() const { return !done_ && finished_choices_ >= choices_.size(); }
+    /// OCI's own text of a mid-stream error (sanitised), for the log only; empty if none.
+    const std::string& upstream_error() const { return upstream_error_; }
+
+    /// Appends an OpenAI error frame and ends the stream (a cut by the proxy itself: drain,
+    /// deadline); no-op once done().
+    void fail(std::string& out, std::string_view message, std::string_view code);
+
     /// Usage reported by OCI (for metering), present once the usage event arrived.
     const token_usage& usage() const { return usage_; }
 
@@ -78,6 +85,7 @@ private:
     std::string usage_prefix_;
     sse::parser parser_;
     std::vector<choice_state> choices_;
+    std::string upstream_error_;
     std::size_t finished_choices_ = 0;
     token_usage usage_;
     bool done_ = false;
