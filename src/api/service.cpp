@@ -58,30 +58,47 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view v)
     return std::chrono::seconds(n);
 }
 
-api_error upstream_failure(const error_code& ec, upstream::failure_phase phase,
-                           const std::string& host)
+// The client's error for a failed exchange: our own words only (the host, its address and
+// the socket error go to the log, where call() or the caller wrote them).
+api_error upstream_failure(const error_code& ec, upstream::failure_phase phase)
 {
     api_error e;
     e.type = "api_error";
-    const bool timeout = ec == boost::beast::error::timeout;
-    if (timeout && (phase == upstream::failure_phase::connect ||
-                    phase == upstream::failure_phase::first_byte)) {
+    if (ec == boost::beast::error::timeout) {
         e.status = 504;
         e.code = "upstream_timeout";
-        e.message = phase == upstream::failure_phase::connect
-                        ? "Timed out connecting to OCI Generative AI (" + host + ")."
-                        : "OCI Generative AI did not start answering in time.";
+        switch (phase) {
+            case upstream::failure_phase::connect:
+                e.message = "Timed out connecting to OCI Generative AI.";
+                break;
+            case upstream::failure_phase::body:
+                e.message = "OCI Generative AI did not finish its answer in time.";
+                break;
+            default:
+                e.message = "OCI Generative AI did not start answering in time.";
+                break;
+        }
         return e;
     }
     e.status = 502;
     e.code = "upstream_unavailable";
     if (ec.category() == net::error::get_ssl_category() ||
         ec.category() == net::ssl::error::get_stream_category()) {
-        e.message = "TLS connection to OCI Generative AI (" + host + ") failed: " + ec.message();
+        e.message = "The TLS connection to OCI Generative AI failed.";
+    } else if (phase == upstream::failure_phase::body) {
+        e.message = "The connection to OCI Generative AI failed during the answer.";
     } else {
-        e.message = "Cannot reach OCI Generative AI (" + host + "): " + ec.message();
+        e.message = "Cannot reach OCI Generative AI.";
     }
     return e;
+}
+
+// Logs what OCI said about a refused request (never sent to the client).
+void log_upstream_refusal(std::string_view what, const api_error& e, unsigned status,
+                          const std::string& opc_id, const std::string& request_id)
+{
+    spdlog::warn("upstream: OCI {} answered {} (opc-request-id={}): {} request_id={}", what, status,
+                 opc_id, e.log_detail, request_id);
 }
 
 http_response with_request_id(http_response r, const std::string& opc_request_id)
@@ -124,6 +141,8 @@ struct service::call_result
 
     slot in_flight;
     std::unique_ptr<upstream::exchange> exchange;
+    /// When a non-streamed answer must be complete (timeouts.upstream_total from the call).
+    std::chrono::steady_clock::time_point deadline;
     std::optional<api_error> error;
     bool client_gone = false;
 };
@@ -233,6 +252,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                                                    std::shared_ptr<upstream::pool> pool)
 {
     call_result out;
+    out.deadline = std::chrono::steady_clock::now() + cfg_.timeouts.upstream_total;
     // Admission: a fixed cap on concurrent upstream exchanges, no queue.
     if (inflight_.fetch_add(1) >= cfg_.limits.max_inflight_upstream) {
         --inflight_;
@@ -262,9 +282,11 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         // Credentials: the current snapshot, or the single in-flight renewal.
         auto creds = co_await creds_.get();
         if (!creds) {
-            out.error =
-                service_unavailable("OCI credentials are not available: " + creds.error().message,
-                                    "5", "credentials_unavailable");
+            // The reason (file paths, IMDS addresses) is for the operator's log only.
+            spdlog::warn("upstream: no OCI credentials: {} request_id={}", creds.error().message,
+                         req.request_id);
+            out.error = service_unavailable("OCI credentials are not available yet.", "5",
+                                            "credentials_unavailable");
             co_return out;
         }
         // Sign exactly what is sent.
@@ -308,7 +330,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                 "upstream: {} {}{} failed ({}): {} request_id={}", method, host, path,
                 exchange->phase() == upstream::failure_phase::connect ? "connect" : "exchange",
                 ec.message(), req.request_id);
-            out.error = upstream_failure(ec, exchange->phase(), host);
+            out.error = upstream_failure(ec, exchange->phase());
             co_return out;
         }
         const unsigned status = exchange->status();
@@ -389,22 +411,28 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
         co_await ex.read_all(body, max_error_body);
         ex.finish();
         auto err = transform::map_oci_error(ex.status(), body, ex.header("retry-after"), opc_id);
-        spdlog::warn("upstream: OCI chat answered {} (opc-request-id={}) request_id={}",
-                     ex.status(), opc_id, req.request_id);
+        log_upstream_refusal("chat", err, ex.status(), opc_id, req.request_id);
         co_return with_request_id(server::error_response(err), opc_id);
     }
     const std::string id = new_completion_id();
 
-    // Non-streaming: read, translate, answer.
+    // Non-streaming: read (whole answer under timeouts.upstream_total), translate, answer.
     if (!p.stream) {
         std::string body;
-        auto ec = co_await ex.read_all(body, max_result_body);
+        auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
         if (ec) {
-            co_return server::error_response(upstream_failure(ec, ex.phase(), "OCI"));
+            spdlog::warn("upstream: chat answer failed: {} request_id={}", ec.message(),
+                         req.request_id);
+            co_return with_request_id(server::error_response(upstream_failure(ec, ex.phase())),
+                                      opc_id);
         }
         ex.finish();
         auto r = transform::chat_response_to_openai(body, p, id, now_unix());
         if (!r) {
+            if (!r.error().log_detail.empty()) {
+                spdlog::warn("upstream: OCI chat failed (opc-request-id={}): {} request_id={}",
+                             opc_id, r.error().log_detail, req.request_id);
+            }
             co_return with_request_id(server::error_response(r.error()), opc_id);
         }
         co_return with_request_id(http_response{200, "application/json", {}, std::move(r.value())},
@@ -424,12 +452,18 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
     }
     std::string in;
     std::string out;
+    // Progress is what reaches the client: SSE comments or empty events do not hold a stream.
+    const auto idle = cfg_.timeouts.upstream_stream_idle;
+    auto last_progress = std::chrono::steady_clock::now();
     while (!tc.done()) {
         in.clear();
         out.clear();
-        std::optional<std::chrono::milliseconds> wait;
+        auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - last_progress);
+        std::optional<std::chrono::milliseconds> wait =
+            std::max(std::chrono::milliseconds(1), idle - quiet);
         if (tc.awaiting_usage()) {
-            wait = usage_grace;  // every choice finished: usage should follow at once
+            wait = std::min(*wait, std::chrono::milliseconds(usage_grace));  // should follow
         }
         auto ec = co_await ex.read_some(in, wait);
         if (sink.client_gone()) {
@@ -448,7 +482,15 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
             break;
         }
         tc.feed(in, out);
-        if (!out.empty() && !co_await sink.write(out)) {
+        if (!tc.upstream_error().empty()) {
+            spdlog::warn("upstream: OCI stream error (opc-request-id={}): {} request_id={}", opc_id,
+                         tc.upstream_error(), req.request_id);
+        }
+        if (out.empty()) {
+            continue;
+        }
+        last_progress = std::chrono::steady_clock::now();
+        if (!co_await sink.write(out)) {
             ex.abort();
             co_return http_response{};
         }
@@ -470,8 +512,9 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
         co_return server::error_response(plan.error());
     }
     auto& p = plan.value();
-    // Batches of at most 96 inputs, sent one after another and merged in order.
-    std::vector<std::string> results;
+    // Batches of at most 96 inputs, sent one after another; each is translated into the
+    // answer as it arrives and its OCI body dropped.
+    transform::embeddings_merger merger(p);
     std::string opc_id;
     for (auto& body : p.bodies) {
         auto call_out = co_await call("POST", p.path, body, false, req, sink);
@@ -489,16 +532,22 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
             co_await ex.read_all(out, max_error_body);
             ex.finish();
             auto err = transform::map_oci_error(ex.status(), out, ex.header("retry-after"), opc_id);
+            log_upstream_refusal("embeddings", err, ex.status(), opc_id, req.request_id);
             co_return with_request_id(server::error_response(err), opc_id);
         }
-        auto ec = co_await ex.read_all(out, max_result_body);
+        auto ec = co_await ex.read_all(out, max_result_body, call_out.deadline);
         if (ec) {
-            co_return server::error_response(upstream_failure(ec, ex.phase(), "OCI"));
+            spdlog::warn("upstream: embeddings answer failed: {} request_id={}", ec.message(),
+                         req.request_id);
+            co_return with_request_id(server::error_response(upstream_failure(ec, ex.phase())),
+                                      opc_id);
         }
         ex.finish();
-        results.push_back(std::move(out));
+        if (auto bad = merger.add(out)) {
+            co_return with_request_id(server::error_response(*bad), opc_id);
+        }
     }
-    auto merged = transform::embeddings_response_to_openai(results, p);
+    auto merged = merger.finish();
     if (!merged) {
         co_return with_request_id(server::error_response(merged.error()), opc_id);
     }
@@ -547,7 +596,7 @@ net::awaitable<std::vector<std::string>> service::discover_models(const http_req
         auto& ex = *call_out.exchange;
         sink.on_disconnect(nullptr);
         std::string body;
-        auto ec = co_await ex.read_all(body, max_result_body);
+        auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
         if (ec || ex.status() != 200) {
             spdlog::warn("upstream: model discovery answered {} ({})", ex.status(),
                          ec ? ec.message() : "HTTP error");

@@ -100,7 +100,9 @@ struct reply
     enum class tail { keep_open, reset, stall } end = tail::keep_open;
     std::chrono::milliseconds delay{0};  // between writes
     bool hang = false;                   // read the request, never answer (hold the connection)
-    std::string raw;  // non-empty: these bytes are the whole response (bad framing faults)
+    std::string raw;      // non-empty: these bytes are the whole response (bad framing faults)
+    std::string interim;  // 1xx heads sent before the response
+    bool drip = false;    // non-streamed body sent one byte per `delay`
 };
 
 reply error_reply(unsigned status, std::string_view code, std::string_view message)
@@ -647,6 +649,18 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             r.raw = bad_framing(r, true);
         } else if (model.find("mock-bad-chunk") != std::string::npos) {
             r.raw = bad_framing(r, false);
+        } else if (model.find("mock-comments") != std::string::npos && r.stream) {
+            // A stream that only ever sends SSE comments: alive, but never an event.
+            r.writes.assign(1000, ": keep-alive\n\n");
+            r.delay = std::chrono::milliseconds(200);
+        } else if (model.find("mock-drip") != std::string::npos && !r.stream) {
+            r.drip = true;
+            r.delay = std::chrono::milliseconds(200);
+        }
+        if (model.find("mock-1xx") != std::string::npos) {
+            r.interim =
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; "
+                "rel=preload\r\n\r\n";
         }
         return r;
     }
@@ -792,6 +806,12 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             co_await wait_for_close(s);
             break;
         }
+        if (!r.interim.empty()) {
+            auto [iec, iw] = co_await net::async_write(s, net::buffer(r.interim), use_nothrow);
+            if (iec) {
+                break;
+            }
+        }
         if (!r.raw.empty()) {
             auto [rwec, rwn] = co_await net::async_write(s, net::buffer(r.raw), use_nothrow);
             if (!rwec) {
@@ -813,6 +833,22 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             std::ostringstream wire;
             wire << res;
             const std::string bytes = wire.str();
+            if (r.drip) {
+                // The head at once, then the body a byte at a time: never idle for long, never
+                // done.
+                const std::size_t body_at = bytes.find("\r\n\r\n") + 4;
+                auto [dec, dn] =
+                    co_await net::async_write(s, net::buffer(bytes.data(), body_at), use_nothrow);
+                net::steady_timer tick(co_await net::this_coro::executor);
+                for (std::size_t i = body_at; !dec && i < bytes.size(); ++i) {
+                    tick.expires_after(r.delay);
+                    co_await tick.async_wait(use_nothrow);
+                    auto [bec, bn] =
+                        co_await net::async_write(s, net::buffer(bytes.data() + i, 1), use_nothrow);
+                    dec = bec;
+                }
+                break;
+            }
             auto [wec, wn] = co_await net::async_write(s, net::buffer(bytes), use_nothrow);
             if (wec || !req.keep_alive()) {
                 break;

@@ -38,7 +38,9 @@ constexpr std::string_view usage =
     "                         (since its handshake or last answer), unanswered, and close it\n"
     "                         (default 0: never)\n"
     "Faults by model id substring: mock-429, mock-500, mock-503, mock-401, mock-reset,\n"
-    "mock-stall, mock-slow, mock-hang, mock-long, mock-cl-te, mock-bad-chunk, unknown (404);\n"
+    "mock-stall, mock-slow, mock-hang, mock-long, mock-cl-te, mock-bad-chunk, mock-comments\n"
+    "(a stream of SSE comments only), mock-drip (a body one byte per 200 ms), mock-1xx\n"
+    "(100 and 103 heads first), unknown (404);\n"
     "mock-slow combined with mock-reset or mock-stall paces their writes.\n"
     "Prints one line `ready imds=... federation=... inference=... ca=...` when serving;\n"
     "stops on SIGINT/SIGTERM.\n";

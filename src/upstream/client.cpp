@@ -24,6 +24,7 @@ constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t stream_piece = 4 * 1024;
 constexpr std::size_t whole_piece = 16 * 1024;
 constexpr std::uint32_t max_response_head = 64 * 1024;
+constexpr int max_interim_heads = 8;  // 1xx heads skipped before the final one
 
 // SSL ex_data slot pointing at the pool's session_store (Asio keeps its verify callback in the
 // app data, so that one is taken).
@@ -645,16 +646,31 @@ net::awaitable<error_code> exchange::attempt(
             co_return timed(guard, ec);
         }
         phase_ = failure_phase::first_byte;
-        if (c->tls) {
-            ec = co_await read_head(c->stream, *c);
-        } else {
-            ec = co_await read_head(c->socket(), *c);
-        }
-        if (ec) {
-            // A reused connection closed before any response byte: the request was not seen.
-            stale =
-                reused && !guard.fired() && is_closed_error(ec) && c->parser->got_some() == false;
-            co_return timed(guard, ec);
+        // Interim 1xx heads (100 Continue, 103 Early Hints) precede the final one: skip a few.
+        for (int interim = 0;; ++interim) {
+            if (c->tls) {
+                ec = co_await read_head(c->stream, *c);
+            } else {
+                ec = co_await read_head(c->socket(), *c);
+            }
+            if (ec) {
+                // A reused connection closed before any response byte: the request was not
+                // seen.
+                stale = reused && !guard.fired() && interim == 0 && is_closed_error(ec) &&
+                        c->parser->got_some() == false;
+                co_return timed(guard, ec);
+            }
+            const unsigned code = c->parser->get().result_int();
+            if (code >= 200) {
+                break;
+            }
+            // 101 answers an upgrade we never asked for; endless 1xx would hold the exchange.
+            if (code == 101 || interim >= max_interim_heads) {
+                co_return error_code(http::error::bad_status);
+            }
+            c->parser.emplace();
+            c->parser->header_limit(max_response_head);
+            c->parser->body_limit(boost::none);
         }
     }
     phase_ = failure_phase::none;
@@ -779,13 +795,23 @@ net::awaitable<error_code> exchange::read_piece(std::string& out, std::size_t pi
     }
 }
 
-net::awaitable<error_code> exchange::read_all(std::string& out, std::size_t max_bytes)
+net::awaitable<error_code> exchange::read_all(std::string& out, std::size_t max_bytes,
+                                              std::chrono::steady_clock::time_point deadline)
 {
     if (!conn_ || !conn_->parser) {
         co_return error_code(net::error::not_connected);
     }
     while (!complete()) {
-        auto ec = co_await read_piece(out, whole_piece, std::nullopt);
+        // Each piece within the idle timeout and what is left of the total deadline.
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds(0)) {
+            phase_ = failure_phase::body;
+            abort();
+            co_return error_code(beast::error::timeout);
+        }
+        auto ec =
+            co_await read_piece(out, whole_piece, std::min(left, pool_->options().idle_timeout));
         if (ec) {
             co_return ec;
         }

@@ -618,6 +618,7 @@ proxy::proxy(const mock& m, const daemon_options& o, bool wait_ready)
     y << "  upstream_connect: " << o.upstream_connect << "\n";
     y << "  upstream_first_byte: " << o.upstream_first_byte << "\n";
     y << "  upstream_stream_idle: " << o.upstream_stream_idle << "\n";
+    y << "  upstream_total: " << o.upstream_total << "\n";
     y << "  write_stall: " << o.write_stall << "\n";
     y << "  drain: 2s\n";
     if (!o.limits.empty()) {

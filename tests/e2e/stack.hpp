@@ -181,6 +181,7 @@ struct daemon_options
     std::string upstream_connect = "5s";
     std::string upstream_first_byte = "20s";
     std::string upstream_stream_idle = "20s";
+    std::string upstream_total = "60s";
     std::string write_stall = "10s";
     std::string limits;  ///< raw YAML lines inside `limits:` ("  key: v\n")
     std::string models;  ///< raw YAML list items appended to `models:` ("  - name: x\n ...")

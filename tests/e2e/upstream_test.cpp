@@ -347,6 +347,9 @@ TEST_CASE("B.6 #46 untrusted upstream certificate: 502, no request reaches the u
             CHECK(r.status == 502);
             CHECK(json_string(r.body, "/error/code") == "upstream_unavailable");
             CHECK(json_string(r.body, "/error/message").find("TLS") != std::string::npos);
+            // Neither the upstream's address nor the TLS library's words reach the client.
+            CHECK(r.body.find("127.0.0.1") == std::string::npos);
+            CHECK(r.body.find("certificate") == std::string::npos);
         }
         auto s = m.stats();
         CHECK(s.connections >= 1);  // the daemon connected...
@@ -359,4 +362,67 @@ TEST_CASE("B.6 #46 untrusted upstream certificate: 502, no request reaches the u
     client c(d.port());
     CHECK(c.request("POST", chat_path, chat_body("gpt-4o-mini", "x")).status == 200);
     CHECK(m.stats().rejected_signatures == 0);
+}
+
+TEST_CASE("issue 10 #9 a non-streamed answer that drips ends at timeouts.upstream_total",
+          "[e2e][hardening]")
+{
+    // One body byte every 200 ms never trips the idle timeout; the total deadline does.
+    mock m;
+    daemon_options o;
+    o.upstream_stream_idle = "1s";
+    o.upstream_total = "2s";
+    proxy d(m, o);
+    client c(d.port());
+    const auto start = steady::now();
+    auto r = c.request("POST", chat_path, chat_body("meta.mock-drip", "x"), 15s);
+    const double took = seconds_since(start);
+    INFO(printable(r.body) << " after " << took << " s");
+    CHECK(r.status == 504);
+    CHECK(json_string(r.body, "/error/code") == "upstream_timeout");
+    CHECK(took >= 1.8);
+    CHECK(took < 6.0);
+    // The dripping connection is closed, not pooled.
+    CHECK(m.wait_stats([](const mock_stats& s) { return s.open_used == 0; }, 3s).open_used == 0);
+}
+
+TEST_CASE("issue 10 #9 SSE comments are not stream progress", "[e2e][hardening]")
+{
+    // Comments every 200 ms, never an event: the idle timeout counts from the last event.
+    mock m;
+    daemon_options o;
+    o.upstream_stream_idle = "1s";
+    proxy d(m, o);
+    client c(d.port());
+    const auto start = steady::now();
+    auto r = c.request("POST", chat_path, chat_body("meta.mock-comments", "x", true), 15s);
+    const double took = seconds_since(start);
+    INFO(printable(r.body, 2000) << " after " << took << " s");
+    REQUIRE(r.status == 200);
+    CHECK(r.complete);
+    CHECK(took < 6.0);
+    auto events = r.sse_data();
+    REQUIRE(events.size() == 1);
+    CHECK(json_string(events.back(), "/error/type") == "api_error");
+    CHECK(m.wait_stats([](const mock_stats& s) { return s.open_used == 0; }, 3s).open_used == 0);
+}
+
+TEST_CASE("issue 10 #12 interim 1xx heads from OCI are skipped", "[e2e][hardening]")
+{
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    for (bool stream : {false, true}) {
+        INFO("stream=" << stream);
+        auto r = c.request("POST", chat_path, chat_body("meta.mock-1xx", "hello", stream), 10s);
+        INFO(printable(r.body, 2000));
+        CHECK(r.status == 200);
+        if (stream) {
+            auto events = r.sse_data();
+            REQUIRE(!events.empty());
+            CHECK(events.back() == "[DONE]");
+        } else {
+            CHECK(json_string(r.body, "/object") == "chat.completion");
+        }
+    }
 }

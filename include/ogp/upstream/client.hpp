@@ -154,8 +154,11 @@ public:
     /// timeout); a timeout fails with beast::error::timeout.
     net::awaitable<error_code> read_some(std::string& out,
                                          std::optional<std::chrono::milliseconds> timeout = {});
-    /// Reads the rest of the body into `out`, failing past `max_bytes`.
-    net::awaitable<error_code> read_all(std::string& out, std::size_t max_bytes);
+    /// Reads the rest of the body into `out`, failing past `max_bytes`, and with
+    /// beast::error::timeout (the connection closed) when `deadline` passes first.
+    net::awaitable<error_code> read_all(std::string& out, std::size_t max_bytes,
+                                        std::chrono::steady_clock::time_point deadline =
+                                            std::chrono::steady_clock::time_point::max());
 
     /// Returns the connection to the pool when the response was read completely and the server
     /// keeps it alive; closes it otherwise. Idempotent.
