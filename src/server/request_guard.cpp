@@ -245,6 +245,7 @@ std::variant<request_head, guard_reject> parse_head(std::string_view head,
     int te_count = 0;
     int cl_count = 0;
     int host_count = 0;
+    int auth_count = 0;
     std::string_view te_value;
     while (pos < head.size()) {
         auto end = head.find("\r\n", pos);
@@ -292,6 +293,11 @@ std::variant<request_head, guard_reject> parse_head(std::string_view head,
             te_value = value;
         } else if (iequals(name, "host")) {
             ++host_count;
+        } else if (iequals(name, "authorization")) {
+            // Which of two credentials counts would depend on the reader: refuse both.
+            if (++auth_count > 1) {
+                return reject(400, "duplicate Authorization header");
+            }
         }
         h.fields.emplace_back(std::string(name), std::string(value));
     }

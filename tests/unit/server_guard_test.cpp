@@ -174,6 +174,15 @@ TEST_CASE("connection persistence and expectations", "[guard]")
     CHECK(status_of(post_with("Content-Length: 3\r\nExpect: magic\r\n")) == 417);
 }
 
+TEST_CASE("a repeated Authorization is refused, whatever its case or values", "[guard]")
+{
+    CHECK(status_of(post_with("Authorization: Bearer a\r\nAuthorization: Bearer b\r\n")) == 400);
+    CHECK(status_of(post_with("authorization: Bearer a\r\nAUTHORIZATION: Bearer a\r\n")) == 400);
+    CHECK(status_of(post_with("Authorization: Bearer a\r\nAuthorization:\r\n")) == 400);
+    CHECK(accept(post_with("Authorization: Bearer a\r\nProxy-Authorization: b\r\n"))
+              .find("authorization") == "Bearer a");
+}
+
 namespace {
 
 // Decodes `body` split at random points; returns status (0 ok) and the decoded data.

@@ -66,8 +66,9 @@ head_scan scan_head(std::string_view buf, const guard_limits& limits);
 /// Closes the Beast 1.81 smuggling gaps: CL+TE in any order, Transfer-Encoding other than
 /// exactly `chunked` (501), repeated TE, TE on HTTP/1.0, duplicate or malformed
 /// Content-Length, obs-fold, whitespace before ':', header count and size, URI length,
-/// declared body over the limit (413, decided before any body byte is read), and an
-/// `Expect` other than `100-continue` (417). Pure and allocation-bounded.
+/// declared body over the limit (413, decided before any body byte is read), an
+/// `Expect` other than `100-continue` (417), and a repeated `Authorization` (400). Pure and
+/// allocation-bounded.
 std::variant<request_head, guard_reject> parse_head(std::string_view head,
                                                     const guard_limits& limits);
 
