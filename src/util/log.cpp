@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <random>
+#include <utility>
 
 namespace ogp {
 namespace {
@@ -71,6 +72,17 @@ void setup_logging(const log_config& cfg)
     logger->set_level(spdlog::level::from_str(cfg.level));
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(logger);
+}
+
+std::optional<std::uint64_t> log_throttle::admit(std::chrono::steady_clock::time_point now)
+{
+    std::lock_guard lock(mutex_);
+    if (last_ && now - *last_ < interval_) {
+        ++dropped_;
+        return std::nullopt;
+    }
+    last_ = now;
+    return std::exchange(dropped_, 0);
 }
 
 namespace {
