@@ -23,6 +23,17 @@ namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t read_chunk = 16 * 1024;
+// A body on a route that takes none (probes, /v1/models) is read and dropped up to this size so
+// that the connection stays usable; a larger one is refused before any of it is read.
+constexpr std::size_t max_discard_bytes = 64 * 1024;
+// Memory reserved up front for a body: beyond it the buffer grows with the bytes that arrive,
+// so a declared length that never comes costs nothing.
+constexpr std::size_t max_body_reserve = 256 * 1024;
+// Keep-alive idle deadline for a connection that goes idle while at least 3/4 of
+// `limits.max_connections` are open.
+constexpr std::chrono::milliseconds pressure_idle{5000};
+// `/readyz` repeats an unchanged reason in the log at most this often.
+constexpr std::chrono::seconds readiness_log_interval{60};
 
 // RFC 9110 IMF-fixdate for the `Date` header.
 std::string http_date()
@@ -69,10 +80,25 @@ struct connection
     net::steady_timer timer;
     std::uint64_t generation = 0;  // invalidates stale watchdog completions
     bool timed_out = false;
-    bool idle = false;          // waiting for the next keep-alive request
+    bool idle = false;          // waiting for a request, nothing of it received yet
     bool closed = false;        // the session has finished with the socket
     bool forced = false;        // close_all(): a pending operation's end means a disconnect
     beast::flat_buffer buffer;  // read-ahead: may hold the start of a pipelined request
+
+    // Read by the accept loop (any thread) to pick a connection to close under pressure.
+    std::atomic<std::int64_t> idle_since{0};  // steady-clock ticks when it went idle; 0 = busy
+    std::atomic<bool> authenticated{false};   // passed client authentication at least once
+    std::atomic<bool> evicting{false};        // chosen to make room: close at the next chance
+
+    void set_idle(bool v)
+    {
+        if (v != idle) {
+            idle = v;
+            idle_since.store(v ? std::max<std::int64_t>(
+                                     1, std::chrono::steady_clock::now().time_since_epoch().count())
+                               : 0);
+        }
+    }
 
     // Arms a total deadline for the following operations: when it passes, pending I/O is
     // cancelled (the socket stays open so that a 408 can still be written).
@@ -136,7 +162,17 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
     std::atomic<std::size_t> active{0};
     std::atomic<std::uint64_t> accepted{0};
 
-    // Registry of open connections, for drain and forced close.
+    // Repeated warnings: one line a second at most, with a count.
+    log_throttle refused_log;
+    log_throttle evicted_log;
+    log_throttle accept_error_log;
+
+    // What `/readyz` last logged, so that probes do not repeat it.
+    std::mutex readiness_mutex;
+    std::string readiness_logged;  // empty: ready (or nothing logged yet)
+    std::chrono::steady_clock::time_point readiness_logged_at;
+
+    // Registry of open connections, for drain, forced close and eviction.
     std::mutex mutex;
     std::map<std::uint64_t, std::weak_ptr<connection>> connections;
     std::uint64_t next_id = 0;
@@ -152,6 +188,48 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
     {
         std::lock_guard lock(mutex);
         connections.erase(id);
+    }
+
+    // Under the connection cap: closes the connection that has waited longest for a request,
+    // preferring ones that never authenticated, to make room for a new one. False when every
+    // open connection is busy. The chosen one closes on its own strand (or after its exchange,
+    // if a request arrived meanwhile).
+    bool evict_idlest()
+    {
+        std::shared_ptr<connection> victim;
+        std::int64_t victim_since = 0;
+        bool victim_auth = false;
+        {
+            std::lock_guard lock(mutex);
+            for (auto& [id, weak] : connections) {
+                auto c = weak.lock();
+                if (!c || c->evicting.load()) {
+                    continue;
+                }
+                const auto since = c->idle_since.load();
+                if (since == 0) {
+                    continue;
+                }
+                const bool auth = c->authenticated.load();
+                if (!victim || (victim_auth && !auth) ||
+                    (victim_auth == auth && since < victim_since)) {
+                    victim = std::move(c);
+                    victim_since = since;
+                    victim_auth = auth;
+                }
+            }
+            if (!victim) {
+                return false;
+            }
+            victim->evicting = true;
+        }
+        net::post(victim->socket.get_executor(), [victim] {
+            if (victim->idle && !victim->closed) {
+                error_code ignored;
+                victim->socket.cancel(ignored);
+            }
+        });
+        return true;
     }
 
     // Runs `fn` on each open connection's strand.
@@ -241,23 +319,28 @@ net::awaitable<void> reply_and_close(const state_ptr& st, const conn_ptr& c, uns
     req.request_id = request_id;
     http_response res = error_response(e);
     std::size_t bytes = 0;
-    co_await write_response(st, c, req, res, false, false, bytes);
+    co_await write_response(st, c, req, res, false, method == "HEAD", bytes);
     log_access(st, method, path, status, bytes, started, request_id, remote,
                " reason=\"" + reason + "\"");
 }
 
-// Reads the request body (Content-Length or chunked) into `out`; nullopt on success,
-// else the status to answer (0 = close silently).
+// Reads the request body (Content-Length or chunked) into `out`, or drops it when `discard`
+// (then at most max_discard_bytes are accepted); nullopt on success, else the status to answer
+// (0 = close silently).
 net::awaitable<std::optional<guard_reject>> read_body(const state_ptr& st, const conn_ptr& c,
                                                       beast::flat_buffer& buf,
-                                                      const request_head& head, std::string& out)
+                                                      const request_head& head, std::string& out,
+                                                      bool discard)
 {
     connection::arm(c, st->cfg.timeouts.request_body);
     if (!head.chunked) {
         // Content-Length: take what is buffered, then read the rest.
         auto need = static_cast<std::size_t>(head.content_length);
-        out.reserve(need);
-        while (out.size() < need) {
+        std::size_t got = 0;
+        if (!discard) {
+            out.reserve(std::min(need, max_body_reserve));
+        }
+        while (got < need) {
             if (buf.size() == 0) {
                 auto [ec, n] =
                     co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
@@ -268,18 +351,25 @@ net::awaitable<std::optional<guard_reject>> read_body(const state_ptr& st, const
                 }
                 buf.commit(n);
             }
-            auto take = std::min(buf.size(), need - out.size());
-            out.append(static_cast<const char*>(buf.data().data()), take);
+            auto take = std::min(buf.size(), need - got);
+            if (!discard) {
+                out.append(static_cast<const char*>(buf.data().data()), take);
+            }
+            got += take;
             buf.consume(take);
         }
         c->disarm();
         co_return std::nullopt;
     }
-    chunked_decoder dec(st->limits.max_body_bytes);
+    chunked_decoder dec(discard ? std::min(max_discard_bytes, st->limits.max_body_bytes)
+                                : st->limits.max_body_bytes);
     for (;;) {
         if (buf.size() > 0) {
             std::string_view in(static_cast<const char*>(buf.data().data()), buf.size());
             auto r = dec.feed(in, out);
+            if (discard) {
+                out.clear();
+            }
             if (auto* bad = std::get_if<guard_reject>(&r)) {
                 c->disarm();
                 co_return *bad;
@@ -451,6 +541,28 @@ std::string remote_of(const tcp::socket& s)
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+// Logs why `/readyz` fails (the probe is unauthenticated, so clients are told only "not
+// ready"): a new reason at once, an unchanged one once a minute, and the return to ready.
+void log_readiness(const state_ptr& st, const std::optional<std::string>& reason)
+{
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(st->readiness_mutex);
+    if (!reason) {
+        if (!st->readiness_logged.empty()) {
+            st->readiness_logged.clear();
+            spdlog::info("ready");
+        }
+        return;
+    }
+    const std::string text = reason->empty() ? "no reason given" : *reason;
+    if (text == st->readiness_logged && now - st->readiness_logged_at < readiness_log_interval) {
+        return;
+    }
+    st->readiness_logged = text;
+    st->readiness_logged_at = now;
+    spdlog::warn("not ready: {}", text);
+}
+
 net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response_sink& sink)
 {
     switch (req.target) {
@@ -463,9 +575,11 @@ net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response
             } else if (st->readiness) {
                 reason = st->readiness();
             }
+            log_readiness(st, reason);
             if (reason) {
+                // The reason (URLs, error texts) is for the log only.
                 http_response r =
-                    error_response(service_unavailable("not ready: " + *reason, "5", "not_ready"));
+                    error_response(service_unavailable("not ready", "5", "not_ready"));
                 co_return r;
             }
             co_return http_response{200, "application/json", {}, R"({"status":"ready"})"};
@@ -480,14 +594,22 @@ net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response
     co_return co_await it->second(req, sink);
 }
 
+// " (N more since the last line)" for a throttled warning that dropped N lines.
+std::string dropped_note(std::uint64_t n)
+{
+    return n == 0 ? std::string() : " (" + std::to_string(n) + " more since the last line)";
+}
+
 // One client connection: read head -> guard -> route/auth -> body -> handler -> respond,
-// repeated for keep-alive and pipelined requests.
+// repeated for keep-alive and pipelined requests. Every request that gets past the head
+// leaves exactly one access-log line.
 net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
 {
     auto c = std::make_shared<connection>(std::move(socket));
     auto id = st->add(c);
     const std::string remote = remote_of(c->socket);
     const auto& t = st->cfg.timeouts;
+    const std::size_t max_connections = st->cfg.limits.max_connections;
     beast::flat_buffer& buf = c->buffer;
 
     for (std::size_t served = 0;; ++served) {
@@ -498,14 +620,19 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
         }
         // Between requests: wait for the first byte under the keep-alive idle timeout.
         if (served > 0 && buf.size() == 0) {
-            if (st->draining) {
+            if (st->draining || c->evicting) {
                 break;
             }
-            c->idle = true;
-            connection::arm(c, t.keepalive_idle);
+            // Near the connection cap idle connections give their slot back sooner.
+            auto idle_for = t.keepalive_idle;
+            if (st->active.load() * 4 >= max_connections * 3) {
+                idle_for = std::min<std::chrono::milliseconds>(idle_for, pressure_idle);
+            }
+            c->set_idle(true);
+            connection::arm(c, idle_for);
             auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
             c->disarm();
-            c->idle = false;
+            c->set_idle(false);
             if (ec) {
                 break;
             }
@@ -524,14 +651,14 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
             if (scan.reject || scan.head_size > 0) {
                 break;
             }
-            // Nothing received yet: the connection is idle, and a drain may close it.
-            c->idle = buf.size() == 0;
-            if (c->idle && st->draining) {
+            // Nothing received yet: the connection is idle, and a drain or eviction may close it.
+            c->set_idle(buf.size() == 0);
+            if (c->idle && (st->draining || c->evicting)) {
                 failed = true;
                 break;
             }
             auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
-            c->idle = false;
+            c->set_idle(false);
             if (ec) {
                 failed = true;
                 // A partial head at the deadline gets a 408; silence just closes.
@@ -574,6 +701,9 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
         // Route and authenticate on the head alone: nothing is read for a refused request.
         auto match = match_route(req.head.method, path);
         req.target = match.target;
+        // Only the POST routes take a body; the others never buffer one.
+        const bool takes_body =
+            match.target == route::chat_completions || match.target == route::embeddings;
         std::optional<http_response> early;
         if (match.target == route::not_found) {
             early =
@@ -588,10 +718,12 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
             if (auto denied = st->auth.check(req.head.find("authorization"))) {
                 early = error_response(*denied);
                 early->headers.emplace_back("WWW-Authenticate", "Bearer");
+            } else {
+                c->authenticated = true;
             }
         }
 
-        bool keep_alive = req.head.keep_alive && !st->draining &&
+        bool keep_alive = req.head.keep_alive && !st->draining && !c->evicting &&
                           served + 1 < st->cfg.limits.max_requests_per_connection;
         http_response res;
         if (early) {
@@ -601,8 +733,23 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
             }
             res = std::move(*early);
         } else {
+            bool read_it = req.head.has_body();
+            if (read_it && !takes_body) {
+                // A body nobody needs: refused unread when large, else dropped as it arrives.
+                if (!req.head.chunked && req.head.content_length > max_discard_bytes) {
+                    co_await reply_and_close(st, c, 413, "this route takes no request body",
+                                             req.request_id, remote, req.head.method, path,
+                                             started);
+                    break;
+                }
+                // Not solicited with a 100 either: answer, then close instead of reading it.
+                if (req.head.expect_continue && buf.size() == 0) {
+                    read_it = false;
+                    keep_alive = false;
+                }
+            }
             // Body: `Expect: 100-continue` is answered only now that the head passed.
-            if (req.head.has_body()) {
+            if (read_it) {
                 if (req.head.expect_continue && buf.size() == 0) {
                     static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
                     connection::arm(c, t.write_stall);
@@ -610,15 +757,23 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
                         co_await net::async_write(c->socket, net::buffer(cont), use_nothrow);
                     c->disarm();
                     if (ec) {
+                        log_access(st, req.head.method, path, 499, 0, started, req.request_id,
+                                   remote, " client_gone=true");
                         break;
                     }
                 }
-                auto body_err = co_await read_body(st, c, buf, req.head, req.body);
+                auto body_err = co_await read_body(st, c, buf, req.head, req.body, !takes_body);
                 if (body_err) {
+                    if (body_err->status == 413 && !takes_body) {
+                        body_err->reason = "this route takes no request body";
+                    }
                     if (body_err->status != 0) {
                         co_await reply_and_close(st, c, body_err->status, body_err->reason,
                                                  req.request_id, remote, req.head.method, path,
                                                  started);
+                    } else {
+                        log_access(st, req.head.method, path, 499, 0, started, req.request_id,
+                                   remote, " client_gone=true");
                     }
                     break;
                 }
@@ -657,15 +812,18 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
                 continue;
             }
             if (m->gone) {
-                break;  // nobody to answer
+                // Nobody to answer; 499 as nginx logs it.
+                log_access(st, req.head.method, path, 499, 0, started, req.request_id, remote,
+                           " client_gone=true");
+                break;
             }
-            keep_alive = keep_alive && !st->draining;
+            keep_alive = keep_alive && !st->draining && !c->evicting;
         }
 
         std::size_t bytes = 0;
         bool ok = co_await write_response(st, c, req, res, keep_alive, head_only, bytes);
         log_access(st, req.head.method, path, res.status, bytes, started, req.request_id, remote,
-                   {});
+                   ok ? "" : " client_gone=true");
         if (!ok || !keep_alive) {
             break;
         }
@@ -686,19 +844,37 @@ net::awaitable<void> accept_loop(state_ptr st)
             if (ec == net::error::operation_aborted || !st->acceptor.is_open()) {
                 co_return;
             }
-            spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+            if (auto dropped = st->accept_error_log.admit()) {
+                spdlog::warn("accept failed: {}; retrying in 100 ms{}", ec.message(),
+                             dropped_note(*dropped));
+            }
             net::steady_timer pause(st->acceptor.get_executor());
             pause.expires_after(std::chrono::milliseconds(100));
             co_await pause.async_wait(use_nothrow);
             continue;
         }
-        // Over the connection cap: refuse at once rather than queue.
+        // At the connection cap: make room by closing the connection idle the longest, so that
+        // idle keep-alive connections cannot lock new clients out; refuse only when every
+        // connection is busy.
         if (st->active.load() >= st->cfg.limits.max_connections) {
-            error_code ignored;
-            socket.close(ignored);
-            spdlog::warn("connection refused: {} connections open (limits.max_connections)",
-                         st->active.load());
-            continue;
+            if (st->evict_idlest()) {
+                if (auto dropped = st->evicted_log.admit()) {
+                    spdlog::warn(
+                        "connection limit reached: closing the longest-idle connection for a new "
+                        "one, {} open (limits.max_connections){}",
+                        st->active.load(), dropped_note(*dropped));
+                }
+            } else {
+                error_code ignored;
+                socket.close(ignored);
+                if (auto dropped = st->refused_log.admit()) {
+                    spdlog::warn(
+                        "connection refused: {} connections open, none idle "
+                        "(limits.max_connections){}",
+                        st->active.load(), dropped_note(*dropped));
+                }
+                continue;
+            }
         }
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);

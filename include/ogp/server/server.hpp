@@ -79,10 +79,12 @@ public:
 /// response, or streams it through the sink (then the returned value is ignored).
 using handler = std::function<net::awaitable<http_response>(http_request&, response_sink&)>;
 
-/// Readiness probe: nullopt when ready, else the reason `/readyz` reports with 503.
+/// Readiness probe: nullopt when ready, else the reason. `/readyz` answers only "not ready"
+/// (503) and logs the reason at warn (a changed one at once, an unchanged one once a minute).
 using readiness_probe = std::function<std::optional<std::string>()>;
 
-/// The downstream HTTP/1.1 server: accept loop with a connection cap and EMFILE back-off, one
+/// The downstream HTTP/1.1 server: accept loop with a connection cap (at the cap the connection
+/// idle the longest is closed for the new one, unauthenticated ones first) and EMFILE back-off, one
 /// coroutine per connection on its own strand, the request guard, total header/body deadlines,
 /// keep-alive idle timeout, pipelining, client authentication, routing and access logs.
 /// Construct, add handlers, listen(), start(); then drain() or close_all() from any thread.
