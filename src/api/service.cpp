@@ -470,6 +470,15 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
             ex.abort();
             co_return http_response{};
         }
+        // Shutdown reached its deadline: end the stream with an error, not with a bare EOF.
+        if (sink.cut()) {
+            spdlog::warn("upstream: chat stream cut at the drain deadline request_id={}",
+                         req.request_id);
+            tc.fail(out, "The proxy is shutting down; this stream ended before its answer did.",
+                    "server_shutting_down");
+            co_await sink.write(out);
+            break;
+        }
         if (ec || (in.empty() && ex.complete())) {
             if (ec) {
                 spdlog::warn("upstream: chat stream ended early: {} request_id={}", ec.message(),

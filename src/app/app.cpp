@@ -279,7 +279,14 @@ private:
             finish();
             return;
         }
-        if (std::chrono::steady_clock::now() >= drain_deadline_) {
+        if (std::chrono::steady_clock::now() >= drain_deadline_ && !streams_cut_) {
+            // Streams still open get a moment to end with an error event and their last chunk.
+            streams_cut_ = true;
+            spdlog::warn("drain timeout: ending the open streams, then closing {} connections",
+                         server_.active_connections());
+            server_.cut_streams();
+            drain_deadline_ = std::chrono::steady_clock::now() + cut_grace;
+        } else if (std::chrono::steady_clock::now() >= drain_deadline_) {
             spdlog::warn("drain timeout: closing {} connections", server_.active_connections());
             server_.close_all();
             finish();
@@ -324,6 +331,8 @@ private:
     net::steady_timer trim_timer_;
     trim_policy trim_;
     bool draining_ = false;
+    bool streams_cut_ = false;  // cut_streams() done; the next deadline closes everything
+    static constexpr std::chrono::milliseconds cut_grace{1000};
     std::chrono::steady_clock::time_point drain_deadline_;
 };
 

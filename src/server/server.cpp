@@ -80,10 +80,12 @@ struct connection
     net::steady_timer timer;
     std::uint64_t generation = 0;  // invalidates stale watchdog completions
     bool timed_out = false;
-    bool idle = false;          // waiting for a request, nothing of it received yet
-    bool closed = false;        // the session has finished with the socket
-    bool forced = false;        // close_all(): a pending operation's end means a disconnect
-    beast::flat_buffer buffer;  // read-ahead: may hold the start of a pipelined request
+    bool idle = false;             // waiting for a request, nothing of it received yet
+    bool closed = false;           // the session has finished with the socket
+    bool forced = false;           // close_all(): a pending operation's end means a disconnect
+    bool cut = false;              // cut_streams(): the handler must end its stream now
+    std::function<void()> on_cut;  // set while a handler streams: stops its upstream reads
+    beast::flat_buffer buffer;     // read-ahead: may hold the start of a pipelined request
 
     // Read by the accept loop (any thread) to pick a connection to close under pressure.
     std::atomic<std::int64_t> idle_since{0};  // steady-clock ticks when it went idle; 0 = busy
@@ -450,6 +452,13 @@ public:
     {
         streaming_ = true;
         status_ = status;
+        // At the drain deadline the server cuts the stream: stopping the upstream exchange
+        // (the handler's disconnect hook) lets the handler end it properly, with an error.
+        c_->on_cut = [m = m_] {
+            if (m->on_gone) {
+                m->on_gone();
+            }
+        };
         std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                            std::string(reason_for(status)) + "\r\nDate: " + http_date() +
                            "\r\nContent-Type: " + content_type + "\r\nTransfer-Encoding: chunked" +
@@ -488,6 +497,7 @@ public:
 
     bool streaming() const override { return streaming_; }
     bool client_gone() const override { return m_->gone || !ok_; }
+    bool cut() const override { return c_->cut; }
     void on_disconnect(std::function<void()> fn) override { m_->on_gone = std::move(fn); }
 
     bool ended() const { return ended_; }
@@ -787,6 +797,7 @@ net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
                               monitor_client(c, m, st->limits.max_header_bytes), net::detached);
             }
             res = co_await dispatch(st, req, sink);
+            c->on_cut = nullptr;
             if (watch) {
                 m->stop = true;
                 m->on_gone = nullptr;
@@ -946,6 +957,16 @@ void server::drain()
         if (c.idle) {
             error_code ignored;
             c.socket.cancel(ignored);
+        }
+    });
+}
+
+void server::cut_streams()
+{
+    state_->for_each_connection([](connection& c) {
+        if (c.on_cut && !c.cut) {
+            c.cut = true;
+            c.on_cut();
         }
     });
 }

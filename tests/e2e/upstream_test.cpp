@@ -2,6 +2,7 @@
 // the cases 31-46 of the reliability table (style-and-reliability.md, B.6) that apply.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <string>
 #include <thread>
 
@@ -425,4 +426,30 @@ TEST_CASE("issue 10 #12 interim 1xx heads from OCI are skipped", "[e2e][hardenin
             CHECK(json_string(r.body, "/object") == "chat.completion");
         }
     }
+}
+
+TEST_CASE("issue 10 #15 a stream cut at the drain deadline ends with an error event",
+          "[e2e][hardening]")
+{
+    // The mock stalls after its first write; the daemon's drain budget is 2 s (stack.cpp).
+    mock m;
+    proxy d(m);
+    client c(d.port());
+    c.send_request("POST", chat_path, chat_body("meta.mock-stall-1", long_prompt, true));
+    REQUIRE(m.wait_stats([](const mock_stats& s) { return s.chat >= 1; }, 5s).chat >= 1);
+    std::this_thread::sleep_for(200ms);  // the stream's head and first events are on their way
+    REQUIRE(::kill(d.pid(), SIGTERM) == 0);
+    const auto start = steady::now();
+    auto r = c.read_response(10s);
+    const double took = seconds_since(start);
+    INFO(printable(r.body, 2000) << " after " << took << " s");
+    REQUIRE(r.status == 200);
+    CHECK(r.complete);  // the terminating chunk arrived: not a bare EOF
+    CHECK(took >= 1.5);
+    CHECK(took < 6.0);
+    auto events = r.sse_data();
+    REQUIRE(events.size() >= 2);
+    CHECK(json_string(events.front(), "/object") == "chat.completion.chunk");
+    CHECK(json_string(events.back(), "/error/code") == "server_shutting_down");
+    CHECK(d.log_count("ending the open streams") == 1);
 }

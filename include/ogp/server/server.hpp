@@ -70,6 +70,9 @@ public:
     virtual bool streaming() const = 0;
     /// True once the client closed or reset its connection.
     virtual bool client_gone() const = 0;
+    /// True once the server cut a stream at the drain deadline (the disconnect hook ran to stop
+    /// the upstream side): the handler should end its stream now, with an error event.
+    virtual bool cut() const { return false; }
     /// Registers `fn` to run (on the connection's strand) when the client disconnects while
     /// the handler runs; replaces an earlier one. Pass an empty function to unregister.
     virtual void on_disconnect(std::function<void()> fn) = 0;
@@ -116,6 +119,10 @@ public:
     /// Graceful stop: closes the listener, closes idle keep-alive connections, and makes
     /// in-flight exchanges end with `Connection: close`. Thread-safe, idempotent.
     void drain();
+    /// At the drain deadline, before close_all(): asks every handler still streaming to end
+    /// its stream now (see response_sink::cut()), so clients get an error event and the
+    /// terminating chunk rather than a bare EOF. Thread-safe, non-blocking.
+    void cut_streams();
     /// Forcibly closes every connection (drain timeout). Thread-safe.
     void close_all();
     /// Number of open client connections.
