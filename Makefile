@@ -48,6 +48,13 @@ bench:
 	@if [ -x scripts/bench ]; then scripts/bench build-bench; \
 	else for b in build-bench/bench/bench_*; do [ -x "$$b" ] && "$$b"; done; fi
 
+# Soak test of the Release build against the mock: mixed traffic for MINUTES, the daemon's RSS
+# and fds every minute, PASS/FAIL (scripts/soak --help for the rate and the other options).
+MINUTES ?= 30
+.PHONY: soak
+soak: build
+	scripts/soak --minutes $(MINUTES) --build $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
