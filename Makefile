@@ -2,10 +2,12 @@
 SHELL := /bin/bash
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CONFIG ?= config/demo.yaml
 
-.PHONY: all deps build run test test-release test-asan bench format format-check clean
+.PHONY: all deps build run test test-release test-asan fuzz fuzz-ci bench format format-check clean
 
 all: build
 
@@ -22,8 +24,9 @@ run: build
 	@if [ -x scripts/run-demo ]; then scripts/run-demo $(BUILD) $(CONFIG); \
 	else exec $(BUILD)/oci-genai-proxy --config $(CONFIG); fi
 
-# Normal and ASan+UBSan builds of the whole suite, each run through ctest.
-test: format-check test-release test-asan
+# Normal and ASan+UBSan builds of the whole suite, each run through ctest; then every fuzz
+# target briefly, so that a new crash fails.
+test: format-check test-release test-asan fuzz-ci
 
 test-release: deps
 	@scripts/install-deps --test
@@ -39,6 +42,14 @@ test-asan: deps
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# libFuzzer (clang, ASan+UBSan): each target for FUZZ_SECONDS; FUZZ_TARGETS=fuzz_x to pick.
+# New inputs go to $(BUILD_FUZZ)/work/<target>/corpus, crashes to .../artifacts.
+fuzz:
+	@scripts/fuzz --build $(BUILD_FUZZ) --seconds $(FUZZ_SECONDS) --jobs $(JOBS) $(FUZZ_TARGETS)
+
+fuzz-ci:
+	@scripts/fuzz --build $(BUILD_FUZZ) --seconds 20 --jobs $(JOBS)
 
 # Micro-benchmarks (Release, Google Benchmark).
 bench:
@@ -64,4 +75,4 @@ format-check:
 	else echo "format: clang-format not installed, check skipped"; fi
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-bench
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) build-bench

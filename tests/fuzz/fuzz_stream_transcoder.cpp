@@ -1,0 +1,205 @@
+// Fuzzes the stream transcoder with hostile OCI event streams, for every chat format, fed in
+// random-sized pieces.
+//
+// Input: byte 0 picks the format, byte 1 the request (n, include_usage, the event size bound),
+// byte 2 seeds the split; the rest is what OCI sends.
+//
+// Properties: no crash, sanitizer report or timeout; the same output for every split; output
+// made only of `data: ` frames, each a JSON object except a final `[DONE]`; a failed stream ends
+// with one error frame, a complete one with `[DONE]`; per choice the role comes first, exactly
+// one finish chunk (on success) and nothing after it; tool calls are opened in index order, each
+// with an id; usage only when asked, after every finish; nothing after the end.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_support.hpp"
+#include "ogp/transform/stream_transcoder.hpp"
+
+namespace {
+
+using namespace ogp::transform;
+using ogp_fuzz::check;
+using ogp_fuzz::member;
+
+constexpr std::array<const char*, 3> models = {
+    "meta.llama-3.3-70b-instruct", "cohere.command-r-08-2024", "cohere.command-a-vision-07-2025"};
+constexpr std::array<std::size_t, 4> event_bounds = {1024 * 1024, 4096, 512, 64};
+
+// A streaming request for `model` with `n` choices; nullopt when the format refuses n.
+std::optional<chat_plan> make_plan(const char* model, int n, bool usage)
+{
+    std::string body = std::string(R"({"model":")") + model +
+                       R"(","messages":[{"role":"user","content":"x"}],"stream":true,"n":)" +
+                       std::to_string(n) + R"(,"stream_options":{"include_usage":)" +
+                       (usage ? "true" : "false") + "}}";
+    auto r = plan_chat(body, ogp_fuzz::fuzz_config());
+    if (!r) {
+        return std::nullopt;
+    }
+    return r.value();
+}
+
+// Streaming plans by format, n (1..3, or 1 where the format has no n) and include_usage,
+// built once.
+const chat_plan& plan_for(std::size_t format, int n, bool usage)
+{
+    static const auto plans = [] {
+        std::array<std::array<std::array<chat_plan, 2>, 3>, 3> p;
+        for (std::size_t f = 0; f < 3; ++f) {
+            for (int k = 1; k <= 3; ++k) {
+                for (int u = 0; u < 2; ++u) {
+                    auto plan = make_plan(models[f], k, u != 0);
+                    if (!plan) {
+                        plan = make_plan(models[f], 1, u != 0);
+                    }
+                    check(plan.has_value(), "the harness's streaming request is accepted");
+                    p[f][static_cast<std::size_t>(k - 1)][static_cast<std::size_t>(u)] = *plan;
+                }
+            }
+        }
+        return p;
+    }();
+    return plans[format][static_cast<std::size_t>(n - 1)][usage ? 1 : 0];
+}
+
+struct run_result
+{
+    std::string out;
+    bool failed = false;
+};
+
+// Transcodes `input` in pieces (none: all at once), then ends the stream; checks that nothing
+// is written once the transcoder is done.
+run_result transcode(const chat_plan& plan, std::size_t bound, std::string_view input,
+                     ogp_fuzz::rng* pieces)
+{
+    stream_transcoder t(plan, "chatcmpl-fuzz", 1700000000, bound);
+    run_result r;
+    if (pieces == nullptr) {
+        t.feed(input, r.out);
+    } else {
+        // Mostly small pieces (the SSE parser's line joining), sometimes empty or large ones.
+        while (!input.empty()) {
+            std::size_t max = pieces->next() % 8 == 0 ? 4096 : 16;
+            std::size_t n = std::min(input.size(), pieces->between(0, max));
+            t.feed(input.substr(0, n), r.out);
+            input.remove_prefix(n);
+        }
+    }
+    t.finish_on_eof(r.out);
+    check(t.done(), "done after finish_on_eof");
+    std::size_t end = r.out.size();
+    t.finish_on_eof(r.out);
+    t.feed("data: {\"index\":0}\n\n", r.out);
+    check(r.out.size() == end, "nothing is written after the end");
+    r.failed = t.failed();
+    return r;
+}
+
+struct choice_seen
+{
+    bool any = false;
+    bool finished = false;
+    std::size_t calls = 0;
+};
+
+// Checks the OpenAI stream contract on the whole output.
+void check_frames(const std::string& out, bool failed, const chat_plan& plan)
+{
+    std::vector<choice_seen> seen(static_cast<std::size_t>(plan.n));
+    bool usage_seen = false;
+    std::string_view rest(out);
+    check(!rest.empty(), "the stream is not empty");
+    while (!rest.empty()) {
+        check(rest.starts_with("data: "), "every frame is a data line");
+        std::size_t end = rest.find("\n\n");
+        check(end != std::string_view::npos, "every frame ends with a blank line");
+        std::string_view payload = rest.substr(6, end - 6);
+        rest.remove_prefix(end + 2);
+        bool last = rest.empty();
+        if (payload == "[DONE]") {
+            check(last && !failed, "[DONE] ends a stream that did not fail");
+            continue;
+        }
+        rapidjson::Document d;
+        check(ogp_fuzz::parse_json(payload, d) && d.IsObject(), "every frame is a JSON object");
+        if (member(d, "error") != nullptr) {
+            check(last && failed, "an error frame ends a failed stream");
+            continue;
+        }
+        check(!last, "a chunk is never the last frame");
+        const rapidjson::Value* choices = member(d, "choices");
+        check(choices != nullptr && choices->IsArray(), "a chunk has choices");
+        check(!usage_seen, "usage is the last chunk");
+        if (choices->Empty()) {
+            check(plan.client_wants_usage && member(d, "usage") != nullptr,
+                  "a usage chunk only when the client asked");
+            for (auto& c : seen) {
+                check(c.finished, "usage comes after every finish");
+            }
+            usage_seen = true;
+            continue;
+        }
+        check(choices->Size() == 1, "one choice per chunk");
+        const rapidjson::Value& ch = (*choices)[0];
+        const rapidjson::Value* index = member(ch, "index");
+        check(index != nullptr && index->IsUint() && index->GetUint() < seen.size(),
+              "the choice index is within n");
+        choice_seen& s = seen[index->GetUint()];
+        const rapidjson::Value* delta = member(ch, "delta");
+        check(delta != nullptr && delta->IsObject(), "a chunk has a delta");
+        check(!s.finished, "nothing after a choice's finish chunk");
+        check((member(*delta, "role") != nullptr) == !s.any, "the role comes once, first");
+        s.any = true;
+        if (const rapidjson::Value* calls = member(*delta, "tool_calls"); calls != nullptr) {
+            check(calls->IsArray() && calls->Size() == 1, "one tool call per chunk");
+            const rapidjson::Value& c = (*calls)[0];
+            const rapidjson::Value* k = member(c, "index");
+            check(k != nullptr && k->IsUint() && k->GetUint() <= s.calls,
+                  "tool calls open in index order");
+            bool opens = k->GetUint() == s.calls;
+            check(opens == (member(c, "id") != nullptr), "a new tool call, and only it, has an id");
+            s.calls += opens ? 1 : 0;
+        }
+        const rapidjson::Value* finish = member(ch, "finish_reason");
+        check(finish != nullptr, "finish_reason is present");
+        if (!finish->IsNull()) {
+            s.finished = true;
+        }
+    }
+    if (!failed) {
+        for (auto& c : seen) {
+            check(c.finished, "a complete stream finishes every choice");
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size < 3) {
+        return 0;
+    }
+    const std::size_t format = data[0] % 3;
+    const int n = 1 + data[1] % 3;
+    const bool usage = (data[1] & 0x4) != 0;
+    const std::size_t bound = event_bounds[(data[1] >> 3) & 3];
+    std::string_view input(reinterpret_cast<const char*>(data) + 3, size - 3);
+    const chat_plan& plan = plan_for(format, n, usage);
+
+    ogp_fuzz::on_small_stack([&] {
+        run_result whole = transcode(plan, bound, input, nullptr);
+        ogp_fuzz::rng pieces(data[2] * 0x100000001b3ull + size);
+        run_result split = transcode(plan, bound, input, &pieces);
+        check(whole.out == split.out && whole.failed == split.failed,
+              "the same output for every split");
+        check_frames(whole.out, whole.failed, plan);
+    });
+    return 0;
+}
