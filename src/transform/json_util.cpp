@@ -15,7 +15,8 @@ std::optional<api_error> parse_request(std::string_view text, std::size_t max_de
     // iterative parse with UTF-8 validation, where trailing text is an error.
     const std::size_t cap = max_depth == 0 ? 64 : max_depth;
     json::text_issue issue = json::text_issue::none;
-    if (!json::parse_bounded(text, cap, doc, &issue)) {
+    rapidjson::ParseResult error;
+    if (!json::parse_bounded(text, cap, doc, &issue, &error)) {
         if (issue == json::text_issue::too_deep) {
             return invalid_request(
                 "The request body nests JSON deeper than " + std::to_string(cap) + " levels.", {},
@@ -26,8 +27,8 @@ std::optional<api_error> parse_request(std::string_view text, std::size_t max_de
                                    {}, "invalid_json");
         }
         return invalid_request(std::string("We could not parse the JSON body of your request: ") +
-                                   rapidjson::GetParseError_En(doc.GetParseError()) +
-                                   " (at offset " + std::to_string(doc.GetErrorOffset()) + ").",
+                                   rapidjson::GetParseError_En(error.Code()) + " (at offset " +
+                                   std::to_string(error.Offset()) + ").",
                                {}, "invalid_json");
     }
     if (!doc.IsObject()) {

@@ -92,6 +92,8 @@ const char* describe(text_issue issue)
             return "contains a NUL byte";
         case text_issue::lone_surrogate:
             return "contains an unpaired UTF-16 surrogate escape";
+        case text_issue::number_out_of_range:
+            return "holds a number beyond the range of a double";
     }
     return "is malformed";
 }

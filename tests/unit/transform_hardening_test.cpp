@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 
 #include "ogp/transform/chat_request.hpp"
@@ -340,5 +341,63 @@ TEST_CASE("embeddings: inputs capped per request, batches merged as they arrive"
         CHECK(d["data"].Size() == 100);
         CHECK(d["data"][99]["index"].GetInt() == 99);
         CHECK(d["usage"]["prompt_tokens"].GetInt() == 2);
+    }
+}
+
+TEST_CASE("numbers beyond a double's range are refused at parse time", "[transform][hardening]")
+{
+    // RapidJSON 1.1 turned them into inf, which its writer refuses: invalid JSON went out.
+    auto cfg = ogp_test::test_config();
+    SECTION("in a request: 400 naming the fault")
+    {
+        auto r = plan_chat(
+            R"({"model":"llama","messages":[{"role":"user","content":"x"}],"tools":[{"type":)"
+            R"("function","function":{"name":"f","parameters":{"type":"object","properties":)"
+            R"({"a":{"type":"number","maximum":5550e305}}}}}]})",
+            cfg);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().status == 400);
+        CHECK(r.error().message.find("range") != std::string::npos);
+        CHECK(plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"x"}],)"
+                        R"("temperature":-1e999})",
+                        cfg)
+                  .error()
+                  .status == 400);
+    }
+    SECTION("large but finite numbers and underflow are fine")
+    {
+        CHECK(plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"x"}],)"
+                        R"("metadata":{"a":1.7e308,"b":1e-400}})",
+                        cfg)
+                  .ok());
+    }
+    SECTION("from OCI: an embeddings answer and a stream event are malformed, not invalid JSON")
+    {
+        auto plan = plan_embeddings(R"({"model":"embed","input":"t"})", cfg);
+        REQUIRE(plan.ok());
+        embeddings_merger m(plan.value());
+        auto bad = m.add(R"({"embeddings":[[0.5,1e999]]})");
+        REQUIRE(bad.has_value());
+        CHECK(bad->status == 502);
+        auto splan = stream_plan("llama");
+        stream_transcoder tc(splan, "chatcmpl-x", 1);
+        std::string out;
+        tc.feed(
+            R"(data: {"index":0,"message":{"role":"ASSISTANT","toolCalls":[{"id":"t1","type":"FUNCTION","name":"f","arguments":{"a":2e308}}]}})"
+            "\n\n",
+            out);
+        CHECK(tc.failed());
+    }
+    SECTION("the scanner reports it, the writer never emits inf")
+    {
+        rapidjson::Document d;
+        ogp::json::text_issue issue{};
+        CHECK_FALSE(ogp::json::parse_bounded(std::string_view("[5550e305]"), 8, d, &issue));
+        CHECK(issue == ogp::json::text_issue::number_out_of_range);
+        rapidjson::Value v(std::numeric_limits<double>::infinity());
+        rapidjson::StringBuffer sb;
+        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+        CHECK(ogp::json::write_value(w, v));
+        CHECK(std::string(sb.GetString()) == "null");
     }
 }

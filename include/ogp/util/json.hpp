@@ -6,7 +6,12 @@
 // iterative, so neither a deep document nor a deep value can overflow the stack.
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+
+#include <cmath>
+#include <cstdint>
 
 #include <cstddef>
 #include <string_view>
@@ -20,9 +25,10 @@ inline constexpr std::size_t upstream_max_depth = 256;
 /// What a pre-parse scan found wrong with a JSON text.
 enum class text_issue {
     none,
-    too_deep,        ///< `[`/`{` nesting (outside strings) beyond the cap
-    nul_byte,        ///< a raw NUL byte
-    lone_surrogate,  ///< an escaped low surrogate (`\udc00`) without its high half
+    too_deep,             ///< `[`/`{` nesting (outside strings) beyond the cap
+    nul_byte,             ///< a raw NUL byte
+    lone_surrogate,       ///< an escaped low surrogate (`\udc00`) without its high half
+    number_out_of_range,  ///< a number beyond double's range (RapidJSON would make it inf)
 };
 
 /// One linear pass over `text`, tracking strings and escapes, that finds the faults RapidJSON
@@ -37,22 +43,78 @@ const char* describe(text_issue issue);
 inline constexpr unsigned parse_flags =
     rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
 
+/// Forwards RapidJSON's SAX events to a document, refusing numbers that overflowed to
+/// infinity: RapidJSON 1.1 parses `1e400` as inf, and its writer then refuses to write it.
+template <class Document>
+struct finite_numbers
+{
+    Document& doc;
+    bool overflow = false;
+
+    bool Null() { return doc.Null(); }
+    bool Bool(bool b) { return doc.Bool(b); }
+    bool Int(int i) { return doc.Int(i); }
+    bool Uint(unsigned u) { return doc.Uint(u); }
+    bool Int64(std::int64_t i) { return doc.Int64(i); }
+    bool Uint64(std::uint64_t u) { return doc.Uint64(u); }
+    bool Double(double d)
+    {
+        overflow = !std::isfinite(d);
+        return !overflow && doc.Double(d);
+    }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool copy)
+    {
+        return doc.RawNumber(s, n, copy);
+    }
+    bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc.String(s, n, copy); }
+    bool StartObject() { return doc.StartObject(); }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc.Key(s, n, copy); }
+    bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
+    bool StartArray() { return doc.StartArray(); }
+    bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
+};
+
 /// Parses `text` into `doc` after scan_text(); false on any fault or parse error (the whole
-/// text must be one value). `issue` tells a scan fault apart from a parse error.
+/// text must be one value, every number finite). `issue` tells a scan fault or an out-of-range
+/// number apart from a parse error, which `error` (when given) describes.
 template <class Document>
 bool parse_bounded(std::string_view text, std::size_t max_depth, Document& doc,
-                   text_issue* issue = nullptr)
+                   text_issue* issue = nullptr, rapidjson::ParseResult* error = nullptr)
 {
     text_issue found = scan_text(text, max_depth);
+    rapidjson::ParseResult result;
+    if (found == text_issue::none) {
+        // The reader's own stack starts in a small local buffer: no heap for ordinary texts.
+        char stack_buffer[1024];
+        rapidjson::MemoryPoolAllocator<> stack_alloc(stack_buffer, sizeof stack_buffer);
+        finite_numbers<Document> handler{doc};
+        auto generate = [&](Document& d) {
+            (void)d;
+            rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>,
+                                     rapidjson::MemoryPoolAllocator<>>
+                reader(&stack_alloc);
+            rapidjson::MemoryStream ms(text.data(), text.size());
+            rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+            result = reader.template Parse<parse_flags>(is, handler);
+            return !result.IsError();
+        };
+        doc.SetNull();
+        doc.Populate(generate);
+        if (handler.overflow) {
+            found = text_issue::number_out_of_range;
+        }
+    }
     if (issue != nullptr) {
         *issue = found;
     }
-    if (found != text_issue::none) {
+    if (error != nullptr) {
+        *error = result;
+    }
+    if (found != text_issue::none || result.IsError()) {
         doc.SetNull();
         return false;
     }
-    doc.template Parse<parse_flags>(text.data(), text.size());
-    return !doc.HasParseError();
+    return true;
 }
 
 /// Writes `v` to a RapidJSON writer with an explicit stack instead of Value::Accept's
@@ -96,8 +158,10 @@ bool write_value(Writer& w, const Root& v)
                         ok = w.Int64(cur->GetInt64());
                     } else if (cur->IsUint64()) {
                         ok = w.Uint64(cur->GetUint64());
-                    } else {
+                    } else if (std::isfinite(cur->GetDouble())) {
                         ok = w.Double(cur->GetDouble());
+                    } else {
+                        ok = w.Null();  // JSON has no infinity (parse_bounded never makes one)
                     }
                     break;
                 case rapidjson::kObjectType:
