@@ -28,24 +28,24 @@ token_usage read_usage(const Value& u)
     r.present = true;
     std::int64_t v = 0;
     // Every count is optional (reasoning models omit completionTokens).
-    if (const Value* p = get(u, "promptTokens"); p != nullptr && as_int(*p, v)) {
+    if (const Value* p = get(u, "promptTokens"); p != nullptr && as_count(*p, v)) {
         r.prompt_tokens = v;
     }
-    if (const Value* p = get(u, "completionTokens"); p != nullptr && as_int(*p, v)) {
+    if (const Value* p = get(u, "completionTokens"); p != nullptr && as_count(*p, v)) {
         r.completion_tokens = v;
     }
-    if (const Value* p = get(u, "totalTokens"); p != nullptr && as_int(*p, v)) {
+    if (const Value* p = get(u, "totalTokens"); p != nullptr && as_count(*p, v)) {
         r.total_tokens = v;
     } else {
         r.total_tokens = r.prompt_tokens + r.completion_tokens;
     }
     if (const Value* d = get(u, "completionTokensDetails"); d != nullptr) {
-        if (const Value* p = get(*d, "reasoningTokens"); p != nullptr && as_int(*p, v)) {
+        if (const Value* p = get(*d, "reasoningTokens"); p != nullptr && as_count(*p, v)) {
             r.reasoning_tokens = v;
         }
     }
     if (const Value* d = get(u, "promptTokensDetails"); d != nullptr) {
-        if (const Value* p = get(*d, "cachedTokens"); p != nullptr && as_int(*p, v)) {
+        if (const Value* p = get(*d, "cachedTokens"); p != nullptr && as_count(*p, v)) {
             r.cached_tokens = v;
         }
     }

@@ -256,7 +256,7 @@ std::optional<api_error> embeddings_merger::add(std::string_view oci_body)
     } else if (const Value* counts = get(doc, "inputTextTokenCounts");
                counts != nullptr && counts->IsArray()) {
         for (auto& c : counts->GetArray()) {
-            if (detail::as_int(c, v)) {
+            if (detail::as_count(c, v)) {
                 tokens_ += v;
             }
         }

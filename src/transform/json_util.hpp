@@ -74,4 +74,18 @@ std::string to_lower(std::string_view s);
 /// True for an integral number that fits in int64 (also `100.0`).
 bool as_int(const rapidjson::Value& v, std::int64_t& out);
 
+/// Largest token count believed from OCI: sums of such counts cannot overflow int64.
+inline constexpr std::int64_t max_token_count = 1'000'000'000'000;
+
+/// True for a token count: an integer from 0 to max_token_count.
+inline bool as_count(const rapidjson::Value& v, std::int64_t& out)
+{
+    std::int64_t n = 0;
+    if (!as_int(v, n) || n < 0 || n > max_token_count) {
+        return false;
+    }
+    out = n;
+    return true;
+}
+
 }  // namespace ogp::transform::detail

@@ -401,3 +401,37 @@ TEST_CASE("numbers beyond a double's range are refused at parse time", "[transfo
         CHECK(std::string(sb.GetString()) == "null");
     }
 }
+
+TEST_CASE("token counts from OCI are bounded before they are added up", "[transform][hardening]")
+{
+    // Sums of counts near INT64_MAX were signed overflow (UBSan); such counts are not counts.
+    auto cfg = ogp_test::test_config();
+    SECTION("a chat answer")
+    {
+        auto plan =
+            plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"x"}]})", cfg);
+        REQUIRE(plan.ok());
+        auto r = chat_response_to_openai(
+            R"({"chatResponse":{"apiFormat":"GENERIC","choices":[{"index":0,"message":{"role":)"
+            R"("ASSISTANT","content":[{"type":"TEXT","text":"x"}]},"finishReason":"stop"}],)"
+            R"("usage":{"promptTokens":9223372036854775807,"completionTokens":1}}})",
+            plan.value(), "chatcmpl-x", 1);
+        REQUIRE(r.ok());
+        rapidjson::Document d;
+        d.Parse(r.value().c_str());
+        CHECK(d["usage"]["prompt_tokens"].GetInt64() == 0);
+        CHECK(d["usage"]["total_tokens"].GetInt64() == 1);
+    }
+    SECTION("embeddings batches")
+    {
+        auto plan = plan_embeddings(R"({"model":"embed","input":["a","b"]})", cfg);
+        REQUIRE(plan.ok());
+        embeddings_merger m(plan.value());
+        REQUIRE_FALSE(
+            m.add(R"({"embeddings":[[1],[2]],"inputTextTokenCounts":[9223372036854775807,1]})")
+                .has_value());
+        auto out = m.finish();
+        REQUIRE(out.ok());
+        CHECK(out.value().find("\"prompt_tokens\":1,") != std::string::npos);
+    }
+}
