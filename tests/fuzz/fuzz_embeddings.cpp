@@ -1,5 +1,5 @@
 // Fuzzes the embeddings translation in both directions: request planning (batches of 96) and
-// the merge of OCI's per-batch answers.
+// the merge of OCI's per-batch answers (whole, and incrementally as the daemon does).
 //
 // Input: an OpenAI /v1/embeddings body, optionally followed by parts (see part_separator) that
 // are OCI EmbedTextResult bodies, used for the batches in turn. Without them the harness answers
@@ -102,6 +102,28 @@ void fuzz_embeddings(std::string_view in)
         check(parts.size() > 1, "well-formed answers merge");
         check(merged.error().status == 502, "a bad OCI answer is a 502");
     }
+    // The daemon's path: batches merged as they arrive; the same answer, and none before the
+    // last batch.
+    embeddings_merger m(p);
+    bool refused = false;
+    for (std::size_t b = 0; b < answers.size() && !refused; ++b) {
+        if (auto e = m.add(answers[b])) {
+            check(e->status == 502, "a bad OCI answer is a 502");
+            refused = true;
+        }
+    }
+    check(refused == !merged, "the incremental merge agrees with the whole one");
+    if (!refused) {
+        auto whole = m.finish();
+        check(whole && whole.value() == merged.value(), "the incremental merge gives the same");
+    }
+    embeddings_merger early(p);
+    for (std::size_t b = 0; b + 1 < answers.size(); ++b) {
+        if (early.add(answers[b])) {
+            break;
+        }
+    }
+    check(!early.finish(), "an answer is refused until every batch is in");
     // One answer short: always refused.
     answers.pop_back();
     check(!embeddings_response_to_openai(answers, p), "a missing batch answer is refused");
