@@ -323,7 +323,7 @@ TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
     CHECK(json_string(r.body, "/error/message").find("does not match serving model") ==
           std::string::npos);
     CHECK(json_string(r.body, "/error/message").find("opc-request-id: ") != std::string::npos);
-    CHECK(d.log_count("does not match serving model") >= 1);
+    CHECK(d.wait_log("does not match serving model"));
     // Embeddings map the same way.
     auto e = c.request("POST", "/v1/embeddings", R"({"model":"cohere.unknown-embed","input":"x"})");
     CHECK(e.status == 404);

@@ -708,6 +708,11 @@ std::size_t proxy::rss_kib() const
     return 0;
 }
 
+bool proxy::wait_log(std::string_view needle, ms timeout) const
+{
+    return proc_->wait_for(needle, timeout);
+}
+
 std::size_t proxy::log_count(std::string_view needle) const
 {
     const std::string log = proc_->err();

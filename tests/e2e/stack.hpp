@@ -209,6 +209,9 @@ public:
     std::size_t rss_kib() const;
     /// Number of occurrences of `needle` in the log.
     std::size_t log_count(std::string_view needle) const;
+    /// True once `needle` appears in the log within `timeout` (the log is read from a pipe and
+    /// may trail what the daemon already sent to a client).
+    bool wait_log(std::string_view needle, ms timeout = 5s) const;
 
 private:
     temp_dir dir_;

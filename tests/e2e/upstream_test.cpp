@@ -451,5 +451,6 @@ TEST_CASE("issue 10 #15 a stream cut at the drain deadline ends with an error ev
     REQUIRE(events.size() >= 2);
     CHECK(json_string(events.front(), "/object") == "chat.completion.chunk");
     CHECK(json_string(events.back(), "/error/code") == "server_shutting_down");
+    CHECK(d.wait_log("ending the open streams"));
     CHECK(d.log_count("ending the open streams") == 1);
 }
