@@ -150,6 +150,24 @@ config_result load_config(const std::string& path, const env_lookup& env);
 config_result load_config_text(std::string_view yaml, std::string_view source_name,
                                const env_lookup& env);
 
+/// One configuration key, as the loader's key table defines it (for documentation, tests and
+/// printing). Views into static storage: valid for the life of the process.
+struct config_key_info
+{
+    std::string_view path;     ///< YAML path: `listen`, `timeouts.drain`
+    std::string_view env;      ///< `OGP_*` variable that overrides the file; may be empty
+    std::string_view sdk_env;  ///< OCI SDK fallback when file and `env` are silent; may be empty
+    std::string_view kind;     ///< `string`, `bool`, `integer`, `size`, `duration`, ...
+    std::string_view help;     ///< one line
+};
+
+/// Every configuration key, in the order the loader reads (and reports) them.
+std::vector<config_key_info> config_keys();
+
+/// The effective value of every key of config_keys(), one `path: value` line each, in the same
+/// order. Client API keys are counted, never shown.
+std::string describe_config(const config& c);
+
 /// Parses a duration: a number of seconds (`2`, `0.5`) or a string with unit (`500ms`, `10s`,
 /// `2m`).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -1,0 +1,441 @@
+// The configuration key table: every key, its environment variables, kind, bounds, checks and
+// description, written once. The reading machinery is in config.cpp.
+#include "keys.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace ogp::config_detail {
+
+std::string upper(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return out;
+}
+
+std::string trim(std::string_view s)
+{
+    auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) {
+        return {};
+    }
+    auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+bool is_token_like(std::string_view s)
+{
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+}
+
+bool readable_file(const std::string& path)
+{
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        return false;
+    }
+    std::ifstream f(path);
+    return f.good();
+}
+
+namespace {
+
+bool is_http_url(std::string_view s)
+{
+    if (!is_token_like(s)) {
+        return false;
+    }
+    std::string_view rest;
+    if (s.starts_with("https://")) {
+        rest = s.substr(8);
+    } else if (s.starts_with("http://")) {
+        rest = s.substr(7);
+    } else {
+        return false;
+    }
+    return !rest.empty() && rest.front() != '/';
+}
+
+// --- custom keys ---------------------------------------------------------------------------
+
+std::optional<std::string> set_listen(config& c, std::string_view s)
+{
+    auto refuse = [&] {
+        return "must be address:port with an IP address (e.g. 127.0.0.1:8080, 0.0.0.0:8080, "
+               "[::]:8080), got '" +
+               std::string(s) + "'";
+    };
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) {
+        return refuse();
+    }
+    std::string_view h = s.substr(0, colon);
+    std::string_view p = s.substr(colon + 1);
+    // IPv6 literals are bracketed: [::1]:8080.
+    if (h.starts_with('[')) {
+        if (!h.ends_with(']')) {
+            return refuse();
+        }
+        h = h.substr(1, h.size() - 2);
+    }
+    unsigned port = 0;
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || port > 65535) {
+        return refuse();
+    }
+    std::string host = h.empty() ? "0.0.0.0" : std::string(h);
+    if (host == "localhost") {
+        host = "127.0.0.1";
+    }
+    // The listener binds an address, not a name.
+    in6_addr a6{};
+    in_addr a4{};
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1 && inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+        return refuse();
+    }
+    c.listen_host = std::move(host);
+    c.listen_port = static_cast<std::uint16_t>(port);
+    return std::nullopt;
+}
+
+std::string get_listen(const config& c)
+{
+    const bool v6 = c.listen_host.find(':') != std::string::npos;
+    return (v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" + std::to_string(c.listen_port);
+}
+
+std::optional<std::string> set_auth(config& c, std::string_view s)
+{
+    for (auto m : {auth_mode::instance_principal, auth_mode::api_key, auth_mode::session_token,
+                   auth_mode::resource_principal}) {
+        if (to_string(m) == s) {
+            c.oci.auth = m;
+            return std::nullopt;
+        }
+    }
+    return "must be one of instance_principal, api_key, session_token, resource_principal, got '" +
+           std::string(s) + "'";
+}
+
+std::string get_auth(const config& c)
+{
+    return std::string(to_string(c.oci.auth));
+}
+
+std::optional<std::string> set_log_format(config& c, std::string_view s)
+{
+    if (s != "json" && s != "text") {
+        return "must be text or json, got '" + std::string(s) + "'";
+    }
+    c.log.json = s == "json";
+    return std::nullopt;
+}
+
+std::string get_log_format(const config& c)
+{
+    return c.log.json ? "json" : "text";
+}
+
+// --- checks after merging ------------------------------------------------------------------
+
+std::optional<std::string> check_compartment(const std::string& v)
+{
+    if (!v.starts_with("ocid1.") || !is_token_like(v) || v.size() > 255) {
+        return "must be an OCID (ocid1.<type>.<realm>..., e.g. ocid1.compartment.oc1..aaaa)";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_url(const std::string& v)
+{
+    if (!v.empty() && !is_http_url(v)) {
+        return "must be an http(s):// URL";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_ca_file(const std::string& v)
+{
+    if (v.empty()) {
+        return std::nullopt;
+    }
+    if (!readable_file(v)) {
+        return "cannot read file '" + v + "'";
+    }
+    // The same check the TLS context makes at start: PEM certificates OpenSSL accepts.
+    X509_STORE* store = X509_STORE_new();
+    bool ok = store != nullptr && X509_STORE_load_file(store, v.c_str()) == 1;
+    X509_STORE_free(store);
+    if (!ok) {
+        return "'" + v + "' holds no PEM certificate OpenSSL accepts";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_profile(const std::string& v)
+{
+    if (v.empty() || !is_token_like(v)) {
+        return "must be a profile name";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_log_level(const std::string& v)
+{
+    static const std::set<std::string_view> levels{"trace", "debug",    "info", "warn",
+                                                   "error", "critical", "off"};
+    if (levels.count(v) == 0) {
+        return "must be one of trace, debug, info, warn, error, critical, off, got '" + v + "'";
+    }
+    return std::nullopt;
+}
+
+// --- model fields --------------------------------------------------------------------------
+
+std::optional<std::string> set_model_name(model_alias& m, const std::string& v)
+{
+    m.name = v;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_model_id(model_alias& m, const std::string& v)
+{
+    m.id = v;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_model_format(model_alias& m, const std::string& v)
+{
+    const std::string u = upper(v);
+    for (auto f : {api_format::generic, api_format::cohere, api_format::coherev2}) {
+        if (to_string(f) == u) {
+            m.format = f;
+            return std::nullopt;
+        }
+    }
+    return "must be GENERIC, COHERE or COHEREV2, got '" + v + "'";
+}
+
+std::optional<std::string> set_model_compartment(model_alias& m, const std::string& v)
+{
+    m.compartment_id = v;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_model_input_type(model_alias& m, const std::string& v)
+{
+    static const std::set<std::string> types{"SEARCH_DOCUMENT", "SEARCH_QUERY", "CLASSIFICATION",
+                                             "CLUSTERING", "IMAGE"};
+    m.input_type = upper(v);
+    if (types.count(m.input_type) == 0) {
+        return "must be SEARCH_DOCUMENT, SEARCH_QUERY, CLASSIFICATION, CLUSTERING or IMAGE";
+    }
+    return std::nullopt;
+}
+
+constexpr model_field model_field_table[] = {
+    {"name", true, set_model_name},
+    {"id", true, set_model_id},
+    {"format", false, set_model_format},
+    {"compartment_id", false, set_model_compartment},
+    {"input_type", false, set_model_input_type},
+};
+
+// --- the table -----------------------------------------------------------------------------
+
+// Binds an entry to a member of `config`, for reading and for writing.
+// clang-format off
+#define OGP_FIELD(member)                                       \
+    key_field{+[](config& c) -> auto& { return c.member; },     \
+              +[](const config& c) -> auto& { return c.member; }}
+// clang-format on
+
+// One builder per common shape, so that most keys take a line or two; the few unusual keys
+// use designated initializers.
+constexpr key_entry text_key(std::string_view path, field_ref f, std::string_view env,
+                             std::string_view help, value_check check = nullptr)
+{
+    return {
+        .path = path, .kind = key_kind::text, .help = help, .field = f, .env = env, .check = check};
+}
+
+constexpr key_entry flag_key(std::string_view path, field_ref f, std::string_view env,
+                             std::string_view help)
+{
+    return {.path = path, .kind = key_kind::flag, .help = help, .field = f, .env = env};
+}
+
+constexpr key_entry integer_key(std::string_view path, field_ref f, double lo, double hi,
+                                std::string_view help)
+{
+    return {.path = path, .kind = key_kind::integer, .help = help, .field = f, .lo = lo, .hi = hi};
+}
+
+constexpr key_entry number_key(std::string_view path, field_ref f, double lo, double hi,
+                               std::string_view help)
+{
+    return {.path = path, .kind = key_kind::number, .help = help, .field = f, .lo = lo, .hi = hi};
+}
+
+constexpr key_entry size_key(std::string_view path, field_ref f, std::string_view help,
+                             double min = 0)
+{
+    return {.path = path, .kind = key_kind::size, .help = help, .field = f, .lo = min};
+}
+
+constexpr key_entry duration_key(std::string_view path, field_ref f, std::string_view help)
+{
+    return {.path = path, .kind = key_kind::duration, .help = help, .field = f};
+}
+
+constexpr key_entry custom_key(std::string_view path, std::string_view kind_name, custom_set set,
+                               custom_get get, std::string_view env, std::string_view help)
+{
+    return {.path = path,
+            .kind = key_kind::custom,
+            .help = help,
+            .env = env,
+            .set = set,
+            .get = get,
+            .kind_name = kind_name};
+}
+
+// With an OCI SDK variable as the last resort.
+constexpr key_entry with_sdk_env(key_entry e, std::string_view sdk_env)
+{
+    e.sdk_env = sdk_env;
+    return e;
+}
+
+// clang-format off
+// Reading order, which is also the order of errors and of describe_config(). Each section's
+// keys stay together: the reader checks a section's key names once, on its first key.
+constexpr key_entry table[] = {
+    custom_key("listen", "address:port", set_listen, get_listen, "OGP_LISTEN",
+               "address and port to listen on; IPv6 in brackets, localhost means 127.0.0.1"),
+    {.path = "threads", .kind = key_kind::integer, .help = "I/O threads; 0: one per hardware thread",
+     .field = OGP_FIELD(threads), .env = "OGP_THREADS", .lo = 0, .hi = 256},
+    // `env` in the builders below: OGP_* variable that overrides the file.
+    text_key("oci.region", OGP_FIELD(oci.region), "OGP_REGION",
+             "region id or short code; empty: learnt from the instance metadata"),
+    {.path = "oci.compartment_id", .kind = key_kind::text,
+     .help = "compartment OCID requests are billed to", .field = OGP_FIELD(oci.compartment_id),
+     .env = "OGP_COMPARTMENT_ID", .check = check_compartment, .required = true},
+    with_sdk_env(text_key("oci.config_file", OGP_FIELD(oci.config_file), "OGP_OCI_CONFIG_FILE",
+                          "OCI CLI config file (api_key, session_token); default ~/.oci/config"),
+                 "OCI_CONFIG_FILE"),
+    text_key("oci.profile", OGP_FIELD(oci.profile), "OGP_OCI_PROFILE",
+             "profile in the OCI config file", check_profile),
+    text_key("oci.endpoint", OGP_FIELD(oci.endpoint), "OGP_ENDPOINT",
+             "inference base URL; empty: derived from the region", check_url),
+    text_key("oci.ca_file", OGP_FIELD(oci.ca_file), "OGP_CA_FILE",
+             "extra PEM trust anchors for upstream TLS", check_ca_file),
+    with_sdk_env(text_key("oci.metadata_url", OGP_FIELD(oci.metadata_url), "OGP_METADATA_URL",
+                          "instance metadata (IMDS) base URL", check_url),
+                 "OCI_METADATA_BASE_URL"),
+    with_sdk_env(text_key("oci.federation_url", OGP_FIELD(oci.federation_url), "OGP_FEDERATION_URL",
+                          "instance principal federation URL; empty: derived from the region",
+                          check_url),
+                 "OCI_SDK_AUTH_CLIENT_REGION_URL"),
+    custom_key("oci.auth", "instance_principal|api_key|session_token|resource_principal",
+               set_auth, get_auth, "OGP_AUTH", "how the daemon authenticates to OCI"),
+
+    {.path = "clients.api_keys", .kind = key_kind::text_list,
+     .help = "client API keys (Bearer tokens); the environment's are added",
+     .field = OGP_FIELD(clients.api_keys), .env = "OGP_API_KEYS", .secret = true},
+    text_key("clients.api_keys_file", OGP_FIELD(clients.api_keys_file), "OGP_API_KEYS_FILE",
+             "file of client API keys, one a line, # comments"),
+    flag_key("clients.allow_anonymous", OGP_FIELD(clients.allow_anonymous), "OGP_ALLOW_ANONYMOUS",
+             "accept clients without an API key"),
+
+    {.path = "models", .kind = key_kind::models,
+     .help = "model aliases: client-visible name to OCI model id or endpoint"},
+    flag_key("models_discovery", OGP_FIELD(oci.models_discovery), "OGP_MODELS_DISCOVERY",
+             "merge OCI's model list into /v1/models"),
+
+    integer_key("defaults.max_tokens", OGP_FIELD(defaults.max_tokens), 1, 1000000,
+                "max_tokens when a request has none"),
+    integer_key("defaults.top_k", OGP_FIELD(defaults.top_k), 0, 1000000,
+                "top_k when a request has none; 0 disables"),
+    number_key("defaults.temperature", OGP_FIELD(defaults.temperature), 0, 2,
+               "temperature when a request has none"),
+    number_key("defaults.top_p", OGP_FIELD(defaults.top_p), 0, 1, "top_p when a request has none"),
+    number_key("defaults.frequency_penalty", OGP_FIELD(defaults.frequency_penalty), -2, 2,
+               "frequency_penalty when a request has none"),
+    number_key("defaults.presence_penalty", OGP_FIELD(defaults.presence_penalty), -2, 2,
+               "presence_penalty when a request has none"),
+
+    size_key("limits.max_body_bytes", OGP_FIELD(limits.max_body_bytes), "largest request body"),
+    size_key("limits.max_header_bytes", OGP_FIELD(limits.max_header_bytes), "largest request head",
+             256),
+    size_key("limits.max_uri_bytes", OGP_FIELD(limits.max_uri_bytes),
+             "longest request target; below limits.max_header_bytes"),
+    integer_key("limits.max_header_count", OGP_FIELD(limits.max_header_count), 1, 10000,
+                "most header fields in a request"),
+    integer_key("limits.max_connections", OGP_FIELD(limits.max_connections), 1, 1000000,
+                "most client connections at once"),
+    integer_key("limits.max_requests_per_connection",
+                OGP_FIELD(limits.max_requests_per_connection), 1, 100000000,
+                "requests served on one connection before it is closed"),
+    integer_key("limits.max_inflight_upstream", OGP_FIELD(limits.max_inflight_upstream), 1, 1000000,
+                "most upstream requests at once"),
+    integer_key("limits.max_json_depth", OGP_FIELD(limits.max_json_depth), 2, 1000,
+                "deepest JSON nesting in a request"),
+    integer_key("limits.max_messages", OGP_FIELD(limits.max_messages), 1, 1000000,
+                "most chat messages in a request"),
+    integer_key("limits.max_tools", OGP_FIELD(limits.max_tools), 1, 100000,
+                "most chat tools in a request"),
+    integer_key("limits.max_schema_nodes", OGP_FIELD(limits.max_schema_nodes), 16, 100000000,
+                "most JSON-schema nodes in a request, $refs inlined"),
+    integer_key("limits.max_embedding_inputs", OGP_FIELD(limits.max_embedding_inputs), 1, 1000000,
+                "most embeddings inputs in a request"),
+
+    duration_key("timeouts.request_header", OGP_FIELD(timeouts.request_header),
+                 "reading a request head, first byte to end"),
+    duration_key("timeouts.request_body", OGP_FIELD(timeouts.request_body),
+                 "reading a request body"),
+    duration_key("timeouts.keepalive_idle", OGP_FIELD(timeouts.keepalive_idle),
+                 "idle time between requests on one connection"),
+    duration_key("timeouts.drain", OGP_FIELD(timeouts.drain), "graceful shutdown budget"),
+    duration_key("timeouts.write_stall", OGP_FIELD(timeouts.write_stall), "one write to a client"),
+    duration_key("timeouts.upstream_connect", OGP_FIELD(timeouts.upstream_connect),
+                 "TCP connect and TLS handshake to OCI"),
+    duration_key("timeouts.upstream_first_byte", OGP_FIELD(timeouts.upstream_first_byte),
+                 "from sending a request to OCI's first byte"),
+    duration_key("timeouts.upstream_stream_idle", OGP_FIELD(timeouts.upstream_stream_idle),
+                 "silence within a streamed answer"),
+    duration_key("timeouts.upstream_total", OGP_FIELD(timeouts.upstream_total),
+                 "a whole non-streamed answer"),
+
+    text_key("log.level", OGP_FIELD(log.level), "OGP_LOG_LEVEL",
+             "trace, debug, info, warn, error, critical or off", check_log_level),
+    custom_key("log.format", "text|json", set_log_format, get_log_format, "OGP_LOG_FORMAT",
+               "log line format"),
+    flag_key("log.access_log", OGP_FIELD(log.access_log), "", "one log line per request"),
+};
+// clang-format on
+
+#undef OGP_FIELD
+
+}  // namespace
+
+std::span<const key_entry> key_table()
+{
+    return table;
+}
+
+std::span<const model_field> model_fields()
+{
+    return model_field_table;
+}
+
+}  // namespace ogp::config_detail

@@ -1,0 +1,98 @@
+#pragma once
+// Internal to the config part: the one table of configuration keys. Each key is written once,
+// here; the YAML reader, the environment reader, validation and describe_config() walk it.
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ogp/config/config.hpp"
+
+namespace ogp::config_detail {
+
+/// How a key's text is read. The kind fixes the parser, its error messages and its printing.
+enum class key_kind {
+    text,       ///< a string, taken as is
+    flag,       ///< true or false
+    integer,    ///< an integer within [lo, hi]
+    number,     ///< a finite number within [lo, hi]
+    size,       ///< bytes, with an optional unit (`64KiB`); at least lo when lo > 0
+    duration,   ///< positive; see parse_duration()
+    text_list,  ///< YAML: a list of strings; environment: comma-separated, appended
+    custom,     ///< parsed and printed by the entry's own functions
+    models,     ///< the `models` list of aliases (YAML only; fields in model_fields())
+};
+
+/// Where a value came from. Only flags differ: YAML booleans vs `true`/`1`/`yes` in the
+/// environment, as the daemon always accepted.
+enum class origin { file, environment };
+
+/// Read and write access to one member of `config`, for a table entry.
+template <class T>
+struct key_field
+{
+    T& (*ref)(config&);
+    const T& (*cref)(const config&);
+};
+
+/// The member a table entry reads into; monostate for custom and models kinds.
+using field_ref =
+    std::variant<std::monostate, key_field<std::string>, key_field<bool>, key_field<int>,
+                 key_field<unsigned>, key_field<std::size_t>, key_field<double>,
+                 key_field<std::chrono::milliseconds>, key_field<std::vector<std::string>>>;
+
+/// Parses `text` into `c`; an error message (without key or source) when it is refused.
+using custom_set = std::optional<std::string> (*)(config& c, std::string_view text);
+/// Prints the value a custom key has in `c`.
+using custom_get = std::string (*)(const config& c);
+/// Checks a text value once file and environment are merged; an error message when refused.
+using value_check = std::optional<std::string> (*)(const std::string& value);
+
+/// One configuration key. `path` is `section.key` or a top-level `key`; sections are one
+/// level deep. `env` overrides the file; `sdk_env` (OCI SDK convention, text keys only) is
+/// used only when file and `env` left the value empty.
+struct key_entry
+{
+    std::string_view path;
+    key_kind kind;
+    std::string_view help;  ///< one line, for config_keys()
+    field_ref field{};
+    std::string_view env{};
+    std::string_view sdk_env{};
+    double lo = 0;  ///< integer, number: bounds; size: minimum (0: none)
+    double hi = 0;
+    custom_set set = nullptr;
+    custom_get get = nullptr;
+    std::string_view kind_name{};  ///< custom keys: what config_keys() calls their kind
+    value_check check = nullptr;   ///< text keys, after merging; also called on ""
+    bool required = false;         ///< text keys: empty after merging is an error
+    bool secret = false;           ///< described by count, never by value
+};
+
+/// The key table, in reading order (which is also the order of errors and of printing).
+std::span<const key_entry> key_table();
+
+/// One field of a `models` entry.
+struct model_field
+{
+    std::string_view name;
+    bool required;
+    std::optional<std::string> (*set)(model_alias& m, const std::string& text);
+};
+
+/// The fields of a `models` entry, in reading order.
+std::span<const model_field> model_fields();
+
+// Text helpers shared by the table and the loader.
+std::string upper(std::string_view s);
+std::string trim(std::string_view s);
+/// True when `s` has no control characters and no whitespace (safe in URLs, headers, logs).
+bool is_token_like(std::string_view s);
+bool readable_file(const std::string& path);
+
+}  // namespace ogp::config_detail
