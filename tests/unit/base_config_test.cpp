@@ -1,9 +1,16 @@
 // Unit tests for the configuration loader: keys, defaults, environment, every validation error.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "ogp/config/config.hpp"
@@ -451,4 +458,278 @@ TEST_CASE("embedding input types include IMAGE", "[config]")
                   "models:\n  - {name: e, id: cohere.embed-v4.0, input_type: image}\n");
     REQUIRE(r.value);
     CHECK(r.value->models[0].input_type == "IMAGE");
+}
+
+// --- the key table (issue 11): every key is written once, in src/config/keys.cpp ------------
+
+namespace {
+
+// The section of a key path ("" at the top level).
+std::string section_of(std::string_view path)
+{
+    auto dot = path.find('.');
+    return dot == std::string_view::npos ? std::string() : std::string(path.substr(0, dot));
+}
+
+// YAML with the minimal config's keys, `path` set to the YAML text `value`.
+std::string yaml_with(const std::string& path, const std::string& value)
+{
+    std::map<std::string, std::string> keys{{"oci.compartment_id", "ocid1.compartment.oc1..aaaa"},
+                                            {"clients.api_keys", "[sk-1]"}};
+    keys[path] = value;
+    std::map<std::string, std::string> sections;
+    std::string out;
+    for (const auto& [p, v] : keys) {
+        auto sec = section_of(p);
+        if (sec.empty()) {
+            out += p + ": " + v + "\n";
+        } else {
+            sections[sec] += "  " + p.substr(sec.size() + 1) + ": " + v + "\n";
+        }
+    }
+    for (const auto& [sec, body] : sections) {
+        out += sec + ":\n" + body;
+    }
+    return out;
+}
+
+// The `path: value` line of describe_config() for `path`.
+std::string described(const config& c, std::string_view path)
+{
+    std::istringstream in(describe_config(c));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with(std::string(path) + ": ")) {
+            return line;
+        }
+    }
+    return "(missing)";
+}
+
+// A self-signed certificate in PEM, so that oci.ca_file can be accepted.
+std::string temp_pem()
+{
+    std::string path = "/tmp/ogp_unit_" + std::to_string(::getpid()) + "_ca.pem";
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("ogp-test"), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509_sign(x, key, EVP_sha256());
+    FILE* f = std::fopen(path.c_str(), "w");
+    PEM_write_X509(f, x);
+    std::fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return path;
+}
+
+// A value for `key` that differs from the default: {YAML text, environment text}.
+std::pair<std::string, std::string> sample_for(const config_key_info& key, const config& base,
+                                               const std::string& pem, const std::string& keys_file)
+{
+    static const std::map<std::string_view, std::pair<std::string, std::string>> by_path{
+        {"listen", {"\"0.0.0.0:9999\"", "0.0.0.0:9999"}},
+        {"oci.region", {"ord", "ord"}},
+        {"oci.compartment_id", {"ocid1.compartment.oc1..sample", "ocid1.compartment.oc1..sample"}},
+        {"oci.config_file", {"/etc/sample/config", "/etc/sample/config"}},
+        {"oci.profile", {"SAMPLE", "SAMPLE"}},
+        {"oci.endpoint", {"https://127.0.0.1:1", "https://127.0.0.1:1"}},
+        {"oci.metadata_url", {"http://127.0.0.1:2/opc/v2", "http://127.0.0.1:2/opc/v2"}},
+        {"oci.federation_url", {"https://127.0.0.1:3", "https://127.0.0.1:3"}},
+        {"oci.auth", {"api_key", "api_key"}},
+        {"clients.api_keys", {"[k1, k2]", "k1,k2"}},
+        {"models", {"[{name: s, id: x}]", ""}},
+        {"log.level", {"debug", "debug"}},
+        {"log.format", {"json", "json"}},
+    };
+    static const std::map<std::string_view, std::string> by_kind{
+        {"integer", "20"}, {"number", "0.5"}, {"size", "9KiB"}, {"duration", "7s"}};
+    if (key.path == "oci.ca_file") {
+        return {pem, pem};
+    }
+    if (key.path == "clients.api_keys_file") {
+        return {keys_file, keys_file};
+    }
+    if (auto it = by_path.find(key.path); it != by_path.end()) {
+        return it->second;
+    }
+    if (auto it = by_kind.find(key.kind); it != by_kind.end()) {
+        return {it->second, it->second};
+    }
+    if (key.kind == "bool") {
+        std::string flipped = described(base, key.path).ends_with("true") ? "false" : "true";
+        return {flipped, flipped};
+    }
+    return {};  // a new key needs a sample above
+}
+
+}  // namespace
+
+TEST_CASE("key table: paths and variables are unique and well formed", "[config][keys]")
+{
+    auto keys = config_keys();
+    REQUIRE(keys.size() >= 40);
+    std::set<std::string_view> paths;
+    std::set<std::string_view> vars;
+    std::vector<std::string> sections_seen;
+    for (const auto& k : keys) {
+        INFO(k.path);
+        CHECK(paths.insert(k.path).second);
+        CHECK_FALSE(k.help.empty());
+        CHECK_FALSE(k.kind.empty());
+        if (!k.env.empty()) {
+            CHECK(k.env.starts_with("OGP_"));
+            CHECK(vars.insert(k.env).second);
+        }
+        if (!k.sdk_env.empty()) {
+            CHECK(k.sdk_env.starts_with("OCI_"));
+            CHECK(k.kind == "string");
+            CHECK(vars.insert(k.sdk_env).second);
+        }
+        // The reader checks a section's names once: a section's keys are contiguous.
+        auto sec = section_of(k.path);
+        if (!sec.empty() && (sections_seen.empty() || sections_seen.back() != sec)) {
+            CHECK(std::find(sections_seen.begin(), sections_seen.end(), sec) ==
+                  sections_seen.end());
+            sections_seen.push_back(sec);
+        }
+        // One level of sections only.
+        CHECK(std::count(k.path.begin(), k.path.end(), '.') <= 1);
+    }
+    // The variables the daemon has always read.
+    for (auto v : {"OGP_LISTEN",
+                   "OGP_THREADS",
+                   "OGP_REGION",
+                   "OGP_COMPARTMENT_ID",
+                   "OGP_OCI_CONFIG_FILE",
+                   "OGP_OCI_PROFILE",
+                   "OGP_ENDPOINT",
+                   "OGP_CA_FILE",
+                   "OGP_METADATA_URL",
+                   "OGP_FEDERATION_URL",
+                   "OGP_API_KEYS_FILE",
+                   "OGP_LOG_LEVEL",
+                   "OGP_AUTH",
+                   "OGP_LOG_FORMAT",
+                   "OGP_ALLOW_ANONYMOUS",
+                   "OGP_MODELS_DISCOVERY",
+                   "OGP_API_KEYS",
+                   "OCI_METADATA_BASE_URL",
+                   "OCI_SDK_AUTH_CLIENT_REGION_URL",
+                   "OCI_CONFIG_FILE"}) {
+        INFO(v);
+        CHECK(vars.count(v) == 1);
+    }
+    CHECK(vars.size() == 20);
+}
+
+TEST_CASE("key table: every key is read from YAML and from its variable", "[config][keys]")
+{
+    const auto pem = temp_pem();
+    const auto keys_file = temp_file("table_keys", "k-file\n");
+    auto base = load(minimal);
+    REQUIRE(base.value);
+    for (const auto& k : config_keys()) {
+        INFO(k.path);
+        auto [yaml_value, env_value] = sample_for(k, *base.value, pem, keys_file);
+        REQUIRE_FALSE(yaml_value.empty());
+        const std::string before = described(*base.value, k.path);
+        CHECK(before != "(missing)");
+
+        auto from_file = load(yaml_with(std::string(k.path), yaml_value));
+        INFO("yaml:\n" << yaml_with(std::string(k.path), yaml_value));
+        REQUIRE(from_file.errors.empty());
+        CHECK(described(*from_file.value, k.path) != before);
+
+        if (!k.env.empty()) {
+            auto from_env = load(minimal, {{std::string(k.env), env_value}});
+            REQUIRE(from_env.errors.empty());
+            CHECK(described(*from_env.value, k.path) != before);
+            // The environment's client keys are added to the file's, the rest replace.
+            if (k.path != "clients.api_keys") {
+                CHECK(described(*from_env.value, k.path) == described(*from_file.value, k.path));
+            }
+        }
+        if (!k.sdk_env.empty()) {
+            auto from_sdk = load(minimal, {{std::string(k.sdk_env), env_value}});
+            REQUIRE(from_sdk.errors.empty());
+            CHECK(described(*from_sdk.value, k.path) == described(*from_file.value, k.path));
+        }
+    }
+    std::remove(pem.c_str());
+    std::remove(keys_file.c_str());
+}
+
+TEST_CASE("key table: an unknown key is refused in every section", "[config][keys]")
+{
+    std::set<std::string> sections;
+    for (const auto& k : config_keys()) {
+        auto sec = section_of(k.path);
+        if (!sec.empty() && sections.insert(sec).second) {
+            INFO(sec);
+            // Append the stray key to the section (first occurrence in the text).
+            std::string y = std::string(minimal);
+            if (y.find(sec + ":\n") == std::string::npos) {
+                y += sec + ":\n";
+            }
+            y.insert(y.find(sec + ":\n") + sec.size() + 2, "  bogus_key: 1\n");
+            auto bad = load(y);
+            REQUIRE_FALSE(bad.value);
+            CHECK(has_error(bad, "test.yaml: unknown key '" + sec + ".bogus_key'"));
+            CHECK(bad.errors.size() == 1);
+        }
+    }
+    CHECK(sections.size() == 6);
+    auto top = load(std::string(minimal) + "bogus_top: 1\n");
+    CHECK(has_error(top, "test.yaml: unknown key 'bogus_top'"));
+}
+
+TEST_CASE("key table: a bad environment value names the variable", "[config][keys]")
+{
+    for (const auto& k : config_keys()) {
+        if (k.env.empty() || k.kind == "string" || k.kind == "list of strings") {
+            continue;  // any text is a valid string
+        }
+        INFO(k.env);
+        auto r = load(minimal, {{std::string(k.env), "not valid!"}});
+        REQUIRE_FALSE(r.value);
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0].starts_with("environment: " + std::string(k.env) + ": must be "));
+    }
+}
+
+TEST_CASE("describe_config lists every key once, in table order, without client keys",
+          "[config][keys]")
+{
+    const auto keys_file = temp_file("describe_keys", "file-secret\n");
+    auto r = load(std::string(minimal) + "  api_keys_file: " + keys_file + "\n",
+                  {{"OGP_API_KEYS", "env-secret"}});
+    std::remove(keys_file.c_str());
+    REQUIRE(r.value);
+    const std::string text = describe_config(*r.value);
+    std::istringstream in(text);
+    std::string line;
+    auto keys = config_keys();
+    std::size_t i = 0;
+    while (std::getline(in, line)) {
+        REQUIRE(i < keys.size());
+        CHECK(line.starts_with(std::string(keys[i].path) + ": "));
+        ++i;
+    }
+    CHECK(i == keys.size());
+    CHECK(text.find("sk-1") == std::string::npos);
+    CHECK(text.find("env-secret") == std::string::npos);
+    CHECK(text.find("file-secret") == std::string::npos);
+    CHECK(described(*r.value, "clients.api_keys") == "clients.api_keys: (3 set, not shown)");
+    CHECK(described(*r.value, "listen") == "listen: 127.0.0.1:8080");
+    CHECK(described(*r.value, "timeouts.upstream_connect") == "timeouts.upstream_connect: 5s");
+    CHECK(described(*r.value, "limits.max_body_bytes") == "limits.max_body_bytes: 33554432");
+    CHECK(described(*r.value, "log.format") == "log.format: text");
 }
