@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "ogp/sse/parser.hpp"
 #include "ogp/transform/chat_response.hpp"
+#include "ogp/transform/sse_parser.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 
 namespace {

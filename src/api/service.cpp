@@ -63,10 +63,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view v)
 api_error upstream_failure(const error_code& ec, upstream::failure_phase phase)
 {
     api_error e;
-    e.type = "api_error";
     if (ec == boost::beast::error::timeout) {
-        e.status = 504;
-        e.code = "upstream_timeout";
+        e = make_error(504, {}, error_codes::upstream_timeout);
         switch (phase) {
             case upstream::failure_phase::connect:
                 e.message = "Timed out connecting to OCI Generative AI.";
@@ -80,8 +78,7 @@ api_error upstream_failure(const error_code& ec, upstream::failure_phase phase)
         }
         return e;
     }
-    e.status = 502;
-    e.code = "upstream_unavailable";
+    e = make_error(502, {}, error_codes::upstream_unavailable);
     if (ec.category() == net::error::get_ssl_category() ||
         ec.category() == net::ssl::error::get_stream_category()) {
         e.message = "The TLS connection to OCI Generative AI failed.";
@@ -294,8 +291,8 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         auth::request_to_sign to_sign{method, host, target, body, date};
         auto signed_headers = auth::sign_request(*creds.value(), to_sign);
         if (!signed_headers) {
-            out.error = api_error{
-                500, "Signing the OCI request failed.", "api_error", {}, "signing_failed", {}};
+            out.error =
+                make_error(500, "Signing the OCI request failed.", error_codes::signing_failed);
             co_return out;
         }
         const auto& sh = signed_headers.value();

@@ -357,7 +357,7 @@ int run_daemon(int argc, char** argv)
         return 0;
     }
     try {
-        setup_logging(loaded.value->log);
+        setup_logging(loaded.value->log.level, loaded.value->log.json);
         if (loaded.value->clients.allow_anonymous && loaded.value->clients.api_keys.empty()) {
             spdlog::warn(
                 "clients.allow_anonymous is true: any client that can connect may use "

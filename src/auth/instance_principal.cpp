@@ -2,7 +2,7 @@
 
 #include "ogp/auth/provider.hpp"
 #include "ogp/config/region.hpp"
-#include "ogp/http/client.hpp"
+#include "ogp/upstream/http_client.hpp"
 #include "ogp/util/json.hpp"
 
 #include <rapidjson/document.h>

@@ -59,17 +59,6 @@ std::string_view reason_for(unsigned status)
 
 }  // namespace
 
-http_response error_response(const api_error& e)
-{
-    http_response r;
-    r.status = e.status;
-    r.body = e.body();
-    if (!e.retry_after.empty()) {
-        r.headers.emplace_back("Retry-After", e.retry_after);
-    }
-    return r;
-}
-
 /// One client connection's I/O objects, shared with the watchdog timer and the drain registry.
 /// Everything in it is touched only on the connection's strand.
 struct connection
@@ -309,10 +298,8 @@ net::awaitable<void> reply_and_close(const state_ptr& st, const conn_ptr& c, uns
                                      std::string_view path,
                                      std::chrono::steady_clock::time_point started)
 {
-    api_error e;
-    e.status = status;
-    e.message = reason;
-    e.type = status >= 500 ? "server_error" : "invalid_request_error";
+    // The type follows the status (openai/error.hpp), as for every other error.
+    api_error e = make_error(status, reason);
     e.code = std::string(reason_for(status));
     std::replace(e.code.begin(), e.code.end(), ' ', '_');
     std::transform(e.code.begin(), e.code.end(), e.code.begin(),

@@ -61,12 +61,8 @@ result<resolved_model> resolve_model(std::string_view name, const config& cfg)
     }
     if (m.oci_id.empty() || detail::has_control_chars(m.oci_id) ||
         detail::has_control_chars(m.compartment_id)) {
-        return api_error{500,
-                         "The model alias '" + std::string(name) + "' is misconfigured.",
-                         "api_error",
-                         "model",
-                         "misconfigured_model",
-                         {}};
+        return make_error(500, "The model alias '" + std::string(name) + "' is misconfigured.",
+                          error_codes::misconfigured_model, "model");
     }
     m.dedicated = m.oci_id.starts_with("ocid1.generativeaiendpoint");
     // The compartment: per alias, else the daemon's.
@@ -74,12 +70,8 @@ result<resolved_model> resolve_model(std::string_view name, const config& cfg)
         m.compartment_id = cfg.oci.compartment_id;
     }
     if (m.compartment_id.empty() || detail::has_control_chars(m.compartment_id)) {
-        return api_error{500,
-                         "No OCI compartment is configured for this model.",
-                         "api_error",
-                         {},
-                         "misconfigured_compartment",
-                         {}};
+        return make_error(500, "No OCI compartment is configured for this model.",
+                          error_codes::misconfigured_compartment);
     }
     return m;
 }

@@ -321,12 +321,9 @@ std::string convert_logprobs(const Value& lp, int top)
 
 api_error bad_upstream(std::string_view why)
 {
-    return api_error{502,
-                     "OCI Generative AI returned an unexpected response: " + std::string(why) + ".",
-                     "api_error",
-                     {},
-                     "bad_upstream_response",
-                     {}};
+    return make_error(
+        502, "OCI Generative AI returned an unexpected response: " + std::string(why) + ".",
+        error_codes::bad_upstream_response);
 }
 
 }  // namespace
@@ -449,14 +446,11 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
     // An ERROR finish is an upstream failure, not a completion.
     for (auto& c : choices) {
         if (c.finish == "error") {
-            return api_error{
-                502,
-                "OCI Generative AI stopped generating with an error.",
-                "api_error",
-                {},
-                "upstream_generation_error",
-                {},
-                detail::sanitize_message(error_message.empty() ? "unknown error" : error_message)};
+            api_error e = make_error(502, "OCI Generative AI stopped generating with an error.",
+                                     error_codes::upstream_generation_error);
+            e.log_detail =
+                detail::sanitize_message(error_message.empty() ? "unknown error" : error_message);
+            return e;
         }
         // Tool calls win over Cohere's COMPLETE.
         if (c.call_count > 0 && c.finish == "stop") {
@@ -568,15 +562,15 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
     const std::string http = "HTTP " + std::to_string(status);
     if (status == 404) {
         e.status = 404;
-        e.type = "invalid_request_error";
-        e.code = "model_not_found";
+        e.type = type_for_status(e.status);
+        e.code = std::string(error_codes::model_not_found);
         e.message =
             "The model or endpoint does not exist in OCI Generative AI, or this proxy's "
             "OCI identity may not use it";
     } else if (status == 429) {
         e.status = 429;
-        e.type = "rate_limit_error";
-        e.code = "rate_limit_exceeded";
+        e.type = type_for_status(e.status);
+        e.code = std::string(error_codes::rate_limit_exceeded);
         bool digits_only =
             !retry_after_header.empty() && retry_after_header.size() <= 10 &&
             retry_after_header.find_first_not_of("0123456789") == std::string_view::npos;
@@ -584,20 +578,20 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
         e.message = "OCI Generative AI is rate-limiting requests; retry after a pause";
     } else if (status == 401) {
         e.status = 502;
-        e.type = "api_error";
-        e.code = "upstream_authentication_failed";
+        e.type = type_for_status(e.status);
+        e.code = std::string(error_codes::upstream_authentication_failed);
         e.message = "OCI Generative AI did not accept this proxy's OCI credentials";
     } else if (status == 403) {
         e.status = 403;
-        e.type = "permission_error";
-        e.code = code.empty() ? "permission_denied" : code;
+        e.type = type_for_status(e.status);
+        e.code = code.empty() ? std::string(error_codes::permission_denied) : code;
         e.message =
             "OCI Generative AI denied this proxy's OCI identity access to the model or "
             "compartment";
     } else if (status == 503) {
         e.status = 503;
-        e.type = "service_unavailable_error";
-        e.code = "service_unavailable";
+        e.type = type_for_status(e.status);
+        e.code = std::string(error_codes::service_unavailable);
         bool digits_only =
             !retry_after_header.empty() && retry_after_header.size() <= 10 &&
             retry_after_header.find_first_not_of("0123456789") == std::string_view::npos;
@@ -605,7 +599,7 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
         e.message = "OCI Generative AI is temporarily unavailable";
     } else if (status >= 400 && status < 500) {
         e.status = status;
-        e.type = "invalid_request_error";
+        e.type = type_for_status(e.status);
         e.code = code;
         e.message = "OCI Generative AI rejected the request (" + http;
         if (!e.code.empty()) {
@@ -614,8 +608,8 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
         e.message += !e.param.empty() ? ") at '" + e.param + "'" : ")";
     } else {
         e.status = 502;
-        e.type = "api_error";
-        e.code = "upstream_error";
+        e.type = type_for_status(e.status);
+        e.code = std::string(error_codes::upstream_error);
         e.message = "OCI Generative AI failed (" + http + ")";
     }
     // The OCI request id lets support find OCI's side of it.

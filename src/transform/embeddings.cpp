@@ -187,13 +187,10 @@ namespace {
 
 api_error bad_upstream(std::string_view why)
 {
-    return api_error{
+    return make_error(
         502,
         "OCI Generative AI returned an unexpected embeddings response: " + std::string(why) + ".",
-        "api_error",
-        {},
-        "bad_upstream_response",
-        {}};
+        error_codes::bad_upstream_response);
 }
 
 }  // namespace

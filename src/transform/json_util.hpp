@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "ogp/api/errors.hpp"
+#include "ogp/openai/error.hpp"
 #include "ogp/util/json.hpp"
 
 namespace ogp::transform::detail {

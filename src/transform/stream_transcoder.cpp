@@ -92,7 +92,7 @@ void stream_transcoder::feed(std::string_view bytes, std::string& out)
     });
     if (status == sse::feed_status::too_large && !done_) {
         emit_error(out, "OCI Generative AI sent a stream event larger than the limit.",
-                   "upstream_event_too_large");
+                   error_codes::upstream_event_too_large);
     }
 }
 
@@ -107,7 +107,7 @@ void stream_transcoder::finish_on_eof(std::string& out)
         return;
     }
     emit_error(out, "OCI Generative AI closed the stream before the response was complete.",
-               "upstream_incomplete");
+               error_codes::upstream_incomplete);
 }
 
 stream_transcoder::choice_state& stream_transcoder::choice(std::size_t index)
@@ -241,7 +241,7 @@ void stream_transcoder::emit_finish(std::string& out, std::size_t index,
 void stream_transcoder::emit_error(std::string& out, std::string_view message,
                                    std::string_view code)
 {
-    api_error e{502, detail::sanitize_message(message), "api_error", {}, std::string(code), {}};
+    api_error e = make_error(502, detail::sanitize_message(message), code);
     out += "data: ";
     out += e.body();
     out += "\n\n";
@@ -291,7 +291,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
     // The same bounded parse as every other JSON text: OCI's events get no deeper nesting.
     if (!json::parse_bounded(json, json::upstream_max_depth, doc) || !doc.IsObject()) {
         emit_error(out, "OCI Generative AI sent a malformed stream event.",
-                   "bad_upstream_response");
+                   error_codes::bad_upstream_response);
         return;
     }
     const Value& ev = doc;
@@ -311,7 +311,8 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
         // OCI's text may name OCIDs and internal hosts: the client gets our words, the log
         // gets OCI's (upstream_error()).
         upstream_error_ = detail::sanitize_message(error_message);
-        emit_error(out, "OCI Generative AI reported an error during the stream.", "upstream_error");
+        emit_error(out, "OCI Generative AI reported an error during the stream.",
+                   error_codes::upstream_error);
         return;
     }
     // Which choice, which format.
@@ -321,7 +322,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
     }
     if (index >= choices_.size()) {
         emit_error(out, "OCI Generative AI sent a choice index beyond the requested n.",
-                   "bad_upstream_response");
+                   error_codes::bad_upstream_response);
         return;
     }
     std::string_view fmt = get_string(ev, "apiFormat");
@@ -421,7 +422,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
     if (!finish.empty()) {
         if (map_finish_reason(finish) == "error") {
             emit_error(out, "OCI Generative AI stopped with an error.",
-                       "upstream_generation_error");
+                       error_codes::upstream_generation_error);
             return;
         }
         emit_finish(out, index, finish);

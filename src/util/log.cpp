@@ -58,18 +58,18 @@ public:
 
 }  // namespace
 
-void setup_logging(const log_config& cfg)
+void setup_logging(std::string_view level, bool json)
 {
     auto logger = spdlog::stderr_logger_mt("ogp");
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    if (cfg.json) {
+    if (json) {
         formatter->add_flag<json_message_flag>('j').set_pattern(
             R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%j"})");
     } else {
         formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v");
     }
     logger->set_formatter(std::move(formatter));
-    logger->set_level(spdlog::level::from_str(cfg.level));
+    logger->set_level(spdlog::level::from_str(std::string(level)));
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(logger);
 }

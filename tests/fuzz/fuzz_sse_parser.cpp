@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "ogp/sse/parser.hpp"
+#include "ogp/transform/sse_parser.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include "auth_test_util.hpp"
 #include "fake_oci.hpp"
-#include "ogp/http/client.hpp"
+#include "ogp/upstream/http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -3,8 +3,8 @@
 
 #include <rapidjson/document.h>
 
-#include "ogp/api/errors.hpp"
 #include "ogp/config/region.hpp"
+#include "ogp/openai/error.hpp"
 
 using namespace ogp;
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <set>
 
-#include "ogp/sse/parser.hpp"
+#include "ogp/transform/sse_parser.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 #include "unit/transform_support.hpp"
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ogp/config/config.hpp"
-#include "ogp/server/server.hpp"
+#include "ogp/server/handler.hpp"
 
 namespace ogp::auth {
 class credential_cache;

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ogp/api/errors.hpp"
+#include "ogp/openai/error.hpp"
 
 namespace ogp::server {
 

@@ -3,7 +3,7 @@
 #include <utility>
 #include <variant>
 
-#include "ogp/api/errors.hpp"
+#include "ogp/openai/error.hpp"
 
 namespace ogp::transform {
 

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ogp/sse/parser.hpp"
 #include "ogp/transform/chat_response.hpp"
+#include "ogp/transform/sse_parser.hpp"
 
 namespace ogp::transform {
 

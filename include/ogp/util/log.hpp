@@ -7,13 +7,11 @@
 #include <string>
 #include <string_view>
 
-#include "ogp/config/config.hpp"
-
 namespace ogp {
 
 /// Installs the process-wide spdlog logger: stderr, `text` or `json` lines (UTC timestamps),
-/// at `cfg.level`. Call once at start-up, before any thread starts.
-void setup_logging(const log_config& cfg);
+/// at `level` (spdlog's names: trace ... off). Call once at start-up, before any thread starts.
+void setup_logging(std::string_view level, bool json);
 
 /// Rate limit for a warning that can repeat without bound (refused connections, failed
 /// accepts): at most one line per `interval`; the lines held back are counted and reported

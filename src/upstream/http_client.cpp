@@ -1,6 +1,6 @@
 // Small HTTP(S) client for IMDS and federation calls (Beast; the only Beast TU of ogp_auth).
 
-#include "ogp/http/client.hpp"
+#include "ogp/upstream/http_client.hpp"
 
 #include <openssl/x509v3.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>

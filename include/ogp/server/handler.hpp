@@ -1,0 +1,93 @@
+#pragma once
+
+// What a request handler (the api part) needs from the server, and nothing more: the request
+// and response values, the sink for streamed answers and the handler signature.
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ogp/openai/error.hpp"
+#include "ogp/server/request_guard.hpp"
+#include "ogp/server/router.hpp"
+
+namespace ogp::server {
+
+namespace net = boost::asio;
+
+/// A complete, guarded request as a handler sees it (body fully read).
+struct http_request
+{
+    request_head head;
+    std::string body;
+    std::string request_id;  ///< adopted `x-request-id` or a generated one
+    std::string remote;      ///< peer address, for logs
+    route target = route::not_found;
+};
+
+/// A complete response. `content_length` and framing headers are added by the server;
+/// handlers set status, body and any extra headers (validated: no CR/LF in values).
+struct http_response
+{
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+/// Builds the OpenAI error response for `e` (adds `Retry-After` when set).
+inline http_response error_response(const api_error& e)
+{
+    http_response r;
+    r.status = e.status;
+    r.body = e.body();
+    if (!e.retry_after.empty()) {
+        r.headers.emplace_back("Retry-After", e.retry_after);
+    }
+    return r;
+}
+
+/// The connection as a handler sees it while it runs: a way to stream the response instead of
+/// returning it, and to learn that the client went away. The server keeps a read pending on
+/// the client socket during the handler, so a disconnect is noticed at once (generation costs
+/// money). Used only on the connection's strand, only during the handler call.
+class response_sink
+{
+public:
+    virtual ~response_sink() = default;
+
+    /// Sends the status line and headers of a chunked response (e.g. `text/event-stream`).
+    /// Returns false when the client is gone or the write stalled.
+    virtual net::awaitable<bool> begin_stream(
+        unsigned status, std::string content_type,
+        std::vector<std::pair<std::string, std::string>> headers) = 0;
+    /// Writes one chunk and waits until it is written (backpressure), bounded by
+    /// `timeouts.write_stall`. Returns false when the client is gone or stalled.
+    virtual net::awaitable<bool> write(std::string_view data) = 0;
+    /// Ends the chunked response. Returns false when the client is gone.
+    virtual net::awaitable<bool> end_stream() = 0;
+    /// True once begin_stream() was called: the handler's returned response is ignored.
+    virtual bool streaming() const = 0;
+    /// True once the client closed or reset its connection.
+    virtual bool client_gone() const = 0;
+    /// True once the server cut a stream at the drain deadline (the disconnect hook ran to stop
+    /// the upstream side): the handler should end its stream now, with an error event.
+    virtual bool cut() const { return false; }
+    /// Registers `fn` to run (on the connection's strand) when the client disconnects while
+    /// the handler runs; replaces an earlier one. Pass an empty function to unregister.
+    virtual void on_disconnect(std::function<void()> fn) = 0;
+};
+
+/// Handler for one route. Runs on the connection's strand; must not throw. Either returns the
+/// response, or streams it through the sink (then the returned value is ignored).
+using handler = std::function<net::awaitable<http_response>(http_request&, response_sink&)>;
+
+/// Readiness probe: nullopt when ready, else the reason. `/readyz` answers only "not ready"
+/// (503) and logs the reason at warn (a changed one at once, an unchanged one once a minute).
+using readiness_probe = std::function<std::optional<std::string>()>;
+
+}  // namespace ogp::server
