@@ -1,6 +1,6 @@
 // Resource principal v2.2, the provider factory, and the cache with file-based providers.
 
-#include "auth_test_util.hpp"
+#include "unit/auth/test_util.hpp"
 #include "ogp/auth/credential_cache.hpp"
 
 #include <boost/asio/as_tuple.hpp>

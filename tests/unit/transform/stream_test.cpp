@@ -7,7 +7,7 @@
 
 #include "ogp/transform/sse_parser.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
-#include "unit/transform_support.hpp"
+#include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
 using ogp_test::fixture_dir;

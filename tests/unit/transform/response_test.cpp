@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "ogp/transform/chat_response.hpp"
-#include "unit/transform_support.hpp"
+#include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
 using ogp_test::fixture_dir;

@@ -2,7 +2,7 @@
 // Helpers shared by the auth tests: temp files, generated keys in every PEM flavour, JWTs,
 // an injectable environment, and running one awaitable to completion with a deadline.
 
-#include "auth_test_keys.hpp"
+#include "unit/auth/test_keys.hpp"
 #include "ogp/auth/crypto.hpp"
 #include "ogp/auth/provider.hpp"
 

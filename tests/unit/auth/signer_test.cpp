@@ -1,7 +1,7 @@
 // Signer: the published OCI test vectors (oracle/oci-go-sdk http_signer_test.go, §2.5 of the
 // reference), header construction, and an `openssl dgst -verify` cross-check.
 
-#include "auth_test_keys.hpp"
+#include "unit/auth/test_keys.hpp"
 #include "ogp/auth/signer.hpp"
 
 #include <rapidjson/stringbuffer.h>

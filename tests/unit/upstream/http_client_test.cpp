@@ -1,7 +1,7 @@
 // The small HTTP(S) client used for IMDS and federation: URL parsing, TLS verification
 // (trust store, host name / IP), deadlines and body limits.
 
-#include "auth_test_util.hpp"
+#include "unit/auth/test_util.hpp"
 #include "fake_oci.hpp"
 #include "ogp/upstream/http_client.hpp"
 

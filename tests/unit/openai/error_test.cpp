@@ -1,9 +1,8 @@
-// Unit tests for OpenAI error bodies and the region table.
+// Unit tests for the OpenAI error vocabulary: bodies, helpers, and the status-to-type rule.
 #include <catch2/catch.hpp>
 
 #include <rapidjson/document.h>
 
-#include "ogp/config/region.hpp"
 #include "ogp/openai/error.hpp"
 
 using namespace ogp;
@@ -46,47 +45,26 @@ TEST_CASE("status and codes of the helpers", "[errors]")
     CHECK(u.retry_after == "3");
 }
 
-TEST_CASE("regions resolve by id and short code to realm hosts", "[region]")
+TEST_CASE("one status, one type: every helper and make_error agree", "[errors]")
 {
-    auto chicago = resolve_region("us-chicago-1");
-    REQUIRE(chicago);
-    CHECK(chicago->realm == "oc1");
-    CHECK(inference_endpoint(*chicago) ==
-          "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com");
-    CHECK(auth_endpoint(*chicago) == "https://auth.us-chicago-1.oraclecloud.com");
-
-    auto phx = resolve_region("PHX");
-    REQUIRE(phx);
-    CHECK(phx->id == "us-phoenix-1");
-
-    auto gov = resolve_region("us-gov-ashburn-1");
-    REQUIRE(gov);
-    CHECK(gov->realm == "oc3");
-    CHECK(inference_endpoint(*gov) ==
-          "https://inference.generativeai.us-gov-ashburn-1.oci.oraclegovcloud.com");
-
-    auto uk = resolve_region("ltn");
-    REQUIRE(uk);
-    CHECK(uk->domain == "oraclegovcloud.uk");
-
-    auto eu = resolve_region("eu-frankfurt-2");
-    REQUIRE(eu);
-    CHECK(eu->domain == "oraclecloud.eu");
-}
-
-TEST_CASE("unknown regions: well-formed ids fall back to a realm, garbage is refused", "[region]")
-{
-    auto fresh = resolve_region("xx-newcity-1");
-    REQUIRE(fresh);
-    CHECK(fresh->realm == "oc1");
-    CHECK(fresh->domain == "oraclecloud.com");
-
-    auto eu = resolve_region("xx-newcity-1", "oraclecloud.eu");
-    REQUIRE(eu);
-    CHECK(eu->realm == "oc19");
-
-    CHECK_FALSE(resolve_region(""));
-    CHECK_FALSE(resolve_region("zzz"));
-    CHECK_FALSE(resolve_region("us chicago 1"));
-    CHECK_FALSE(resolve_region("evil.com/x-1"));
+    // The server's own refusals (guard) and the handlers' errors meet here; a 501 from either
+    // must carry the same type (it was server_error in one and not_implemented_error in the other).
+    CHECK(to_string(make_error(501, "x").type) == "not_implemented_error");
+    CHECK(to_string(not_implemented("x").type) == "not_implemented_error");
+    CHECK(to_string(make_error(503, "x").type) == "service_unavailable_error");
+    CHECK(to_string(service_unavailable("x").type) == "service_unavailable_error");
+    CHECK(to_string(make_error(429, "x").type) == "rate_limit_error");
+    CHECK(to_string(make_error(403, "x").type) == "permission_error");
+    for (unsigned s : {400u, 401u, 404u, 405u, 408u, 411u, 413u, 414u, 431u}) {
+        INFO(s);
+        CHECK(to_string(make_error(s, "x").type) == "invalid_request_error");
+    }
+    for (unsigned s : {500u, 502u, 504u, 505u}) {
+        INFO(s);
+        CHECK(to_string(make_error(s, "x").type) == "api_error");
+    }
+    const auto e = make_error(502, "m", error_codes::upstream_error, "p");
+    CHECK(e.status == 502);
+    CHECK(e.code == "upstream_error");
+    CHECK(e.param == "p");
 }

@@ -1,6 +1,6 @@
 // OCI config-file parsing and the api_key / session_token providers.
 
-#include "auth_test_util.hpp"
+#include "unit/auth/test_util.hpp"
 #include "ogp/auth/oci_config_file.hpp"
 #include "ogp/auth/signer.hpp"
 

@@ -9,7 +9,7 @@
 
 #include "ogp/transform/embeddings.hpp"
 #include "ogp/transform/models.hpp"
-#include "unit/transform_support.hpp"
+#include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
 

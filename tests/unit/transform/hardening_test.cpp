@@ -11,7 +11,7 @@
 #include "ogp/transform/embeddings.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 #include "ogp/util/json.hpp"
-#include "unit/transform_support.hpp"
+#include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
 

@@ -1,7 +1,7 @@
 // Instance principal end to end against the fake IMDS + federation, and the credential cache:
 // background renewal, retries, single flight, readiness, rotation, log hygiene.
 
-#include "auth_test_util.hpp"
+#include "unit/auth/test_util.hpp"
 #include "fake_oci.hpp"
 #include "ogp/auth/credential_cache.hpp"
 
