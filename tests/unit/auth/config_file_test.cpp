@@ -1,8 +1,8 @@
 // OCI config-file parsing and the api_key / session_token providers.
 
-#include "unit/auth/test_util.hpp"
 #include "ogp/auth/oci_config_file.hpp"
 #include "ogp/auth/signer.hpp"
+#include "unit/auth/test_util.hpp"
 
 using namespace ogp::auth;
 using namespace ogp::auth::test;

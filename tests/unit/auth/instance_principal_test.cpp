@@ -1,9 +1,9 @@
 // Instance principal end to end against the fake IMDS + federation, and the credential cache:
 // background renewal, retries, single flight, readiness, rotation, log hygiene.
 
-#include "unit/auth/test_util.hpp"
 #include "fake_oci.hpp"
 #include "ogp/auth/credential_cache.hpp"
+#include "unit/auth/test_util.hpp"
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>

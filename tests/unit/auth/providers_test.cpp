@@ -1,7 +1,7 @@
 // Resource principal v2.2, the provider factory, and the cache with file-based providers.
 
-#include "unit/auth/test_util.hpp"
 #include "ogp/auth/credential_cache.hpp"
+#include "unit/auth/test_util.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -1,8 +1,8 @@
 // Signer: the published OCI test vectors (oracle/oci-go-sdk http_signer_test.go, §2.5 of the
 // reference), header construction, and an `openssl dgst -verify` cross-check.
 
-#include "unit/auth/test_keys.hpp"
 #include "ogp/auth/signer.hpp"
+#include "unit/auth/test_keys.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>

@@ -2,9 +2,9 @@
 // Helpers shared by the auth tests: temp files, generated keys in every PEM flavour, JWTs,
 // an injectable environment, and running one awaitable to completion with a deadline.
 
-#include "unit/auth/test_keys.hpp"
 #include "ogp/auth/crypto.hpp"
 #include "ogp/auth/provider.hpp"
+#include "unit/auth/test_keys.hpp"
 
 #include <openssl/pem.h>
 #include <boost/asio/co_spawn.hpp>

@@ -1,9 +1,9 @@
 // The small HTTP(S) client used for IMDS and federation: URL parsing, TLS verification
 // (trust store, host name / IP), deadlines and body limits.
 
-#include "unit/auth/test_util.hpp"
-#include "fake_oci.hpp"
 #include "ogp/upstream/http_client.hpp"
+#include "fake_oci.hpp"
+#include "unit/auth/test_util.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
