@@ -64,6 +64,21 @@ std::string openssl_reason()
     return r ? r : "OpenSSL error " + std::to_string(code);
 }
 
+// DER encoding of an OpenSSL object through its i2d_* function (OpenSSL allocates the buffer).
+template <class T>
+result<std::string> to_der(int (*i2d)(const T*, unsigned char**), const T* obj,
+                           std::string_view what)
+{
+    unsigned char* buf = nullptr;
+    int n = i2d(obj, &buf);
+    if (n <= 0) {
+        return error{errc::crypto, "cannot encode " + std::string(what) + ": " + openssl_reason()};
+    }
+    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
+    OPENSSL_free(buf);
+    return out;
+}
+
 // PEM password callback: copies the passphrase given as user data, or fails without one.
 int pass_cb(char* buf, int size, int /*rwflag*/, void* u)
 {
@@ -211,14 +226,7 @@ result<pkey_ptr> generate_rsa_key(unsigned bits)
 
 result<std::string> public_key_der(EVP_PKEY* key)
 {
-    unsigned char* buf = nullptr;
-    int n = i2d_PUBKEY(key, &buf);
-    if (n <= 0) {
-        return error{errc::crypto, "cannot encode the public key: " + openssl_reason()};
-    }
-    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-    OPENSSL_free(buf);
-    return out;
+    return to_der(i2d_PUBKEY, key, "the public key");
 }
 
 result<std::string> public_key_pem(EVP_PKEY* key)
@@ -323,14 +331,7 @@ result<x509_ptr> load_cert_der(std::string_view der, std::string_view what)
 
 result<std::string> cert_der(X509* cert)
 {
-    unsigned char* buf = nullptr;
-    int n = i2d_X509(cert, &buf);
-    if (n <= 0) {
-        return error{errc::crypto, "cannot encode a certificate: " + openssl_reason()};
-    }
-    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-    OPENSSL_free(buf);
-    return out;
+    return to_der(i2d_X509, cert, "a certificate");
 }
 
 std::optional<std::string> tenancy_from_cert(X509* cert)
