@@ -1,0 +1,29 @@
+#pragma once
+
+// Private: the OCI ChatDetails writers, one per chat format, and the parts they share. A
+// writer takes a request that parse_chat_request validated for its format and cannot fail.
+
+#include "json_util.hpp"
+#include "ogp/transform/chat_request_types.hpp"
+
+namespace ogp::transform::detail {
+
+/// Writes `compartmentId`, `servingMode`, opens `chatRequest` and writes its `apiFormat`.
+void begin_chat_details(json_writer& w, const resolved_model& m);
+
+/// Content as OCI parts: `TEXT` and, in user turns, images typed `image_type`.
+void write_parts(json_writer& w, const chat_content& c, const char* image_type);
+
+/// `responseFormat`; GENERIC has JSON_SCHEMA, the Cohere formats put a schema in JSON_OBJECT.
+void write_response_format(json_writer& w, const chat_response_format& rf, bool generic);
+
+/// Streaming, length (always sent: OCI's own default truncates at about 20 tokens), the
+/// sampling parameters with the configured defaults, and stop sequences.
+void write_generation(json_writer& w, const chat_request& req, const config& cfg, bool generic);
+
+/// The chatRequest members after `apiFormat`, in each format's spelling.
+void write_chat_generic(json_writer& w, const chat_request& req, const config& cfg);
+void write_chat_cohere(json_writer& w, const chat_request& req, const config& cfg);
+void write_chat_coherev2(json_writer& w, const chat_request& req, const config& cfg);
+
+}  // namespace ogp::transform::detail

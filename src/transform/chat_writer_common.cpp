@@ -1,0 +1,164 @@
+// The parts of ChatDetails every format writes the same way.
+
+#include "chat_writer.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace ogp::transform::detail {
+
+namespace {
+
+template <class T>
+void put_optional(json_writer& w, const char* key, const std::optional<T>& v)
+{
+    if (!v) {
+        return;
+    }
+    w.Key(key);
+    if constexpr (std::is_same_v<T, double>) {
+        w.Double(*v);
+    } else {
+        w.Int64(*v);
+    }
+}
+
+}  // namespace
+
+void begin_chat_details(json_writer& w, const resolved_model& m)
+{
+    w.StartObject();
+    w.Key("compartmentId");
+    write_string(w, m.compartment_id);
+    w.Key("servingMode");
+    w.StartObject();
+    w.Key("servingType");
+    w.String(m.dedicated ? "DEDICATED" : "ON_DEMAND");
+    w.Key(m.dedicated ? "endpointId" : "modelId");
+    write_string(w, m.oci_id);
+    w.EndObject();
+    w.Key("chatRequest");
+    w.StartObject();
+    w.Key("apiFormat");
+    write_string(w, to_string(m.format));
+}
+
+void write_parts(json_writer& w, const chat_content& c, const char* image_type)
+{
+    auto text = [&](std::string_view t) {
+        w.StartObject();
+        w.Key("type");
+        w.String("TEXT");
+        w.Key("text");
+        write_string(w, t);
+        w.EndObject();
+    };
+    w.StartArray();
+    if (c.type == chat_content::kind::text) {
+        text(c.text);
+    }
+    for (const chat_part& p : c.parts) {
+        if (p.type == chat_part::kind::text) {
+            text(p.text);
+        } else if (p.type == chat_part::kind::image_url) {
+            w.StartObject();
+            w.Key("type");
+            w.String(image_type);
+            w.Key("imageUrl");
+            w.StartObject();
+            w.Key("url");
+            write_string(w, p.url);
+            if (!p.detail.empty()) {
+                w.Key("detail");
+                write_string(w, to_upper(p.detail));
+            }
+            w.EndObject();
+            w.EndObject();
+        }
+        // Refusals are the model's own words: not sent back.
+    }
+    w.EndArray();
+}
+
+void write_response_format(json_writer& w, const chat_response_format& rf, bool generic)
+{
+    using k = chat_response_format::kind;
+    w.Key("responseFormat");
+    w.StartObject();
+    w.Key("type");
+    if (rf.type == k::text) {
+        w.String("TEXT");
+    } else if (rf.type == k::json_object || !generic) {
+        w.String("JSON_OBJECT");
+        if (rf.schema != nullptr) {
+            w.Key("schema");
+            json::write_value(w, rf.cleaned);
+        }
+    } else {
+        w.String("JSON_SCHEMA");
+        w.Key("jsonSchema");
+        w.StartObject();
+        w.Key("name");
+        write_string(w, rf.name.empty() ? std::string_view("response") : rf.name);
+        if (!rf.description.empty()) {
+            w.Key("description");
+            write_string(w, rf.description);
+        }
+        if (rf.schema != nullptr) {
+            w.Key("schema");
+            json::write_value(w, rf.cleaned);
+        }
+        if (rf.strict) {
+            w.Key("isStrict");
+            w.Bool(*rf.strict);
+        }
+        w.EndObject();
+    }
+    w.EndObject();
+}
+
+void write_generation(json_writer& w, const chat_request& req, const config& cfg, bool generic)
+{
+    // Always ask OCI for usage when streaming, so the daemon can meter tokens.
+    if (req.stream) {
+        w.Key("isStream");
+        w.Bool(true);
+        w.Key("streamOptions");
+        w.StartObject();
+        w.Key("isIncludeUsage");
+        w.Bool(true);
+        w.EndObject();
+    }
+    // OpenAI reasoning models take no sampling defaults and name the length differently.
+    const bool reasoning_openai =
+        !req.model.dedicated && uses_max_completion_tokens(req.model.oci_id);
+    w.Key(generic && reasoning_openai ? "maxCompletionTokens" : "maxTokens");
+    w.Int64(std::max<std::int64_t>(req.max_tokens.value_or(cfg.defaults.max_tokens), 1));
+    const auto& d = cfg.defaults;
+    auto or_default = [&](const std::optional<double>& v, double def, bool use) {
+        return v ? v : use ? std::optional<double>(def) : std::nullopt;
+    };
+    put_optional(w, "temperature", or_default(req.temperature, d.temperature, !reasoning_openai));
+    put_optional(w, "topP", or_default(req.top_p, d.top_p, !reasoning_openai));
+    put_optional(w, "topK",
+                 req.top_k     ? req.top_k
+                 : d.top_k > 0 ? std::optional<std::int64_t>(d.top_k)
+                               : std::nullopt);
+    put_optional(w, "frequencyPenalty",
+                 or_default(req.frequency_penalty, d.frequency_penalty,
+                            d.frequency_penalty != 0 && !reasoning_openai));
+    put_optional(w, "presencePenalty",
+                 or_default(req.presence_penalty, d.presence_penalty,
+                            d.presence_penalty != 0 && !reasoning_openai));
+    put_optional(w, "seed", req.seed);
+    if (!req.stop.empty()) {
+        w.Key(generic ? "stop" : "stopSequences");
+        w.StartArray();
+        for (auto s : req.stop) {
+            write_string(w, s);
+        }
+        w.EndArray();
+    }
+}
+
+}  // namespace ogp::transform::detail
