@@ -52,7 +52,8 @@ TEST_CASE("request golden fixtures translate OpenAI bodies to OCI ChatDetails",
     }
 }
 
-TEST_CASE("request error fixtures give a 400 naming the parameter", "[transform][request]")
+TEST_CASE("request error fixtures give a 400 naming the parameter and the code",
+          "[transform][request]")
 {
     auto dir = fixture_dir("errors");
     auto names = ogp_test::fixtures_with(dir, ".openai.json");
@@ -65,8 +66,14 @@ TEST_CASE("request error fixtures give a 400 naming the parameter", "[transform]
         std::string e = read_file(dir / (name + ".error.json"));
         exp.Parse(e.data(), e.size());
         REQUIRE(exp.IsObject());
+        // Every fixture names status, param and code (null when the error has none).
+        REQUIRE(exp.HasMember("status"));
+        REQUIRE(exp.HasMember("param"));
+        REQUIRE(exp.HasMember("code"));
+        REQUIRE((exp["code"].IsString() || exp["code"].IsNull()));
         CHECK(r.error().status == exp["status"].GetUint());
         CHECK(r.error().param == std::string(exp["param"].GetString()));
+        CHECK(r.error().code == (exp["code"].IsNull() ? std::string() : exp["code"].GetString()));
         CHECK(to_string(r.error().type) == "invalid_request_error");
         CHECK_FALSE(r.error().message.empty());
     }
