@@ -69,8 +69,10 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
     bool in_flight = false;
     bool renew_requested = false;
     std::uint64_t attempts = 0;
-    std::uint64_t generation = 0;  // completed renewals
-    unsigned failures = 0;         // consecutive
+    std::uint64_t generation = 0;            // completed renewals
+    std::uint64_t installs = 0;              // successful renewals (a snapshot newer than the last)
+    std::vector<steady::time_point> forced;  // starts of renewals after a 401 (throttle)
+    unsigned failures = 0;                   // consecutive
     steady::time_point last_failure{};
     steady::time_point last_success{};
     steady::time_point next_attempt = steady::time_point::max();
@@ -146,6 +148,7 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
             last_success = steady::now();
             last_error.reset();
             snap = *r;
+            ++installs;
             if (!snap->region().empty()) {
                 region = snap->region();
             }
@@ -346,6 +349,86 @@ net::awaitable<result<snapshot_ptr>> credential_cache::get()
     }
     co_return error{errc::not_ready, std::string(s->provider->name()) + ": " +
                                          s->last_error.value_or("no credentials")};
+}
+
+net::awaitable<result<snapshot_ptr>> credential_cache::renew_after_rejection(
+    snapshot_ptr rejected, std::chrono::milliseconds timeout)
+{
+    // Own the state for the whole wait: the cache object may go away meanwhile.
+    std::shared_ptr<state> s = s_;
+    auto ex = co_await net::this_coro::executor;
+    auto channel = std::make_shared<state::wake_channel>(ex, 1);
+    std::uint64_t installs = 0;
+    std::uint64_t gen = 0;
+    {
+        std::lock_guard lock(s->mu);
+        if (s->stopped) {
+            co_return error{errc::stopped, "credentials: the credential cache is stopped"};
+        }
+        // Someone already renewed since `rejected` was handed out.
+        if (s->snap != rejected && s->usable(s->snap, sys::now())) {
+            co_return s->snap;
+        }
+        if (!s->started) {
+            co_return error{errc::not_ready, "credentials: the credential cache was not started"};
+        }
+        // A renewal in flight started after `rejected` was installed (renewals run one at a
+        // time): join it. Otherwise start one, unless OCI keeps refusing fresh credentials.
+        if (!s->in_flight && !s->renew_requested) {
+            auto now = steady::now();
+            std::erase_if(s->forced, [&](steady::time_point t) {
+                return now - t >= s->opt.force_refresh_min_age;
+            });
+            if (s->forced.size() >= s->opt.max_forced_renewals) {
+                co_return error{errc::not_ready,
+                                std::string(s->provider->name()) + ": credentials were renewed " +
+                                    std::to_string(s->forced.size()) +
+                                    " times after a 401 within the last " +
+                                    std::to_string(s->opt.force_refresh_min_age.count()) +
+                                    " ms; not renewing again yet"};
+            }
+            s->forced.push_back(now);
+            spdlog::info("auth: {} credentials refresh forced", s->provider->name());
+            s->renew_requested = true;
+            s->poke_locked();
+        }
+        s->waiters.push_back({channel});
+        installs = s->installs;
+        gen = s->generation;
+    }
+    // Unregister on every exit, including destruction of this frame by the io_context.
+    struct unregister
+    {
+        state* st;
+        state::wake_channel* ch;
+        ~unregister()
+        {
+            std::lock_guard lock(st->mu);
+            std::erase_if(st->waiters,
+                          [&](const state::waiter& w) { return w.channel.get() == ch; });
+        }
+    } guard{s.get(), channel.get()};
+
+    // One renewal completes (or fails) and wakes every waiter; or the bound passes.
+    {
+        using namespace net::experimental::awaitable_operators;
+        net::steady_timer timer(ex, timeout);
+        co_await (channel->async_receive(use_nothrow) || timer.async_wait(use_nothrow));
+    }
+
+    std::lock_guard lock(s->mu);
+    if (s->stopped) {
+        co_return error{errc::stopped, "credentials: the credential cache is stopped"};
+    }
+    if (s->installs != installs && s->snap != rejected && s->usable(s->snap, sys::now())) {
+        co_return s->snap;
+    }
+    if (s->generation == gen) {
+        co_return error{errc::not_ready, std::string(s->provider->name()) +
+                                             ": timed out waiting for renewed credentials"};
+    }
+    co_return error{errc::not_ready, std::string(s->provider->name()) + ": " +
+                                         s->last_error.value_or("renewal gave no new credentials")};
 }
 
 void credential_cache::force_refresh()

@@ -32,6 +32,9 @@ struct cache_options
     /// force_refresh() is ignored while the current snapshot is younger than this (a burst of
     /// 401s must not hammer the credential source).
     std::chrono::milliseconds force_refresh_min_age{std::chrono::seconds(10)};
+    /// renew_after_rejection() starts at most this many renewals per force_refresh_min_age
+    /// (a key OCI keeps refusing must not turn every request into a renewal).
+    unsigned max_forced_renewals = 3;
     /// Renew in the background before expiry (tests disable it to exercise on-demand renewal).
     bool proactive = true;
 };
@@ -44,8 +47,9 @@ struct cache_options
 /// - current() is non-blocking: the valid snapshot or nullptr.
 /// - get() waits only when no valid snapshot exists; then exactly one renewal runs (single
 ///   flight) and every caller waits for it.
-/// - force_refresh() (after an HTTP 401 from OCI) renews now; requests keep using the current
-///   snapshot meanwhile.
+/// - renew_after_rejection() (after an HTTP 401 from OCI) hands out credentials newer than the
+///   refused snapshot, renewing once for all requests refused with it; never the refused one.
+/// - force_refresh() renews now without waiting; requests keep using the current snapshot.
 /// - status() is the not-ready reason for /readyz (nullopt = ready).
 ///
 /// Thread-safe: every member may be called from any thread. The provider runs on an internal
@@ -73,9 +77,16 @@ public:
     /// in-flight renewal, starting one if needed. Fails with the last renewal error.
     net::awaitable<result<snapshot_ptr>> get();
 
-    /// Requests an immediate renewal (e.g. after HTTP 401). Non-blocking; coalesced with any
-    /// renewal already in flight; ignored while the snapshot is younger than
-    /// cache_options::force_refresh_min_age.
+    /// OCI refused `rejected` (HTTP 401): returns a valid snapshot installed after `rejected`, at
+    /// once when there is one, else from the renewal in flight or one started now (shared by
+    /// every caller refused with the same snapshot), waiting at most `timeout`. Never returns
+    /// `rejected`: fails when the renewal fails or times out, when the cache is stopped, or when
+    /// cache_options::max_forced_renewals were started within force_refresh_min_age.
+    net::awaitable<result<snapshot_ptr>> renew_after_rejection(snapshot_ptr rejected,
+                                                               std::chrono::milliseconds timeout);
+
+    /// Requests an immediate renewal. Non-blocking; coalesced with any renewal already in
+    /// flight; ignored while the snapshot is younger than cache_options::force_refresh_min_age.
     void force_refresh();
 
     /// Why credentials are not usable yet (`instance_principal: IMDS GET ... failed: ...`), or
