@@ -320,31 +320,6 @@ bool test_pki::verify_chain(std::string_view leaf_der, std::string_view intermed
 // ---------------------------------------------------------------------------------------------
 // fake_oci
 
-std::map<std::string, std::string> parse_signature_params(std::string_view a)
-{
-    std::map<std::string, std::string> out;
-    if (!a.starts_with("Signature ")) {
-        return out;
-    }
-    a.remove_prefix(10);
-    while (!a.empty()) {
-        auto eq = a.find("=\"");
-        if (eq == std::string_view::npos) {
-            break;
-        }
-        auto close = a.find('"', eq + 2);
-        if (close == std::string_view::npos) {
-            break;
-        }
-        out[std::string(a.substr(0, eq))] = std::string(a.substr(eq + 2, close - eq - 2));
-        a.remove_prefix(close + 1);
-        if (!a.empty() && a.front() == ',') {
-            a.remove_prefix(1);
-        }
-    }
-    return out;
-}
-
 fake_oci::fake_oci(net::io_context& ioc, std::string tenancy) : tenancy_(std::move(tenancy))
 {
     auto [cert, key] = pki_.instance_leaf(tenancy_);
@@ -458,8 +433,7 @@ std::string fake_oci::verify_federation(const fake_request& r, std::string& tena
     };
     // Authorization parameters.
     auto params = parse_signature_params(header("authorization"));
-    if (params["version"] != "1" || params["algorithm"] != "rsa-sha256" ||
-        params["keyId"].empty() || params["signature"].empty() || params["headers"].empty()) {
+    if (!signature_well_formed(params)) {
         return "malformed Authorization";
     }
     // Body: certificate, publicKey, intermediates, fingerprintAlgorithm.
@@ -506,30 +480,19 @@ std::string fake_oci::verify_federation(const fake_request& r, std::string& tena
         return "no date header";
     }
     // Rebuild the signing string from the header list and verify with the leaf key.
-    std::string signing;
-    std::string_view list = params["headers"];
-    bool has_target = false;
-    while (!list.empty()) {
-        auto sp = list.find(' ');
-        std::string name(list.substr(0, sp));
-        list = sp == std::string_view::npos ? std::string_view{} : list.substr(sp + 1);
-        if (!signing.empty()) {
-            signing += '\n';
-        }
-        if (name == "(request-target)") {
-            signing += "(request-target): post /v1/x509";
-            has_target = true;
-        } else {
-            signing += name + ": " + header(name);
-        }
-    }
+    const bool has_target = params["headers"].find("(request-target)") != std::string::npos;
+    std::string missing;
+    auto signing = signing_string(
+        params["headers"], "post /v1/x509",
+        [&](const std::string& name) -> std::optional<std::string> { return header(name); },
+        missing);
     for (const char* required : {"date", "content-length", "content-type", "x-content-sha256"}) {
         if (params["headers"].find(required) == std::string::npos) {
             return std::string("header list lacks ") + required;
         }
     }
-    auto sig = base64_decode(params["signature"]);
-    if (!has_target || !sig || !rsa_sha256_verify(X509_get0_pubkey(leaf->get()), signing, *sig)) {
+    if (!has_target || !signing ||
+        !signature_verifies(X509_get0_pubkey(leaf->get()), *signing, params["signature"])) {
         return "signature does not verify with the leaf certificate key";
     }
     tenancy = cert_tenancy.value_or("");

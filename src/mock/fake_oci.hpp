@@ -4,6 +4,7 @@
 // signature with the leaf certificate's key, as OCI does, before issuing a JWT.
 
 #include "ogp/auth/crypto.hpp"
+#include "signature.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -149,8 +150,5 @@ private:
     std::unique_ptr<fake_server> imds_;
     std::unique_ptr<fake_server> federation_;
 };
-
-/// Parses `Signature k="v",...` into its parameters.
-std::map<std::string, std::string> parse_signature_params(std::string_view authorization);
 
 }  // namespace ogp::mock

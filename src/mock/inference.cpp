@@ -1,5 +1,7 @@
 #include "inference.hpp"
 
+#include "signature.hpp"
+
 #include <openssl/sha.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -36,33 +38,6 @@ std::string lower(std::string_view s)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     return o;
-}
-
-// Parses `Signature k="v",k2="v2"` parameters.
-std::map<std::string, std::string> signature_params(std::string_view v)
-{
-    std::map<std::string, std::string> out;
-    if (!v.starts_with("Signature ")) {
-        return out;
-    }
-    v.remove_prefix(10);
-    while (!v.empty()) {
-        auto eq = v.find('=');
-        if (eq == std::string_view::npos || eq + 1 >= v.size() || v[eq + 1] != '"') {
-            break;
-        }
-        std::string key(v.substr(0, eq));
-        auto close = v.find('"', eq + 2);
-        if (close == std::string_view::npos) {
-            break;
-        }
-        out[key] = std::string(v.substr(eq + 2, close - eq - 2));
-        v.remove_prefix(close + 1);
-        if (!v.empty() && v.front() == ',') {
-            v.remove_prefix(1);
-        }
-    }
-    return out;
 }
 
 std::optional<std::time_t> parse_http_date(const std::string& s)
@@ -450,9 +425,8 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
         if (auth == req.end()) {
             return "missing authorization header";
         }
-        auto p = signature_params(auth->value());
-        if (p["version"] != "1" || p["algorithm"] != "rsa-sha256" || p["keyId"].empty() ||
-            p["signature"].empty()) {
+        auto p = parse_signature_params(auth->value());
+        if (!signature_well_formed(p)) {
             return "malformed authorization header";
         }
         const bool body_method =
@@ -469,23 +443,16 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             return "signed header set is '" + headers + "', expected '" + expected + "'";
         }
         // Rebuild the signing string from what arrived.
-        std::string signing;
-        std::istringstream names(headers);
-        std::string name;
-        while (names >> name) {
-            if (!signing.empty()) {
-                signing += "\n";
-            }
-            if (name == "(request-target)") {
-                signing += "(request-target): " + lower(req.method_string()) + " " +
-                           std::string(req.target());
-                continue;
-            }
-            auto it = req.find(name);
-            if (it == req.end()) {
-                return "signed header '" + name + "' is missing";
-            }
-            signing += name + ": " + std::string(it->value());
+        std::string missing;
+        auto signing = signing_string(
+            headers, lower(req.method_string()) + " " + std::string(req.target()),
+            [&](const std::string& name) -> std::optional<std::string> {
+                auto it = req.find(name);
+                return it == req.end() ? std::nullopt : std::optional(std::string(it->value()));
+            },
+            missing);
+        if (!signing) {
+            return "signed header '" + missing + "' is missing";
         }
         // The headers must describe this request.
         std::string date = std::string(req[headers.starts_with("x-date") ? "x-date" : "date"]);
@@ -520,8 +487,7 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
         if (!key) {
             return why.empty() ? "unknown keyId" : why;
         }
-        auto sig = auth::base64_decode(p["signature"]);
-        if (!sig || !auth::rsa_sha256_verify(key.get(), signing, *sig)) {
+        if (!signature_verifies(key.get(), *signing, p["signature"])) {
             return "signature does not verify";
         }
         return {};
