@@ -9,9 +9,12 @@
 #include <thread>
 #include <vector>
 
-#include "stack.hpp"
+#include "support/http.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
+#include "support/stack.hpp"
 
-using namespace ogp::e2e;
+using namespace ogp::test;
 
 namespace {
 
@@ -68,7 +71,7 @@ TEST_CASE("chat non-stream, GENERIC and COHERE aliases, answers the mock's text"
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "hi there"));
     INFO(printable(r.body));
     REQUIRE(r.status == 200);
@@ -105,7 +108,7 @@ TEST_CASE("chat stream: chunked SSE in OpenAI's format from OCI's framing", "[e2
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     for (std::string model : {"gpt-4o-mini", "command-r-plus"}) {
         INFO(model);
         const auto start = steady::now();
@@ -143,7 +146,7 @@ TEST_CASE("chat stream is relayed as it arrives, not buffered", "[e2e][chat]")
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     // mock-slow: 100 ms between upstream writes; the client must see the chunks spread out.
     const std::string prompt =
         "a long enough prompt so that the mock sends its answer in many separate writes";
@@ -160,7 +163,7 @@ TEST_CASE("tool calls: non-stream and progressive stream fragments", "[e2e][chat
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     const std::string tools =
         R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather",)"
         R"("parameters":{"type":"object","properties":{"city":{"type":"string"},)"
@@ -219,7 +222,7 @@ TEST_CASE("embeddings: more than 96 inputs are batched and merged in order", "[e
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     std::string inputs;
     for (int i = 0; i < 100; ++i) {
         inputs += (i ? ",\"" : "\"") + std::string("input number ") + std::to_string(i) + "\"";
@@ -250,7 +253,7 @@ TEST_CASE("models lists the configured aliases", "[e2e][models]")
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     auto r = c.request("GET", "/v1/models");
     INFO(printable(r.body));
     REQUIRE(r.status == 200);
@@ -276,7 +279,7 @@ TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
     // A format override that does not fit the model: OCI (the mock) answers 400.
     o.models = "  - name: wrong-format\n    id: meta.llama-3.3-70b-instruct\n    format: COHERE\n";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     struct expectation
     {
         std::string model;
@@ -323,7 +326,7 @@ TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
     CHECK(json_string(r.body, "/error/message").find("does not match serving model") ==
           std::string::npos);
     CHECK(json_string(r.body, "/error/message").find("opc-request-id: ") != std::string::npos);
-    CHECK(d.wait_log("does not match serving model"));
+    CHECK(d.wait_for_log("does not match serving model"));
     // Embeddings map the same way.
     auto e = c.request("POST", "/v1/embeddings", R"({"model":"cohere.unknown-embed","input":"x"})");
     CHECK(e.status == 404);
@@ -336,7 +339,7 @@ TEST_CASE("B.6 #43 upstream 429 and 503 are retried honouring Retry-After, then 
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     for (const auto& [model, status, code] : std::vector<std::tuple<std::string, int, std::string>>{
              {"meta.mock-429", 429, "rate_limit_exceeded"},
              {"meta.mock-503", 503, "service_unavailable"}}) {
@@ -365,7 +368,7 @@ TEST_CASE("1,000 sequential requests cost at most 2 upstream TLS handshakes", "[
     int ok = 0;
     // Four client connections of 250 requests each (under the per-connection cap).
     for (int conn = 0; conn < 4; ++conn) {
-        client c(d.port());
+        http_client c(d.port());
         for (int i = 0; i < 250; ++i) {
             auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "ping"), 10s);
             ok += r.status == 200 ? 1 : 0;
@@ -390,7 +393,7 @@ TEST_CASE("streams resume the upstream TLS session and find a spare connection r
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     // OCI never ends a streamed body, so each stream's upstream connection is closed after it.
     // Each stream leaves one spare connection opened in the background for the next; all
     // connections but the first resume the TLS session.
@@ -418,7 +421,7 @@ TEST_CASE("a spare connection the upstream closed meanwhile is retried on a new 
     // The mock drops a request arriving on a connection idle for 300 ms or more.
     mock m({"--stale-after-ms", "300"});
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     auto first = c.request("POST", chat_path, chat_body("gpt-4o-mini", "one", true), 10s);
     REQUIRE(first.status == 200);
     std::this_thread::sleep_for(700ms);  // the spare goes stale

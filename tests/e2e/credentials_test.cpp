@@ -6,9 +6,12 @@
 #include <string>
 #include <thread>
 
-#include "stack.hpp"
+#include "support/http.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
+#include "support/stack.hpp"
 
-using namespace ogp::e2e;
+using namespace ogp::test;
 
 TEST_CASE("60 s with 20 s tokens: every request succeeds, credentials renew in the background",
           "[e2e][credentials]")
@@ -16,7 +19,7 @@ TEST_CASE("60 s with 20 s tokens: every request succeeds, credentials renew in t
     mock m({"--token-lifetime", "20"});
     proxy d(m);
     REQUIRE(d.log_count("credentials loaded") >= 1);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     const auto end = start + 60s;
     int sent = 0;
@@ -26,7 +29,7 @@ TEST_CASE("60 s with 20 s tokens: every request succeeds, credentials renew in t
     while (steady::now() < end) {
         const auto t0 = steady::now();
         // Mostly non-stream chat, every tenth a stream, every seventh an embedding.
-        response r;
+        http_response r;
         try {
             if (sent % 10 == 9) {
                 r = c.request("POST", "/v1/chat/completions",

@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "stack.hpp"
+#include "support/http.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
+#include "support/stack.hpp"
 
-using namespace ogp::e2e;
+using namespace ogp::test;
 
 namespace {
 
@@ -30,7 +33,8 @@ curl_result curl(const std::vector<std::string>& args)
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = run_program(argv, 30s);
     INFO("curl stderr: " << r.err);
-    REQUIRE(r.exit_code == 0);
+    REQUIRE(r.status.has_value());
+    REQUIRE(r.status->success());
     curl_result out;
     auto nl = r.out.rfind('\n');
     REQUIRE(nl != std::string::npos);
@@ -41,7 +45,7 @@ curl_result curl(const std::vector<std::string>& args)
 }
 
 std::vector<std::string> post(const proxy& d, const std::string& path, const std::string& body,
-                              const std::string& key = std::string(api_key))
+                              const std::string& key = std::string(test_key))
 {
     return {"-H",
             "Authorization: Bearer " + key,
@@ -65,7 +69,7 @@ TEST_CASE("curl: chat completion", "[e2e][curl]")
     CHECK(json_string(r.body, "/choices/0/finish_reason") == "stop");
     // GET /v1/models with curl too.
     auto models =
-        curl({"-H", "Authorization: Bearer " + std::string(api_key), d.base_url() + "/models"});
+        curl({"-H", "Authorization: Bearer " + std::string(test_key), d.base_url() + "/models"});
     CHECK(models.status == 200);
     CHECK(models.body.find("\"gpt-4o-mini\"") != std::string::npos);
 }
@@ -86,7 +90,7 @@ TEST_CASE("curl -N: streamed chat completion", "[e2e][curl]")
     const std::string head = r.body.substr(0, head_end);
     CHECK(head.find("Content-Type: text/event-stream") != std::string::npos);
     CHECK(head.find("Transfer-Encoding: chunked") != std::string::npos);
-    response parsed;
+    http_response parsed;
     parsed.body = r.body.substr(head_end + 4);
     auto events = parsed.sse_data();
     REQUIRE(events.size() >= 3);
@@ -107,7 +111,7 @@ TEST_CASE("curl: error answers are OpenAI errors", "[e2e][curl][errors]")
     CHECK(unknown.status == 404);
     CHECK(json_string(unknown.body, "/error/code") == "model_not_found");
 
-    auto limited = curl({"-i", "-H", "Authorization: Bearer " + std::string(api_key), "-H",
+    auto limited = curl({"-i", "-H", "Authorization: Bearer " + std::string(test_key), "-H",
                          "Content-Type: application/json", "-d", chat_body("meta.mock-429", "x"),
                          d.base_url() + "/chat/completions"});
     CHECK(limited.status == 429);

@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <string>
 
-#include "stack.hpp"
+#include "support/http.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
+#include "support/stack.hpp"
 
-using namespace ogp::e2e;
+using namespace ogp::test;
 
 namespace {
 
@@ -29,11 +32,11 @@ void run_case(const std::string& name)
     mock m;
     proxy d(m);
     auto r = run_program({node, std::string(OGP_E2E_SDK_DIR) + "/cases.mjs", name}, 60s,
-                         {"OGP_BASE_URL=" + d.base_url(), "OGP_API_KEY=" + std::string(api_key),
+                         {"OGP_BASE_URL=" + d.base_url(), "OGP_API_KEY=" + std::string(test_key),
                           "OGP_NODE_PREFIX=" + prefix});
     INFO("node stdout:\n" << r.out << "\nnode stderr:\n" << r.err);
-    REQUIRE(r.exit_code.has_value());  // not killed at the timeout
-    CHECK(*r.exit_code == 0);
+    REQUIRE(r.status.has_value());  // not killed at the timeout
+    CHECK(r.status->success());
     CHECK(r.out.find("PASS " + name) != std::string::npos);
     CHECK(m.stats().rejected_signatures == 0);
 }

@@ -6,9 +6,13 @@
 #include <string>
 #include <thread>
 
-#include "stack.hpp"
+#include "support/credentials.hpp"
+#include "support/http.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
+#include "support/stack.hpp"
 
-using namespace ogp::e2e;
+using namespace ogp::test;
 
 namespace {
 
@@ -20,7 +24,7 @@ const std::string long_prompt =
     "then some more words, and still more words to make it longer";
 
 // The `data:` payload of the stream's last event, which must be an OpenAI error object.
-std::string last_error_code(const response& r)
+std::string last_error_code(const http_response& r)
 {
     auto events = r.sse_data();
     if (events.empty()) {
@@ -39,7 +43,7 @@ TEST_CASE("B.6 #31 a client that stops reading: the write stall ends both sides"
     proxy d(m, o);
     const auto rss_before = d.rss_kib();
     // A small receive window, and the test never reads: the daemon's writes stall.
-    client c(d.port(), 4096);
+    http_client c(d.port(), 4096);
     c.send_request("POST", chat_path, chat_body("meta.mock-long-1", "x", true));
     const auto start = steady::now();
     // The upstream exchange is cancelled: the mock's writes fail, its connection closes.
@@ -60,7 +64,7 @@ TEST_CASE("B.6 #31 a client that stops reading: the write stall ends both sides"
     // The client side is closed too (what was buffered arrives first, then EOF).
     CHECK(c.wait_closed(10s));
     // The daemon still serves.
-    client c2(d.port());
+    http_client c2(d.port());
     CHECK(c2.request("POST", chat_path, chat_body("gpt-4o-mini", "after")).status == 200);
 }
 
@@ -70,7 +74,7 @@ TEST_CASE("B.6 #32 client disconnect mid-stream closes the upstream connection w
     mock m;
     proxy d(m);
     {
-        client c(d.port());
+        http_client c(d.port());
         c.send_request("POST", chat_path, chat_body("meta.mock-slow-1", long_prompt, true));
         auto head = c.read_head_and_chunks(1, 10s);
         REQUIRE(head.status == 200);
@@ -87,7 +91,7 @@ TEST_CASE("B.6 #32 client disconnect mid-stream closes the upstream connection w
     CHECK(s.requests == 1);
     // That connection is not pooled: the next request goes to another one (the spare opened
     // meanwhile, or a new one on the other io thread), never to the closed one.
-    client c2(d.port());
+    http_client c2(d.port());
     CHECK(c2.request("POST", chat_path, chat_body("gpt-4o-mini", "next")).status == 200);
     CHECK(m.stats().connections >= 2);
     CHECK(m.stats().requests == 2);
@@ -102,7 +106,7 @@ TEST_CASE("B.6 #33 upstream accepts TCP but never answers the TLS handshake: 504
     o.endpoint = "https://127.0.0.1:" + std::to_string(silent.port());
     o.upstream_connect = "1s";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x"), 10s);
     const double took = seconds_since(start);
@@ -127,7 +131,7 @@ TEST_CASE("B.6 #34 upstream reads the request and never answers: 504 at the firs
     daemon_options o;
     o.upstream_first_byte = "1s";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     for (bool stream : {false, true}) {
         INFO("stream " << stream);
         const auto before = m.stats().requests;
@@ -153,7 +157,7 @@ TEST_CASE("B.6 #35 upstream stream stalls: events, then an error event at the id
     daemon_options o;
     o.upstream_stream_idle = "1s";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     auto r = c.request("POST", chat_path, chat_body("meta.mock-stall-1", long_prompt, true), 10s);
     const double took = seconds_since(start);
@@ -182,10 +186,10 @@ TEST_CASE("B.6 #38 max in-flight upstream: an extra request gets 503 + Retry-Aft
     o.limits = "  max_inflight_upstream: 1\n";
     proxy d(m, o);
     // One exchange in flight (the mock holds it without answering).
-    client busy(d.port());
+    http_client busy(d.port());
     busy.send_request("POST", chat_path, chat_body("meta.mock-hang-1", "x"));
     REQUIRE(m.wait_stats([](const mock_stats& s) { return s.requests == 1; }, 5s).requests == 1);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x"), 5s);
     const double took = seconds_since(start);
@@ -216,11 +220,11 @@ TEST_CASE("B.6 #38 max in-flight upstream counts a stream in flight", "[e2e][b6]
     daemon_options o;
     o.limits = "  max_inflight_upstream: 1\n";
     proxy d(m, o);
-    client streaming(d.port());
+    http_client streaming(d.port());
     streaming.send_request("POST", chat_path, chat_body("meta.mock-slow-1", long_prompt, true));
     auto head = streaming.read_head_and_chunks(1, 10s);
     REQUIRE(head.status == 200);
-    client c(d.port());
+    http_client c(d.port());
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x"), 5s);
     INFO(printable(r.body));
     CHECK(r.status == 503);
@@ -247,7 +251,7 @@ TEST_CASE("B.6 #40 a stale pooled connection is retried once on a new connection
     daemon_options o;
     o.log_level = "debug";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     REQUIRE(c.request("POST", chat_path, chat_body("gpt-4o-mini", "first")).status == 200);
     std::this_thread::sleep_for(700ms);
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "second"), 5s);
@@ -270,7 +274,7 @@ TEST_CASE("B.6 #41 no retry after bytes went to the client: truncated stream, er
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     auto r = c.request("POST", chat_path,
                        chat_body("meta.mock-reset-mock-slow-1", long_prompt, true), 5s);
@@ -301,7 +305,7 @@ TEST_CASE("B.6 #45 bad upstream framing (CL+TE, bad chunk size) is a 502, connec
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     for (std::string model : {"meta.mock-cl-te-1", "meta.mock-bad-chunk-1"}) {
         INFO(model);
         auto r = c.request("POST", chat_path, chat_body(model, "x"), 10s);
@@ -341,7 +345,7 @@ TEST_CASE("B.6 #46 untrusted upstream certificate: 502, no request reaches the u
         o.api_key_config = creds.config_file;
         o.use_ca_file = false;  // the mock's CA is not in the system store
         proxy d(m, o);
-        client c(d.port());
+        http_client c(d.port());
         for (bool stream : {false, true}) {
             auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x", stream), 10s);
             INFO(printable(r.body));
@@ -360,7 +364,7 @@ TEST_CASE("B.6 #46 untrusted upstream certificate: 502, no request reaches the u
     daemon_options o;
     o.api_key_config = creds.config_file;
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     CHECK(c.request("POST", chat_path, chat_body("gpt-4o-mini", "x")).status == 200);
     CHECK(m.stats().rejected_signatures == 0);
 }
@@ -374,7 +378,7 @@ TEST_CASE("issue 10 #9 a non-streamed answer that drips ends at timeouts.upstrea
     o.upstream_stream_idle = "1s";
     o.upstream_total = "2s";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     auto r = c.request("POST", chat_path, chat_body("meta.mock-drip", "x"), 15s);
     const double took = seconds_since(start);
@@ -394,7 +398,7 @@ TEST_CASE("issue 10 #9 SSE comments are not stream progress", "[e2e][hardening]"
     daemon_options o;
     o.upstream_stream_idle = "1s";
     proxy d(m, o);
-    client c(d.port());
+    http_client c(d.port());
     const auto start = steady::now();
     auto r = c.request("POST", chat_path, chat_body("meta.mock-comments", "x", true), 15s);
     const double took = seconds_since(start);
@@ -412,7 +416,7 @@ TEST_CASE("issue 10 #12 interim 1xx heads from OCI are skipped", "[e2e][hardenin
 {
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     for (bool stream : {false, true}) {
         INFO("stream=" << stream);
         auto r = c.request("POST", chat_path, chat_body("meta.mock-1xx", "hello", stream), 10s);
@@ -434,7 +438,7 @@ TEST_CASE("issue 10 #15 a stream cut at the drain deadline ends with an error ev
     // The mock stalls after its first write; the daemon's drain budget is 2 s (stack.cpp).
     mock m;
     proxy d(m);
-    client c(d.port());
+    http_client c(d.port());
     c.send_request("POST", chat_path, chat_body("meta.mock-stall-1", long_prompt, true));
     REQUIRE(m.wait_stats([](const mock_stats& s) { return s.chat >= 1; }, 5s).chat >= 1);
     std::this_thread::sleep_for(200ms);  // the stream's head and first events are on their way
@@ -451,6 +455,6 @@ TEST_CASE("issue 10 #15 a stream cut at the drain deadline ends with an error ev
     REQUIRE(events.size() >= 2);
     CHECK(json_string(events.front(), "/object") == "chat.completion.chunk");
     CHECK(json_string(events.back(), "/error/code") == "server_shutting_down");
-    CHECK(d.wait_log("ending the open streams"));
+    CHECK(d.wait_for_log("ending the open streams"));
     CHECK(d.log_count("ending the open streams") == 1);
 }

@@ -6,9 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "support.hpp"
+#include "support/daemon.hpp"
+#include "support/http.hpp"
+#include "support/http_checks.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
 
-using namespace ogp::it;
+using namespace ogp::test;
 
 namespace {
 

@@ -8,9 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "support.hpp"
+#include "support/daemon.hpp"
+#include "support/http.hpp"
+#include "support/http_checks.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
 
-using namespace ogp::it;
+using namespace ogp::test;
 
 namespace {
 
@@ -277,7 +281,7 @@ TEST_CASE("Item 6: refused connections log one warning a second with a count",
 TEST_CASE("Item 10: a client that leaves before a non-streamed answer is logged once",
           "[hardening][upstream]")
 {
-    silent_upstream upstream;
+    silent_listener upstream;
     daemon_config cfg;
     cfg.upstream_port = upstream.port();
     cfg.upstream_connect = "10";

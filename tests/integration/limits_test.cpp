@@ -7,9 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "support.hpp"
+#include "support/daemon.hpp"
+#include "support/http.hpp"
+#include "support/http_checks.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
 
-using namespace ogp::it;
+using namespace ogp::test;
 
 TEST_CASE("B6.18 header_too_large: a 20 KiB header is 431", "[limits]")
 {

@@ -8,9 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "support.hpp"
+#include "support/daemon.hpp"
+#include "support/http.hpp"
+#include "support/http_checks.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
 
-using namespace ogp::it;
+using namespace ogp::test;
 
 namespace {
 
@@ -284,7 +288,7 @@ TEST_CASE("B6.48 sigterm_drain: upstream exchanges in flight complete during the
 {
     // Each exchange stalls in the TLS handshake with the silent upstream until the 2 s
     // upstream connect timeout, then answers 504: a slow handler, all inside the daemon.
-    silent_upstream upstream;
+    silent_listener upstream;
     daemon_config cfg;
     cfg.upstream_port = upstream.port();
     cfg.upstream_connect = "2";
@@ -342,7 +346,7 @@ TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the dra
 {
     // At the drain deadline the forced close must also abort the upstream exchange (here still
     // in its TLS handshake), or the exit waits for the 30 s connect timeout.
-    silent_upstream upstream;
+    silent_listener upstream;
     daemon_config cfg;
     cfg.upstream_port = upstream.port();
     cfg.upstream_connect = "30";

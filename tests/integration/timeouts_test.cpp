@@ -5,9 +5,13 @@
 
 #include <string>
 
-#include "support.hpp"
+#include "support/daemon.hpp"
+#include "support/http.hpp"
+#include "support/http_checks.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
 
-using namespace ogp::it;
+using namespace ogp::test;
 
 TEST_CASE("B6.28 slowloris_headers: a trickled head hits the total header deadline", "[timeouts]")
 {

@@ -209,10 +209,8 @@ TEST_CASE("format_http_date is RFC 7231 IMF-fixdate in GMT", "[auth][signer]")
 TEST_CASE("signatures verify with `openssl dgst -verify` (cross-check)",
           "[auth][signer][crosscheck]")
 {
-    // Skip cleanly without the openssl CLI.
     if (std::system("openssl version >/dev/null 2>&1") != 0) {
-        WARN("openssl CLI not found; cross-check skipped");
-        return;
+        FAIL("openssl CLI not found: scripts/install-deps --test installs it");
     }
     auto key = generate_rsa_key(2048);
     REQUIRE(key);
@@ -265,19 +263,23 @@ TEST_CASE("signatures verify with `openssl dgst -verify` (cross-check)",
 }
 
 TEST_CASE("signatures verify with oci-common's http-signature (npm cross-check)",
-          "[auth][signer][crosscheck]")
+          "[auth][signer][crosscheck][npm]")
 {
-    // Needs node and `npm install oci-common` in OGP_OCI_COMMON_NODE_PATH or <build>/crosscheck.
+    // oci-common is installed into <build>/crosscheck by the ctest fixture
+    // unit_auth:npm_install_oci_common (or OGP_OCI_COMMON_NODE_PATH names a node_modules).
     std::string node_path = std::string(OGP_BINARY_DIR) + "/crosscheck/node_modules";
     if (const char* env = std::getenv("OGP_OCI_COMMON_NODE_PATH")) {
         node_path = env;
     }
-    if (std::system("node --version >/dev/null 2>&1") != 0 ||
-        !std::filesystem::exists(node_path + "/oci-common") ||
+    if (std::system("node --version >/dev/null 2>&1") != 0) {
+        FAIL("node not found: scripts/install-deps --test installs Node.js and npm");
+    }
+    if (!std::filesystem::exists(node_path + "/oci-common") ||
         !std::filesystem::exists(node_path + "/http-signature")) {
-        WARN("node or oci-common not available (npm install --prefix "
-             << OGP_BINARY_DIR << "/crosscheck oci-common); skipped");
-        return;
+        FAIL("oci-common is not installed in " << node_path
+                                               << ": run the fixture test "
+                                                  "unit_auth:npm_install_oci_common (ctest -R "
+                                                  "unit_auth runs it first)");
     }
     auto key = generate_rsa_key(2048);
     REQUIRE(key);

@@ -1,0 +1,253 @@
+#include "support/stack.hpp"
+
+#include <fcntl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/http.hpp"
+#include "support/json.hpp"
+#include "support/net.hpp"
+
+namespace ogp::test {
+namespace {
+
+std::string proxy_yaml(const mock& m, const daemon_options& o)
+{
+    std::ostringstream y;
+    y << "listen: 127.0.0.1:0\n";
+    y << "threads: " << o.threads << "\n";
+    y << "oci:\n";
+    y << "  region: us-chicago-1\n";
+    y << "  compartment_id: ocid1.compartment.oc1..e2e\n";
+    if (o.api_key_config.empty()) {
+        y << "  auth: instance_principal\n";
+    } else {
+        y << "  auth: api_key\n  config_file: " << o.api_key_config << "\n";
+    }
+    y << "  endpoint: " << (o.endpoint.empty() ? m.endpoint() : o.endpoint) << "\n";
+    if (o.use_ca_file) {
+        y << "  ca_file: " << m.ca_file() << "\n";
+    }
+    // Never the real IMDS or federation: the mock's (loopback).
+    y << "  metadata_url: " << m.metadata_url() << "\n";
+    y << "  federation_url: " << m.federation_url() << "\n";
+    y << "clients:\n  api_keys: [\"" << test_key << "\"]\n";
+    y << "models:\n"
+         "  - name: gpt-4o-mini\n    id: meta.llama-3.3-70b-instruct\n"
+         "  - name: command-r-plus\n    id: cohere.command-r-plus-08-2024\n"
+         "  - name: text-embedding-3-small\n    id: cohere.embed-english-v3.0\n"
+         "    input_type: SEARCH_DOCUMENT\n"
+      << o.models;
+    y << "timeouts:\n";
+    y << "  upstream_connect: " << o.upstream_connect << "\n";
+    y << "  upstream_first_byte: " << o.upstream_first_byte << "\n";
+    y << "  upstream_stream_idle: " << o.upstream_stream_idle << "\n";
+    y << "  upstream_total: " << o.upstream_total << "\n";
+    y << "  write_stall: " << o.write_stall << "\n";
+    y << "  drain: 2s\n";
+    if (!o.limits.empty()) {
+        y << "limits:\n" << o.limits;
+    }
+    y << "log:\n  level: " << o.log_level << "\n  format: text\n";
+    return y.str();
+}
+
+constexpr ms start_timeout = asan_build ? 40s : 20s;
+
+}  // namespace
+
+const char* mock_path()
+{
+    return OGP_MOCK_PATH;
+}
+
+// ---- mock ----------------------------------------------------------------------------------
+
+mock::mock(const std::vector<std::string>& extra_args)
+{
+    const std::string ready = dir_.path() + "/ready";
+    std::vector<std::string> argv{mock_path(), "--ready-file", ready, "--ca-out",
+                                  dir_.path() + "/ca.pem"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    proc_ = std::make_unique<child>(argv);
+    const auto deadline = steady::now() + 20s;
+    while (!std::filesystem::exists(ready)) {
+        if (proc_->wait_exit(0ms) || steady::now() >= deadline) {
+            throw std::runtime_error("oci-genai-mock did not become ready:\n" + proc_->out() +
+                                     proc_->err());
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    std::ifstream in(ready);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        std::string k = line.substr(0, eq);
+        std::string v = line.substr(eq + 1);
+        if (k == "OGP_METADATA_URL") {
+            metadata_url_ = v;
+        } else if (k == "OGP_FEDERATION_URL") {
+            federation_url_ = v;
+        } else if (k == "OGP_ENDPOINT") {
+            endpoint_ = v;
+        } else if (k == "OGP_CA_FILE") {
+            ca_file_ = v;
+        }
+    }
+    auto colon = endpoint_.rfind(':');
+    if (metadata_url_.empty() || federation_url_.empty() || ca_file_.empty() ||
+        !endpoint_.starts_with("https://127.0.0.1:") || colon == std::string::npos) {
+        throw std::runtime_error("oci-genai-mock ready file incomplete");
+    }
+    port_ = static_cast<std::uint16_t>(std::stoul(endpoint_.substr(colon + 1)));
+}
+
+mock_stats mock::stats()
+{
+    int fd = connect_loopback(port_, 5s);
+    if (fd < 0) {
+        throw sys_error("mock stats: connect");
+    }
+    // OpenSSL on a blocking socket, bounded by socket timeouts.
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ++stats_calls_;
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == nullptr || SSL_CTX_load_verify_locations(ctx, ca_file_.c_str(), nullptr) != 1) {
+        SSL_CTX_free(ctx);
+        ::close(fd);
+        throw std::runtime_error("mock stats: cannot load the mock CA");
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1");
+    std::string got;
+    bool ok = SSL_connect(ssl) == 1;
+    if (ok) {
+        std::string req = "GET /mock/stats HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+                          "\r\nConnection: close\r\n\r\n";
+        ok = SSL_write(ssl, req.data(), static_cast<int>(req.size())) ==
+             static_cast<int>(req.size());
+        char buf[4096];
+        for (int n = 0; ok && (n = SSL_read(ssl, buf, sizeof buf)) > 0;) {
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    ::close(fd);
+    auto at = got.find("\r\n\r\n");
+    if (!ok || !got.starts_with("HTTP/1.1 200") || at == std::string::npos) {
+        throw std::runtime_error("mock stats: bad answer: " + printable(got));
+    }
+    std::string body = got.substr(at + 4);
+    mock_stats s;
+    auto num = [&](const char* ptr) {
+        long long v = json_int(body, ptr);
+        if (v < 0) {
+            throw std::runtime_error(std::string("mock stats: no ") + ptr + " in " + body);
+        }
+        return static_cast<std::uint64_t>(v);
+    };
+    s.connections = num("/connections") - stats_calls_;
+    s.resumed = num("/resumed");
+    s.requests = num("/requests");
+    s.chat = num("/chat");
+    s.embed = num("/embed");
+    s.rejected_signatures = num("/rejected_signatures");
+    s.closed_by_client = num("/closed_by_client");
+    s.open_connections = num("/open_connections") - 1;
+    s.open_used = num("/open_used") - 1;
+    s.stale_drops = num("/stale_drops");
+    return s;
+}
+
+mock_stats mock::wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout)
+{
+    const auto deadline = steady::now() + timeout;
+    for (;;) {
+        auto s = stats();
+        if (pred(s) || steady::now() >= deadline) {
+            return s;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+// ---- proxy ---------------------------------------------------------------------------------
+
+proxy::proxy(const mock& m, const daemon_options& o, bool wait_ready)
+    : daemon_process(proxy_yaml(m, o), start_timeout, 5s)
+{
+    if (!wait_ready) {
+        return;
+    }
+    const auto ready_deadline = steady::now() + start_timeout;
+    for (;;) {
+        try {
+            http_client c(port());
+            if (c.request("GET", "/readyz", {}, 5s, false).status == 200) {
+                return;
+            }
+        } catch (const std::exception&) {
+            // not yet
+        }
+        if (steady::now() >= ready_deadline) {
+            throw std::runtime_error("the daemon did not become ready:\n" + captured_stderr());
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+// ---- chat helpers --------------------------------------------------------------------------
+
+std::string chat_body(std::string_view model, std::string_view prompt, bool stream,
+                      std::string_view extra)
+{
+    // Test prompts are plain ASCII without quotes or backslashes.
+    std::string json = "{\"model\":\"" + std::string(model) +
+                       "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + std::string(prompt) +
+                       "\"}]";
+    if (stream) {
+        json += ",\"stream\":true";
+    }
+    if (!extra.empty()) {
+        json += ",";
+        json += extra;
+    }
+    json += "}";
+    return json;
+}
+
+std::string chat_content(std::string_view body)
+{
+    return json_string(body, "/choices/0/message/content");
+}
+
+std::string stream_content(const std::vector<std::string>& events)
+{
+    std::string out;
+    for (const auto& e : events) {
+        if (e != "[DONE]") {
+            out += json_string(e, "/choices/0/delta/content");
+        }
+    }
+    return out;
+}
+
+}  // namespace ogp::test

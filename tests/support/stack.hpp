@@ -1,0 +1,109 @@
+#pragma once
+// The end-to-end stack: the real oci-genai-mock (OGP_MOCK_PATH) and the daemon configured
+// against it. Loopback only: every config written here points oci.endpoint, oci.metadata_url
+// and oci.federation_url at the mock (or at a port the test chooses on 127.0.0.1).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/daemon.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ogp::test {
+
+/// The path of the oci-genai-mock binary.
+const char* mock_path();
+
+/// The mock's /mock/stats counters (see oci-genai-mock --help). `connections` and
+/// `open_connections`/`open_used` exclude the stats requests made through mock::stats().
+struct mock_stats
+{
+    std::uint64_t connections = 0;
+    std::uint64_t resumed = 0;  ///< TLS handshakes that resumed a session
+    std::uint64_t requests = 0;
+    std::uint64_t chat = 0;
+    std::uint64_t embed = 0;
+    std::uint64_t rejected_signatures = 0;
+    std::uint64_t closed_by_client = 0;
+    std::uint64_t open_connections = 0;
+    /// Open connections that carried a request: excludes the daemon's idle spare.
+    std::uint64_t open_used = 0;
+    std::uint64_t stale_drops = 0;
+};
+
+/// A running oci-genai-mock with `--ready-file` (and `extra_args`); throws std::runtime_error
+/// if it does not become ready within 20 s. Stopped with SIGTERM on destruction.
+class mock
+{
+public:
+    explicit mock(const std::vector<std::string>& extra_args = {});
+
+    const std::string& metadata_url() const { return metadata_url_; }
+    const std::string& federation_url() const { return federation_url_; }
+    const std::string& endpoint() const { return endpoint_; }  ///< https://127.0.0.1:<port>
+    const std::string& ca_file() const { return ca_file_; }
+    std::uint16_t port() const { return port_; }
+    const temp_dir& dir() const { return dir_; }
+    const child& process() const { return *proc_; }
+
+    /// Reads /mock/stats over HTTPS (verified against the mock's CA); throws on failure.
+    mock_stats stats();
+    /// Polls stats() every 20 ms until `pred` holds or `timeout` passes; returns the last.
+    mock_stats wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout);
+
+private:
+    temp_dir dir_;
+    std::unique_ptr<child> proc_;
+    std::string metadata_url_;
+    std::string federation_url_;
+    std::string endpoint_;
+    std::string ca_file_;
+    std::uint16_t port_ = 0;
+    std::uint64_t stats_calls_ = 0;
+};
+
+/// The daemon configuration knobs the end-to-end tests change. Defaults: instance principal
+/// against the mock, the mock's CA as oci.ca_file, the mock as endpoint, aliases gpt-4o-mini
+/// (meta llama), command-r-plus (cohere), text-embedding-3-small (cohere embed), generous
+/// deadlines.
+struct daemon_options
+{
+    std::string endpoint;  ///< empty: the mock's
+    bool use_ca_file = true;
+    /// Non-empty: `oci.auth: api_key` with this OCI config file; else instance_principal.
+    std::string api_key_config;
+    unsigned threads = 2;
+    std::string upstream_connect = "5s";
+    std::string upstream_first_byte = "20s";
+    std::string upstream_stream_idle = "20s";
+    std::string upstream_total = "60s";
+    std::string write_stall = "10s";
+    std::string limits;  ///< raw YAML lines inside `limits:` ("  key: v\n")
+    std::string models;  ///< raw YAML list items appended to `models:` ("  - name: x\n ...")
+    std::string log_level = "info";
+};
+
+/// The daemon against mock `m` with a config built from `o`; with `wait_ready` the
+/// constructor also waits for GET /readyz = 200 (credentials loaded). On destruction: SIGTERM
+/// with a 5 s grace (so that LeakSanitizer reports), then the sanitizer check of
+/// daemon_process.
+class proxy : public daemon_process
+{
+public:
+    proxy(const mock& m, const daemon_options& o = {}, bool wait_ready = true);
+};
+
+/// A chat completions request body for `model` with one user message.
+std::string chat_body(std::string_view model, std::string_view prompt, bool stream = false,
+                      std::string_view extra = {});
+/// The content of the assistant message in a chat completion (choices[0].message.content).
+std::string chat_content(std::string_view body);
+/// The concatenated delta contents of a parsed SSE stream (chat.completion.chunk events).
+std::string stream_content(const std::vector<std::string>& events);
+
+}  // namespace ogp::test
