@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ogp/config/config.hpp"
+#include "support/transform_config.hpp"
 
 namespace ogp_fuzz {
 
@@ -141,20 +142,13 @@ inline rapidjson::Value* member_mut(rapidjson::Value& v, std::string_view key)
     return const_cast<rapidjson::Value*>(member(std::as_const(v), key));
 }
 
-/// The configuration the transform targets use: aliases of each kind (format override,
-/// dedicated endpoint with its own compartment, embeddings default input type), like the
-/// golden fixture tests, so fixture bodies are valid seeds.
+/// The configuration the transform targets use: the transform unit tests' aliases (so fixture
+/// bodies are valid seeds) plus a plain cohere alias, in a compartment of its own.
 inline const ogp::config& fuzz_config()
 {
     static const ogp::config cfg = [] {
-        ogp::config c;
+        ogp::config c = ogp::test::transform_config();
         c.oci.compartment_id = "ocid1.compartment.oc1..fuzz";
-        c.models.push_back({"my-endpoint", "ocid1.generativeaiendpoint.oc1.us-chicago-1.abc",
-                            std::nullopt, "ocid1.compartment.oc1..other", ""});
-        c.models.push_back(
-            {"command-v2", "cohere.command-a-03-2025", ogp::api_format::coherev2, "", ""});
-        c.models.push_back({"embed", "cohere.embed-v4.0", std::nullopt, "", "search_document"});
-        c.models.push_back({"llama", "meta.llama-3.3-70b-instruct", std::nullopt, "", ""});
         c.models.push_back({"cohere", "cohere.command-r-08-2024", std::nullopt, "", ""});
         return c;
     }();

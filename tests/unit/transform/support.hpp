@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ogp/config/config.hpp"
+#include "support/transform_config.hpp"
 
 namespace ogp_test {
 
@@ -59,18 +60,10 @@ inline std::vector<std::string> fixtures_with(const std::filesystem::path& dir,
     return names;
 }
 
-/// The configuration every transform test uses.
+/// The configuration every transform test uses (shared with the fuzz targets).
 inline ogp::config test_config()
 {
-    ogp::config c;
-    c.oci.compartment_id = "ocid1.compartment.oc1..test";
-    c.models.push_back({"my-endpoint", "ocid1.generativeaiendpoint.oc1.us-chicago-1.abc",
-                        std::nullopt, "ocid1.compartment.oc1..other", ""});
-    c.models.push_back(
-        {"command-v2", "cohere.command-a-03-2025", ogp::api_format::coherev2, "", ""});
-    c.models.push_back({"embed", "cohere.embed-v4.0", std::nullopt, "", "search_document"});
-    c.models.push_back({"llama", "meta.llama-3.3-70b-instruct", std::nullopt, "", ""});
-    return c;
+    return ogp::test::transform_config();
 }
 
 /// Pretty JSON, for readable golden files and diffs.
