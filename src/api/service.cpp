@@ -5,7 +5,6 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/error.hpp>
-#include <charconv>
 #include <chrono>
 
 #include "ogp/auth/credential_cache.hpp"
@@ -31,8 +30,6 @@ namespace {
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t max_error_body = 1024 * 1024;
 constexpr std::size_t max_result_body = 64 * 1024 * 1024;
-constexpr int max_retries = 2;
-constexpr std::chrono::seconds max_retry_after{5};
 constexpr std::chrono::seconds usage_grace{5};
 
 std::int64_t now_unix()
@@ -45,17 +42,6 @@ std::int64_t now_unix()
 std::string new_completion_id()
 {
     return transform::make_completion_id(random_u64(), static_cast<std::uint32_t>(random_u64()));
-}
-
-// `Retry-After` in seconds (delta form only); nullopt when absent or not a number.
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view v)
-{
-    unsigned n = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-        return std::nullopt;
-    }
-    return std::chrono::seconds(n);
 }
 
 // The client's error for a failed exchange: our own words only (the host, its address and
@@ -112,31 +98,7 @@ http_response with_request_id(http_response r, const std::string& opc_request_id
 /// Holds its in-flight slot until the caller is done with the exchange (body included).
 struct service::call_result
 {
-    struct slot
-    {
-        std::atomic<std::size_t>* n = nullptr;
-        slot() = default;
-        explicit slot(std::atomic<std::size_t>& c) : n(&c) {}
-        slot(slot&& o) noexcept : n(std::exchange(o.n, nullptr)) {}
-        slot& operator=(slot&& o) noexcept
-        {
-            if (this != &o) {
-                release();
-                n = std::exchange(o.n, nullptr);
-            }
-            return *this;
-        }
-        ~slot() { release(); }
-        void release()
-        {
-            if (n != nullptr) {
-                --*n;
-                n = nullptr;
-            }
-        }
-    };
-
-    slot in_flight;
+    resilience::token in_flight;
     std::unique_ptr<upstream::exchange> exchange;
     /// When a non-streamed answer must be complete (timeouts.upstream_total from the call).
     std::chrono::steady_clock::time_point deadline;
@@ -146,7 +108,11 @@ struct service::call_result
 
 service::service(const config& cfg, auth::credential_cache& creds,
                  std::shared_ptr<net::ssl::context> tls)
-    : cfg_(cfg), creds_(creds), tls_(std::move(tls)), started_unix_(now_unix())
+    : cfg_(cfg),
+      creds_(creds),
+      tls_(std::move(tls)),
+      resilience_(resilience_options{.max_inflight = cfg.limits.max_inflight_upstream}),
+      started_unix_(now_unix())
 {
 }
 
@@ -237,7 +203,7 @@ service_stats service::stats() const
 {
     service_stats s;
     s.upstream_requests = upstream_requests_.load();
-    s.retries = retries_.load();
+    s.retries = resilience_.retries();
     std::lock_guard lock(mutex_);
     s.handshakes = pool_ ? pool_->handshakes() : 0;
     return s;
@@ -251,13 +217,13 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
     call_result out;
     out.deadline = std::chrono::steady_clock::now() + cfg_.timeouts.upstream_total;
     // Admission: a fixed cap on concurrent upstream exchanges, no queue.
-    if (inflight_.fetch_add(1) >= cfg_.limits.max_inflight_upstream) {
-        --inflight_;
-        out.error = service_unavailable("Too many requests in flight to OCI; retry shortly.", "1",
+    out.in_flight = resilience_.acquire();
+    if (!out.in_flight) {
+        out.error = service_unavailable("Too many requests in flight to OCI; retry shortly.",
+                                        std::string(resilience_.options().overload_retry_after),
                                         "overloaded");
         co_return out;
     }
-    out.in_flight = call_result::slot(inflight_);
 
     if (!pool) {
         pool = inference_pool();
@@ -273,23 +239,28 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
     const std::string target = pool->target().base_path + path;
     auto ex = co_await net::this_coro::executor;
 
-    bool refreshed = false;
-    int retries = 0;
+    auto attempt = resilience_.begin(cfg_.timeouts.upstream_total);
+    auth::snapshot_ptr renewed;  // newer credentials after a 401
     for (;;) {
-        // Credentials: the current snapshot, or the single in-flight renewal.
-        auto creds = co_await creds_.get();
-        if (!creds) {
-            // The reason (file paths, IMDS addresses) is for the operator's log only.
-            spdlog::warn("upstream: no OCI credentials: {} request_id={}", creds.error().message,
-                         req.request_id);
-            out.error = service_unavailable("OCI credentials are not available yet.", "5",
-                                            "credentials_unavailable");
-            co_return out;
+        // Credentials: the ones renewed after a 401, else the current snapshot or the single
+        // in-flight renewal.
+        auth::snapshot_ptr snap = std::move(renewed);
+        if (!snap) {
+            auto creds = co_await creds_.get();
+            if (!creds) {
+                // The reason (file paths, IMDS addresses) is for the operator's log only.
+                spdlog::warn("upstream: no OCI credentials: {} request_id={}",
+                             creds.error().message, req.request_id);
+                out.error = service_unavailable("OCI credentials are not available yet.", "5",
+                                                "credentials_unavailable");
+                co_return out;
+            }
+            snap = std::move(creds.value());
         }
         // Sign exactly what is sent.
         std::string date = auth::format_http_date(std::chrono::system_clock::now());
         auth::request_to_sign to_sign{method, host, target, body, date};
-        auto signed_headers = auth::sign_request(*creds.value(), to_sign);
+        auto signed_headers = auth::sign_request(*snap, to_sign);
         if (!signed_headers) {
             out.error =
                 make_error(500, "Signing the OCI request failed.", error_codes::signing_failed);
@@ -337,43 +308,39 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             exchange->keep_spare_ready(ex);
         }
 
-        // 401: the token may have been revoked or rotated; refresh once and retry.
-        if (status == 401 && !refreshed) {
+        // Nothing went to the client yet: resilience decides whether this answer is retried.
+        auto decision = resilience_.on_status(attempt, status, exchange->header("retry-after"));
+        if (decision.what == resilience::action::renew_credentials) {
+            // The token may have been revoked or rotated: retry only with newer credentials.
             sink.on_disconnect(nullptr);
-            refreshed = true;
-            ++retries_;
             spdlog::warn("upstream: OCI answered 401 (opc-request-id={}); refreshing credentials",
                          exchange->header("opc-request-id"));
-            auto before = creds_.renewals();
-            creds_.force_refresh();
-            net::steady_timer wait(ex);
-            for (int i = 0; i < 40 && creds_.renewals() == before; ++i) {
-                wait.expires_after(std::chrono::milliseconds(50));
-                co_await wait.async_wait(use_nothrow);
+            auto fresh =
+                co_await creds_.renew_after_rejection(snap, resilience_.options().credential_wait);
+            if (sink.client_gone()) {
+                out.client_gone = true;
+                co_return out;
             }
-            continue;
-        }
-        // 429/503 before any byte went to the client: retry within the budget.
-        if ((status == 429 || status == 503) && retries < max_retries) {
-            auto after = parse_retry_after(exchange->header("retry-after"))
-                             .value_or(std::chrono::seconds(1));
-            std::size_t budget = std::max<std::size_t>(3, inflight_.load() / 5);
-            if (after <= max_retry_after && retrying_.load() < budget) {
-                sink.on_disconnect(nullptr);
-                ++retries;
-                ++retries_;
-                ++retrying_;
-                exchange.reset();
-                net::steady_timer wait(ex);
-                wait.expires_after(after);
-                co_await wait.async_wait(use_nothrow);
-                --retrying_;
-                if (sink.client_gone()) {
-                    out.client_gone = true;
-                    co_return out;
-                }
+            if (fresh) {
+                renewed = std::move(fresh.value());
                 continue;
             }
+            // The same credentials would be refused again: answer this 401 (mapped to 502).
+            spdlog::warn("upstream: no newer OCI credentials ({}); not retrying request_id={}",
+                         fresh.error().message, req.request_id);
+            sink.on_disconnect([raw] { raw->abort(); });
+        } else if (decision.what == resilience::action::wait_and_retry) {
+            sink.on_disconnect(nullptr);
+            exchange.reset();
+            net::steady_timer wait(ex);
+            wait.expires_after(decision.delay);
+            co_await wait.async_wait(use_nothrow);
+            decision.ticket.release();
+            if (sink.client_gone()) {
+                out.client_gone = true;
+                co_return out;
+            }
+            continue;
         }
         out.exchange = std::move(exchange);
         co_return out;
@@ -574,57 +541,53 @@ net::awaitable<http_response> service::models(http_request& req, response_sink& 
 net::awaitable<std::vector<std::string>> service::discover_models(const http_request& req,
                                                                   response_sink& sink)
 {
-    // Cached for ten minutes; a failed refresh keeps serving the last list.
-    constexpr auto ttl = std::chrono::minutes(10);
-    {
-        std::lock_guard lock(mutex_);
-        if (models_fetched_ && std::chrono::steady_clock::now() - models_fetched_at_ < ttl) {
-            co_return models_cache_;
-        }
-    }
     auto pool = control_pool();
     if (!pool) {
         co_return std::vector<std::string>{};
     }
-    std::vector<std::string> ids;
-    std::string page;
-    // Follow `opc-next-page` for at most ten pages.
-    for (int n = 0; n < 10; ++n) {
-        std::string path = "/20231130/models?compartmentId=" + cfg_.oci.compartment_id +
-                           "&lifecycleState=ACTIVE&limit=1000";
-        if (!page.empty()) {
-            path += "&page=" + page;
-        }
-        auto call_out = co_await call("GET", path, {}, false, req, sink, pool);
-        if (call_out.client_gone || call_out.error) {
-            break;
-        }
-        auto& ex = *call_out.exchange;
-        sink.on_disconnect(nullptr);
-        std::string body;
-        auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
-        if (ec || ex.status() != 200) {
-            spdlog::warn("upstream: model discovery answered {} ({})", ex.status(),
-                         ec ? ec.message() : "HTTP error");
-            break;
-        }
-        ex.finish();
-        auto more = transform::model_ids_from_oci_list(body);
-        ids.insert(ids.end(), more.begin(), more.end());
-        page = ex.header("opc-next-page");
-        // Page tokens go into a URL: only plain characters.
-        if (page.empty() ||
-            page.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                   "0123456789-_.~=") != std::string::npos) {
-            std::lock_guard lock(mutex_);
-            models_cache_ = ids;
-            models_fetched_ = true;
-            models_fetched_at_ = std::chrono::steady_clock::now();
-            co_return ids;
-        }
+    // Paging bounds, the ten-minute cache and the failure window are model_catalog's; the
+    // callback only forwards (a capturing lambda must not be a coroutine itself).
+    fetch_model_page fetch = [this, &req, &sink, pool](std::string page) {
+        return fetch_models_page(pool, std::move(page), req, sink);
+    };
+    co_return co_await models_.get(std::move(fetch));
+}
+
+net::awaitable<model_page> service::fetch_models_page(std::shared_ptr<upstream::pool> pool,
+                                                      std::string page, const http_request& req,
+                                                      response_sink& sink)
+{
+    model_page out;
+    std::string path = "/20231130/models?compartmentId=" + cfg_.oci.compartment_id +
+                       "&lifecycleState=ACTIVE&limit=1000";
+    if (!page.empty()) {
+        path += "&page=" + page;
     }
-    std::lock_guard lock(mutex_);
-    co_return models_cache_;
+    auto call_out = co_await call("GET", path, {}, false, req, sink, std::move(pool));
+    if (call_out.client_gone) {
+        out.status = model_page::outcome::aborted;
+        co_return out;
+    }
+    if (call_out.error) {
+        spdlog::warn("upstream: model discovery failed: {} {} request_id={}",
+                     call_out.error->status, call_out.error->code, req.request_id);
+        out.status = model_page::outcome::failed;
+        co_return out;
+    }
+    auto& ex = *call_out.exchange;
+    sink.on_disconnect(nullptr);
+    std::string body;
+    auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
+    if (ec || ex.status() != 200) {
+        spdlog::warn("upstream: model discovery answered {} ({})", ex.status(),
+                     ec ? ec.message() : "HTTP error");
+        out.status = model_page::outcome::failed;
+        co_return out;
+    }
+    ex.finish();
+    out.ids = transform::model_ids_from_oci_list(body);
+    out.next_page = ex.header("opc-next-page");
+    co_return out;
 }
 
 }  // namespace ogp::api

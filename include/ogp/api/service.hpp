@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "ogp/api/model_catalog.hpp"
+#include "ogp/api/resilience.hpp"
 #include "ogp/config/config.hpp"
 #include "ogp/server/handler.hpp"
 
@@ -35,10 +37,10 @@ struct service_stats
 };
 
 /// The OpenAI API handlers: translate, sign, send to OCI over the pooled TLS client, and map
-/// the answer back (streaming through the transcoder with backpressure). Enforces the
-/// in-flight cap (503 + Retry-After), retries 401 once after a credential refresh and 429/503
-/// before the first byte within a retry budget, never after bytes went to the client, and
-/// aborts the upstream exchange when the client disconnects. Thread-safe; handlers run on
+/// the answer back (streaming through the transcoder with backpressure). The in-flight cap and
+/// the retries (401 once with newer credentials, 429/503 before the first byte within a budget)
+/// follow resilience; the `/v1/models` discovery is cached by model_catalog. Aborts the
+/// upstream exchange when the client disconnects. Thread-safe; handlers run on
 /// their connection's strand. `creds` must outlive the service; the io_contexts of the
 /// connections must outlive its idle upstream connections (close_idle()).
 class service
@@ -74,6 +76,9 @@ private:
                                      std::shared_ptr<upstream::pool> pool = nullptr);
     net::awaitable<std::vector<std::string>> discover_models(const server::http_request& req,
                                                              server::response_sink& sink);
+    net::awaitable<model_page> fetch_models_page(std::shared_ptr<upstream::pool> pool,
+                                                 std::string page, const server::http_request& req,
+                                                 server::response_sink& sink);
 
     const config& cfg_;
     auth::credential_cache& creds_;
@@ -81,13 +86,9 @@ private:
     mutable std::mutex mutex_;
     std::shared_ptr<upstream::pool> pool_;
     std::shared_ptr<upstream::pool> control_pool_;
-    std::vector<std::string> models_cache_;  ///< discovered OCI model ids
-    bool models_fetched_ = false;
-    std::chrono::steady_clock::time_point models_fetched_at_;
-    std::atomic<std::size_t> inflight_{0};
-    std::atomic<std::size_t> retrying_{0};
+    resilience resilience_;
+    model_catalog models_;  ///< discovered OCI model ids
     std::atomic<std::uint64_t> upstream_requests_{0};
-    std::atomic<std::uint64_t> retries_{0};
     std::int64_t started_unix_;
 };
 
