@@ -34,7 +34,8 @@ constexpr std::string_view usage_text =
     "\n"
     "  --config FILE    YAML configuration (default: $OGP_CONFIG, else\n"
     "                   /etc/oci-genai-proxy/config.yaml if it exists, else environment only)\n"
-    "  --check-config   validate the configuration, print every problem, exit 0 or 2\n"
+    "  --check-config   validate the configuration; print every problem and exit 2, or the\n"
+    "                   effective value of every key and exit 0\n"
     "  --version        print the version and exit\n"
     "  --help           print this help and exit\n"
     "\n"
@@ -353,7 +354,10 @@ int run_daemon(int argc, char** argv)
         return 2;
     }
     if (opt.check_only) {
-        std::cout << "configuration OK (" << loaded.value->source << ")\n";
+        // Then the effective value of every key (file, environment and defaults merged), so an
+        // operator sees what the daemon would run with; client keys are only counted.
+        std::cout << "configuration OK (" << loaded.value->source << ")\n"
+                  << describe_config(*loaded.value);
         return 0;
     }
     try {

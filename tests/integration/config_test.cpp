@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ogp/config/config.hpp"
 #include "support/daemon.hpp"
 #include "support/http.hpp"
 #include "support/http_checks.hpp"
@@ -251,7 +252,19 @@ TEST_CASE("cli: --check-config prints every problem and exits 2, or reports OK a
     auto ok = run_daemon({"--config", good, "--check-config"});
     REQUIRE(ok.status);
     CHECK(ok.status->code == 0);
-    CHECK(ok.out == "configuration OK (" + good + ")\n");
+    // The OK line, then one `key: value` line per key of the loader's table, in its order,
+    // with the client keys counted, never shown.
+    auto out = lines_of(ok.out);
+    REQUIRE(!out.empty());
+    CHECK(out.front() == "configuration OK (" + good + ")");
+    const auto keys = ogp::config_keys();
+    REQUIRE(out.size() == keys.size() + 1);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        INFO(out[i + 1]);
+        CHECK(out[i + 1].starts_with(std::string(keys[i].path) + ": "));
+    }
+    CHECK(ok.out.find("timeouts.drain: ") != std::string::npos);
+    CHECK(ok.out.find(std::string(test_key)) == std::string::npos);
     CHECK(ok.err.empty());
 }
 
