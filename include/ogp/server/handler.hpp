@@ -30,7 +30,8 @@ struct http_request
 };
 
 /// A complete response. `content_length` and framing headers are added by the server;
-/// handlers set status, body and any extra headers (validated: no CR/LF in values).
+/// handlers set status, body and any extra headers (validated: no CR/LF in values; a header
+/// the server writes itself (Date, Content-Type, x-request-id, framing) is dropped).
 struct http_response
 {
     unsigned status = 200;

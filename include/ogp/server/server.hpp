@@ -54,6 +54,10 @@ public:
     net::ip::tcp::endpoint local_endpoint() const;
     /// Starts accepting. Non-blocking.
     void start();
+    /// Serves an already connected socket as if accepted (no connection cap), e.g. one end of
+    /// an in-process socket pair in tests. Its executor must be a strand (or a single-threaded
+    /// io_context). Non-blocking.
+    void serve(net::ip::tcp::socket socket);
 
     /// Graceful stop: closes the listener, closes idle keep-alive connections, and makes
     /// in-flight exchanges end with `Connection: close`. Thread-safe, idempotent.
