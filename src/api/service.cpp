@@ -27,7 +27,7 @@ using server::response_sink;
 
 namespace {
 
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+using ogp::use_nothrow;  // ogp/util/asio.hpp (through ogp/upstream/client.hpp)
 constexpr std::size_t max_error_body = 1024 * 1024;
 constexpr std::size_t max_result_body = 64 * 1024 * 1024;
 constexpr std::chrono::seconds usage_grace{5};

@@ -3,6 +3,7 @@
 #include "ogp/auth/provider.hpp"
 #include "ogp/config/region.hpp"
 #include "ogp/upstream/http_client.hpp"
+#include "ogp/upstream/url.hpp"
 #include "ogp/util/json.hpp"
 
 #include <rapidjson/document.h>
@@ -168,7 +169,7 @@ public:
 
         // 6. Sign with the leaf key: keyId <tenancy>/fed-x509-sha256/<fp>, no `host` header.
         std::string url = federation_base() + "/v1/x509";
-        auto parts = http::parse_url(url);
+        auto parts = upstream::parse_url(url);
         if (!parts) {
             co_return error{errc::config, "invalid federation URL " + url};
         }
@@ -181,8 +182,8 @@ public:
         }
         std::string date = format_http_date(std::chrono::system_clock::now());
         auto signed_h = sign_request(**fed_creds, {.method = "POST",
-                                                   .host = parts->authority,
-                                                   .target = parts->target,
+                                                   .host = parts->authority(),
+                                                   .target = parts->target(),
                                                    .body = body,
                                                    .date = date});
         if (!signed_h) {
@@ -190,7 +191,7 @@ public:
         }
 
         // 7. POST /v1/x509 -> {"token": "<JWT>"}.
-        http::request req;
+        upstream::small_request req;
         req.method = "POST";
         req.url = url;
         req.headers = {{"date", signed_h->date},
@@ -245,7 +246,7 @@ private:
     net::awaitable<result<std::string>> imds_get(std::string path)
     {
         std::string url = opt_.metadata_url + path;
-        http::request req;
+        upstream::small_request req;
         req.url = url;
         req.headers.emplace_back("authorization", "Bearer Oracle");
         auto res = co_await imds_.fetch(std::move(req));
@@ -260,8 +261,8 @@ private:
     }
 
     instance_principal_options opt_;
-    http::small_client imds_;
-    http::small_client federation_;
+    upstream::small_client imds_;
+    upstream::small_client federation_;
     std::optional<region_info> region_;
     std::string tenancy_;
 };

@@ -1,5 +1,7 @@
 #include "ogp/upstream/client.hpp"
 
+#include "ogp/upstream/deadline.hpp"
+
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -19,192 +21,19 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 // Streamed bodies arrive in small events: a small piece keeps an idle stream's memory low.
 constexpr std::size_t stream_piece = 4 * 1024;
 constexpr std::size_t whole_piece = 16 * 1024;
 constexpr std::uint32_t max_response_head = 64 * 1024;
 constexpr int max_interim_heads = 8;  // 1xx heads skipped before the final one
 
-// SSL ex_data slot pointing at the pool's session_store (Asio keeps its verify callback in the
-// app data, so that one is taken).
-int session_store_index()
-{
-    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-    return index;
-}
-
 }  // namespace
 
-/// The most recent resumable TLS session of one pool's target. New connections offer it, so
-/// only the first connection to a host pays a full handshake with certificate verification.
-/// Filled by OpenSSL's new-session callback (TLS 1.3 tickets arrive after the handshake).
-/// Thread-safe.
-class session_store
+target_url::target_url(url u) : url(std::move(u)), base_path(path)
 {
-public:
-    session_store() = default;
-    ~session_store()
-    {
-        if (session_ != nullptr) {
-            SSL_SESSION_free(session_);
-        }
+    while (!base_path.empty() && base_path.back() == '/') {
+        base_path.pop_back();
     }
-    session_store(const session_store&) = delete;
-    session_store& operator=(const session_store&) = delete;
-
-    // Keeps a copy of `s`. Copies on the way in and out: OpenSSL marks the session a connection
-    // uses as not resumable when that connection is freed without a TLS shutdown, which is
-    // how every stream ends (OCI never finishes a streamed body).
-    void put_copy(const SSL_SESSION* s) { put(s == nullptr ? nullptr : SSL_SESSION_dup(s)); }
-
-    // Takes ownership of `s`.
-    void put(SSL_SESSION* s)
-    {
-        SSL_SESSION* old = nullptr;
-        {
-            std::lock_guard lock(mutex_);
-            old = std::exchange(session_, s);
-        }
-        if (old != nullptr) {
-            SSL_SESSION_free(old);
-        }
-    }
-
-    // Offers the stored session on `ssl` (no-op when there is none).
-    void offer(SSL* ssl)
-    {
-        SSL_SESSION* copy = nullptr;
-        {
-            std::lock_guard lock(mutex_);
-            if (session_ != nullptr && SSL_SESSION_is_resumable(session_) == 1) {
-                copy = SSL_SESSION_dup(session_);
-            }
-        }
-        if (copy != nullptr) {
-            SSL_set_session(ssl, copy);  // takes its own reference
-            SSL_SESSION_free(copy);
-        }
-    }
-
-    void clear() { put(nullptr); }
-
-private:
-    std::mutex mutex_;
-    SSL_SESSION* session_ = nullptr;
-};
-
-namespace {
-
-// OpenSSL's new-session callback: keeps a copy in the pool's store. Returns 0: the reference
-// OpenSSL passed stays OpenSSL's.
-int on_new_session(SSL* ssl, SSL_SESSION* session)
-{
-    auto* store = static_cast<session_store*>(SSL_get_ex_data(ssl, session_store_index()));
-    if (store != nullptr) {
-        store->put_copy(session);
-    }
-    return 0;
-}
-
-}  // namespace
-
-std::string target_url::authority() const
-{
-    bool bracket = host.find(':') != std::string::npos;  // IPv6 literal
-    std::string h = bracket ? "[" + host + "]" : host;
-    if ((tls && port == 443) || (!tls && port == 80)) {
-        return h;
-    }
-    return h + ":" + std::to_string(port);
-}
-
-std::optional<target_url> parse_url(std::string_view url)
-{
-    target_url t;
-    if (url.starts_with("https://")) {
-        url.remove_prefix(8);
-        t.tls = true;
-        t.port = 443;
-    } else if (url.starts_with("http://")) {
-        url.remove_prefix(7);
-        t.tls = false;
-        t.port = 80;
-    } else {
-        return std::nullopt;
-    }
-    // Authority up to the first '/'.
-    auto slash = url.find('/');
-    std::string_view auth = url.substr(0, slash);
-    std::string_view path =
-        slash == std::string_view::npos ? std::string_view{} : url.substr(slash);
-    if (auth.empty() || auth.find('@') != std::string_view::npos) {
-        return std::nullopt;
-    }
-    std::string_view host = auth;
-    std::string_view port;
-    if (auth.front() == '[') {
-        auto close = auth.find(']');
-        if (close == std::string_view::npos) {
-            return std::nullopt;
-        }
-        host = auth.substr(1, close - 1);
-        if (close + 1 < auth.size()) {
-            if (auth[close + 1] != ':') {
-                return std::nullopt;
-            }
-            port = auth.substr(close + 2);
-        }
-    } else if (auto colon = auth.rfind(':'); colon != std::string_view::npos) {
-        host = auth.substr(0, colon);
-        port = auth.substr(colon + 1);
-    }
-    if (host.empty()) {
-        return std::nullopt;
-    }
-    if (!port.empty()) {
-        unsigned p = 0;
-        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-        if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
-            return std::nullopt;
-        }
-        t.port = static_cast<std::uint16_t>(p);
-    }
-    for (char c : host) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '?' || c == '#') {
-            return std::nullopt;
-        }
-    }
-    t.host = std::string(host);
-    while (!path.empty() && path.back() == '/') {
-        path.remove_suffix(1);
-    }
-    if (path.find_first_of("?#") != std::string_view::npos) {
-        return std::nullopt;
-    }
-    t.base_path = std::string(path);
-    return t;
-}
-
-std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file)
-{
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    // TLS 1.2 or newer only, peer verification always on.
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
-    // Resumption: sessions go to the pool's store through the callback, never to OpenSSL's
-    // internal cache (which clients do not look up anyway).
-    SSL_CTX_set_session_cache_mode(ctx->native_handle(),
-                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(ctx->native_handle(), on_new_session);
-    // Record buffers only while a record is in flight: an idle stream holds none.
-    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
-    ctx->set_verify_mode(ssl::verify_peer);
-    ctx->set_default_verify_paths();
-    if (!ca_file.empty()) {
-        ctx->load_verify_file(ca_file);
-    }
-    return ctx;
 }
 
 /// One upstream connection: TLS (or plain) stream, read buffer and the parser of the response
@@ -213,18 +42,18 @@ class connection : public std::enable_shared_from_this<connection>
 {
 public:
     connection(const net::any_io_executor& ex, net::execution_context* home,
-               std::shared_ptr<ssl::context> ctx, std::shared_ptr<session_store> sessions, bool tls)
+               std::shared_ptr<ssl::context> ctx, std::shared_ptr<session_cache> sessions, bool tls)
         : ctx_(std::move(ctx)),
           sessions_(std::move(sessions)),
           stream(ex, *ctx_),
           home(home),
           tls(tls)
     {
-        SSL_set_ex_data(stream.native_handle(), session_store_index(), sessions_.get());
+        sessions_->attach(stream.native_handle());
     }
 
     std::shared_ptr<ssl::context> ctx_;
-    std::shared_ptr<session_store> sessions_;  // outlives the SSL object that points at it
+    std::shared_ptr<session_cache> sessions_;  // outlives the SSL object that points at it
     ssl::stream<tcp::socket> stream;
     net::execution_context* home;  ///< the io_context its socket is registered with
     bool tls;
@@ -234,12 +63,17 @@ public:
     std::size_t requests = 0;
     bool pooled = false;  ///< has waited in the idle list (the server may have closed it)
     bool broken = false;
+    /// The pending connect's switch: close() must also end a DNS lookup, which has no socket.
+    std::optional<timed_phase> connecting;
 
     tcp::socket& socket() { return stream.next_layer(); }
 
     void close()
     {
         broken = true;
+        if (connecting) {
+            connecting->abort();
+        }
         error_code ignored;
         socket().shutdown(tcp::socket::shutdown_both, ignored);
         socket().close(ignored);
@@ -314,14 +148,14 @@ error_code timed(const watchdog& w, error_code ec)
 
 pool::pool(std::shared_ptr<ssl::context> tls, target_url target, pool_options options)
     : tls_(std::move(tls)),
-      sessions_(std::make_shared<session_store>()),
+      sessions_(std::make_shared<session_cache>()),
       target_(std::move(target)),
       options_(options)
 {
     // An IP literal is its own answer, for good.
     error_code ec;
     auto addr = net::ip::make_address(target_.host, ec);
-    if (!ec) {
+    if (!ec && target_.is_ip_literal()) {
         literal_ = true;
         endpoints_ = {tcp::endpoint(addr, target_.port)};
         endpoints_until_ = std::chrono::steady_clock::time_point::max();
@@ -469,51 +303,86 @@ std::shared_ptr<connection> pool::make_connection(const net::any_io_executor& ex
 
 net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)
 {
-    auto ex = co_await net::this_coro::executor;
-    watchdog guard(ex, c, options_.connect_timeout);
+    // One phase, one deadline: a DNS lookup that stalls counts against connect_timeout like a
+    // slow handshake, and closing `c` (client gone) ends the wait whatever step is pending.
+    timed_phase phase;
+    c->connecting = phase;
+    if (c->broken) {
+        phase.abort();
+    }
+    auto ec = co_await phase.run(open(shared_from_this(), c),
+                                 std::chrono::steady_clock::now() + options_.connect_timeout);
+    c->connecting.reset();
+    if (ec) {
+        c->close();  // steps left behind (timeout, abort) stop at their next socket operation
+    }
+    co_return ec;
+}
 
+net::awaitable<error_code> pool::open(std::shared_ptr<pool> self, std::shared_ptr<connection> c)
+{
+    const target_url& target = self->target_;
     // Resolve (an IP literal or a cached answer needs no lookup), then connect.
-    std::vector<tcp::endpoint> endpoints = cached_endpoints();
+    std::vector<tcp::endpoint> endpoints = self->cached_endpoints();
     if (endpoints.empty()) {
-        tcp::resolver resolver(ex);
-        auto [rec, results] = co_await resolver.async_resolve(
-            target_.host, std::to_string(target_.port), use_nothrow);
+        error_code rec;
+        if (self->options_.resolve != nullptr) {
+            std::tie(rec, endpoints) =
+                co_await self->options_.resolve(target.host, target.port_string());
+        } else {
+            auto ex = co_await net::this_coro::executor;
+            tcp::resolver resolver(ex);
+            auto [ec, results] =
+                co_await resolver.async_resolve(target.host, target.port_string(), use_nothrow);
+            rec = ec;
+            for (const auto& r : results) {
+                endpoints.push_back(r.endpoint());
+            }
+        }
         if (rec) {
             co_return rec;
         }
-        for (const auto& r : results) {
-            endpoints.push_back(r.endpoint());
+        if (endpoints.empty()) {
+            co_return error_code(net::error::host_not_found);
         }
-        cache_endpoints(endpoints);
+        self->cache_endpoints(endpoints);
     }
-    auto [cec, ep] = co_await net::async_connect(c->socket(), endpoints, use_nothrow);
+    // Each address in turn; a closed connection (timeout, abort) is never reopened.
+    error_code cec = net::error::host_not_found;
+    for (const auto& ep : endpoints) {
+        if (c->broken) {
+            co_return error_code(net::error::operation_aborted);
+        }
+        error_code ignored;
+        c->socket().close(ignored);
+        std::tie(cec) = co_await c->socket().async_connect(ep, use_nothrow);
+        if (!cec) {
+            break;
+        }
+    }
     if (cec) {
-        forget_endpoints();  // the next attempt asks DNS again
-        co_return timed(guard, cec);
+        self->forget_endpoints();  // the next attempt asks DNS again
+        co_return cec;
     }
     error_code ignored;
     c->socket().set_option(tcp::no_delay(true), ignored);
 
-    // TLS: SNI for names (not IP literals), and the certificate must name the host.
-    if (target_.tls) {
-        if (!literal_ &&
-            !SSL_set_tlsext_host_name(c->stream.native_handle(), target_.host.c_str())) {
-            co_return error_code(static_cast<int>(::ERR_get_error()),
-                                 net::error::get_ssl_category());
+    // TLS: SNI and the certificate's name or IP checked against the host.
+    if (target.tls) {
+        if (auto ec = prepare_client_tls(c->stream.native_handle(), target.host)) {
+            co_return ec;
         }
-        c->stream.set_verify_mode(ssl::verify_peer);
-        c->stream.set_verify_callback(ssl::host_name_verification(target_.host));
         // Offer the last session of this host: an abbreviated handshake, no chain to verify.
-        sessions_->offer(c->stream.native_handle());
+        self->sessions_->offer(c->stream.native_handle());
         auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, use_nothrow);
         if (hec) {
-            co_return timed(guard, hec);
+            co_return hec;
         }
         if (SSL_session_reused(c->stream.native_handle()) == 1) {
-            ++resumptions_;
+            ++self->resumptions_;
         }
     }
-    ++handshakes_;
+    ++self->handshakes_;
     co_return error_code{};
 }
 

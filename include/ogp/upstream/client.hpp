@@ -17,37 +17,37 @@
 #include <utility>
 #include <vector>
 
+#include "ogp/upstream/tls.hpp"
+#include "ogp/upstream/url.hpp"
+#include "ogp/util/asio.hpp"
+
 namespace ogp::upstream {
 
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 using boost::system::error_code;
 
-/// A parsed `http(s)://host[:port][/base]` URL.
-struct target_url
+/// The host a pool connects to and the prefix of every request target: a parsed URL (scheme,
+/// host, port) and its path without trailing slashes. The query and fragment of a base URL are
+/// not used.
+struct target_url : url
 {
-    bool tls = true;
-    std::string host;  ///< name or IP literal, without brackets
-    std::uint16_t port = 443;
-    std::string base_path;  ///< without trailing slash; may be empty
+    target_url() = default;
+    /// Implicit: a pool is made from what parse_url returned.
+    target_url(url u);  // NOLINT(google-explicit-constructor)
 
-    /// `host` or `host:port` when the port is not the scheme's default (the `Host` header and
-    /// the signed `host` value).
-    std::string authority() const;
+    std::string base_path;  ///< without trailing slash; may be empty
 };
 
-/// Parses an upstream base URL; nullopt when it is not http(s) or malformed.
-std::optional<target_url> parse_url(std::string_view url);
-
-/// Builds the client TLS context shared by all upstream connections: TLS 1.2+, peer
-/// verification against the system store plus `ca_file` (PEM, may be empty). Throws at
-/// start-up when the file cannot be loaded.
-std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file);
+/// Name lookup of a pool: DNS by default; tests replace it (a lookup that never answers).
+using resolve_fn = net::awaitable<std::pair<error_code, std::vector<net::ip::tcp::endpoint>>> (*)(
+    std::string host, std::string port);
 
 /// Deadlines and pool sizing for one upstream host.
 struct pool_options
 {
-    std::chrono::milliseconds connect_timeout{5000};  ///< TCP connect + TLS handshake
+    /// Resolve, TCP connect and TLS handshake together.
+    std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds first_byte_timeout{120000};
     std::chrono::milliseconds idle_timeout{60000};  ///< between body bytes
     std::chrono::milliseconds idle_expiry{30000};   ///< pooled connection max idle time
@@ -56,10 +56,10 @@ struct pool_options
     /// forgets it at once). OCI endpoints sit behind stable names; every stream opens a
     /// connection, and a lookup per stream would cost a DNS round trip each.
     std::chrono::milliseconds dns_ttl{30000};
+    resolve_fn resolve = nullptr;  ///< nullptr: the system resolver
 };
 
 class connection;
-class session_store;
 
 /// A bounded pool of keep-alive connections to one host. Connections are handed to one
 /// exchange at a time; idle ones expire before the server would close them, and a connection
@@ -97,7 +97,9 @@ public:
     void put_idle(std::shared_ptr<connection> c);
     /// A new, unconnected connection for connect().
     std::shared_ptr<connection> make_connection(const net::any_io_executor& ex);
-    /// Connects `c` (TCP, then TLS); closing `c` meanwhile aborts the attempt.
+    /// Connects `c`: resolve, TCP, then TLS, as one phase bounded by connect_timeout (failing
+    /// with beast::error::timeout); closing `c` meanwhile aborts it at once (a pending DNS
+    /// lookup included). The pool must be owned by a shared_ptr.
     net::awaitable<error_code> connect(std::shared_ptr<connection> c);
 
 private:
@@ -105,9 +107,13 @@ private:
     void cache_endpoints(const std::vector<net::ip::tcp::endpoint>& endpoints);
     void forget_endpoints();
     static net::awaitable<void> open_spare(std::shared_ptr<pool> self);
+    // The steps of connect(); they may outlive it (a lookup that does not answer), so they
+    // share the pool and the connection.
+    static net::awaitable<error_code> open(std::shared_ptr<pool> self,
+                                           std::shared_ptr<connection> c);
 
     std::shared_ptr<ssl::context> tls_;
-    std::shared_ptr<session_store> sessions_;
+    std::shared_ptr<session_cache> sessions_;
     target_url target_;
     pool_options options_;
     std::atomic<std::uint64_t> handshakes_{0};

@@ -1,5 +1,5 @@
-// The small HTTP(S) client used for IMDS and federation: URL parsing, TLS verification
-// (trust store, host name / IP), deadlines and body limits.
+// The small HTTP(S) client used for IMDS and federation: TLS verification (trust store, host
+// name / IP), deadlines and body limits.
 
 #include "ogp/upstream/http_client.hpp"
 #include "fake_oci.hpp"
@@ -19,9 +19,9 @@ namespace net = boost::asio;
 // Catch2 prints a client result as its status or error message.
 namespace Catch {
 template <>
-struct StringMaker<boost::system::result<ogp::http::response>>
+struct StringMaker<boost::system::result<ogp::upstream::small_response>>
 {
-    static std::string convert(const boost::system::result<ogp::http::response>& r)
+    static std::string convert(const boost::system::result<ogp::upstream::small_response>& r)
     {
         return r ? "HTTP " + std::to_string(r->status) : "error: " + r.error().message();
     }
@@ -31,19 +31,21 @@ struct StringMaker<boost::system::result<ogp::http::response>>
 namespace {
 
 net::awaitable<void> fetch_into(
-    http::small_client* client, http::request req,
-    std::shared_ptr<std::optional<boost::system::result<http::response>>> out)
+    upstream::small_client* client, upstream::small_request req,
+    std::shared_ptr<std::optional<boost::system::result<upstream::small_response>>> out)
 {
     auto r = co_await client->fetch(std::move(req));
     out->emplace(std::move(r));
 }
 
 // Runs one fetch on `ioc` (where the fake servers live) with a hard bound.
-boost::system::result<http::response> fetch(net::io_context& ioc, http::small_client& client,
-                                            std::string url, std::chrono::milliseconds limit = 10s)
+boost::system::result<upstream::small_response> fetch(net::io_context& ioc,
+                                                      upstream::small_client& client,
+                                                      std::string url,
+                                                      std::chrono::milliseconds limit = 10s)
 {
-    auto out = std::make_shared<std::optional<boost::system::result<http::response>>>();
-    http::request req;
+    auto out = std::make_shared<std::optional<boost::system::result<upstream::small_response>>>();
+    upstream::small_request req;
     req.url = std::move(url);
     net::co_spawn(ioc, fetch_into(&client, std::move(req), out), net::detached);
     auto deadline = std::chrono::steady_clock::now() + limit;
@@ -57,32 +59,6 @@ boost::system::result<http::response> fetch(net::io_context& ioc, http::small_cl
 
 }  // namespace
 
-TEST_CASE("parse_url", "[auth][http]")
-{
-    auto a = http::parse_url("https://auth.us-phoenix-1.oraclecloud.com/v1/x509");
-    REQUIRE(a);
-    CHECK(a->tls);
-    CHECK(a->host == "auth.us-phoenix-1.oraclecloud.com");
-    CHECK(a->port == "443");
-    CHECK(a->target == "/v1/x509");
-    CHECK(a->authority == "auth.us-phoenix-1.oraclecloud.com");
-    auto b = http::parse_url("http://169.254.169.254/opc/v2/instance/region?x=1#frag");
-    REQUIRE(b);
-    CHECK_FALSE(b->tls);
-    CHECK(b->port == "80");
-    CHECK(b->target == "/opc/v2/instance/region?x=1");
-    auto c = http::parse_url("http://[fd00:c1::a9fe:a9fe]:8080");
-    REQUIRE(c);
-    CHECK(c->host == "fd00:c1::a9fe:a9fe");
-    CHECK(c->port == "8080");
-    CHECK(c->target == "/");
-    CHECK(c->authority == "[fd00:c1::a9fe:a9fe]:8080");
-    CHECK_FALSE(http::parse_url("ftp://x/"));
-    CHECK_FALSE(http::parse_url("https://user@host/"));
-    CHECK_FALSE(http::parse_url("https://host:12a/"));
-    CHECK_FALSE(http::parse_url("https:///path"));
-}
-
 TEST_CASE("small_client verifies the server certificate's name or IP", "[auth][http]")
 {
     net::io_context ioc;
@@ -95,7 +71,7 @@ TEST_CASE("small_client verifies the server certificate's name or IP", "[auth][h
     {
         auto [cert, key] = pki.server_cert("IP:127.0.0.1");
         fake_server server(ioc, handler, cert, key);
-        http::small_client client({.ca_file = ca, .timeout = 5s});
+        upstream::small_client client({.ca_file = ca, .timeout = 5s});
         auto r = fetch(ioc, client, server.base_url() + "/x");
         REQUIRE(r);
         CHECK(r->status == 200);
@@ -105,7 +81,7 @@ TEST_CASE("small_client verifies the server certificate's name or IP", "[auth][h
     {
         auto [cert, key] = pki.server_cert("DNS:auth.example.com");
         fake_server server(ioc, handler, cert, key);
-        http::small_client client({.ca_file = ca, .timeout = 5s});
+        upstream::small_client client({.ca_file = ca, .timeout = 5s});
         auto r = fetch(ioc, client, server.base_url() + "/x");
         REQUIRE_FALSE(r);
         CHECK_THAT(r.error().message(), Catch::Contains("certificate verify failed"));
@@ -114,7 +90,7 @@ TEST_CASE("small_client verifies the server certificate's name or IP", "[auth][h
     {
         auto [cert, key] = pki.server_cert("DNS:localhost");
         fake_server server(ioc, handler, cert, key);
-        http::small_client client({.ca_file = ca, .timeout = 5s});
+        upstream::small_client client({.ca_file = ca, .timeout = 5s});
         // By IP: the certificate names only `localhost`.
         auto by_ip = fetch(ioc, client, server.base_url());
         REQUIRE_FALSE(by_ip);
@@ -126,7 +102,7 @@ TEST_CASE("small_client verifies the server certificate's name or IP", "[auth][h
     }
     SECTION("an unreadable CA file is a start-up error")
     {
-        CHECK_THROWS_WITH(http::small_client({.ca_file = dir.path() + "/missing.pem"}),
+        CHECK_THROWS_WITH(upstream::small_client({.ca_file = dir.path() + "/missing.pem"}),
                           Catch::StartsWith("cannot load CA file " + dir.path() + "/missing.pem"));
     }
 }
@@ -140,7 +116,7 @@ TEST_CASE("small_client enforces its deadline and body limit", "[auth][http]")
     fake_server big(ioc, [](const fake_request&) {
         return fake_response{200, std::string(4096, 'x')};
     });
-    http::small_client client({.timeout = 300ms, .body_limit = 1024});
+    upstream::small_client client({.timeout = 300ms, .body_limit = 1024});
 
     auto start = std::chrono::steady_clock::now();
     auto r = fetch(ioc, client, slow.base_url() + "/");
