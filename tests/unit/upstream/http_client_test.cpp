@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -137,4 +138,21 @@ TEST_CASE("small_client enforces its deadline and body limit", "[auth][http]")
     auto refused = fetch(ioc, client, "http://127.0.0.1:" + std::to_string(port) + "/");
     REQUIRE_FALSE(refused);
     CHECK(refused.error() == boost::asio::error::connection_refused);
+}
+
+TEST_CASE("small_client: one deadline over connect, handshake and answer", "[auth][http]")
+{
+    net::io_context ioc;
+    // A listener nobody accepts on: the kernel completes the TCP handshake, nobody speaks TLS.
+    net::ip::tcp::acceptor silent(ioc,
+                                  net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    upstream::small_client client({.timeout = 300ms});
+    auto start = std::chrono::steady_clock::now();
+    auto r = fetch(ioc, client,
+                   "https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/");
+    auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == boost::beast::error::timeout);
+    CHECK(took >= 250ms);
+    CHECK(took < 2s);
 }

@@ -130,9 +130,15 @@ TEST_CASE("pool verifies the server certificate's name or IP", "[upstream][pool]
     {
         auto [cert, key] = pki.server_cert("IP:127.0.0.1");
         fake_server server(ioc, handler, cert, key);
-        auto [r, took] = get(ioc, make_pool(server.base_url(), tls));
+        auto p = make_pool(server.base_url(), tls);
+        auto [r, took] = get(ioc, p);
         REQUIRE_FALSE(*r.ec);
         CHECK(r.body == "ok");
+        // The server closes after each answer: the next connection resumes the session.
+        auto [again, t2] = get(ioc, p);
+        REQUIRE_FALSE(*again.ec);
+        CHECK(p->handshakes() == 2);
+        CHECK(p->resumptions() == 1);
     }
     SECTION("certificate for another name: refused while connecting")
     {
