@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/daemon.hpp"
+#include "support/daemon_checks.hpp"
 #include "support/http.hpp"
 #include "support/http_checks.hpp"
 #include "support/json.hpp"
@@ -26,12 +27,8 @@ TEST_CASE("B6.18 header_too_large: a 20 KiB header is 431", "[limits]")
     // Refused before the head ends: the daemon does not wait for the blank line.
     raw_client c(d.port());
     REQUIRE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a')));
-    const auto start = steady::now();
-    auto r = c.read_response(3s);
-    REQUIRE(r);
-    CHECK(r->status == 431);
-    CHECK(seconds_since(start) < 0.8);  // well before the 1 s header deadline
-    CHECK(c.is_closed(2s));
+    // Well before the 1 s header deadline.
+    expect_refused_within(c, {431}, steady::now(), {0, 0.8}, 3s);
     // Many heads of 1 MiB each do not grow the daemon: only 16 KiB are ever buffered.
     for (int i = 0; i < 4; ++i) {
         raw_client big(d.port());
@@ -40,11 +37,7 @@ TEST_CASE("B6.18 header_too_large: a 20 KiB header is 431", "[limits]")
         REQUIRE(rr);
         CHECK(rr->status == 431);
     }
-    const auto rss_after = d.rss_kib();
-    INFO("RSS before " << rss_before << " KiB, after " << rss_after << " KiB");
-    if (!asan_build) {  // ASan's quarantine and shadow memory make RSS meaningless
-        CHECK(rss_after < rss_before + 4096);
-    }
+    check_rss_growth(d, rss_before, 4096);
 }
 
 TEST_CASE("B6.18 header_too_large: the 16 KiB head limit is exact", "[limits]")
@@ -56,10 +49,7 @@ TEST_CASE("B6.18 header_too_large: the 16 KiB head limit is exact", "[limits]")
     const std::size_t limit = 16 * 1024;
     {
         raw_client c(d.port());
-        REQUIRE(c.send(prefix + std::string(limit - fixed, 'p') + "\r\n\r\n"));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 200);
+        expect_ok(c, prefix + std::string(limit - fixed, 'p') + "\r\n\r\n");
     }
     check_refused(d.port(), prefix + std::string(limit - fixed + 1, 'p') + "\r\n\r\n", {431});
 }
@@ -78,10 +68,7 @@ TEST_CASE("B6.19 too_many_headers: 150 small headers are 431", "[limits]")
     check_refused(d.port(), head(150), {431});
     check_refused(d.port(), head(101), {431});
     raw_client c(d.port());
-    REQUIRE(c.send(head(100)));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    expect_ok(c, head(100));
 }
 
 TEST_CASE("B6.20 uri_too_long: a 16 KiB request-target is 414", "[limits]")
@@ -92,10 +79,7 @@ TEST_CASE("B6.20 uri_too_long: a 16 KiB request-target is 414", "[limits]")
     {
         raw_client c(d.port());
         REQUIRE(c.send("GET /" + std::string(16 * 1024, 'u')));
-        auto r = c.read_response(3s);
-        REQUIRE(r);
-        CHECK(r->status == 414);
-        CHECK(c.is_closed(2s));
+        expect_refused_and_closed(c, {414});
     }
     // Boundary: 8 KiB exactly is routed (404), one more byte is 414.
     {
@@ -114,13 +98,9 @@ TEST_CASE("B6.21 body_too_large_declared: 413 without reading the body", "[limit
     raw_client c(d.port());
     const auto start = steady::now();
     REQUIRE(c.send(chat_head("Content-Length: 10737418240\r\n")));  // no body byte sent
-    auto r = c.read_response(3s);
-    REQUIRE(r);
-    CHECK(r->status == 413);
-    CHECK(seconds_since(start) < 0.8);  // not after waiting for the body deadline
-    CHECK(r->connection_close());
-    CHECK(is_openai_error(r->body));
-    CHECK(c.is_closed(2s));
+    // Not after waiting for the body deadline.
+    auto r = expect_refused_within(c, {413}, start, {0, 0.8}, 3s);
+    CHECK(is_openai_error(r.body));
     // 19 digits still parse (and are too large); the limit itself is exact.
     check_refused(d.port(), chat_head("Content-Length: 9999999999999999999\r\n"), {413});
     check_refused(d.port(), chat_head("Content-Length: 65537\r\n") + std::string(65537, 'x'),
@@ -143,22 +123,14 @@ TEST_CASE("B6.22 body_too_large_chunked: 413 when the chunked body passes the li
         }
         CHECK_FALSE(c.readable(300ms));  // exactly at the limit: still reading
         c.send(chunk);
-        auto r = c.read_response(3s);
-        REQUIRE(r);
-        CHECK(r->status == 413);
-        CHECK(r->connection_close());
-        CHECK(c.is_closed(2s));
+        expect_refused_and_closed(c, {413});
     }
     // One chunk that declares more than the limit is refused before its data arrives.
     {
         raw_client c(d.port());
         const auto start = steady::now();
         REQUIRE(c.send(chat_head("Transfer-Encoding: chunked\r\n") + "10001\r\n"));
-        auto r = c.read_response(3s);
-        REQUIRE(r);
-        CHECK(r->status == 413);
-        CHECK(seconds_since(start) < 0.8);
-        CHECK(c.is_closed(2s));
+        expect_refused_within(c, {413}, start, {0, 0.8}, 3s);
     }
     // Exactly 64 KiB in chunks is accepted.
     {
@@ -196,11 +168,7 @@ TEST_CASE("B6.25 expect_100_continue: 100 Continue, then the final response", "[
     REQUIRE(r2);
     CHECK(r2->status != 408);
     CHECK_FALSE(r2->connection_close());
-    // The connection is still in sync.
-    REQUIRE(c.send(get_request()));
-    auto r3 = c.read_response();
-    REQUIRE(r3);
-    CHECK(r3->status == 200);
+    expect_ok(c);  // the connection is still in sync
 }
 
 TEST_CASE("B6.25 expect_100_continue: refused requests get no 100", "[limits]")
@@ -210,11 +178,7 @@ TEST_CASE("B6.25 expect_100_continue: refused requests get no 100", "[limits]")
     {
         raw_client c(d.port());
         REQUIRE(c.send(chat_head("Expect: 100-continue\r\nContent-Length: 1073741824\r\n")));
-        auto r = c.read_response(3s);
-        REQUIRE(r);
-        CHECK(r->status == 413);
-        CHECK(r->connection_close());
-        CHECK(c.is_closed(2s));
+        expect_refused_and_closed(c, {413});
     }
     // Not authenticated: 401, no 100, and the body is never read.
     {
@@ -222,11 +186,7 @@ TEST_CASE("B6.25 expect_100_continue: refused requests get no 100", "[limits]")
         REQUIRE(
             c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
                    "Content-Length: 1024\r\n\r\n"));
-        auto r = c.read_response(3s);
-        REQUIRE(r);
-        CHECK(r->status == 401);
-        CHECK(r->connection_close());
-        CHECK(c.is_closed(2s));
+        expect_refused_and_closed(c, {401});
     }
     // An expectation we do not support: 417.
     check_refused(d.port(), chat_head("Expect: something-else\r\nContent-Length: 2\r\n") + "{}",
@@ -236,21 +196,13 @@ TEST_CASE("B6.25 expect_100_continue: refused requests get no 100", "[limits]")
 TEST_CASE("B6.37 max_connections: extra connections are closed, the first ones are served",
           "[limits][concurrency]")
 {
-    daemon_config cfg;
-    cfg.max_connections = 3;
-    cfg.request_header = "5";
-    cfg.keepalive_idle = "10";
-    daemon_process d(cfg);
+    daemon_process d({.request_header = "5", .keepalive_idle = "10", .max_connections = 3});
 
     // Fill the cap with connections the daemon has certainly accepted (each was served) and
     // that are busy again: a head still arriving (idle ones would be closed to make room).
     std::vector<std::unique_ptr<raw_client>> kept;
     for (int i = 0; i < 3; ++i) {
-        kept.push_back(std::make_unique<raw_client>(d.port()));
-        REQUIRE(kept.back()->send(get_request()));
-        auto r = kept.back()->read_response();
-        REQUIRE(r);
-        REQUIRE(r->status == 200);
+        kept.push_back(idle_connection(d.port()));
         REQUIRE(kept.back()->send("GET /healthz HTTP/1.1\r\n"));
     }
     std::this_thread::sleep_for(200ms);  // let the daemon read those partial heads
@@ -269,32 +221,18 @@ TEST_CASE("B6.37 max_connections: extra connections are closed, the first ones a
 
     // The first three are still served.
     for (auto& k : kept) {
-        REQUIRE(k->send("Host: x\r\n\r\n"));
-        auto r = k->read_response();
-        REQUIRE(r);
-        CHECK(r->status == 200);
+        expect_ok(*k, "Host: x\r\n\r\n");
     }
     // After one closes, a new connection is accepted again (allow the daemon to notice).
     kept.front().reset();
-    bool served = false;
-    const auto deadline = steady::now() + 3s;
-    while (!served && steady::now() < deadline) {
-        raw_client c(d.port());
-        c.send(get_request());
-        auto r = c.read_response(1s);
-        served = r && r->status == 200;
-        if (!served) {
-            std::this_thread::sleep_for(50ms);
-        }
-    }
-    CHECK(served);
+    CHECK(served_within(d.port(), 3s));
 }
 
 TEST_CASE("Configured head limits are honoured exactly", "[limits]")
 {
-    daemon_config cfg;
-    cfg.limits_extra = "  max_header_bytes: 2KiB\n  max_header_count: 10\n  max_uri_bytes: 1KiB\n";
-    daemon_process d(cfg);
+    daemon_process d(
+        {.limits_extra =
+             "  max_header_bytes: 2KiB\n  max_header_count: 10\n  max_uri_bytes: 1KiB\n"});
     // URI: 1024 bytes pass, 1025 are 414.
     {
         raw_client c(d.port());

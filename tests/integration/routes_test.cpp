@@ -100,9 +100,7 @@ TEST_CASE("HEAD is GET without a body", "[routes]")
 
 TEST_CASE("API routes require a Bearer key: 401 invalid_api_key", "[routes][auth]")
 {
-    daemon_config cfg;
-    cfg.api_keys = {"test-key-1", "second-key"};
-    daemon_process d(cfg);
+    daemon_process d({.api_keys = {"test-key-1", "second-key"}});
     const std::string chat = R"({"model":"m","messages":[]})";
     auto req = [&](std::string_view auth) {
         std::string r = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n";
@@ -119,15 +117,11 @@ TEST_CASE("API routes require a Bearer key: 401 invalid_api_key", "[routes][auth
         INFO("auth line: " << printable(auth));
         raw_client c(d.port());
         REQUIRE(c.send(req(auth)));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 401);
-        CHECK(error_code_of(r->body) == "invalid_api_key");
-        CHECK(is_openai_error(r->body));
-        CHECK(r->header("www-authenticate") == std::string("Bearer"));
         // The body was not read, so the connection cannot be reused.
-        CHECK(r->connection_close());
-        CHECK(c.is_closed(2s));
+        auto r = expect_refused_and_closed(c, {401});
+        CHECK(error_code_of(r.body) == "invalid_api_key");
+        CHECK(is_openai_error(r.body));
+        CHECK(r.header("www-authenticate") == std::string("Bearer"));
     }
     // Both keys work; the scheme is case-insensitive.
     for (const char* auth :
@@ -153,20 +147,12 @@ TEST_CASE("A refused request's unread body is never parsed as a request", "[rout
     raw_client c(d.port());
     REQUIRE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                    std::to_string(inner.size()) + "\r\n\r\n" + inner));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 401);
-    CHECK(r->connection_close());
-    CHECK(c.is_closed(2s));
+    expect_refused_and_closed(c, {401});
     // Same for an unknown path with a body.
     raw_client c2(d.port());
     REQUIRE(c2.send("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                     std::to_string(inner.size()) + "\r\n\r\n" + inner));
-    auto r2 = c2.read_response();
-    REQUIRE(r2);
-    CHECK(r2->status == 404);
-    CHECK(r2->connection_close());
-    CHECK(c2.is_closed(2s));
+    expect_refused_and_closed(c2, {404});
 }
 
 TEST_CASE("With a valid key the OpenAI routes reach their handlers and answer JSON", "[routes]")
@@ -265,49 +251,31 @@ TEST_CASE("Keep-alive: HTTP/1.1 persists, Connection: close and HTTP/1.0 close",
     {
         raw_client c(d.port());
         for (int i = 0; i < 3; ++i) {
-            REQUIRE(c.send(get_request()));
-            auto r = c.read_response();
-            REQUIRE(r);
-            CHECK(r->status == 200);
-            CHECK_FALSE(r->connection_close());
+            CHECK_FALSE(expect_ok(c).connection_close());
         }
     }
     {
         raw_client c(d.port());
-        REQUIRE(c.send(get_request("/healthz", "Connection: close\r\n") + get_request()));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 200);
-        CHECK(r->connection_close());
+        auto r = expect_ok(c, get_request("/healthz", "Connection: close\r\n") + get_request());
+        CHECK(r.connection_close());
         CHECK(c.is_closed(2s));  // the pipelined second request is not answered
     }
     {
         raw_client c(d.port());
-        REQUIRE(c.send("GET /healthz HTTP/1.0\r\n\r\n"));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 200);
+        expect_ok(c, "GET /healthz HTTP/1.0\r\n\r\n");
         CHECK(c.is_closed(2s));
     }
     {
         raw_client c(d.port());
-        REQUIRE(c.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
-        auto r = c.read_response();
-        REQUIRE(r);
-        CHECK(r->status == 200);
-        CHECK_FALSE(r->connection_close());
-        REQUIRE(c.send("GET /healthz?2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
-        auto r2 = c.read_response();
-        REQUIRE(r2);
-        CHECK(r2->status == 200);
+        CHECK_FALSE(expect_ok(c, "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                        .connection_close());
+        expect_ok(c, "GET /healthz?2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     }
 }
 
 TEST_CASE("max_requests_per_connection: the last allowed response closes", "[routes][limits]")
 {
-    daemon_config cfg;
-    cfg.max_requests_per_connection = 2;
-    daemon_process d(cfg);
+    daemon_process d({.max_requests_per_connection = 2});
     raw_client c(d.port());
     REQUIRE(c.send(get_request() + get_request() + get_request()));
     auto r1 = c.read_response();

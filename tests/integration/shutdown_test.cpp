@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/daemon.hpp"
+#include "support/daemon_checks.hpp"
 #include "support/http.hpp"
 #include "support/http_checks.hpp"
 #include "support/json.hpp"
@@ -56,24 +57,54 @@ bool wait_for_notify(notify_listener& n, std::string_view line, ms timeout)
     return false;
 }
 
+// Sends SIGTERM and checks the start of the drain: the daemon logs it, new connections are
+// refused within 1 s, and `idle` (a keep-alive connection) is closed without a byte, all
+// within 1.5 s. Returns when the signal was sent.
+steady::time_point begin_drain(daemon_process& d, raw_client& idle)
+{
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    REQUIRE(d.wait_for_log("draining", 2s));
+    // New connections are refused promptly.
+    const double refused_after = seconds_until_refused(d.port(), 2s);
+    INFO("refused after " << refused_after << " s");
+    CHECK(refused_after >= 0.0);
+    CHECK(refused_after < 1.0);
+    // The idle keep-alive connection is closed without a byte.
+    CHECK(idle.is_closed(1s));
+    CHECK(seconds_since(t0) < 1.5);
+    return t0;
+}
+
+// Sends SIGTERM with a request in flight under a 1 s drain budget and checks the cut: exit 0
+// between 0.8 s and 3 s later, with "drain timeout" in the log.
+void expect_drain_cut(daemon_process& d)
+{
+    const auto t0 = steady::now();
+    d.stop(SIGTERM);
+    check_window(expect_exit(d, 0, 5s, t0), {0.8, 3.0}, "exited after");
+    CHECK(d.captured_stderr().find("drain timeout") != std::string::npos);
+}
+
+// True when the peer closes `c` within `timeout`, whatever it sent before.
+bool peer_closed(raw_client& c, ms timeout)
+{
+    bool closed = false;
+    c.read_until_eof(timeout, &closed);
+    return closed;
+}
+
 }  // namespace
 
 TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests finish, exit 0",
           "[shutdown]")
 {
-    daemon_config cfg;
-    cfg.request_header = "5";
-    cfg.request_body = "5";
-    cfg.keepalive_idle = "10";
-    cfg.drain = "5";
-    daemon_process d(cfg);
+    daemon_process d(
+        {.request_header = "5", .request_body = "5", .keepalive_idle = "10", .drain = "5"});
 
     // An idle keep-alive connection.
     raw_client idle(d.port());
-    REQUIRE(idle.send(get_request()));
-    auto first = idle.read_response();
-    REQUIRE(first);
-    REQUIRE(first->status == 200);
+    require_keepalive_ok(idle);
     // Three requests whose bodies are half sent.
     std::vector<std::unique_ptr<raw_client>> busy;
     for (int i = 0; i < 3; ++i) {
@@ -85,18 +116,7 @@ TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests
     REQUIRE(probe.send("GET /readyz HTTP/1.1\r\nHost: x\r\n"));
     std::this_thread::sleep_for(300ms);  // let the daemon read what was sent
 
-    const auto t0 = steady::now();
-    d.stop(SIGTERM);
-    REQUIRE(d.wait_for_log("draining", 2s));
-
-    // New connections are refused promptly.
-    const double refused_after = seconds_until_refused(d.port(), 2s);
-    INFO("refused after " << refused_after << " s");
-    CHECK(refused_after >= 0.0);
-    CHECK(refused_after < 1.0);
-    // The idle keep-alive connection is closed without a byte.
-    CHECK(idle.is_closed(1s));
-    CHECK(seconds_since(t0) < 1.5);
+    const auto t0 = begin_drain(d, idle);
     // In-flight work keeps the daemon alive.
     CHECK_FALSE(d.wait_exit(300ms));
 
@@ -123,11 +143,7 @@ TEST_CASE("B6.48 sigterm_drain: listener closed, idle closed, in-flight requests
         CHECK(b->is_closed(2s));
     }
     // Then the daemon exits 0, well before the 5 s drain budget.
-    auto status = d.wait_exit(3s);
-    REQUIRE(status);
-    CHECK(status->exited);
-    CHECK(status->code == 0);
-    CHECK(seconds_since(t0) < 4.5);
+    check_window(expect_exit(d, 0, 3s, t0), {0, 4.5}, "exited after");
     CHECK(d.captured_stderr().find("drain timeout") == std::string::npos);
 }
 
@@ -140,11 +156,7 @@ TEST_CASE("B6.48 sigterm_drain: an idle daemon exits 0 at once on SIGTERM and on
         daemon_process d;
         const auto t0 = steady::now();
         d.stop(sig);
-        auto status = d.wait_exit(3s);
-        REQUIRE(status);
-        CHECK(status->exited);
-        CHECK(status->code == 0);
-        CHECK(seconds_since(t0) < 2.0);
+        check_window(expect_exit(d, 0, 3s, t0), {0, 2.0}, "exited after");
         CHECK(d.wait_for_log("stopped", 1s));
     }
 }
@@ -154,64 +166,38 @@ TEST_CASE("B6.48 sigterm_drain: a connection that has sent nothing does not hold
 {
     // Such a connection is idle like a keep-alive one (load balancers pre-open them); the
     // daemon should close it at once instead of waiting for the header deadline.
-    daemon_config cfg;
-    cfg.request_header = "3";
-    cfg.drain = "10";
-    daemon_process d(cfg);
+    daemon_process d({.request_header = "3", .drain = "10"});
     raw_client silent(d.port());
     REQUIRE(silent.send(""));
     std::this_thread::sleep_for(200ms);  // accepted
     const auto t0 = steady::now();
     d.stop(SIGTERM);
-    auto status = d.wait_exit(8s);
-    REQUIRE(status);
-    CHECK(status->code == 0);
-    const double took = seconds_since(t0);
-    INFO("exited after " << took << " s (request_header 3 s, drain 10 s)");
-    CHECK(took < 1.5);
+    INFO("request_header 3 s, drain 10 s");
+    check_window(expect_exit(d, 0, 8s, t0), {0, 1.5}, "exited after");
 }
 
 TEST_CASE("B6.49 sigterm_drain_timeout: in-flight requests are cut at the drain deadline",
           "[shutdown]")
 {
-    daemon_config cfg;
-    cfg.request_header = "10";
-    cfg.request_body = "10";
-    cfg.drain = "1";
-    daemon_process d(cfg);
+    daemon_process d({.request_header = "10", .request_body = "10", .drain = "1"});
     raw_client busy(d.port());
     REQUIRE(busy.send(chat_head("Content-Length: 10\r\n") + "01234"));
     raw_client partial(d.port());
     REQUIRE(partial.send("GET /healthz HTTP/1.1\r\n"));
     std::this_thread::sleep_for(300ms);
 
-    const auto t0 = steady::now();
-    d.stop(SIGTERM);
-    auto status = d.wait_exit(5s);
-    const double took = seconds_since(t0);
-    REQUIRE(status);
-    CHECK(status->exited);
-    CHECK(status->code == 0);
-    INFO("exited after " << took << " s (drain 1 s)");
-    CHECK(took >= 0.8);
-    CHECK(took <= 3.0);
-    CHECK(d.captured_stderr().find("drain timeout") != std::string::npos);
+    INFO("drain 1 s");
+    expect_drain_cut(d);
     // Both connections are gone (no response is owed to an unfinished request).
-    bool closed = false;
-    busy.read_until_eof(2s, &closed);
-    CHECK(closed);
-    partial.read_until_eof(2s, &closed);
-    CHECK(closed);
+    CHECK(peer_closed(busy, 2s));
+    CHECK(peer_closed(partial, 2s));
 }
 
 TEST_CASE("B6.50 second_signal: a second SIGTERM exits immediately with code 1", "[shutdown]")
 {
     for (int sig : {SIGTERM, SIGINT}) {
         INFO("signal " << sig);
-        daemon_config cfg;
-        cfg.request_body = "20";
-        cfg.drain = "20";
-        daemon_process d(cfg);
+        daemon_process d({.request_body = "20", .drain = "20"});
         raw_client busy(d.port());
         REQUIRE(busy.send(chat_head("Content-Length: 10\r\n") + "01234"));
         std::this_thread::sleep_for(200ms);
@@ -220,11 +206,7 @@ TEST_CASE("B6.50 second_signal: a second SIGTERM exits immediately with code 1",
         CHECK_FALSE(d.wait_exit(300ms));  // still draining for the busy request
         const auto t1 = steady::now();
         d.stop(sig);
-        auto status = d.wait_exit(3s);
-        REQUIRE(status);
-        CHECK(status->exited);
-        CHECK(status->code == 1);
-        CHECK(seconds_since(t1) < 1.5);
+        check_window(expect_exit(d, 1, 3s, t1), {0, 1.5}, "exited after");
         CHECK(d.captured_stderr().find("second signal") != std::string::npos);
         CHECK(busy.read_until_eof(2s).empty());
     }
@@ -239,9 +221,7 @@ TEST_CASE("systemd notify: READY=1 once listening, STOPPING=1 on SIGTERM", "[shu
     CHECK(raw_client::can_connect(d.port()));  // ready means accepting
     d.stop(SIGTERM);
     CHECK(wait_for_notify(notify, "STOPPING=1", 3s));
-    auto status = d.wait_exit(3s);
-    REQUIRE(status);
-    CHECK(status->code == 0);
+    expect_exit(d, 0, 3s);
 }
 
 TEST_CASE("systemd notify: abstract socket names work, a missing socket is harmless", "[shutdown]")
@@ -252,36 +232,16 @@ TEST_CASE("systemd notify: abstract socket names work, a missing socket is harml
         daemon_process d({}, {"NOTIFY_SOCKET=" + name});
         CHECK(wait_for_notify(notify, "READY=1", 3s));
         d.stop(SIGTERM);
-        auto status = d.wait_exit(3s);
-        REQUIRE(status);
-        CHECK(status->code == 0);
+        expect_exit(d, 0, 3s);
     }
     // Nobody listening on the socket: the daemon still runs and stops normally.
     temp_dir dir;
     daemon_process d({}, {"NOTIFY_SOCKET=" + dir.path() + "/absent.sock"});
     raw_client c(d.port());
-    REQUIRE(c.send(get_request()));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    expect_ok(c);
     d.stop(SIGTERM);
-    auto status = d.wait_exit(3s);
-    REQUIRE(status);
-    CHECK(status->code == 0);
+    expect_exit(d, 0, 3s);
 }
-
-namespace {
-
-// A chat request that passes validation, so its handler calls OCI (the silent upstream).
-std::string upstream_chat(std::string_view request_id)
-{
-    return post_request(
-        "/v1/chat/completions",
-        R"({"model":"meta.llama-3.3-70b-instruct","messages":[{"role":"user","content":"hi"}]})",
-        "X-Request-Id: " + std::string(request_id) + "\r\n");
-}
-
-}  // namespace
 
 TEST_CASE("B6.48 sigterm_drain: upstream exchanges in flight complete during the drain",
           "[shutdown][upstream]")
@@ -289,55 +249,37 @@ TEST_CASE("B6.48 sigterm_drain: upstream exchanges in flight complete during the
     // Each exchange stalls in the TLS handshake with the silent upstream until the 2 s
     // upstream connect timeout, then answers 504: a slow handler, all inside the daemon.
     silent_listener upstream;
-    daemon_config cfg;
-    cfg.upstream_port = upstream.port();
-    cfg.upstream_connect = "2";
-    cfg.keepalive_idle = "10";
-    cfg.drain = "8";
-    daemon_process d(cfg);
+    daemon_process d({.keepalive_idle = "10",
+                      .drain = "8",
+                      .upstream_port = upstream.port(),
+                      .upstream_connect = "2"});
     raw_client idle(d.port());
-    REQUIRE(idle.send(get_request()));
-    REQUIRE(idle.read_response());
+    require_keepalive_ok(idle);
 
     const auto t_start = steady::now();
     std::vector<std::unique_ptr<raw_client>> busy;
     for (int i = 0; i < 3; ++i) {
         busy.push_back(std::make_unique<raw_client>(d.port()));
-        REQUIRE(busy.back()->send(upstream_chat("inflight-" + std::to_string(i))));
+        REQUIRE(busy.back()->send(upstream_chat_request("inflight-" + std::to_string(i))));
     }
     // All three handlers are talking to the upstream.
     CHECK(upstream.wait_connections(3, 3s) == 3);
     std::this_thread::sleep_for(200ms);
 
-    const auto t0 = steady::now();
-    d.stop(SIGTERM);
-    REQUIRE(d.wait_for_log("draining", 2s));
-    const double refused_after = seconds_until_refused(d.port(), 2s);
-    CHECK(refused_after >= 0.0);
-    CHECK(refused_after < 1.0);
-    CHECK(idle.is_closed(1s));
-    CHECK(seconds_since(t0) < 1.5);
+    const auto t0 = begin_drain(d, idle);
     CHECK_FALSE(d.wait_exit(200ms));  // the exchanges are still running
 
     for (std::size_t i = 0; i < busy.size(); ++i) {
         INFO("request " << i);
-        auto r = busy[i]->read_response(6s);
-        REQUIRE(r);
-        CHECK(r->status == 504);  // the upstream connect timeout, answered in full
-        CHECK(is_openai_error(r->body));
-        CHECK(r->header("x-request-id") == "inflight-" + std::to_string(i));
-        CHECK(r->connection_close());
-        CHECK(busy[i]->is_closed(2s));
+        // The upstream connect timeout, answered in full.
+        auto r = expect_refused_and_closed(*busy[i], {504}, 6s);
+        CHECK(is_openai_error(r.body));
+        CHECK(r.header("x-request-id") == "inflight-" + std::to_string(i));
     }
-    const double answered_after = seconds_since(t_start);
-    INFO("answered after " << answered_after << " s (upstream_connect 2 s)");
-    CHECK(answered_after >= 1.6);
-    CHECK(answered_after <= 5.0);
-    auto status = d.wait_exit(3s);
-    REQUIRE(status);
-    CHECK(status->exited);
-    CHECK(status->code == 0);
-    CHECK(seconds_since(t0) < 7.0);  // before the 8 s drain budget
+    INFO("upstream_connect 2 s");
+    check_window(seconds_since(t_start), {1.6, 5.0}, "answered after");
+    // Before the 8 s drain budget.
+    check_window(expect_exit(d, 0, 3s, t0), {0, 7.0}, "exited after");
     CHECK(d.captured_stderr().find("drain timeout") == std::string::npos);
 }
 
@@ -347,30 +289,15 @@ TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the dra
     // At the drain deadline the forced close must also abort the upstream exchange (here still
     // in its TLS handshake), or the exit waits for the 30 s connect timeout.
     silent_listener upstream;
-    daemon_config cfg;
-    cfg.upstream_port = upstream.port();
-    cfg.upstream_connect = "30";
-    cfg.drain = "1";
-    daemon_process d(cfg);
+    daemon_process d({.drain = "1", .upstream_port = upstream.port(), .upstream_connect = "30"});
     raw_client busy(d.port());
-    REQUIRE(busy.send(upstream_chat("too-slow")));
+    REQUIRE(busy.send(upstream_chat_request("too-slow")));
     REQUIRE(upstream.wait_connections(1, 3s) == 1);
     std::this_thread::sleep_for(100ms);
 
-    const auto t0 = steady::now();
-    d.stop(SIGTERM);
-    auto status = d.wait_exit(5s);
-    const double took = seconds_since(t0);
-    REQUIRE(status);
-    CHECK(status->exited);
-    CHECK(status->code == 0);
-    INFO("exited after " << took << " s (drain 1 s, upstream_connect 30 s)");
-    CHECK(took >= 0.8);
-    CHECK(took <= 3.0);
-    CHECK(d.captured_stderr().find("drain timeout") != std::string::npos);
-    bool closed = false;
-    busy.read_until_eof(2s, &closed);
-    CHECK(closed);
+    INFO("drain 1 s, upstream_connect 30 s");
+    expect_drain_cut(d);
+    CHECK(peer_closed(busy, 2s));
 }
 
 TEST_CASE("SIGHUP is logged and ignored: the daemon keeps serving", "[shutdown]")
@@ -383,13 +310,7 @@ TEST_CASE("SIGHUP is logged and ignored: the daemon keeps serving", "[shutdown]"
     CHECK(d.wait_for_log("SIGHUP", 2s));
     CHECK_FALSE(d.wait_exit(300ms));
     // The keep-alive connection and new ones are still served.
-    REQUIRE(c.send(get_request()));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    expect_ok(c);
     raw_client fresh(d.port());
-    REQUIRE(fresh.send(get_request()));
-    auto r2 = fresh.read_response();
-    REQUIRE(r2);
-    CHECK(r2->status == 200);
+    expect_ok(fresh);
 }

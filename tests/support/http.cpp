@@ -465,4 +465,12 @@ std::string post_request(std::string_view target, std::string_view body, std::st
            std::string(body);
 }
 
+std::string upstream_chat_request(std::string_view request_id)
+{
+    return post_request(
+        "/v1/chat/completions",
+        R"({"model":"meta.llama-3.3-70b-instruct","messages":[{"role":"user","content":"hi"}]})",
+        "X-Request-Id: " + std::string(request_id) + "\r\n");
+}
+
 }  // namespace ogp::test

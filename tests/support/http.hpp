@@ -137,5 +137,8 @@ std::string get_request(std::string_view target = "/healthz", std::string_view e
 /// `POST target` with Host, the test API key, Content-Length of `body`, and the body.
 std::string post_request(std::string_view target, std::string_view body,
                          std::string_view extra = {});
+/// A non-streamed chat completions request (post_request) that passes validation, so that its
+/// handler calls OCI, with `X-Request-Id: request_id`.
+std::string upstream_chat_request(std::string_view request_id);
 
 }  // namespace ogp::test

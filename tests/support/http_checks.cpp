@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include "support/json.hpp"
 
@@ -62,6 +63,96 @@ std::optional<http_response> check_accepted(raw_client& c, std::string_view requ
     CHECK(second->header("x-request-id") == std::string("accepted-probe"));
     CHECK(second->body == R"({"status":"ok"})");
     return first;
+}
+
+void check_window(double seconds, seconds_window w, std::string_view what)
+{
+    INFO(what << " " << seconds << " s (expected " << w.min << " to " << w.max << " s)");
+    CHECK(seconds >= w.min);
+    CHECK(seconds <= w.max);
+}
+
+http_response expect_refused_and_closed(raw_client& c, std::initializer_list<int> statuses,
+                                        ms timeout, bool head_request)
+{
+    auto r = c.read_response(timeout, head_request);
+    REQUIRE(r);
+    INFO("response: " << r->status << " " << printable(r->body));
+    CHECK(std::find(statuses.begin(), statuses.end(), r->status) != statuses.end());
+    CHECK(r->connection_close());
+    CHECK(c.is_closed(2s));
+    return *r;
+}
+
+http_response expect_refused_within(raw_client& c, std::initializer_list<int> statuses,
+                                    steady::time_point start, seconds_window window, ms timeout)
+{
+    auto r = c.read_response(timeout);
+    const double at = seconds_since(start);
+    INFO("answered after " << at << " s");
+    REQUIRE(r);
+    INFO("response: " << r->status << " " << printable(r->body));
+    CHECK(std::find(statuses.begin(), statuses.end(), r->status) != statuses.end());
+    CHECK(r->connection_close());
+    CHECK(c.is_closed(2s));
+    check_window(at, window, "answered after");
+    return *r;
+}
+
+double expect_silent_close(raw_client& c, ms timeout, steady::time_point start)
+{
+    bool closed = false;
+    const auto bytes = c.read_until_eof(timeout, &closed);
+    const double at = seconds_since(start);
+    INFO("closed after " << at << " s; bytes before the close: " << printable(bytes));
+    CHECK(closed);
+    CHECK(bytes.empty());
+    return at;
+}
+
+http_response expect_ok(raw_client& c, std::string_view request)
+{
+    const std::string bytes = request.empty() ? get_request() : std::string(request);
+    INFO("request: " << printable(bytes));
+    REQUIRE(c.send(bytes));
+    auto r = c.read_response();
+    REQUIRE(r);
+    INFO("response: " << r->status << " " << printable(r->body));
+    CHECK(r->status == 200);
+    return *r;
+}
+
+http_response require_keepalive_ok(raw_client& c, std::string_view request)
+{
+    REQUIRE(c.send(request.empty() ? get_request() : std::string(request)));
+    auto r = c.read_response();
+    REQUIRE(r);
+    INFO("response: " << r->status << " " << printable(r->body));
+    REQUIRE(r->status == 200);
+    REQUIRE_FALSE(r->connection_close());
+    return *r;
+}
+
+std::unique_ptr<raw_client> idle_connection(std::uint16_t port)
+{
+    auto c = std::make_unique<raw_client>(port);
+    require_keepalive_ok(*c);
+    return c;
+}
+
+bool served_within(std::uint16_t port, ms budget)
+{
+    const auto deadline = steady::now() + budget;
+    while (steady::now() < deadline) {
+        raw_client c(port);
+        c.send(get_request());
+        auto r = c.read_response(1s);
+        if (r && r->status == 200) {
+            return true;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
 }
 
 }  // namespace ogp::test

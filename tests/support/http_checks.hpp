@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -35,5 +37,49 @@ void check_refused(std::uint16_t port, std::string_view bytes, std::initializer_
 /// second with 200, which proves that exactly the first request's body was consumed. Returns
 /// the first response (nullopt after a failed check).
 std::optional<http_response> check_accepted(raw_client& c, std::string_view request);
+
+/// An inclusive range of seconds for a timing assertion; `max` defaults to no bound.
+struct seconds_window
+{
+    double min = 0;
+    double max = std::numeric_limits<double>::infinity();
+};
+
+/// CHECKs that `seconds` lies within `w`; a failure reports "<what> <seconds> s".
+void check_window(double seconds, seconds_window w, std::string_view what);
+
+/// Reads the next response on `c` within `timeout` (REQUIREd; `head_request` as in
+/// raw_client::read_response) and checks a refusal that ends the connection: a status in
+/// `statuses`, `Connection: close`, then the peer closes within 2 s without a further byte.
+/// Returns the response for the caller's own checks.
+http_response expect_refused_and_closed(raw_client& c, std::initializer_list<int> statuses,
+                                        ms timeout = 3s, bool head_request = false);
+
+/// expect_refused_and_closed for a refusal sent when a deadline fires: the response must also
+/// arrive within `window` seconds after `start` (timed on arrival, before the wait for the
+/// close).
+http_response expect_refused_within(raw_client& c, std::initializer_list<int> statuses,
+                                    steady::time_point start, seconds_window window,
+                                    ms timeout = 5s);
+
+/// Checks that the peer closes `c` within `timeout` without sending any byte; returns the
+/// seconds from `start` until the close (or the timeout).
+double expect_silent_close(raw_client& c, ms timeout, steady::time_point start = steady::now());
+
+/// Sends `request` (empty: `GET /healthz`) on `c`, REQUIREs a response within 3 s and checks
+/// that its status is 200. Returns it.
+http_response expect_ok(raw_client& c, std::string_view request = {});
+
+/// Sends `request` (empty: `GET /healthz`) on `c` and REQUIREs a 200 that keeps the connection
+/// open (keep-alive).
+http_response require_keepalive_ok(raw_client& c, std::string_view request = {});
+
+/// A fresh connection to `port` that was served one `GET /healthz` (require_keepalive_ok) and
+/// now idles in keep-alive.
+std::unique_ptr<raw_client> idle_connection(std::uint16_t port);
+
+/// True once a fresh connection to `port` is served a `GET /healthz` with 200 (1 s per try),
+/// tried every 50 ms for up to `budget`: e.g. once a connection slot is free again.
+bool served_within(std::uint16_t port, ms budget);
 
 }  // namespace ogp::test
