@@ -67,11 +67,9 @@ std::string stream_finish(const std::vector<std::string>& events)
 
 }  // namespace
 
-TEST_CASE("chat non-stream, GENERIC and COHERE aliases, answers the mock's text", "[e2e][chat]")
+TEST_CASE_METHOD(e2e_stack, "chat non-stream, GENERIC and COHERE aliases, answers the mock's text",
+                 "[e2e][chat]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "hi there"));
     INFO(printable(r.body));
     REQUIRE(r.status == 200);
@@ -104,11 +102,9 @@ TEST_CASE("chat non-stream, GENERIC and COHERE aliases, answers the mock's text"
     CHECK(s.rejected_signatures == 0);
 }
 
-TEST_CASE("chat stream: chunked SSE in OpenAI's format from OCI's framing", "[e2e][chat]")
+TEST_CASE_METHOD(e2e_stack, "chat stream: chunked SSE in OpenAI's format from OCI's framing",
+                 "[e2e][chat]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     for (std::string model : {"gpt-4o-mini", "command-r-plus"}) {
         INFO(model);
         const auto start = steady::now();
@@ -142,11 +138,8 @@ TEST_CASE("chat stream: chunked SSE in OpenAI's format from OCI's framing", "[e2
     CHECK(m.stats().rejected_signatures == 0);
 }
 
-TEST_CASE("chat stream is relayed as it arrives, not buffered", "[e2e][chat]")
+TEST_CASE_METHOD(e2e_stack, "chat stream is relayed as it arrives, not buffered", "[e2e][chat]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     // mock-slow: 100 ms between upstream writes; the client must see the chunks spread out.
     const std::string prompt =
         "a long enough prompt so that the mock sends its answer in many separate writes";
@@ -159,11 +152,9 @@ TEST_CASE("chat stream is relayed as it arrives, not buffered", "[e2e][chat]")
     CHECK(stream_content(r.sse_data()) == "Hello from the OCI mock. You said: " + prompt);
 }
 
-TEST_CASE("tool calls: non-stream and progressive stream fragments", "[e2e][chat][tools]")
+TEST_CASE_METHOD(e2e_stack, "tool calls: non-stream and progressive stream fragments",
+                 "[e2e][chat][tools]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     const std::string tools =
         R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather",)"
         R"("parameters":{"type":"object","properties":{"city":{"type":"string"},)"
@@ -218,11 +209,9 @@ TEST_CASE("tool calls: non-stream and progressive stream fragments", "[e2e][chat
     CHECK(m.stats().rejected_signatures == 0);
 }
 
-TEST_CASE("embeddings: more than 96 inputs are batched and merged in order", "[e2e][embeddings]")
+TEST_CASE_METHOD(e2e_stack, "embeddings: more than 96 inputs are batched and merged in order",
+                 "[e2e][embeddings]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     std::string inputs;
     for (int i = 0; i < 100; ++i) {
         inputs += (i ? ",\"" : "\"") + std::string("input number ") + std::to_string(i) + "\"";
@@ -249,11 +238,8 @@ TEST_CASE("embeddings: more than 96 inputs are batched and merged in order", "[e
     CHECK(m.stats().embed == 6);
 }
 
-TEST_CASE("models lists the configured aliases", "[e2e][models]")
+TEST_CASE_METHOD(e2e_stack, "models lists the configured aliases", "[e2e][models]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     auto r = c.request("GET", "/v1/models");
     INFO(printable(r.body));
     REQUIRE(r.status == 200);
@@ -274,12 +260,11 @@ TEST_CASE("models lists the configured aliases", "[e2e][models]")
 
 TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
 {
-    mock m;
-    daemon_options o;
     // A format override that does not fit the model: OCI (the mock) answers 400.
-    o.models = "  - name: wrong-format\n    id: meta.llama-3.3-70b-instruct\n    format: COHERE\n";
-    proxy d(m, o);
-    http_client c(d.port());
+    e2e_stack stack(
+        {.models =
+             "  - name: wrong-format\n    id: meta.llama-3.3-70b-instruct\n    format: COHERE\n"});
+    auto& [m, d, c] = stack;
     struct expectation
     {
         std::string model;
@@ -334,12 +319,11 @@ TEST_CASE("B.6 #47 OCI errors map to OpenAI errors", "[e2e][errors]")
     CHECK(m.stats().rejected_signatures == 0);
 }
 
-TEST_CASE("B.6 #43 upstream 429 and 503 are retried honouring Retry-After, then passed through",
-          "[e2e][errors]")
+TEST_CASE_METHOD(
+    e2e_stack,
+    "B.6 #43 upstream 429 and 503 are retried honouring Retry-After, then passed through",
+    "[e2e][errors]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     for (const auto& [model, status, code] : std::vector<std::tuple<std::string, int, std::string>>{
              {"meta.mock-429", 429, "rate_limit_exceeded"},
              {"meta.mock-503", 503, "service_unavailable"}}) {
@@ -388,12 +372,10 @@ TEST_CASE("1,000 sequential requests cost at most 2 upstream TLS handshakes", "[
     CHECK(s.rejected_signatures == 0);
 }
 
-TEST_CASE("streams resume the upstream TLS session and find a spare connection ready",
-          "[e2e][pool][tls]")
+TEST_CASE_METHOD(e2e_stack,
+                 "streams resume the upstream TLS session and find a spare connection ready",
+                 "[e2e][pool][tls]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     // OCI never ends a streamed body, so each stream's upstream connection is closed after it.
     // Each stream leaves one spare connection opened in the background for the next; all
     // connections but the first resume the TLS session.
@@ -419,9 +401,8 @@ TEST_CASE("streams resume the upstream TLS session and find a spare connection r
 TEST_CASE("a spare connection the upstream closed meanwhile is retried on a new one", "[e2e][pool]")
 {
     // The mock drops a request arriving on a connection idle for 300 ms or more.
-    mock m({"--stale-after-ms", "300"});
-    proxy d(m);
-    http_client c(d.port());
+    e2e_stack stack({}, {"--stale-after-ms", "300"});
+    auto& [m, d, c] = stack;
     auto first = c.request("POST", chat_path, chat_body("gpt-4o-mini", "one", true), 10s);
     REQUIRE(first.status == 200);
     std::this_thread::sleep_for(700ms);  // the spare goes stale

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "support/credentials.hpp"
+#include "support/e2e_checks.hpp"
 #include "support/http.hpp"
 #include "support/json.hpp"
 #include "support/net.hpp"
@@ -107,14 +108,8 @@ TEST_CASE("B.6 #33 upstream accepts TCP but never answers the TLS handshake: 504
     o.upstream_connect = "1s";
     proxy d(m, o);
     http_client c(d.port());
-    const auto start = steady::now();
-    auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x"), 10s);
-    const double took = seconds_since(start);
-    INFO(printable(r.body) << " after " << took << " s");
-    CHECK(r.status == 504);
-    CHECK(json_string(r.body, "/error/code") == "upstream_timeout");
-    CHECK(took >= 0.9);
-    CHECK(took < 1.5 + 0.5);  // connect timeout + 0.5 s, plus slack for a loaded machine
+    // Connect timeout + 0.5 s, plus slack for a loaded machine.
+    expect_upstream_timeout(c, chat_body("gpt-4o-mini", "x"), {0.9, 1.5 + 0.5}, 10s);
     CHECK(silent.accepted() >= 1);
     // A stream request fails the same way, before any byte of a stream.
     auto s = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x", true), 10s);
@@ -127,55 +122,32 @@ TEST_CASE("B.6 #34 upstream reads the request and never answers: 504 at the firs
 {
     // Regression: a GCC 12 conditional co_await once also ran the plain-socket read after the
     // TLS read was cancelled, and that read was never cancelled (no 504 until the client left).
-    mock m;
-    daemon_options o;
-    o.upstream_first_byte = "1s";
-    proxy d(m, o);
-    http_client c(d.port());
+    e2e_stack stack({.upstream_first_byte = "1s"});
+    auto& [m, d, c] = stack;
     for (bool stream : {false, true}) {
         INFO("stream " << stream);
         const auto before = m.stats().requests;
-        const auto start = steady::now();
-        auto r = c.request("POST", chat_path, chat_body("meta.mock-hang-1", "x", stream), 5s);
-        const double took = seconds_since(start);
-        INFO(printable(r.body) << " after " << took << " s");
-        CHECK(r.status == 504);
-        CHECK(json_string(r.body, "/error/code") == "upstream_timeout");
-        CHECK(took >= 0.9);
-        CHECK(took < 3.0);
+        expect_upstream_timeout(c, chat_body("meta.mock-hang-1", "x", stream), {0.9, 3.0}, 5s);
         CHECK(m.stats().requests - before == 1);  // not retried
     }
     // The hung connections were closed, not pooled.
-    CHECK(m.wait_stats([](const mock_stats& s) { return s.open_connections == 0; }, 3s)
-              .open_connections == 0);
+    CHECK(wait_all_closed(m, 3s) == 0);
 }
 
 TEST_CASE("B.6 #35 upstream stream stalls: events, then an error event at the idle timeout",
           "[e2e][b6]")
 {
-    mock m;
-    daemon_options o;
-    o.upstream_stream_idle = "1s";
-    proxy d(m, o);
-    http_client c(d.port());
-    const auto start = steady::now();
-    auto r = c.request("POST", chat_path, chat_body("meta.mock-stall-1", long_prompt, true), 10s);
-    const double took = seconds_since(start);
+    e2e_stack stack({.upstream_stream_idle = "1s"});
+    auto& [m, d, c] = stack;
+    auto [r, took] =
+        timed_request(c, "POST", chat_path, chat_body("meta.mock-stall-1", long_prompt, true), 10s);
     INFO(printable(r.body, 2000) << " after " << took << " s");
-    REQUIRE(r.status == 200);
-    CHECK(r.complete);  // a terminated chunked body: no hang
-    CHECK(took >= 0.9);
-    CHECK(took < 4.0);
-    auto events = r.sse_data();
-    REQUIRE(events.size() >= 1);
-    CHECK(events.back() != "[DONE]");
+    check_window(took, {0.9, 4.0}, "stream ended after");
+    auto events = expect_stream_ended_by_error(r);
     CHECK(json_string(events.back(), "/error/type") == "api_error");
     CHECK(!json_string(events.back(), "/error/message").empty());
-    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
-        CHECK(json_string(events[i], "/object") == "chat.completion.chunk");
-    }
     // The stalled connection is closed (the daemon's idle spare may stay open).
-    CHECK(m.wait_stats([](const mock_stats& s) { return s.open_used == 0; }, 3s).open_used == 0);
+    CHECK(wait_used_closed(m, 3s) == 0);
 }
 
 TEST_CASE("B.6 #38 max in-flight upstream: an extra request gets 503 + Retry-After at once",
@@ -202,15 +174,7 @@ TEST_CASE("B.6 #38 max in-flight upstream: an extra request gets 503 + Retry-Aft
     CHECK(m.stats().requests == 1);
     // The slot frees when the first exchange ends (its client leaves: the exchange aborts).
     busy.close();
-    int status = 0;
-    const auto deadline = steady::now() + 5s;
-    while (status != 200 && steady::now() < deadline) {
-        status = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x")).status;
-        if (status != 200) {
-            std::this_thread::sleep_for(50ms);
-        }
-    }
-    CHECK(status == 200);
+    CHECK(status_until_ok(c, chat_body("gpt-4o-mini", "x"), 5s) == 200);
 }
 
 TEST_CASE("B.6 #38 max in-flight upstream counts a stream in flight", "[e2e][b6]")
@@ -232,26 +196,15 @@ TEST_CASE("B.6 #38 max in-flight upstream counts a stream in flight", "[e2e][b6]
     CHECK(m.stats().chat == 1);
     // Once the stream has ended (its client left), the slot is free again.
     streaming.close();
-    int status = 0;
-    const auto deadline = steady::now() + 5s;
-    while (status != 200 && steady::now() < deadline) {
-        status = c.request("POST", chat_path, chat_body("gpt-4o-mini", "x"), 5s).status;
-        if (status != 200) {
-            std::this_thread::sleep_for(50ms);
-        }
-    }
-    CHECK(status == 200);
+    CHECK(status_until_ok(c, chat_body("gpt-4o-mini", "x"), 5s, 5s) == 200);
 }
 
 TEST_CASE("B.6 #40 a stale pooled connection is retried once on a new connection", "[e2e][b6]")
 {
     // The mock drops a request that arrives on a connection idle for 300 ms or more (its idle
     // close crossing the request), without answering.
-    mock m({"--stale-after-ms", "300"});
-    daemon_options o;
-    o.log_level = "debug";
-    proxy d(m, o);
-    http_client c(d.port());
+    e2e_stack stack({.log_level = "debug"}, {"--stale-after-ms", "300"});
+    auto& [m, d, c] = stack;
     REQUIRE(c.request("POST", chat_path, chat_body("gpt-4o-mini", "first")).status == 200);
     std::this_thread::sleep_for(700ms);
     auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "second"), 5s);
@@ -269,28 +222,18 @@ TEST_CASE("B.6 #40 a stale pooled connection is retried once on a new connection
     CHECK(m.stats().stale_drops == 2);
 }
 
-TEST_CASE("B.6 #41 no retry after bytes went to the client: truncated stream, error event",
-          "[e2e][b6]")
+TEST_CASE_METHOD(e2e_stack,
+                 "B.6 #41 no retry after bytes went to the client: truncated stream, error event",
+                 "[e2e][b6]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
-    const auto start = steady::now();
-    auto r = c.request("POST", chat_path,
-                       chat_body("meta.mock-reset-mock-slow-1", long_prompt, true), 5s);
-    INFO(printable(r.body, 2000));
-    CHECK(seconds_since(start) < 5.0);
+    auto [r, took] = timed_request(c, "POST", chat_path,
+                                   chat_body("meta.mock-reset-mock-slow-1", long_prompt, true), 5s);
+    INFO(printable(r.body, 2000) << " after " << took << " s");
+    check_window(took, {0, 5.0}, "stream ended after");
     // mock-reset paced by mock-slow: the head and a first write (100 ms apart), a second write,
     // then a TCP reset (which may destroy the second write before the daemon reads it).
-    REQUIRE(r.status == 200);
-    CHECK(r.complete);
-    auto events = r.sse_data();
-    REQUIRE(events.size() >= 1);
-    CHECK(events.back() != "[DONE]");
+    auto events = expect_stream_ended_by_error(r);
     CHECK(json_string(events.back(), "/error/type") == "api_error");
-    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
-        CHECK(json_string(events[i], "/object") == "chat.completion.chunk");
-    }
     const auto text = stream_content(events);
     CHECK(text.size() < ("Hello from the OCI mock. You said: " + long_prompt).size());
     // The upstream saw exactly one request: nothing was retried.
@@ -300,34 +243,29 @@ TEST_CASE("B.6 #41 no retry after bytes went to the client: truncated stream, er
     CHECK(s.chat == 1);
 }
 
-TEST_CASE("B.6 #45 bad upstream framing (CL+TE, bad chunk size) is a 502, connection dropped",
-          "[e2e][b6]")
+TEST_CASE_METHOD(
+    e2e_stack, "B.6 #45 bad upstream framing (CL+TE, bad chunk size) is a 502, connection dropped",
+    "[e2e][b6]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     for (std::string model : {"meta.mock-cl-te-1", "meta.mock-bad-chunk-1"}) {
         INFO(model);
         auto r = c.request("POST", chat_path, chat_body(model, "x"), 10s);
         INFO(printable(r.body));
         CHECK(r.status == 502);
         CHECK(json_string(r.body, "/error/type") == "api_error");
-        CHECK(m.wait_stats([](const mock_stats& s) { return s.open_connections == 0; }, 3s)
-                  .open_connections == 0);
+        CHECK(wait_all_closed(m, 3s) == 0);
     }
     // Streamed, a bad chunk after the first: the stream ends with an error event.
     auto s =
         c.request("POST", chat_path, chat_body("meta.mock-bad-chunk-1", long_prompt, true), 10s);
     INFO(printable(s.body, 2000));
     if (s.status == 200) {
-        CHECK(s.complete);
-        REQUIRE(!s.sse_data().empty());
-        CHECK(s.sse_data().back() != "[DONE]");
+        expect_stream_ended_by_error(s);
         CHECK(!last_error_code(s).empty());
     } else {
         CHECK(s.status == 502);
     }
-    CHECK(m.wait_stats([](const mock_stats& st) { return st.open_used == 0; }, 3s).open_used == 0);
+    CHECK(wait_used_closed(m, 3s) == 0);
     // Healthy again on a fresh connection (the spare the stream left).
     CHECK(c.request("POST", chat_path, chat_body("gpt-4o-mini", "x")).status == 200);
     CHECK(m.stats().connections == 4);
@@ -373,50 +311,31 @@ TEST_CASE("issue 10 #9 a non-streamed answer that drips ends at timeouts.upstrea
           "[e2e][hardening]")
 {
     // One body byte every 200 ms never trips the idle timeout; the total deadline does.
-    mock m;
-    daemon_options o;
-    o.upstream_stream_idle = "1s";
-    o.upstream_total = "2s";
-    proxy d(m, o);
-    http_client c(d.port());
-    const auto start = steady::now();
-    auto r = c.request("POST", chat_path, chat_body("meta.mock-drip", "x"), 15s);
-    const double took = seconds_since(start);
-    INFO(printable(r.body) << " after " << took << " s");
-    CHECK(r.status == 504);
-    CHECK(json_string(r.body, "/error/code") == "upstream_timeout");
-    CHECK(took >= 1.8);
-    CHECK(took < 6.0);
+    e2e_stack stack({.upstream_stream_idle = "1s", .upstream_total = "2s"});
+    auto& [m, d, c] = stack;
+    expect_upstream_timeout(c, chat_body("meta.mock-drip", "x"), {1.8, 6.0}, 15s);
     // The dripping connection is closed, not pooled.
-    CHECK(m.wait_stats([](const mock_stats& s) { return s.open_used == 0; }, 3s).open_used == 0);
+    CHECK(wait_used_closed(m, 3s) == 0);
 }
 
 TEST_CASE("issue 10 #9 SSE comments are not stream progress", "[e2e][hardening]")
 {
     // Comments every 200 ms, never an event: the idle timeout counts from the last event.
-    mock m;
-    daemon_options o;
-    o.upstream_stream_idle = "1s";
-    proxy d(m, o);
-    http_client c(d.port());
-    const auto start = steady::now();
-    auto r = c.request("POST", chat_path, chat_body("meta.mock-comments", "x", true), 15s);
-    const double took = seconds_since(start);
+    e2e_stack stack({.upstream_stream_idle = "1s"});
+    auto& [m, d, c] = stack;
+    auto [r, took] =
+        timed_request(c, "POST", chat_path, chat_body("meta.mock-comments", "x", true), 15s);
     INFO(printable(r.body, 2000) << " after " << took << " s");
-    REQUIRE(r.status == 200);
-    CHECK(r.complete);
-    CHECK(took < 6.0);
-    auto events = r.sse_data();
+    check_window(took, {0, 6.0}, "stream ended after");
+    auto events = expect_stream_ended_by_error(r);
     REQUIRE(events.size() == 1);
     CHECK(json_string(events.back(), "/error/type") == "api_error");
-    CHECK(m.wait_stats([](const mock_stats& s) { return s.open_used == 0; }, 3s).open_used == 0);
+    CHECK(wait_used_closed(m, 3s) == 0);
 }
 
-TEST_CASE("issue 10 #12 interim 1xx heads from OCI are skipped", "[e2e][hardening]")
+TEST_CASE_METHOD(e2e_stack, "issue 10 #12 interim 1xx heads from OCI are skipped",
+                 "[e2e][hardening]")
 {
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     for (bool stream : {false, true}) {
         INFO("stream=" << stream);
         auto r = c.request("POST", chat_path, chat_body("meta.mock-1xx", "hello", stream), 10s);
@@ -432,13 +351,11 @@ TEST_CASE("issue 10 #12 interim 1xx heads from OCI are skipped", "[e2e][hardenin
     }
 }
 
-TEST_CASE("issue 10 #15 a stream cut at the drain deadline ends with an error event",
-          "[e2e][hardening]")
+TEST_CASE_METHOD(e2e_stack,
+                 "issue 10 #15 a stream cut at the drain deadline ends with an error event",
+                 "[e2e][hardening]")
 {
     // The mock stalls after its first write; the daemon's drain budget is 2 s (stack.cpp).
-    mock m;
-    proxy d(m);
-    http_client c(d.port());
     c.send_request("POST", chat_path, chat_body("meta.mock-stall-1", long_prompt, true));
     REQUIRE(m.wait_stats([](const mock_stats& s) { return s.chat >= 1; }, 5s).chat >= 1);
     std::this_thread::sleep_for(200ms);  // the stream's head and first events are on their way
@@ -447,11 +364,8 @@ TEST_CASE("issue 10 #15 a stream cut at the drain deadline ends with an error ev
     auto r = c.read_response(10s);
     const double took = seconds_since(start);
     INFO(printable(r.body, 2000) << " after " << took << " s");
-    REQUIRE(r.status == 200);
-    CHECK(r.complete);  // the terminating chunk arrived: not a bare EOF
-    CHECK(took >= 1.5);
-    CHECK(took < 6.0);
-    auto events = r.sse_data();
+    check_window(took, {1.5, 6.0}, "stream ended after");
+    auto events = expect_stream_ended_by_error(r);
     REQUIRE(events.size() >= 2);
     CHECK(json_string(events.front(), "/object") == "chat.completion.chunk");
     CHECK(json_string(events.back(), "/error/code") == "server_shutting_down");

@@ -216,6 +216,22 @@ proxy::proxy(const mock& m, const daemon_options& o, bool wait_ready)
 
 // ---- chat helpers --------------------------------------------------------------------------
 
+std::uint64_t wait_used_closed(mock& m, ms timeout)
+{
+    return m.wait_stats([](const mock_stats& s) { return s.open_used == 0; }, timeout).open_used;
+}
+
+std::uint64_t wait_all_closed(mock& m, ms timeout)
+{
+    return m.wait_stats([](const mock_stats& s) { return s.open_connections == 0; }, timeout)
+        .open_connections;
+}
+
+e2e_stack::e2e_stack(const daemon_options& o, const std::vector<std::string>& mock_args)
+    : m(mock_args), d(m, o), c(d.port())
+{
+}
+
 std::string chat_body(std::string_view model, std::string_view prompt, bool stream,
                       std::string_view extra)
 {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/daemon.hpp"
+#include "support/http.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -96,6 +97,25 @@ class proxy : public daemon_process
 {
 public:
     proxy(const mock& m, const daemon_options& o = {}, bool wait_ready = true);
+};
+
+/// Polls the mock until no upstream connection that carried a request is open (the daemon's
+/// idle spare may stay); returns how many are left (0 on success) after at most `timeout`.
+std::uint64_t wait_used_closed(mock& m, ms timeout);
+/// Polls the mock until no upstream connection at all is open; returns how many are left.
+std::uint64_t wait_all_closed(mock& m, ms timeout);
+
+/// The usual end-to-end setup: the mock (with `mock_args`), the daemon against it (with `o`,
+/// ready) and one client connection to the daemon. Default-constructible, so also a Catch2
+/// fixture (TEST_CASE_METHOD) whose members the test body names directly.
+struct e2e_stack
+{
+    explicit e2e_stack(const daemon_options& o = {},
+                       const std::vector<std::string>& mock_args = {});
+
+    mock m;
+    proxy d;
+    http_client c;
 };
 
 /// A chat completions request body for `model` with one user message.
