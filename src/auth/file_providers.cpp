@@ -3,6 +3,7 @@
 #include "ogp/auth/oci_config_file.hpp"
 #include "ogp/auth/provider.hpp"
 #include "ogp/config/region.hpp"
+#include "ogp/util/text.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -11,17 +12,6 @@
 
 namespace ogp::auth {
 namespace {
-
-std::string trim_copy(std::string_view s)
-{
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-        s.remove_suffix(1);
-    }
-    return std::string(s);
-}
 
 // The value of a required key, or an error naming the key and the profile.
 result<std::string> required(const oci_profile& p, std::string_view key)
@@ -109,7 +99,7 @@ private:
             return der.error();
         }
         std::string actual = colon_hex(md5(*der));
-        std::string configured = trim_copy(*fingerprint);
+        std::string configured = std::string(text::trim(*fingerprint));
         std::transform(configured.begin(), configured.end(), configured.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         if (configured != actual) {
@@ -165,7 +155,7 @@ private:
         if (!raw) {
             return error{errc::config, p->where() + ": " + raw.error().message};
         }
-        std::string token = trim_copy(*raw);
+        std::string token = std::string(text::trim(*raw));
         if (token.empty()) {
             return error{errc::token,
                          p->where() + ": security_token_file " + token_path + " is empty"};

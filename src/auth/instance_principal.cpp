@@ -5,6 +5,7 @@
 #include "ogp/upstream/http_client.hpp"
 #include "ogp/upstream/url.hpp"
 #include "ogp/util/json.hpp"
+#include "ogp/util/text.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -16,20 +17,6 @@
 
 namespace ogp::auth {
 namespace {
-
-std::string trim_lower(std::string_view s)
-{
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-        s.remove_suffix(1);
-    }
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 std::string strip_trailing_slash(std::string s)
 {
@@ -86,12 +73,12 @@ public:
             if (!raw) {
                 co_return raw.error();
             }
-            auto region = resolve_region(trim_lower(*raw), opt_.default_domain);
+            auto region = resolve_region(text::to_lower(text::trim(*raw)), opt_.default_domain);
             if (!region) {
                 co_return error{errc::bad_response,
                                 "IMDS " + opt_.metadata_url +
                                     "/instance/region returned an unknown region `" +
-                                    trim_lower(raw->substr(0, 64)) + "`"};
+                                    text::to_lower(text::trim(raw->substr(0, 64))) + "`"};
             }
             region_ = *region;
         }

@@ -1,4 +1,5 @@
 #include "ogp/auth/oci_config_file.hpp"
+#include "ogp/util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -8,29 +9,6 @@
 #include <sstream>
 
 namespace ogp::auth {
-namespace {
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-}  // namespace
-
 const std::string* oci_profile::find(std::string_view key) const
 {
     auto it = values.find(key);
@@ -56,7 +34,7 @@ result<oci_profile> parse_oci_config(std::string_view text, std::string_view pro
         if (eol == std::string_view::npos) {
             eol = text.size();
         }
-        std::string_view line = trim(text.substr(pos, eol - pos));
+        std::string_view line = text::trim(text.substr(pos, eol - pos));
         pos = eol + 1;
         ++line_no;
         // Blank lines and comments.
@@ -69,7 +47,7 @@ result<oci_profile> parse_oci_config(std::string_view text, std::string_view pro
                 return error{errc::config, std::string(source) + ":" + std::to_string(line_no) +
                                                ": malformed section header"};
             }
-            current = std::string(trim(line.substr(1, line.size() - 2)));
+            current = std::string(text::trim(line.substr(1, line.size() - 2)));
             sections[current];
             in_section = true;
             continue;
@@ -84,7 +62,8 @@ result<oci_profile> parse_oci_config(std::string_view text, std::string_view pro
             return error{errc::config, std::string(source) + ":" + std::to_string(line_no) +
                                            ": key=value before any [profile] header"};
         }
-        sections[current][lower(trim(line.substr(0, eq)))] = std::string(trim(line.substr(eq + 1)));
+        sections[current][text::to_lower(text::trim(line.substr(0, eq)))] =
+            std::string(text::trim(line.substr(eq + 1)));
     }
 
     // The profile, on top of [DEFAULT].

@@ -3,22 +3,12 @@
 #include "ogp/auth/oci_config_file.hpp"
 #include "ogp/auth/provider.hpp"
 #include "ogp/config/region.hpp"
+#include "ogp/util/text.hpp"
 
 #include <cctype>
 
 namespace ogp::auth {
 namespace {
-
-std::string trim_copy(std::string_view s)
-{
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-        s.remove_suffix(1);
-    }
-    return std::string(s);
-}
 
 class resource_principal_provider final : public credential_provider
 {
@@ -55,7 +45,7 @@ private:
     {
         // Only v2.2 is supported.
         auto version = env_ ? env_("OCI_RESOURCE_PRINCIPAL_VERSION") : std::nullopt;
-        if (!version || trim_copy(*version) != "2.2") {
+        if (!version || text::trim(*version) != "2.2") {
             return error{errc::config,
                          "resource principal: OCI_RESOURCE_PRINCIPAL_VERSION must be 2.2 (is " +
                              (version ? "`" + *version + "`" : std::string("unset")) + ")"};
@@ -73,7 +63,7 @@ private:
             return pass.error();
         }
         // The token and its claims.
-        std::string token = trim_copy(*rpst);
+        std::string token = std::string(text::trim(*rpst));
         auto claims = decode_jwt(token);
         if (!claims) {
             return error{errc::token, "resource principal: OCI_RESOURCE_PRINCIPAL_RPST: " +
@@ -85,7 +75,7 @@ private:
         }
         std::optional<std::string> passphrase;
         if (!pass->empty()) {
-            passphrase = trim_copy(*pass);
+            passphrase = std::string(text::trim(*pass));
         }
         auto key = load_private_key_pem(*pem, passphrase,
                                         "resource principal: OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM");
@@ -95,8 +85,8 @@ private:
         // Region: id or short code.
         std::string region;
         if (auto r = env_("OCI_RESOURCE_PRINCIPAL_REGION")) {
-            auto resolved = resolve_region(trim_copy(*r));
-            region = resolved ? resolved->id : trim_copy(*r);
+            auto resolved = resolve_region(text::trim(*r));
+            region = resolved ? resolved->id : std::string(text::trim(*r));
         }
         std::string tenancy;
         if (auto it = claims->strings.find("res_tenant"); it != claims->strings.end()) {
@@ -150,7 +140,7 @@ std::unique_ptr<credential_provider> make_provider(const config& cfg, const env_
             return configured;
         }
         auto v = env ? env(var) : std::nullopt;
-        return v ? trim_copy(*v) : std::string{};
+        return v ? std::string(text::trim(*v)) : std::string{};
     };
     if (auto m = pick(cfg.oci.metadata_url, "OCI_METADATA_BASE_URL"); !m.empty()) {
         o.metadata_url = m;

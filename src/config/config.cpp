@@ -135,7 +135,7 @@ std::vector<std::string> split_keys(std::string_view text, bool comments)
     std::vector<std::string> out;
     std::string cur;
     auto flush = [&] {
-        std::string k = trim(cur);
+        std::string k(ogp::text::trim(cur));
         cur.clear();
         if (!k.empty() && !(comments && k.front() == '#')) {
             out.push_back(k);
@@ -155,14 +155,14 @@ std::vector<std::string> split_keys(std::string_view text, bool comments)
 // A size: an integer number of bytes, or with a unit (`16KiB`, `32MiB`, `1GiB`, `64KB`).
 std::optional<std::size_t> parse_size(std::string_view text)
 {
-    std::string s = trim(text);
+    std::string s(ogp::text::trim(text));
     std::size_t i = 0;
     while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
         ++i;
     }
     unsigned long long v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
-    std::string unit = upper(trim(std::string_view(s).substr(i)));
+    std::string unit = ogp::text::to_upper(ogp::text::trim(std::string_view(s).substr(i)));
     unsigned long long mul = 0;
     if (unit.empty() || unit == "B") {
         mul = 1;
@@ -723,7 +723,7 @@ std::string describe_config(const config& c)
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text)
 {
-    std::string s = trim(text);
+    std::string s(ogp::text::trim(text));
     if (s.empty()) {
         return std::nullopt;
     }
@@ -737,7 +737,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text)
     if (i == 0 || ec != std::errc() || p != s.data() + i || !std::isfinite(v)) {
         return std::nullopt;
     }
-    std::string unit = trim(std::string_view(s).substr(i));
+    std::string unit(ogp::text::trim(std::string_view(s).substr(i)));
     double ms = 0;
     if (unit.empty() || unit == "s") {
         ms = v * 1000.0;

@@ -14,24 +14,6 @@
 
 namespace ogp::config_detail {
 
-std::string upper(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return out;
-}
-
-std::string trim(std::string_view s)
-{
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 bool is_token_like(std::string_view s)
 {
     return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
@@ -215,7 +197,7 @@ std::optional<std::string> set_model_id(model_alias& m, const std::string& v)
 
 std::optional<std::string> set_model_format(model_alias& m, const std::string& v)
 {
-    const std::string u = upper(v);
+    const std::string u = text::to_upper(v);
     for (auto f : {api_format::generic, api_format::cohere, api_format::coherev2}) {
         if (to_string(f) == u) {
             m.format = f;
@@ -235,7 +217,7 @@ std::optional<std::string> set_model_input_type(model_alias& m, const std::strin
 {
     static const std::set<std::string> types{"SEARCH_DOCUMENT", "SEARCH_QUERY", "CLASSIFICATION",
                                              "CLUSTERING", "IMAGE"};
-    m.input_type = upper(v);
+    m.input_type = text::to_upper(v);
     if (types.count(m.input_type) == 0) {
         return "must be SEARCH_DOCUMENT, SEARCH_QUERY, CLASSIFICATION, CLUSTERING or IMAGE";
     }

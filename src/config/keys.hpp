@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ogp/config/config.hpp"
+#include "ogp/util/text.hpp"
 
 namespace ogp::config_detail {
 
@@ -89,8 +90,6 @@ struct model_field
 std::span<const model_field> model_fields();
 
 // Text helpers shared by the table and the loader.
-std::string upper(std::string_view s);
-std::string trim(std::string_view s);
 /// True when `s` has no control characters and no whitespace (safe in URLs, headers, logs).
 bool is_token_like(std::string_view s);
 bool readable_file(const std::string& path);
