@@ -1,4 +1,5 @@
 #include "ogp/auth/credential_cache.hpp"
+#include "ogp/util/asio.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -20,8 +21,8 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 using sys = std::chrono::system_clock;
+using ogp::use_nothrow;
 using std::chrono::milliseconds;
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
 // Uniform factor in [0.5, 1.5) for backoff jitter.
 double jitter()

@@ -1,6 +1,7 @@
 // Fake IMDS and federation servers for the auth tests (see auth_fakes.hpp).
 
 #include "fake_oci.hpp"
+#include "ogp/util/asio.hpp"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -29,7 +30,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+using ogp::use_nothrow;
 
 // ---------------------------------------------------------------------------------------------
 // fake_server

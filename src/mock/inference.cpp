@@ -1,5 +1,6 @@
 #include "inference.hpp"
 
+#include "ogp/util/asio.hpp"
 #include "signature.hpp"
 
 #include <openssl/sha.h>
@@ -28,7 +29,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+using ogp::use_nothrow;
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 std::string lower(std::string_view s)
