@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "ogp/server/server.hpp"
+#include "ogp/util/asio.hpp"
 #include "ogp/util/log.hpp"
 
 namespace ogp::server {
@@ -25,9 +26,6 @@ namespace ogp::server {
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
-
-// The data path never throws: every operation completes with its error_code.
-inline constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
 inline constexpr std::size_t read_chunk = 16 * 1024;
 // A body on a route that takes none (probes, /v1/models) is read and dropped up to this size so
