@@ -157,13 +157,7 @@ result<embeddings_plan> plan_embeddings(std::string_view openai_body, const conf
             write_string(w, inputs[i]);
         }
         w.EndArray();
-        w.Key("servingMode");
-        w.StartObject();
-        w.Key("servingType");
-        w.String(rm.dedicated ? "DEDICATED" : "ON_DEMAND");
-        w.Key(rm.dedicated ? "endpointId" : "modelId");
-        write_string(w, rm.oci_id);
-        w.EndObject();
+        detail::write_serving_mode(w, rm.dedicated, rm.oci_id);
         w.Key("compartmentId");
         write_string(w, rm.compartment_id);
         w.Key("truncate");

@@ -124,6 +124,17 @@ std::string_view get_string(const rapidjson::Value& obj, std::string_view key)
     return (v != nullptr && v->IsString()) ? sv(*v) : std::string_view{};
 }
 
+void write_serving_mode(json_writer& w, bool dedicated, std::string_view oci_id)
+{
+    w.Key("servingMode");
+    w.StartObject();
+    w.Key("servingType");
+    w.String(dedicated ? "DEDICATED" : "ON_DEMAND");
+    w.Key(dedicated ? "endpointId" : "modelId");
+    write_string(w, oci_id);
+    w.EndObject();
+}
+
 std::string to_json(const rapidjson::Value& v)
 {
     rapidjson::StringBuffer sb;

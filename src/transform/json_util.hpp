@@ -61,6 +61,10 @@ inline void write_key(json_writer& w, std::string_view s)
     w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
+/// OCI's `servingMode`: an on-demand model by id, or a dedicated endpoint (chat and embeddings
+/// requests alike).
+void write_serving_mode(json_writer& w, bool dedicated, std::string_view oci_id);
+
 /// Serialises a value to a string (iteratively: no recursion however deep the value).
 std::string to_json(const rapidjson::Value& v);
 

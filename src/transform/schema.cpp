@@ -252,29 +252,25 @@ struct cleaner
             return clean_map(v, ref_depth);
         }
         if (k == "items" || k == "additionalProperties" || k == "not" || k == "contains") {
-            if (v.IsArray()) {
-                Value arr(rapidjson::kArrayType);
-                for (auto& e : v.GetArray()) {
-                    if (!error.empty()) {
-                        break;
-                    }
-                    arr.PushBack(clean(e, ref_depth), alloc);
-                }
-                return arr;
-            }
-            return clean(v, ref_depth);
+            return v.IsArray() ? clean_each(v, ref_depth) : clean(v, ref_depth);
         }
         if (k == "prefixItems" && v.IsArray()) {
-            Value arr(rapidjson::kArrayType);
-            for (auto& e : v.GetArray()) {
-                if (!error.empty()) {
-                    break;
-                }
-                arr.PushBack(clean(e, ref_depth), alloc);
-            }
-            return arr;
+            return clean_each(v, ref_depth);
         }
         return copy(v);
+    }
+
+    // Cleans each schema of array `v`, up to the first error.
+    Value clean_each(const Value& v, int ref_depth)
+    {
+        Value arr(rapidjson::kArrayType);
+        for (auto& e : v.GetArray()) {
+            if (!error.empty()) {
+                break;
+            }
+            arr.PushBack(clean(e, ref_depth), alloc);
+        }
+        return arr;
     }
 };
 
