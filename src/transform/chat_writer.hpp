@@ -14,6 +14,31 @@ void begin_chat_details(json_writer& w, const resolved_model& m);
 /// Content as OCI parts: `TEXT` and, in user turns, images typed `image_type`.
 void write_parts(json_writer& w, const chat_content& c, const char* image_type);
 
+/// `messages` in GENERIC's shape. COHEREV2 (`generic` false) spells it its own way: developer
+/// turns are SYSTEM, images IMAGE_URL, tool calls nest a `function` object, an assistant turn
+/// without text has no `content`, and names are dropped.
+void write_messages(json_writer& w, const chat_request& req, bool generic);
+
+/// `tools`: one object per function tool (OCI has no other kind), its members from `body`.
+template <class Body>
+void write_function_tools(json_writer& w, const chat_request& req, Body&& body)
+{
+    w.Key("tools");
+    w.StartArray();
+    for (const chat_tool& t : req.tools) {
+        if (t.type == chat_tool::kind::function) {
+            w.StartObject();
+            body(t);
+            w.EndObject();
+        }
+    }
+    w.EndArray();
+}
+
+/// A tool's `type`, `name`, `description` and `parameters`; COHEREV2 (`generic` false) nests
+/// all but `type` in a `function` object.
+void write_function_tool(json_writer& w, const chat_tool& t, bool generic);
+
 /// `responseFormat`; GENERIC has JSON_SCHEMA, the Cohere formats put a schema in JSON_OBJECT.
 void write_response_format(json_writer& w, const chat_response_format& rf, bool generic);
 

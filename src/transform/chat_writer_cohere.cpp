@@ -48,7 +48,7 @@ bool is_system(const chat_message& m)
     return m.role == chat_role::system || m.role == chat_role::developer;
 }
 
-void write_messages(json_writer& w, const chat_request& req)
+void write_conversation(json_writer& w, const chat_request& req)
 {
     const auto& msgs = req.messages;
     const std::size_t count = msgs.size();
@@ -189,24 +189,16 @@ void write_parameter_definitions(json_writer& w, const rapidjson::Value& schema)
 
 void write_chat_cohere(json_writer& w, const chat_request& req, const config& cfg)
 {
-    write_messages(w, req);
+    write_conversation(w, req);
     // COHERE cannot force a call; `tool_choice: none` is honoured by offering no tools.
     if (req.has_function_tools && !req.tools_suppressed()) {
-        w.Key("tools");
-        w.StartArray();
-        for (const chat_tool& t : req.tools) {
-            if (t.type != chat_tool::kind::function) {
-                continue;
-            }
-            w.StartObject();
+        write_function_tools(w, req, [&](const chat_tool& t) {
             w.Key("name");
             write_string(w, t.name);
             w.Key("description");
             write_string(w, t.description);
             write_parameter_definitions(w, t.schema);
-            w.EndObject();
-        }
-        w.EndArray();
+        });
     }
     if (req.response_format) {
         write_response_format(w, *req.response_format, false);

@@ -23,6 +23,62 @@ void put_optional(json_writer& w, const char* key, const std::optional<T>& v)
     }
 }
 
+// `type: FUNCTION` and the members `fields` writes, which COHEREV2 (`generic` false) nests in
+// a `function` object.
+template <class Fields>
+void write_function(json_writer& w, bool generic, Fields&& fields)
+{
+    w.Key("type");
+    w.String("FUNCTION");
+    if (!generic) {
+        w.Key("function");
+        w.StartObject();
+    }
+    fields();
+    if (!generic) {
+        w.EndObject();
+    }
+}
+
+void write_tool_calls(json_writer& w, const chat_message& m, bool generic)
+{
+    w.Key("toolCalls");
+    w.StartArray();
+    for (const auto& tc : m.tool_calls) {
+        w.StartObject();
+        if (!tc.id.empty()) {
+            w.Key("id");
+            write_string(w, tc.id);
+        }
+        write_function(w, generic, [&] {
+            w.Key("name");
+            write_string(w, tc.name);
+            w.Key("arguments");
+            write_string(w, tc.arguments);
+        });
+        w.EndObject();
+    }
+    w.EndArray();
+}
+
+const char* role_name(chat_role r, bool generic)
+{
+    switch (r) {
+        case chat_role::system:
+            return "SYSTEM";
+        case chat_role::developer:
+            return generic ? "DEVELOPER" : "SYSTEM";
+        case chat_role::user:
+            return "USER";
+        case chat_role::assistant:
+            return "ASSISTANT";
+        case chat_role::tool:
+        case chat_role::other:  // refused by validation
+            break;
+    }
+    return "TOOL";
+}
+
 }  // namespace
 
 void begin_chat_details(json_writer& w, const resolved_model& m)
@@ -30,13 +86,7 @@ void begin_chat_details(json_writer& w, const resolved_model& m)
     w.StartObject();
     w.Key("compartmentId");
     write_string(w, m.compartment_id);
-    w.Key("servingMode");
-    w.StartObject();
-    w.Key("servingType");
-    w.String(m.dedicated ? "DEDICATED" : "ON_DEMAND");
-    w.Key(m.dedicated ? "endpointId" : "modelId");
-    write_string(w, m.oci_id);
-    w.EndObject();
+    write_serving_mode(w, m.dedicated, m.oci_id);
     w.Key("chatRequest");
     w.StartObject();
     w.Key("apiFormat");
@@ -78,6 +128,56 @@ void write_parts(json_writer& w, const chat_content& c, const char* image_type)
         // Refusals are the model's own words: not sent back.
     }
     w.EndArray();
+}
+
+void write_messages(json_writer& w, const chat_request& req, bool generic)
+{
+    const char* image_type = generic ? "IMAGE" : "IMAGE_URL";
+    w.Key("messages");
+    w.StartArray();
+    for (const chat_message& m : req.messages) {
+        w.StartObject();
+        w.Key("role");
+        w.String(role_name(m.role, generic));
+        if (m.role == chat_role::tool || m.role == chat_role::other) {
+            w.Key("toolCallId");
+            write_string(w, m.tool_call_id);
+        }
+        if (m.role != chat_role::assistant) {
+            w.Key("content");
+            write_parts(w, m.content, image_type);
+        } else {
+            // Text (GENERIC: null beside tool calls) plus the tool calls.
+            if (!m.content.empty()) {
+                w.Key("content");
+                write_parts(w, m.content, image_type);
+            } else if (generic) {
+                w.Key("content");
+                w.Null();
+            }
+            if (!m.tool_calls.empty()) {
+                write_tool_calls(w, m, generic);
+            }
+        }
+        if (generic && !m.name.empty() && m.role != chat_role::tool) {
+            w.Key("name");
+            write_string(w, m.name);
+        }
+        w.EndObject();
+    }
+    w.EndArray();
+}
+
+void write_function_tool(json_writer& w, const chat_tool& t, bool generic)
+{
+    write_function(w, generic, [&] {
+        w.Key("name");
+        write_string(w, t.name);
+        w.Key("description");
+        write_string(w, t.description);
+        w.Key("parameters");
+        json::write_value(w, t.schema);
+    });
 }
 
 void write_response_format(json_writer& w, const chat_response_format& rf, bool generic)

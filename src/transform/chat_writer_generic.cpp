@@ -7,95 +7,6 @@ namespace ogp::transform::detail {
 
 namespace {
 
-void write_messages(json_writer& w, const chat_request& req)
-{
-    w.Key("messages");
-    w.StartArray();
-    for (const chat_message& m : req.messages) {
-        w.StartObject();
-        w.Key("role");
-        switch (m.role) {
-            case chat_role::system:
-                w.String("SYSTEM");
-                break;
-            case chat_role::developer:
-                w.String("DEVELOPER");
-                break;
-            case chat_role::user:
-                w.String("USER");
-                break;
-            case chat_role::assistant:
-                w.String("ASSISTANT");
-                break;
-            case chat_role::tool:
-            case chat_role::other:  // refused by validation
-                w.String("TOOL");
-                w.Key("toolCallId");
-                write_string(w, m.tool_call_id);
-                break;
-        }
-        if (m.role == chat_role::assistant) {
-            // Text (null beside tool calls) plus flat tool calls.
-            w.Key("content");
-            if (m.content.empty()) {
-                w.Null();
-            } else {
-                write_parts(w, m.content, "IMAGE");
-            }
-            if (!m.tool_calls.empty()) {
-                w.Key("toolCalls");
-                w.StartArray();
-                for (const auto& tc : m.tool_calls) {
-                    w.StartObject();
-                    if (!tc.id.empty()) {
-                        w.Key("id");
-                        write_string(w, tc.id);
-                    }
-                    w.Key("type");
-                    w.String("FUNCTION");
-                    w.Key("name");
-                    write_string(w, tc.name);
-                    w.Key("arguments");
-                    write_string(w, tc.arguments);
-                    w.EndObject();
-                }
-                w.EndArray();
-            }
-        } else {
-            w.Key("content");
-            write_parts(w, m.content, "IMAGE");
-        }
-        if (!m.name.empty() && m.role != chat_role::tool) {
-            w.Key("name");
-            write_string(w, m.name);
-        }
-        w.EndObject();
-    }
-    w.EndArray();
-}
-
-void write_tools(json_writer& w, const chat_request& req)
-{
-    w.Key("tools");
-    w.StartArray();
-    for (const chat_tool& t : req.tools) {
-        if (t.type != chat_tool::kind::function) {
-            continue;
-        }
-        w.StartObject();
-        w.Key("type");
-        w.String("FUNCTION");
-        w.Key("name");
-        write_string(w, t.name);
-        w.Key("description");
-        write_string(w, t.description);
-        w.Key("parameters");
-        json::write_value(w, t.schema);
-        w.EndObject();
-    }
-    w.EndArray();
-}
-
 void write_web_search(json_writer& w, const chat_web_search& ws)
 {
     w.Key("webSearchOptions");
@@ -126,7 +37,7 @@ void write_web_search(json_writer& w, const chat_web_search& ws)
 
 void write_chat_generic(json_writer& w, const chat_request& req, const config& cfg)
 {
-    write_messages(w, req);
+    write_messages(w, req, true);
     // tool_choice and tools go only beside function tools.
     if (req.has_function_tools) {
         if (req.tool_choice) {
@@ -141,7 +52,7 @@ void write_chat_generic(json_writer& w, const chat_request& req, const config& c
             }
             w.EndObject();
         }
-        write_tools(w, req);
+        write_function_tools(w, req, [&](const chat_tool& t) { write_function_tool(w, t, true); });
     }
     if (req.parallel_tool_calls) {
         w.Key("isParallelToolCalls");
