@@ -54,6 +54,26 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
         std::shared_ptr<wake_channel> channel;
     };
 
+    // Removes a caller's waiter when the caller's coroutine ends, however it ends.
+    struct waiter_guard
+    {
+        state* st;
+        wake_channel* ch;
+        ~waiter_guard()
+        {
+            std::lock_guard lock(st->mu);
+            std::erase_if(st->waiters, [&](const waiter& w) { return w.channel.get() == ch; });
+        }
+    };
+
+    // Waits for the wake-up on `ch` or for `timeout`, whichever comes first.
+    static net::awaitable<void> wait_woken(wake_channel& ch, milliseconds timeout)
+    {
+        using namespace net::experimental::awaitable_operators;
+        net::steady_timer timer(co_await net::this_coro::executor, timeout);
+        co_await (ch.async_receive(use_nothrow) || timer.async_wait(use_nothrow));
+    }
+
     // No I/O object lives here: the state may outlive the io_context (timers and channels
     // belong to coroutine frames, which the io_context destroys with itself).
     net::any_io_executor ex;
@@ -318,24 +338,8 @@ net::awaitable<result<snapshot_ptr>> credential_cache::get()
         gen = s->generation;
     }
     // Unregister on every exit, including destruction of this frame by the io_context.
-    struct unregister
-    {
-        state* st;
-        state::wake_channel* ch;
-        ~unregister()
-        {
-            std::lock_guard lock(st->mu);
-            std::erase_if(st->waiters,
-                          [&](const state::waiter& w) { return w.channel.get() == ch; });
-        }
-    } guard{s.get(), channel.get()};
-
-    // Wait for the wake-up or the deadline, whichever comes first.
-    {
-        using namespace net::experimental::awaitable_operators;
-        net::steady_timer timer(ex, s->opt.get_timeout);
-        co_await (channel->async_receive(use_nothrow) || timer.async_wait(use_nothrow));
-    }
+    state::waiter_guard guard{s.get(), channel.get()};
+    co_await state::wait_woken(*channel, s->opt.get_timeout);
 
     std::lock_guard lock(s->mu);
     if (s->usable(s->snap, sys::now())) {
@@ -398,24 +402,9 @@ net::awaitable<result<snapshot_ptr>> credential_cache::renew_after_rejection(
         gen = s->generation;
     }
     // Unregister on every exit, including destruction of this frame by the io_context.
-    struct unregister
-    {
-        state* st;
-        state::wake_channel* ch;
-        ~unregister()
-        {
-            std::lock_guard lock(st->mu);
-            std::erase_if(st->waiters,
-                          [&](const state::waiter& w) { return w.channel.get() == ch; });
-        }
-    } guard{s.get(), channel.get()};
-
+    state::waiter_guard guard{s.get(), channel.get()};
     // One renewal completes (or fails) and wakes every waiter; or the bound passes.
-    {
-        using namespace net::experimental::awaitable_operators;
-        net::steady_timer timer(ex, timeout);
-        co_await (channel->async_receive(use_nothrow) || timer.async_wait(use_nothrow));
-    }
+    co_await state::wait_woken(*channel, timeout);
 
     std::lock_guard lock(s->mu);
     if (s->stopped) {

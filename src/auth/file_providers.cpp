@@ -60,36 +60,58 @@ std::string region_of(const oci_profile& p, const env_lookup& env)
     return raw;
 }
 
-// API key: keyId `tenancy/user/fingerprint`, never expires.
-class api_key_provider final : public credential_provider
+// A provider whose credentials come from one profile of an OCI config file, re-read on each
+// fetch.
+class profile_provider : public credential_provider
 {
 public:
-    api_key_provider(std::string path, std::string profile, env_lookup env)
+    profile_provider(std::string path, std::string profile, env_lookup env)
         : path_(std::move(path)), profile_(std::move(profile)), env_(std::move(env))
     {
     }
 
-    std::string_view name() const override { return "api_key"; }
-
-    net::awaitable<result<snapshot_ptr>> fetch() override { co_return load(); }
-
-private:
-    result<snapshot_ptr> load() const
+    net::awaitable<result<snapshot_ptr>> fetch() final
     {
         auto p = read_oci_config(path_, profile_, env_);
         if (!p) {
-            return p.error();
+            co_return p.error();
         }
+        co_return load(*p);
+    }
+
+protected:
+    const env_lookup& env() const { return env_; }
+
+private:
+    // The credentials from the profile just read.
+    virtual result<snapshot_ptr> load(const oci_profile& p) const = 0;
+
+    std::string path_;
+    std::string profile_;
+    env_lookup env_;
+};
+
+// API key: keyId `tenancy/user/fingerprint`, never expires.
+class api_key_provider final : public profile_provider
+{
+public:
+    using profile_provider::profile_provider;
+
+    std::string_view name() const override { return "api_key"; }
+
+private:
+    result<snapshot_ptr> load(const oci_profile& p) const override
+    {
         // Required fields, each named when missing.
-        auto user = required(*p, "user");
-        auto fingerprint = required(*p, "fingerprint");
-        auto tenancy = required(*p, "tenancy");
+        auto user = required(p, "user");
+        auto fingerprint = required(p, "fingerprint");
+        auto tenancy = required(p, "tenancy");
         for (auto* r : {&user, &fingerprint, &tenancy}) {
             if (!*r) {
                 return r->error();
             }
         }
-        auto key = load_profile_key(*p, env_);
+        auto key = load_profile_key(p, env());
         if (!key) {
             return key.error();
         }
@@ -104,31 +126,24 @@ private:
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         if (configured != actual) {
             return error{errc::fingerprint_mismatch,
-                         p->where() + ": fingerprint " + configured +
+                         p.where() + ": fingerprint " + configured +
                              " does not match the private key in key_file (its fingerprint is " +
                              actual + ")"};
         }
         return credential_snapshot::create({.key_id = *tenancy + "/" + *user + "/" + actual,
                                             .key = *key,
                                             .tenancy = *tenancy,
-                                            .region = region_of(*p, env_)});
+                                            .region = region_of(p, env())});
     }
-
-    std::string path_;
-    std::string profile_;
-    env_lookup env_;
 };
 
 // Session token: keyId `ST$<token>`, expiry from the token, file re-read on each fetch.
-class session_token_provider final : public credential_provider
+class session_token_provider final : public profile_provider
 {
 public:
     session_token_provider(std::string path, std::string profile, env_lookup env,
                            std::chrono::milliseconds recheck)
-        : path_(std::move(path)),
-          profile_(std::move(profile)),
-          env_(std::move(env)),
-          recheck_(recheck)
+        : profile_provider(std::move(path), std::move(profile), std::move(env)), recheck_(recheck)
     {
     }
 
@@ -136,47 +151,41 @@ public:
 
     std::optional<std::chrono::milliseconds> recheck_interval() const override { return recheck_; }
 
-    net::awaitable<result<snapshot_ptr>> fetch() override { co_return load(); }
-
 private:
-    result<snapshot_ptr> load() const
+    result<snapshot_ptr> load(const oci_profile& p) const override
     {
-        auto p = read_oci_config(path_, profile_, env_);
-        if (!p) {
-            return p.error();
-        }
-        auto token_file = required(*p, "security_token_file");
+        auto token_file = required(p, "security_token_file");
         if (!token_file) {
             return token_file.error();
         }
         // The token: whole file, surrounding whitespace removed.
-        std::string token_path = expand_user_path(*token_file, env_);
+        std::string token_path = expand_user_path(*token_file, env());
         auto raw = read_small_file(token_path, "security_token_file");
         if (!raw) {
-            return error{errc::config, p->where() + ": " + raw.error().message};
+            return error{errc::config, p.where() + ": " + raw.error().message};
         }
         std::string token = std::string(text::trim(*raw));
         if (token.empty()) {
             return error{errc::token,
-                         p->where() + ": security_token_file " + token_path + " is empty"};
+                         p.where() + ": security_token_file " + token_path + " is empty"};
         }
         auto claims = decode_jwt(token);
         if (!claims) {
-            return error{errc::token, p->where() + ": security_token_file " + token_path + ": " +
+            return error{errc::token, p.where() + ": security_token_file " + token_path + ": " +
                                           claims.error().message};
         }
         if (claims->exp <= std::chrono::system_clock::now()) {
             return error{errc::token,
-                         p->where() + ": the session token in " + token_path + " expired at " +
+                         p.where() + ": the session token in " + token_path + " expired at " +
                              format_http_date(claims->exp) +
                              " (run `oci session refresh` or `oci session authenticate`)"};
         }
-        auto key = load_profile_key(*p, env_);
+        auto key = load_profile_key(p, env());
         if (!key) {
             return key.error();
         }
         std::string tenancy;
-        if (const std::string* t = p->find("tenancy")) {
+        if (const std::string* t = p.find("tenancy")) {
             tenancy = *t;
         }
         return credential_snapshot::create({.key_id = "ST$" + token,
@@ -184,12 +193,9 @@ private:
                                             .expiry = claims->exp,
                                             .issued = std::chrono::system_clock::now(),
                                             .tenancy = tenancy,
-                                            .region = region_of(*p, env_)});
+                                            .region = region_of(p, env())});
     }
 
-    std::string path_;
-    std::string profile_;
-    env_lookup env_;
     std::chrono::milliseconds recheck_;
 };
 
