@@ -13,20 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "unit/api/fake_clock.hpp"
+
 using namespace ogp::api;
+using ogp_test::fake_clock;
 using namespace std::chrono_literals;
 namespace net = boost::asio;
 
 namespace {
-
-struct fake_clock
-{
-    std::chrono::steady_clock::time_point t{std::chrono::hours(1)};
-    steady_clock_fn fn()
-    {
-        return [this] { return t; };
-    }
-};
 
 // OCI's list: `pages` pages of `per_page` ids, page tokens "p<n>"; or down.
 struct fake_oci
@@ -87,9 +81,7 @@ TEST_CASE("model_catalog: every page is collected (more than ten)", "[api][model
 {
     fake_clock clock;
     model_catalog c({}, clock.fn());
-    fake_oci oci;
-    oci.pages = 12;
-    oci.per_page = 500;
+    fake_oci oci{.pages = 12, .per_page = 500};
     auto ids = discover(c, oci);
     CHECK(ids.size() == 6000);
     CHECK(oci.calls == 12);
@@ -106,9 +98,7 @@ TEST_CASE("model_catalog: paging stops at the bounds and serves what it gathered
     SECTION("100 pages")
     {
         model_catalog c({}, clock.fn());
-        fake_oci oci;
-        oci.pages = 150;
-        oci.per_page = 1;
+        fake_oci oci{.pages = 150, .per_page = 1};
         auto ids = discover(c, oci);
         CHECK(oci.calls == 100);
         CHECK(ids.size() == 100);
@@ -119,9 +109,7 @@ TEST_CASE("model_catalog: paging stops at the bounds and serves what it gathered
     SECTION("10,000 models")
     {
         model_catalog c({}, clock.fn());
-        fake_oci oci;
-        oci.pages = 30;
-        oci.per_page = 1000;
+        fake_oci oci{.pages = 30, .per_page = 1000};
         auto ids = discover(c, oci);
         CHECK(oci.calls == 10);
         CHECK(ids.size() == 10000);
@@ -129,9 +117,7 @@ TEST_CASE("model_catalog: paging stops at the bounds and serves what it gathered
     SECTION("an unusable page token ends the list")
     {
         model_catalog c({}, clock.fn());
-        fake_oci oci;
-        oci.pages = 5;
-        oci.bad_token_at = 1;
+        fake_oci oci{.pages = 5, .bad_token_at = 1};
         auto ids = discover(c, oci);
         CHECK(oci.calls == 2);
         CHECK(ids.size() == 6);
@@ -158,8 +144,7 @@ TEST_CASE("model_catalog: a failure is remembered for 30 s (no discovery per cal
 {
     fake_clock clock;
     model_catalog c({}, clock.fn());
-    fake_oci oci;
-    oci.down = true;
+    fake_oci oci{.down = true};
     CHECK(discover(c, oci).empty());
     CHECK(oci.calls == 1);
     for (int i = 0; i < 5; ++i) {
@@ -184,8 +169,7 @@ TEST_CASE("model_catalog: a failed refresh serves the last good list", "[api][mo
 {
     fake_clock clock;
     model_catalog c({}, clock.fn());
-    fake_oci oci;
-    oci.pages = 2;
+    fake_oci oci{.pages = 2};
     REQUIRE(discover(c, oci).size() == 6);
     clock.t += 11min;
     oci.down = true;
@@ -207,8 +191,7 @@ TEST_CASE("model_catalog: a client that went away leaves the cache as it was", "
 {
     fake_clock clock;
     model_catalog c({}, clock.fn());
-    fake_oci oci;
-    oci.client_gone = true;
+    fake_oci oci{.client_gone = true};
     CHECK(discover(c, oci).empty());
     oci.client_gone = false;
     CHECK(discover(c, oci).size() == 3);  // no negative cache: discovered at once

@@ -8,27 +8,33 @@
 #include <chrono>
 #include <vector>
 
+#include "unit/api/fake_clock.hpp"
+
 using namespace ogp::api;
+using ogp_test::fake_clock;
 using namespace std::chrono_literals;
 using action = resilience::action;
 
 namespace {
-
-// A steady clock that moves only when told.
-struct fake_clock
-{
-    std::chrono::steady_clock::time_point t{std::chrono::hours(1)};
-    steady_clock_fn fn()
-    {
-        return [this] { return t; };
-    }
-};
 
 resilience_options options(std::size_t max_inflight = 64)
 {
     resilience_options o;
     o.max_inflight = max_inflight;
     return o;
+}
+
+// Makes `attempts` attempts, each kept in `held` (so nothing is released before the count);
+// returns how many `granted` says were let through.
+template <class Held, class Attempt, class Granted>
+int count_granted(int attempts, std::vector<Held>& held, Attempt attempt, Granted granted)
+{
+    int n = 0;
+    for (int i = 0; i < attempts; ++i) {
+        held.push_back(attempt());
+        n += granted(held.back()) ? 1 : 0;
+    }
+    return n;
 }
 
 }  // namespace
@@ -78,13 +84,9 @@ TEST_CASE("resilience: the in-flight cap refuses beyond max_inflight, slots come
     // Many at once: exactly max_inflight granted.
     resilience big(options(10), clock.fn());
     std::vector<resilience::token> held;
-    int granted = 0;
-    for (int i = 0; i < 25; ++i) {
-        auto t = big.acquire();
-        granted += t ? 1 : 0;
-        held.push_back(std::move(t));
-    }
-    CHECK(granted == 10);
+    CHECK(count_granted(
+              25, held, [&] { return big.acquire(); },
+              [](const resilience::token& t) { return static_cast<bool>(t); }) == 10);
     held.clear();
     CHECK(big.in_flight() == 0);
 }
@@ -182,14 +184,12 @@ TEST_CASE("resilience: the retry budget caps concurrent retry sleeps and grows w
         slots.push_back(loaded.acquire());
     }
     std::vector<resilience::decision> held;
-    int granted = 0;
-    for (int i = 0; i < 10; ++i) {
+    auto retry_503 = [&] {
         auto b = loaded.begin(600s);
-        auto d = loaded.on_status(b, 503, "1");
-        granted += d.what == action::wait_and_retry ? 1 : 0;
-        held.push_back(std::move(d));
-    }
-    CHECK(granted == 5);
+        return loaded.on_status(b, 503, "1");
+    };
+    auto waits = [](const resilience::decision& d) { return d.what == action::wait_and_retry; };
+    CHECK(count_granted(10, held, retry_503, waits) == 5);
     held.clear();
     CHECK(loaded.retrying() == 0);
 }
