@@ -215,45 +215,34 @@ TEST_CASE("models list from the alias table, mergeable with OCI ids", "[transfor
 
 TEST_CASE("embeddings golden fixtures in both directions", "[transform][embeddings]")
 {
-    auto dir = ogp_test::fixture_dir("embeddings");
-    auto names = ogp_test::fixtures_with(dir, ".openai.json");
-    REQUIRE(names.size() >= 3);
-    for (const auto& name : names) {
-        INFO("fixture " << name);
-        auto r = plan_embeddings(ogp_test::read_file(dir / (name + ".openai.json")),
-                                 ogp_test::test_config());
-        REQUIRE(r.ok());
-        // Request bodies, as one JSON array.
-        std::string bodies = "[";
-        for (std::size_t i = 0; i < r.value().bodies.size(); ++i) {
-            bodies += (i > 0 ? "," : "") + r.value().bodies[i];
-        }
-        bodies += "]";
-        // Response: the OCI results merged.
-        rapidjson::Document results;
-        std::string raw = ogp_test::read_file(dir / (name + ".oci_results.json"));
-        results.Parse(raw.c_str());
-        REQUIRE(results.IsArray());
-        std::vector<std::string> oci;
-        for (auto& v : results.GetArray()) {
-            rapidjson::StringBuffer sb;
-            rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-            v.Accept(w);
-            oci.emplace_back(sb.GetString(), sb.GetSize());
-        }
-        auto merged = embeddings_response_to_openai(oci, r.value());
-        REQUIRE(merged.ok());
-        if (ogp_test::update_golden()) {
-            ogp_test::write_file(dir / (name + ".oci.json"), ogp_test::pretty(bodies));
-            ogp_test::write_file(dir / (name + ".response.json"), ogp_test::pretty(merged.value()));
-            continue;
-        }
-        INFO("bodies: " << bodies);
-        CHECK(ogp_test::json_equal(bodies, ogp_test::read_file(dir / (name + ".oci.json"))));
-        INFO("response: " << merged.value());
-        CHECK(ogp_test::json_equal(merged.value(),
-                                   ogp_test::read_file(dir / (name + ".response.json"))));
-    }
+    ogp_test::for_each_fixture(
+        "embeddings", ".openai.json", 3, [](const auto& dir, const auto& name) {
+            auto r = plan_embeddings(ogp_test::read_file(dir / (name + ".openai.json")),
+                                     ogp_test::test_config());
+            REQUIRE(r.ok());
+            // Request bodies, as one JSON array.
+            std::string bodies = "[";
+            for (std::size_t i = 0; i < r.value().bodies.size(); ++i) {
+                bodies += (i > 0 ? "," : "") + r.value().bodies[i];
+            }
+            bodies += "]";
+            // Response: the OCI results merged.
+            rapidjson::Document results;
+            std::string raw = ogp_test::read_file(dir / (name + ".oci_results.json"));
+            results.Parse(raw.c_str());
+            REQUIRE(results.IsArray());
+            std::vector<std::string> oci;
+            for (auto& v : results.GetArray()) {
+                rapidjson::StringBuffer sb;
+                rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+                v.Accept(w);
+                oci.emplace_back(sb.GetString(), sb.GetSize());
+            }
+            auto merged = embeddings_response_to_openai(oci, r.value());
+            REQUIRE(merged.ok());
+            ogp_test::check_golden_json(bodies, dir / (name + ".oci.json"));
+            ogp_test::check_golden_json(merged.value(), dir / (name + ".response.json"));
+        });
 }
 
 TEST_CASE("models list golden fixture", "[transform][models]")

@@ -64,6 +64,23 @@ chat_plan stream_plan(const std::string& model)
     return r.value();
 }
 
+// What a fresh transcoder for `model`'s stream wrote for `events`, and whether it failed.
+struct fed
+{
+    std::string out;
+    bool failed = false;
+};
+
+fed fed_stream(const std::string& model, const std::string& events)
+{
+    auto plan = stream_plan(model);
+    stream_transcoder tc(plan, "chatcmpl-x", 1);
+    fed f;
+    tc.feed(events, f.out);
+    f.failed = tc.failed();
+    return f;
+}
+
 }  // namespace
 
 TEST_CASE("COHERE tool-call arguments are parsed with the request's nesting cap",
@@ -97,57 +114,43 @@ TEST_CASE("COHERE tool-call arguments are parsed with the request's nesting cap"
 
 TEST_CASE("streamed OCI events are parsed with the upstream nesting cap", "[transform][hardening]")
 {
+    const std::string cohere = "cohere.command-r-08-2024";
     SECTION("300,000 levels in an event: an error frame, not a stack overflow")
     {
-        auto plan = stream_plan("llama");
-        stream_transcoder tc(plan, "chatcmpl-x", 1);
-        std::string out;
-        tc.feed("data: {\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"content\":" +
-                    nested_array(300000) + "}}\n\n",
-                out);
-        CHECK(tc.failed());
-        CHECK(out.find("\"error\"") != std::string::npos);
+        auto s = fed_stream("llama",
+                            "data: {\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"content\":" +
+                                nested_array(300000) + "}}\n\n");
+        CHECK(s.failed);
+        CHECK(s.out.find("\"error\"") != std::string::npos);
     }
     SECTION("300,000 levels of non-string tool arguments: an error frame (to_json recursed)")
     {
-        auto plan = stream_plan("llama");
-        stream_transcoder tc(plan, "chatcmpl-x", 1);
-        std::string out;
-        tc.feed(
+        auto generic = fed_stream(
+            "llama",
             R"(data: {"index":0,"message":{"role":"ASSISTANT","toolCalls":[{"id":"t1","type":"FUNCTION","name":"f","arguments":)" +
-                nested_array(300000) + "}]}}\n\n",
-            out);
-        CHECK(tc.failed());
-        auto cplan = stream_plan("cohere.command-r-08-2024");
-        stream_transcoder ctc(cplan, "chatcmpl-y", 1);
-        std::string cout;
-        ctc.feed(R"(data: {"apiFormat":"COHERE","text":"","toolCalls":[{"name":"f","parameters":)" +
-                     nested_array(300000) + "}]}\n\n",
-                 cout);
-        CHECK(ctc.failed());
+                nested_array(300000) + "}]}}\n\n");
+        CHECK(generic.failed);
+        auto coh = fed_stream(
+            cohere,
+            R"(data: {"apiFormat":"COHERE","text":"","toolCalls":[{"name":"f","parameters":)" +
+                nested_array(300000) + "}]}\n\n");
+        CHECK(coh.failed);
     }
     SECTION("non-string tool arguments within the cap are serialised (GENERIC and COHERE)")
     {
-        auto plan = stream_plan("llama");
-        stream_transcoder tc(plan, "chatcmpl-x", 1);
-        std::string out;
-        tc.feed(
+        auto generic = fed_stream(
+            "llama",
             R"(data: {"index":0,"message":{"role":"ASSISTANT","toolCalls":[{"id":"t1","type":"FUNCTION","name":"f","arguments":{"a":[[[1]]]}}]}})"
-            "\n\n",
-            out);
-        CHECK_FALSE(tc.failed());
-        CHECK(out.find(R"(\"a\":[[[1]]])") != std::string::npos);
-
-        auto cplan = stream_plan("cohere.command-r-08-2024");
-        stream_transcoder ctc(cplan, "chatcmpl-y", 1);
-        std::string cout;
-        ctc.feed(
+            "\n\n");
+        CHECK_FALSE(generic.failed);
+        CHECK(generic.out.find(R"(\"a\":[[[1]]])") != std::string::npos);
+        auto coh = fed_stream(
+            cohere,
             std::string(
                 R"(data: {"apiFormat":"COHERE","text":"","toolCalls":[{"name":"f","parameters":)") +
-                nested_array(200) + "}]}\n\n",
-            cout);
-        CHECK_FALSE(ctc.failed());
-        CHECK(cout.find(std::string(200, '[')) != std::string::npos);
+                nested_array(200) + "}]}\n\n");
+        CHECK_FALSE(coh.failed);
+        CHECK(coh.out.find(std::string(200, '[')) != std::string::npos);
     }
 }
 
@@ -379,14 +382,12 @@ TEST_CASE("numbers beyond a double's range are refused at parse time", "[transfo
         auto bad = m.add(R"({"embeddings":[[0.5,1e999]]})");
         REQUIRE(bad.has_value());
         CHECK(bad->status == 502);
-        auto splan = stream_plan("llama");
-        stream_transcoder tc(splan, "chatcmpl-x", 1);
-        std::string out;
-        tc.feed(
-            R"(data: {"index":0,"message":{"role":"ASSISTANT","toolCalls":[{"id":"t1","type":"FUNCTION","name":"f","arguments":{"a":2e308}}]}})"
-            "\n\n",
-            out);
-        CHECK(tc.failed());
+        CHECK(
+            fed_stream(
+                "llama",
+                R"(data: {"index":0,"message":{"role":"ASSISTANT","toolCalls":[{"id":"t1","type":"FUNCTION","name":"f","arguments":{"a":2e308}}]}})"
+                "\n\n")
+                .failed);
     }
     SECTION("the scanner reports it, the writer never emits inf")
     {

@@ -35,31 +35,17 @@ const char* basic =
 TEST_CASE("request golden fixtures translate OpenAI bodies to OCI ChatDetails",
           "[transform][request]")
 {
-    auto dir = fixture_dir("requests");
-    auto names = ogp_test::fixtures_with(dir, ".openai.json");
-    REQUIRE(names.size() >= 15);
-    for (const auto& name : names) {
-        INFO("fixture " << name);
-        chat_plan p = plan_ok(read_file(dir / (name + ".openai.json")));
-        auto golden = dir / (name + ".oci.json");
-        if (ogp_test::update_golden()) {
-            ogp_test::write_file(golden, ogp_test::pretty(p.body));
-            continue;
-        }
-        std::string expected = read_file(golden);
-        INFO("got: " << ogp_test::pretty(p.body));
-        CHECK(ogp_test::json_equal(p.body, expected));
-    }
+    ogp_test::for_each_fixture("requests", ".openai.json", 15,
+                               [](const auto& dir, const auto& name) {
+                                   chat_plan p = plan_ok(read_file(dir / (name + ".openai.json")));
+                                   ogp_test::check_golden_json(p.body, dir / (name + ".oci.json"));
+                               });
 }
 
 TEST_CASE("request error fixtures give a 400 naming the parameter and the code",
           "[transform][request]")
 {
-    auto dir = fixture_dir("errors");
-    auto names = ogp_test::fixtures_with(dir, ".openai.json");
-    REQUIRE(names.size() >= 25);
-    for (const auto& name : names) {
-        INFO("fixture " << name);
+    ogp_test::for_each_fixture("errors", ".openai.json", 25, [](const auto& dir, const auto& name) {
         auto r = plan_chat(read_file(dir / (name + ".openai.json")), ogp_test::test_config());
         REQUIRE_FALSE(r.ok());
         rapidjson::Document exp;
@@ -76,7 +62,7 @@ TEST_CASE("request error fixtures give a 400 naming the parameter and the code",
         CHECK(r.error().code == (exp["code"].IsNull() ? std::string() : exp["code"].GetString()));
         CHECK(to_string(r.error().type) == "invalid_request_error");
         CHECK_FALSE(r.error().message.empty());
-    }
+    });
 }
 
 TEST_CASE("nesting beyond the cap is a 400, never a crash", "[transform][request]")

@@ -39,23 +39,13 @@ std::string s(const rapidjson::Value& v)
 
 TEST_CASE("response golden fixtures", "[transform][response]")
 {
-    auto dir = fixture_dir("responses");
-    auto names = ogp_test::fixtures_with(dir, ".oci.json");
-    REQUIRE(names.size() >= 10);
-    for (const auto& name : names) {
-        INFO("fixture " << name);
+    ogp_test::for_each_fixture("responses", ".oci.json", 10, [](const auto& dir, const auto& name) {
         auto plan = plan_for(read_file(dir / (name + ".request.json")));
         auto r = chat_response_to_openai(read_file(dir / (name + ".oci.json")), plan,
                                          "chatcmpl-test", 1700000000);
         REQUIRE(r.ok());
-        auto golden = dir / (name + ".openai.json");
-        if (ogp_test::update_golden()) {
-            ogp_test::write_file(golden, ogp_test::pretty(r.value()));
-            continue;
-        }
-        INFO("got: " << ogp_test::pretty(r.value()));
-        CHECK(ogp_test::json_equal(r.value(), read_file(golden)));
-    }
+        ogp_test::check_golden_json(r.value(), dir / (name + ".openai.json"));
+    });
 }
 
 TEST_CASE("chat.completion fields", "[transform][response]")

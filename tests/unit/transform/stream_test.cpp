@@ -53,6 +53,20 @@ chat_plan plan_for(const stream_case& c)
     return r.value();
 }
 
+// A fresh transcoder (id "chatcmpl-x", created 1) for a fixture's request, and its output.
+struct fixture_transcoder
+{
+    stream_case c;
+    chat_plan plan;
+    stream_transcoder t;
+    std::string out;
+
+    explicit fixture_transcoder(const std::string& name, std::size_t max_event_bytes = 1024 * 1024)
+        : c(load_case(name)), plan(plan_for(c)), t(plan, "chatcmpl-x", 1, max_event_bytes)
+    {
+    }
+};
+
 // Runs the transcoder over `pieces`, then ends the stream as the caller would.
 std::string run(const chat_plan& plan, const std::vector<std::string_view>& pieces,
                 stream_transcoder** keep = nullptr)
@@ -238,11 +252,7 @@ TEST_CASE("SSE parser bounds the event size", "[sse]")
 TEST_CASE("stream fixtures: golden output, identical for every split, OpenAI contract",
           "[transform][stream]")
 {
-    auto dir = fixture_dir("streams");
-    auto names = ogp_test::fixtures_with(dir, ".sse");
-    REQUIRE(names.size() >= 20);
-    for (const auto& name : names) {
-        INFO("fixture " << name);
+    ogp_test::for_each_fixture("streams", ".sse", 20, [](const auto& dir, const auto& name) {
         stream_case c = load_case(name);
         chat_plan plan = plan_for(c);
         stream_transcoder* t = nullptr;
@@ -288,7 +298,7 @@ TEST_CASE("stream fixtures: golden output, identical for every split, OpenAI con
         for (int i = 0; i < 20; ++i) {
             CHECK(finish(run(plan, split_random(c.upstream, rng), &t)) == whole);
         }
-    }
+    });
 }
 
 TEST_CASE("stream specifics", "[transform][stream]")
@@ -357,42 +367,33 @@ TEST_CASE("stream specifics", "[transform][stream]")
     }
     SECTION("usage is metered even when the client did not ask")
     {
-        stream_case c = load_case("generic_text_no_client_usage");
-        chat_plan plan = plan_for(c);
-        stream_transcoder t(plan, "chatcmpl-x", 1);
-        std::string out;
-        t.feed(c.upstream, out);
-        CHECK(t.done());
-        CHECK(t.usage().present);
-        CHECK(t.usage().total_tokens == 14);
-        CHECK(out.find("\"usage\"") == std::string::npos);
+        fixture_transcoder f("generic_text_no_client_usage");
+        f.t.feed(f.c.upstream, f.out);
+        CHECK(f.t.done());
+        CHECK(f.t.usage().present);
+        CHECK(f.t.usage().total_tokens == 14);
+        CHECK(f.out.find("\"usage\"") == std::string::npos);
     }
     SECTION("input after done is ignored; finish_on_eof is idempotent")
     {
-        stream_case c = load_case("generic_text_usage");
-        chat_plan plan = plan_for(c);
-        stream_transcoder t(plan, "chatcmpl-x", 1);
-        std::string out;
-        t.feed(c.upstream, out);
-        REQUIRE(t.done());
-        std::string before = out;
-        t.feed(
+        fixture_transcoder f("generic_text_usage");
+        f.t.feed(f.c.upstream, f.out);
+        REQUIRE(f.t.done());
+        std::string before = f.out;
+        f.t.feed(
             "data: "
             "{\"index\":0,\"message\":{\"content\":[{\"type\":\"TEXT\",\"text\":\"late\"}]}}\n",
-            out);
-        t.finish_on_eof(out);
-        CHECK(out == before);
+            f.out);
+        f.t.finish_on_eof(f.out);
+        CHECK(f.out == before);
     }
     SECTION("oversized events become an error frame")
     {
-        stream_case c = load_case("generic_text_usage");
-        chat_plan plan = plan_for(c);
-        stream_transcoder t(plan, "chatcmpl-x", 1, 64);
-        std::string out;
-        t.feed("data: {\"index\":0,\"pad\":\"" + std::string(100, 'p') + "\"}\n", out);
-        CHECK(t.done());
-        CHECK(t.failed());
-        CHECK(out.find("upstream_event_too_large") != std::string::npos);
+        fixture_transcoder f("generic_text_usage", 64);
+        f.t.feed("data: {\"index\":0,\"pad\":\"" + std::string(100, 'p') + "\"}\n", f.out);
+        CHECK(f.t.done());
+        CHECK(f.t.failed());
+        CHECK(f.out.find("upstream_event_too_large") != std::string::npos);
     }
     SECTION("mid-stream errors are OpenAI error events")
     {

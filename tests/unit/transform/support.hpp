@@ -5,7 +5,9 @@
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
+#include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +91,33 @@ inline bool json_equal(const std::string& a, const std::string& b)
     da.Parse(a.data(), a.size());
     db.Parse(b.data(), b.size());
     return !da.HasParseError() && !db.HasParseError() && da == db;
+}
+
+/// Runs `check(dir, name)` for each fixture in `sub` named by `suffix` (requiring at least
+/// `at_least` of them), with the fixture's name in the failure message.
+template <class Check>
+void for_each_fixture(const std::string& sub, const std::string& suffix, std::size_t at_least,
+                      Check check)
+{
+    auto dir = fixture_dir(sub);
+    auto names = fixtures_with(dir, suffix);
+    REQUIRE(names.size() >= at_least);
+    for (const auto& name : names) {
+        INFO("fixture " << name);
+        check(dir, name);
+    }
+}
+
+/// `got` must equal the JSON in `golden` (member order ignored); with OGP_UPDATE_GOLDEN=1 the
+/// golden file is rewritten from `got` instead.
+inline void check_golden_json(const std::string& got, const std::filesystem::path& golden)
+{
+    if (update_golden()) {
+        write_file(golden, pretty(got));
+        return;
+    }
+    INFO("got: " << pretty(got));
+    CHECK(json_equal(got, read_file(golden)));
 }
 
 }  // namespace ogp_test
