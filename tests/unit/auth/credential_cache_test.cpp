@@ -51,18 +51,6 @@ private:
     std::chrono::milliseconds delay_;
 };
 
-// Runs the io_context until `done` holds or `limit` passes; true when done.
-bool run_until(net::io_context& ioc, const std::function<bool()>& done,
-               std::chrono::milliseconds limit)
-{
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < end) {
-        ioc.run_for(10ms);
-        ioc.restart();
-    }
-    return done();
-}
-
 // Runs one awaitable returning result<snapshot_ptr> to completion.
 result<snapshot_ptr> run(net::io_context& ioc, net::awaitable<result<snapshot_ptr>> a,
                          std::chrono::milliseconds limit = 5s)

@@ -71,18 +71,6 @@ std::unique_ptr<credential_provider> ip_provider(const fake_oci& oci)
     return make_instance_principal_provider(o);
 }
 
-// Runs `ioc` until `done()` or the deadline; true when done.
-template <class Pred>
-bool run_until(net::io_context& ioc, Pred done, std::chrono::milliseconds limit)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        ioc.restart();
-        ioc.run_for(20ms);
-    }
-    return done();
-}
-
 // get() as a spawned coroutine storing its result.
 net::awaitable<void> get_into(credential_cache* cache,
                               std::shared_ptr<std::optional<result<snapshot_ptr>>> out)

@@ -141,22 +141,6 @@ TEST_CASE("make_provider: config_file default ~/.oci/config, OCI_CONFIG_FILE, pr
     CHECK(c.error().message == home.path() + "/.oci/config: profile [OTHER] not found");
 }
 
-namespace {
-
-// Runs `ioc` until `done()` or the deadline; true when done.
-template <class Pred>
-bool run_until(net::io_context& ioc, Pred done, std::chrono::milliseconds limit)
-{
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        ioc.restart();
-        ioc.run_for(10ms);
-    }
-    return done();
-}
-
-}  // namespace
-
 TEST_CASE("credential cache with api_key: ready once loaded, errors reported for /readyz",
           "[auth][cache]")
 {

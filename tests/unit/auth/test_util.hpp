@@ -138,4 +138,17 @@ inline result<snapshot_ptr> run_fetch(credential_provider& p,
     return std::move(*out);
 }
 
+/// Runs `ioc` in `poll` slices until `done()` or `limit` passes; true when done.
+template <class Pred>
+bool run_until(boost::asio::io_context& ioc, Pred done, std::chrono::milliseconds limit,
+               std::chrono::milliseconds poll = std::chrono::milliseconds(10))
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        ioc.restart();
+        ioc.run_for(poll);
+    }
+    return done();
+}
+
 }  // namespace ogp::auth::test
