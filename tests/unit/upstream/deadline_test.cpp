@@ -47,6 +47,16 @@ net::awaitable<void> run_into(timed_phase phase, net::awaitable<error_code> step
     out->emplace(ec);
 }
 
+// Spawns `phase` over `steps` with `deadline` on `ioc`; the outcome lands in the result.
+std::shared_ptr<std::optional<error_code>> start_phase(net::io_context& ioc, timed_phase phase,
+                                                       net::awaitable<error_code> steps,
+                                                       steady::time_point deadline)
+{
+    auto out = std::make_shared<std::optional<error_code>>();
+    net::co_spawn(ioc, run_into(phase, std::move(steps), deadline, out), net::detached);
+    return out;
+}
+
 // Runs `ioc` until `out` is set (bounded), and returns the elapsed time.
 steady::duration wait_for(net::io_context& ioc,
                           const std::shared_ptr<std::optional<error_code>>& out,
@@ -68,10 +78,8 @@ TEST_CASE("timed_phase ends at the deadline although the step never answers",
 {
     net::io_context ioc;
     auto p = std::make_shared<probe>();
-    auto out = std::make_shared<std::optional<error_code>>();
     timed_phase phase;
-    net::co_spawn(ioc, run_into(phase, stuck_step(p, 1h, {}), steady::now() + 200ms, out),
-                  net::detached);
+    auto out = start_phase(ioc, phase, stuck_step(p, 1h, {}), steady::now() + 200ms);
     auto took = wait_for(ioc, out);
     CHECK(**out == boost::beast::error::timeout);
     CHECK(p->started);
@@ -84,10 +92,8 @@ TEST_CASE("timed_phase ends at once on abort", "[upstream][deadline]")
 {
     net::io_context ioc;
     auto p = std::make_shared<probe>();
-    auto out = std::make_shared<std::optional<error_code>>();
     timed_phase phase;
-    net::co_spawn(ioc, run_into(phase, stuck_step(p, 1h, {}), steady::now() + 1h, out),
-                  net::detached);
+    auto out = start_phase(ioc, phase, stuck_step(p, 1h, {}), steady::now() + 1h);
     // The abort comes from elsewhere on the same executor (a client disconnect).
     net::steady_timer later(ioc, 100ms);
     later.async_wait([phase](error_code) mutable { phase.abort(); });
@@ -99,9 +105,7 @@ TEST_CASE("timed_phase ends at once on abort", "[upstream][deadline]")
 
     // Aborted for good: a later run does not even start its steps.
     auto p2 = std::make_shared<probe>();
-    auto out2 = std::make_shared<std::optional<error_code>>();
-    net::co_spawn(ioc, run_into(phase, stuck_step(p2, 1ms, {}), steady::now() + 1h, out2),
-                  net::detached);
+    auto out2 = start_phase(ioc, phase, stuck_step(p2, 1ms, {}), steady::now() + 1h);
     wait_for(ioc, out2);
     CHECK(**out2 == net::error::operation_aborted);
     ioc.restart();
@@ -116,10 +120,7 @@ TEST_CASE("timed_phase returns the steps' own result when they finish first",
     SECTION("success")
     {
         auto p = std::make_shared<probe>();
-        auto out = std::make_shared<std::optional<error_code>>();
-        net::co_spawn(ioc,
-                      run_into(timed_phase{}, stuck_step(p, 20ms, {}), steady::now() + 5s, out),
-                      net::detached);
+        auto out = start_phase(ioc, timed_phase{}, stuck_step(p, 20ms, {}), steady::now() + 5s);
         auto took = wait_for(ioc, out);
         CHECK_FALSE(**out);
         CHECK(p->finished);
@@ -128,20 +129,16 @@ TEST_CASE("timed_phase returns the steps' own result when they finish first",
     SECTION("their error")
     {
         auto p = std::make_shared<probe>();
-        auto out = std::make_shared<std::optional<error_code>>();
-        net::co_spawn(ioc,
-                      run_into(timed_phase{}, stuck_step(p, 0ms, net::error::connection_refused),
-                               steady::now() + 5s, out),
-                      net::detached);
+        auto out =
+            start_phase(ioc, timed_phase{}, stuck_step(p, 0ms, net::error::connection_refused),
+                        steady::now() + 5s);
         wait_for(ioc, out);
         CHECK(**out == net::error::connection_refused);
     }
     SECTION("a deadline already past")
     {
         auto p = std::make_shared<probe>();
-        auto out = std::make_shared<std::optional<error_code>>();
-        net::co_spawn(ioc, run_into(timed_phase{}, stuck_step(p, 1h, {}), steady::now() - 1s, out),
-                      net::detached);
+        auto out = start_phase(ioc, timed_phase{}, stuck_step(p, 1h, {}), steady::now() - 1s);
         wait_for(ioc, out);
         CHECK(**out == boost::beast::error::timeout);
     }

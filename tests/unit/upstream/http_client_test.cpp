@@ -67,23 +67,24 @@ TEST_CASE("small_client verifies the server certificate's name or IP", "[auth][h
     temp_dir dir;
     std::string ca = dir.write("ca.pem", pki.ca_pem());
     auto handler = [](const fake_request&) { return fake_response{200, "ok"}; };
+    // GET /x from a server whose certificate names `san`.
+    auto fetch_from = [&](const std::string& san) {
+        auto [cert, key] = pki.server_cert(san);
+        fake_server server(ioc, handler, cert, key);
+        upstream::small_client client({.ca_file = ca, .timeout = 5s});
+        return fetch(ioc, client, server.base_url() + "/x");
+    };
 
     SECTION("matching IP SAN: accepted")
     {
-        auto [cert, key] = pki.server_cert("IP:127.0.0.1");
-        fake_server server(ioc, handler, cert, key);
-        upstream::small_client client({.ca_file = ca, .timeout = 5s});
-        auto r = fetch(ioc, client, server.base_url() + "/x");
+        auto r = fetch_from("IP:127.0.0.1");
         REQUIRE(r);
         CHECK(r->status == 200);
         CHECK(r->body == "ok");
     }
     SECTION("certificate for another name: refused")
     {
-        auto [cert, key] = pki.server_cert("DNS:auth.example.com");
-        fake_server server(ioc, handler, cert, key);
-        upstream::small_client client({.ca_file = ca, .timeout = 5s});
-        auto r = fetch(ioc, client, server.base_url() + "/x");
+        auto r = fetch_from("DNS:auth.example.com");
         REQUIRE_FALSE(r);
         CHECK_THAT(r.error().message(), Catch::Contains("certificate verify failed"));
     }
