@@ -1,0 +1,483 @@
+// The api handlers (ogp::api::service: chat, embeddings) in-process, against the mock's
+// inference server as a loopback fake OCI (TLS on 127.0.0.1 with a test CA, strict signature
+// checks, fault models): translation, streaming through the sink, retries, the 401 renewal,
+// client disconnects and the in-flight cap, without a daemon process (issue 11).
+
+#include "ogp/api/service.hpp"
+#include "fake_oci.hpp"
+#include "inference.hpp"
+#include "ogp/auth/credential_cache.hpp"
+#include "ogp/upstream/tls.hpp"
+#include "ogp/util/asio.hpp"
+#include "unit/auth/test_util.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+using namespace ogp;
+using namespace ogp::auth::test;
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view key_prefix = "ocid1.tenancy.oc1..unit/ocid1.user.oc1..unit/fp-v";
+
+// API-key style credentials: v1, v2, ... (one per fetch, one hour valid), all with the shared
+// test key; the mock accepts every keyId with key_prefix.
+class counting_provider final : public auth::credential_provider
+{
+public:
+    std::string_view name() const override { return "api_key"; }
+    net::awaitable<auth::result<auth::snapshot_ptr>> fetch() override
+    {
+        int n = ++calls;
+        co_return auth::credential_snapshot::create(
+            {.key_id = std::string(key_prefix) + std::to_string(n),
+             .key = shared_test_key(),
+             .expiry = std::chrono::system_clock::now() + std::chrono::hours(1)});
+    }
+    std::atomic<int> calls{0};
+};
+
+// The connection as the handler sees it: records what was streamed; disconnect() plays the
+// server noticing the client went away (client_gone, then the registered hook).
+class recording_sink final : public server::response_sink
+{
+public:
+    net::awaitable<bool> begin_stream(
+        unsigned s, std::string type,
+        std::vector<std::pair<std::string, std::string>> hdrs) override
+    {
+        if (gone) {
+            co_return false;
+        }
+        began = true;
+        status = s;
+        content_type = std::move(type);
+        headers = std::move(hdrs);
+        co_return true;
+    }
+    net::awaitable<bool> write(std::string_view d) override
+    {
+        if (gone) {
+            co_return false;
+        }
+        data.append(d.data(), d.size());
+        ++writes;
+        co_return true;
+    }
+    net::awaitable<bool> end_stream() override
+    {
+        ended = true;
+        co_return !gone;
+    }
+    bool streaming() const override { return began; }
+    bool client_gone() const override { return gone; }
+    void on_disconnect(std::function<void()> fn) override { hook = std::move(fn); }
+
+    void disconnect()
+    {
+        gone = true;
+        if (hook) {
+            auto fn = hook;
+            fn();
+        }
+    }
+
+    bool began = false;
+    bool ended = false;
+    bool gone = false;
+    unsigned status = 0;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string data;
+    int writes = 0;
+    std::function<void()> hook;
+};
+
+enum class api_route { chat, embeddings };
+
+struct handler_call
+{
+    server::http_request req;
+    recording_sink sink;
+    std::optional<server::http_response> resp;
+    steady::time_point started = steady::now();
+    steady::time_point finished;
+};
+
+net::awaitable<void> run_handler(api::service& svc, api_route r, std::shared_ptr<handler_call> c)
+{
+    server::http_response resp;
+    switch (r) {
+        case api_route::chat:
+            resp = co_await svc.chat(c->req, c->sink);
+            break;
+        case api_route::embeddings:
+            resp = co_await svc.embeddings(c->req, c->sink);
+            break;
+    }
+    c->finished = steady::now();
+    c->resp = std::move(resp);
+}
+
+std::string chat_body(const std::string& model, const std::string& prompt, bool stream = false)
+{
+    return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + prompt +
+           R"("}],"stream":)" + (stream ? "true" : "false") + "}";
+}
+
+std::optional<std::string> header(const server::http_response& r, std::string_view name)
+{
+    for (const auto& [k, v] : r.headers) {
+        if (k.size() == name.size() &&
+            std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+            })) {
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+rapidjson::Document parse(const std::string& body)
+{
+    rapidjson::Document d;
+    d.Parse(body.data(), body.size());
+    REQUIRE_FALSE(d.HasParseError());
+    return d;
+}
+
+std::string str_at(const rapidjson::Document& d, const char* pointer)
+{
+    const auto* v = rapidjson::Pointer(pointer).Get(d);
+    return v != nullptr && v->IsString() ? std::string(v->GetString()) : std::string();
+}
+
+// A service against an in-process mock OCI, everything on one io_context run by the test.
+struct loopback_oci
+{
+    explicit loopback_oci(std::size_t max_inflight = 256)
+    {
+        ca_file = dir.write("ca.pem", pki.ca_pem());
+        auto [cert, key] = pki.server_cert("IP:127.0.0.1");
+        mock::inference_options o;
+        o.cert_pem = cert;
+        o.key_pem = key;
+        o.lookup = [](std::string_view id, std::string& why) -> auth::pkey_ptr {
+            if (id.starts_with(key_prefix)) {
+                return shared_test_key();
+            }
+            why = "unknown keyId";
+            return nullptr;
+        };
+        inference = std::make_unique<mock::inference_server>(ioc, std::move(o), 0);
+
+        cfg.oci.region = "us-chicago-1";
+        cfg.oci.compartment_id = "ocid1.compartment.oc1..unit";
+        cfg.oci.auth = auth_mode::api_key;
+        cfg.oci.endpoint = "https://127.0.0.1:" + std::to_string(inference->port());
+        cfg.oci.ca_file = ca_file;
+        cfg.models.push_back({.name = "gpt-4o-mini", .id = "meta.llama-3.3-70b-instruct"});
+        cfg.models.push_back({.name = "text-embedding-3-small",
+                              .id = "cohere.embed-english-v3.0",
+                              .input_type = "SEARCH_DOCUMENT"});
+        cfg.timeouts.upstream_connect = 5s;
+        cfg.timeouts.upstream_first_byte = 10s;
+        cfg.timeouts.upstream_stream_idle = 10s;
+        cfg.timeouts.upstream_total = 30s;
+        cfg.limits.max_inflight_upstream = max_inflight;
+
+        auto p = std::make_unique<counting_provider>();
+        provider = p.get();
+        auth::cache_options co;
+        co.proactive = false;
+        co.backoff_initial = 50ms;
+        co.min_interval = 10ms;
+        creds = std::make_unique<auth::credential_cache>(ioc.get_executor(), std::move(p), co);
+        creds->start();  // not proactive: renews on demand only
+        tls = upstream::make_client_tls_context(cfg.oci.ca_file);
+        svc = std::make_unique<api::service>(cfg, *creds, tls);
+    }
+
+    ~loopback_oci()
+    {
+        svc->close_idle();
+        run_until(
+            ioc, [] { return false; }, 50ms);
+        svc.reset();
+        creds->stop();
+        run_until(
+            ioc, [] { return false; }, 20ms);
+        creds.reset();
+        inference.reset();
+        run_until(
+            ioc, [] { return false; }, 20ms);
+    }
+
+    // Starts a handler; the test runs the io_context.
+    std::shared_ptr<handler_call> start(api_route r, std::string body)
+    {
+        auto c = std::make_shared<handler_call>();
+        c->req.body = std::move(body);
+        c->req.request_id = "req-" + std::to_string(++serial);
+        c->req.remote = "127.0.0.1:1";
+        c->req.target =
+            r == api_route::chat ? server::route::chat_completions : server::route::embeddings;
+        net::co_spawn(ioc, run_handler(*svc, r, c), net::detached);
+        return c;
+    }
+
+    // Runs a handler to completion with a hard bound.
+    std::shared_ptr<handler_call> call(api_route r, std::string body,
+                                       std::chrono::milliseconds limit = 15s)
+    {
+        auto c = start(r, std::move(body));
+        REQUIRE(run_until(
+            ioc, [&c] { return c->resp.has_value(); }, limit));
+        return c;
+    }
+
+    mock::inference_stats& mock_stats() { return inference->stats(); }
+
+    net::io_context ioc;
+    mock::test_pki pki;
+    temp_dir dir;
+    std::string ca_file;
+    std::unique_ptr<mock::inference_server> inference;
+    config cfg;
+    counting_provider* provider = nullptr;
+    std::unique_ptr<auth::credential_cache> creds;
+    std::shared_ptr<net::ssl::context> tls;
+    std::unique_ptr<api::service> svc;
+    int serial = 0;
+};
+
+// The `data:` payloads of an SSE body, in order.
+std::vector<std::string> sse_events(const std::string& body)
+{
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while ((pos = body.find("data: ", pos)) != std::string::npos) {
+        auto end = body.find("\n\n", pos);
+        REQUIRE(end != std::string::npos);
+        out.push_back(body.substr(pos + 6, end - pos - 6));
+        pos = end + 2;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("service: non-streamed chat answers an OpenAI chat.completion", "[api][service]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("gpt-4o-mini", "hello"));
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK_FALSE(c->sink.began);
+    CHECK(r.content_type == "application/json");
+    auto d = parse(r.body);
+    CHECK(str_at(d, "/object") == "chat.completion");
+    CHECK(str_at(d, "/model") == "gpt-4o-mini");
+    CHECK(str_at(d, "/id").starts_with("chatcmpl-"));
+    CHECK(str_at(d, "/choices/0/message/role") == "assistant");
+    CHECK(str_at(d, "/choices/0/message/content") == mock::replies::reply_text("hello"));
+    CHECK(str_at(d, "/choices/0/finish_reason") == "stop");
+    CHECK(header(r, "opc-request-id").has_value());
+    CHECK(f.svc->stats().upstream_requests == 1);
+    CHECK(f.svc->stats().retries == 0);
+    CHECK(f.mock_stats().chat.load() == 1);
+    CHECK(f.mock_stats().rejected_signatures.load() == 0);
+    CHECK(f.provider->calls.load() == 1);
+}
+
+TEST_CASE("service: streamed chat writes SSE chunks through the sink, then [DONE]",
+          "[api][service][stream]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("gpt-4o-mini", "stream me", true));
+    const auto& s = c->sink;
+    INFO(s.data);
+    REQUIRE(s.began);
+    CHECK(s.status == 200);
+    CHECK(s.content_type == "text/event-stream");
+    CHECK(s.ended);
+    CHECK(s.writes >= 2);
+    auto events = sse_events(s.data);
+    REQUIRE(events.size() >= 2);
+    CHECK(events.back() == "[DONE]");
+    CHECK(s.data.ends_with("data: [DONE]\n\n"));
+    std::string text;
+    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+        auto d = parse(events[i]);
+        CHECK(str_at(d, "/object") == "chat.completion.chunk");
+        CHECK(str_at(d, "/model") == "gpt-4o-mini");
+        text += str_at(d, "/choices/0/delta/content");
+    }
+    CHECK(text == mock::replies::reply_text("stream me"));
+    CHECK(f.svc->stats().upstream_requests == 1);
+    CHECK(f.mock_stats().rejected_signatures.load() == 0);
+}
+
+TEST_CASE("service: a 429 is retried per the policy, then answered 429 with Retry-After",
+          "[api][service][retry]")
+{
+    loopback_oci f;
+    const auto start = steady::now();
+    auto c = f.call(api_route::chat, chat_body("meta.mock-429", "x"), 20s);
+    const auto took = steady::now() - start;
+    const auto& r = *c->resp;
+    INFO(r.body);
+    CHECK(r.status == 429);
+    auto d = parse(r.body);
+    CHECK(str_at(d, "/error/type") == "rate_limit_error");
+    CHECK(str_at(d, "/error/code") == "rate_limit_exceeded");
+    CHECK(header(r, "Retry-After").has_value());
+    // Two retries, each after the mock's Retry-After: 1.
+    CHECK(f.svc->stats().retries == 2);
+    CHECK(f.svc->stats().upstream_requests == 3);
+    CHECK(f.mock_stats().requests.load() == 3);
+    CHECK(took >= 1900ms);
+}
+
+TEST_CASE("service: an upstream 401 renews the credentials once, retries once, then 502",
+          "[api][service][401]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("meta.mock-401", "x"));
+    const auto& r = *c->resp;
+    INFO(r.body);
+    CHECK(r.status == 502);
+    auto d = parse(r.body);
+    CHECK(str_at(d, "/error/type") == "api_error");
+    CHECK(str_at(d, "/error/code") == "upstream_authentication_failed");
+    CHECK(r.body.find("authentication was not") == std::string::npos);  // our words only
+    CHECK(f.svc->stats().upstream_requests == 2);
+    CHECK(f.svc->stats().retries == 1);
+    CHECK(f.mock_stats().requests.load() == 2);
+    CHECK(f.provider->calls.load() == 2);  // v1 refused, v2 fetched for the one retry
+}
+
+TEST_CASE("service: a client disconnect mid-stream aborts the upstream exchange",
+          "[api][service][disconnect]")
+{
+    loopback_oci f;
+    // mock-slow: 100 ms between upstream writes, one per token of a long answer (seconds).
+    std::string prompt;
+    for (int i = 0; i < 40; ++i) {
+        prompt += "word" + std::to_string(i) + " ";
+    }
+    auto c = f.start(api_route::chat, chat_body("meta.mock-slow-1", prompt, true));
+    REQUIRE(run_until(
+        f.ioc, [&c] { return c->sink.writes >= 1; }, 10s));
+    REQUIRE_FALSE(c->resp.has_value());
+    // The server notices the disconnect while the handler waits for the next upstream bytes.
+    const auto gone_at = steady::now();
+    c->sink.disconnect();
+    REQUIRE(run_until(
+        f.ioc, [&c] { return c->resp.has_value(); }, 5s));
+    CHECK(c->finished - gone_at < 1s);
+    CHECK_FALSE(c->sink.data.ends_with("data: [DONE]\n\n"));
+    CHECK_FALSE(c->sink.ended);
+    // The mock sees its stream closed by the client (its next writes fail).
+    CHECK(run_until(
+        f.ioc, [&f] { return f.mock_stats().closed_by_client.load() == 1; }, 5s));
+    CHECK(f.mock_stats().chat.load() == 1);
+    CHECK(f.svc->stats().upstream_requests == 1);
+}
+
+TEST_CASE("service: the in-flight cap answers 503 with Retry-After while the slot is held",
+          "[api][service][overload]")
+{
+    loopback_oci f(1);
+    // mock-hang: the request is read and never answered; it holds the only slot.
+    auto busy = f.start(api_route::chat, chat_body("meta.mock-hang-1", "x"));
+    REQUIRE(run_until(
+        f.ioc, [&f] { return f.mock_stats().requests.load() == 1; }, 10s));
+    REQUIRE_FALSE(busy->resp.has_value());
+
+    auto refused = f.call(api_route::chat, chat_body("gpt-4o-mini", "second"), 5s);
+    const auto& r = *refused->resp;
+    INFO(r.body);
+    CHECK(r.status == 503);
+    CHECK(header(r, "Retry-After").value_or("") == "1");
+    auto d = parse(r.body);
+    CHECK(str_at(d, "/error/type") == "service_unavailable_error");
+    CHECK(f.svc->stats().upstream_requests == 1);
+    CHECK(f.mock_stats().requests.load() == 1);
+    CHECK_FALSE(busy->resp.has_value());
+
+    // The hanging request's client goes away: its exchange is aborted and the slot freed.
+    const auto gone_at = steady::now();
+    busy->sink.disconnect();
+    REQUIRE(run_until(
+        f.ioc, [&busy] { return busy->resp.has_value(); }, 5s));
+    CHECK(busy->finished - gone_at < 1s);
+    auto ok = f.call(api_route::chat, chat_body("gpt-4o-mini", "third"));
+    CHECK(ok->resp->status == 200);
+    CHECK(f.svc->stats().upstream_requests == 2);
+}
+
+TEST_CASE("service: embeddings answer an OpenAI list", "[api][service][embeddings]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::embeddings,
+                    R"({"model":"text-embedding-3-small","input":["first","second"]})");
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto d = parse(r.body);
+    CHECK(str_at(d, "/object") == "list");
+    CHECK(str_at(d, "/model") == "text-embedding-3-small");
+    const auto* data = rapidjson::Pointer("/data").Get(d);
+    REQUIRE(data != nullptr);
+    REQUIRE(data->IsArray());
+    REQUIRE(data->Size() == 2);
+    for (rapidjson::SizeType i = 0; i < 2; ++i) {
+        const auto& item = (*data)[i];
+        CHECK(std::string(item["object"].GetString()) == "embedding");
+        CHECK(item["index"].GetInt() == static_cast<int>(i));
+        REQUIRE(item["embedding"].IsArray());
+        CHECK(item["embedding"].Size() > 0);
+    }
+    CHECK(f.mock_stats().embed.load() == 1);
+    CHECK(f.svc->stats().upstream_requests == 1);
+}
+
+TEST_CASE("service: a request body that is not JSON is a 400 without any upstream request",
+          "[api][service][validation]")
+{
+    loopback_oci f;
+    for (auto r : {api_route::chat, api_route::embeddings}) {
+        auto c = f.call(r, "{not json", 5s);
+        INFO(c->resp->body);
+        CHECK(c->resp->status == 400);
+        auto d = parse(c->resp->body);
+        CHECK(str_at(d, "/error/type") == "invalid_request_error");
+    }
+    CHECK(f.svc->stats().upstream_requests == 0);
+    CHECK(f.mock_stats().requests.load() == 0);
+}
