@@ -41,6 +41,11 @@ struct key_field
     const T& (*cref)(const config&);
 };
 
+// Spelled out because clang before 17 has no class template argument deduction for aggregates
+// (the fuzz build uses clang 14).
+template <class T>
+key_field(T& (*)(config&), const T& (*)(const config&)) -> key_field<T>;
+
 /// The member a table entry reads into; monostate for custom and models kinds.
 using field_ref =
     std::variant<std::monostate, key_field<std::string>, key_field<bool>, key_field<int>,
