@@ -16,7 +16,7 @@ std::string api_error::body() const
     w.Key("message");
     w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
     w.Key("type");
-    const std::string_view type_name = to_string(type);
+    const std::string_view type_name = to_string(type());
     w.String(type_name.data(), static_cast<rapidjson::SizeType>(type_name.size()));
     w.Key("param");
     if (param.empty()) {
@@ -75,7 +75,6 @@ api_error make_error(unsigned status, std::string message, std::string_view code
     api_error e;
     e.status = status;
     e.message = std::move(message);
-    e.type = type_for_status(status);
     e.param = std::move(param);
     e.code = std::string(code);
     return e;

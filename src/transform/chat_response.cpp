@@ -562,14 +562,12 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
     const std::string http = "HTTP " + std::to_string(status);
     if (status == 404) {
         e.status = 404;
-        e.type = type_for_status(e.status);
         e.code = std::string(error_codes::model_not_found);
         e.message =
             "The model or endpoint does not exist in OCI Generative AI, or this proxy's "
             "OCI identity may not use it";
     } else if (status == 429) {
         e.status = 429;
-        e.type = type_for_status(e.status);
         e.code = std::string(error_codes::rate_limit_exceeded);
         bool digits_only =
             !retry_after_header.empty() && retry_after_header.size() <= 10 &&
@@ -578,19 +576,16 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
         e.message = "OCI Generative AI is rate-limiting requests; retry after a pause";
     } else if (status == 401) {
         e.status = 502;
-        e.type = type_for_status(e.status);
         e.code = std::string(error_codes::upstream_authentication_failed);
         e.message = "OCI Generative AI did not accept this proxy's OCI credentials";
     } else if (status == 403) {
         e.status = 403;
-        e.type = type_for_status(e.status);
         e.code = code.empty() ? std::string(error_codes::permission_denied) : code;
         e.message =
             "OCI Generative AI denied this proxy's OCI identity access to the model or "
             "compartment";
     } else if (status == 503) {
         e.status = 503;
-        e.type = type_for_status(e.status);
         e.code = std::string(error_codes::service_unavailable);
         bool digits_only =
             !retry_after_header.empty() && retry_after_header.size() <= 10 &&
@@ -599,7 +594,6 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
         e.message = "OCI Generative AI is temporarily unavailable";
     } else if (status >= 400 && status < 500) {
         e.status = status;
-        e.type = type_for_status(e.status);
         e.code = code;
         e.message = "OCI Generative AI rejected the request (" + http;
         if (!e.code.empty()) {
@@ -608,7 +602,6 @@ api_error map_oci_error(unsigned status, std::string_view body, std::string_view
         e.message += !e.param.empty() ? ") at '" + e.param + "'" : ")";
     } else {
         e.status = 502;
-        e.type = type_for_status(e.status);
         e.code = std::string(error_codes::upstream_error);
         e.message = "OCI Generative AI failed (" + http + ")";
     }

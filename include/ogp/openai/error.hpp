@@ -10,7 +10,7 @@
 namespace ogp {
 
 /// OpenAI's error `type` field, as this proxy sends it. The status decides the type
-/// (type_for_status), so the same status never carries two types.
+/// (type_for_status), so the same status never carries two types; api_error stores no type.
 enum class error_type {
     invalid_request,      ///< "invalid_request_error": 4xx other than 403 and 429
     permission,           ///< "permission_error": 403
@@ -51,13 +51,11 @@ inline constexpr std::string_view upstream_authentication_failed = "upstream_aut
 
 /// An error to return to an OpenAI client: HTTP status plus the fields of OpenAI's error body
 /// `{"error":{"message","type","param","code"}}`. Empty `param`/`code` serialise as null.
-/// Plain value type; messages must never contain secrets or request bodies. Build it with
-/// make_error() or one of the named helpers, so that status and type agree.
+/// Plain value type; messages must never contain secrets or request bodies.
 struct api_error
 {
     unsigned status = 500;
     std::string message;
-    error_type type = error_type::api;
     std::string param;
     std::string code;
     std::string retry_after;  ///< seconds for a `Retry-After` header; empty = none
@@ -65,6 +63,8 @@ struct api_error
     /// sent to the client, since OCI's messages name OCIDs, internal hosts and addresses.
     std::string log_detail;
 
+    /// OpenAI's `type`, which follows from the status.
+    error_type type() const { return type_for_status(status); }
     /// The JSON body `{"error":{...}}`.
     std::string body() const;
 };

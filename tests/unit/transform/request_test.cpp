@@ -60,7 +60,7 @@ TEST_CASE("request error fixtures give a 400 naming the parameter and the code",
         CHECK(r.error().status == exp["status"].GetUint());
         CHECK(r.error().param == std::string(exp["param"].GetString()));
         CHECK(r.error().code == (exp["code"].IsNull() ? std::string() : exp["code"].GetString()));
-        CHECK(to_string(r.error().type) == "invalid_request_error");
+        CHECK(to_string(r.error().type()) == "invalid_request_error");
         CHECK_FALSE(r.error().message.empty());
     });
 }

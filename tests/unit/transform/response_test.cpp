@@ -194,7 +194,7 @@ TEST_CASE("OCI errors map to OpenAI errors", "[transform][errors]")
             R"({"code":"400","message":"{\"id\":\"/48465B\",\"message\":\"invalid request: cannot specify message if the last entry in chat history contains tool results\"}"})",
             "", "req-1");
         CHECK(e.status == 400);
-        CHECK(to_string(e.type) == "invalid_request_error");
+        CHECK(to_string(e.type()) == "invalid_request_error");
         CHECK(e.message.find("cannot specify message") == std::string::npos);
         CHECK(e.log_detail.find("cannot specify message") != std::string::npos);
         CHECK(e.message.find("{") == std::string::npos);
@@ -252,7 +252,7 @@ TEST_CASE("OCI errors map to OpenAI errors", "[transform][errors]")
     {
         auto e = map_oci_error(429, R"({"code":"TooManyRequests","message":"slow down"})", "7", "");
         CHECK(e.status == 429);
-        CHECK(to_string(e.type) == "rate_limit_error");
+        CHECK(to_string(e.type()) == "rate_limit_error");
         CHECK(e.retry_after == "7");
         CHECK(map_oci_error(429, "", "", "").retry_after == "1");
         CHECK(map_oci_error(429, "", "Wed, 21 Oct 2015 07:28:00 GMT\r\nX: y", "").retry_after ==
