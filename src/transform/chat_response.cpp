@@ -133,6 +133,8 @@ std::string synthetic_tool_call_id(std::string_view completion_id, int choice, i
     std::string_view tail = completion_id;
     if (tail.starts_with("chatcmpl-")) {
         tail.remove_prefix(9);
+    } else if (tail.starts_with("resp_")) {
+        tail.remove_prefix(5);
     }
     if (tail.size() > 24) {
         tail = tail.substr(0, 24);
@@ -245,30 +247,35 @@ std::string_view map_finish_reason(std::string_view r)
 
 namespace {
 
-struct choice_out
+void add_call(answer_choice& c, std::string id, std::string_view name, std::string_view args)
 {
-    std::string text;
-    bool has_text = false;
-    std::string reasoning;
-    std::string refusal;
-    std::string tool_calls;  // serialised OpenAI tool_calls array items
-    int call_count = 0;
-    std::string finish;
-    std::string logprobs;  // serialised OpenAI logprobs object, or empty
-};
+    c.tool_calls.push_back(answer_tool_call{std::move(id), std::string(name),
+                                            args.empty() ? std::string("{}") : std::string(args)});
+}
 
-void add_call(choice_out& c, std::string_view id, std::string_view name, std::string_view args)
+// GENERIC `annotations`: the url citations (other kinds have no OpenAI spelling).
+void read_citations(const Value& anns, answer_choice& c)
 {
-    if (c.call_count++ > 0) {
-        c.tool_calls += ",";
+    if (!anns.IsArray()) {
+        return;
     }
-    c.tool_calls += "{\"id\":";
-    append_json_string(c.tool_calls, id);
-    c.tool_calls += ",\"type\":\"function\",\"function\":{\"name\":";
-    append_json_string(c.tool_calls, name);
-    c.tool_calls += ",\"arguments\":";
-    append_json_string(c.tool_calls, args);
-    c.tool_calls += "}}";
+    for (auto& a : anns.GetArray()) {
+        const Value* u = get(a, "urlCitation");
+        if (u == nullptr || !u->IsObject()) {
+            continue;
+        }
+        answer_citation ci;
+        std::int64_t v = 0;
+        if (const Value* p = get(*u, "startIndex"); p != nullptr && detail::as_count(*p, v)) {
+            ci.start_index = v;
+        }
+        if (const Value* p = get(*u, "endIndex"); p != nullptr && detail::as_count(*p, v)) {
+            ci.end_index = v;
+        }
+        ci.title = get_string(*u, "title");
+        ci.url = get_string(*u, "url");
+        c.citations.push_back(std::move(ci));
+    }
 }
 
 // GENERIC legacy logprobs → OpenAI chat logprobs.
@@ -328,8 +335,8 @@ api_error bad_upstream(std::string_view why)
 
 }  // namespace
 
-result<std::string> chat_response_to_openai(std::string_view oci_body, const chat_plan& plan,
-                                            std::string_view completion_id, std::int64_t now_unix)
+result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan& plan,
+                                      std::string_view id, std::int64_t now_unix)
 {
     // Parse the ChatResult envelope.
     rapidjson::Document doc;
@@ -344,14 +351,13 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
     if (fmt.empty()) {
         fmt = to_string(plan.model.format);
     }
-    std::int64_t created = parse_iso8601(get_string(*cr, "timeCreated"));
-    if (created < 0) {
-        created = now_unix;
+    chat_answer answer;
+    answer.created = parse_iso8601(get_string(*cr, "timeCreated"));
+    if (answer.created < 0) {
+        answer.created = now_unix;
     }
-    std::vector<choice_out> choices;
-    token_usage usage;
     if (const Value* u = get(*cr, "usage"); u != nullptr) {
-        usage = detail::read_usage(*u);
+        answer.usage = detail::read_usage(*u);
     }
     std::string error_message;
     if (fmt == "GENERIC") {
@@ -362,8 +368,8 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
         }
         for (rapidjson::SizeType i = 0; i < cs->Size(); ++i) {
             const Value& c = (*cs)[i];
-            choice_out co;
-            int ci = static_cast<int>(choices.size());
+            answer_choice co;
+            int ci = static_cast<int>(answer.choices.size());
             if (const Value* m = get(c, "message"); m != nullptr) {
                 if (const Value* content = get(*m, "content"); content != nullptr) {
                     co.has_text = true;
@@ -377,24 +383,27 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
                 if (const Value* tcs = get(*m, "toolCalls"); tcs != nullptr && tcs->IsArray()) {
                     for (rapidjson::SizeType j = 0; j < tcs->Size(); ++j) {
                         const Value& tc = (*tcs)[j];
-                        std::string id(get_string(tc, "id"));
-                        if (id.empty()) {
-                            id = synthetic_tool_call_id(completion_id, ci, static_cast<int>(j));
+                        std::string call_id(get_string(tc, "id"));
+                        if (call_id.empty()) {
+                            call_id = synthetic_tool_call_id(id, ci, static_cast<int>(j));
                         }
-                        std::string_view args = get_string(tc, "arguments");
-                        add_call(co, id, get_string(tc, "name"), args.empty() ? "{}" : args);
+                        add_call(co, std::move(call_id), get_string(tc, "name"),
+                                 get_string(tc, "arguments"));
                     }
+                }
+                if (const Value* anns = get(*m, "annotations"); anns != nullptr) {
+                    read_citations(*anns, co);
                 }
             }
             co.finish = std::string(map_finish_reason(get_string(c, "finishReason")));
             if (const Value* lp = get(c, "logprobs"); lp != nullptr && plan.logprobs) {
                 co.logprobs = convert_logprobs(*lp, plan.top_logprobs);
             }
-            choices.push_back(std::move(co));
+            answer.choices.push_back(std::move(co));
         }
     } else if (fmt == "COHERE") {
         // COHERE v1: top-level text and `{name, parameters}` tool calls without ids.
-        choice_out co;
+        answer_choice co;
         if (const Value* t = get(*cr, "text"); t != nullptr && t->IsString()) {
             co.has_text = true;
             co.text = sv(*t);
@@ -403,17 +412,17 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
             for (rapidjson::SizeType j = 0; j < tcs->Size(); ++j) {
                 const Value& tc = (*tcs)[j];
                 const Value* params = get(tc, "parameters");
-                add_call(co, synthetic_tool_call_id(completion_id, 0, static_cast<int>(j)),
+                add_call(co, synthetic_tool_call_id(id, 0, static_cast<int>(j)),
                          get_string(tc, "name"),
                          params != nullptr ? detail::to_json(*params) : "{}");
             }
         }
         co.finish = std::string(map_finish_reason(get_string(*cr, "finishReason")));
         error_message = get_string(*cr, "errorMessage");
-        choices.push_back(std::move(co));
+        answer.choices.push_back(std::move(co));
     } else if (fmt == "COHEREV2") {
         // COHEREV2: message with TEXT/THINKING parts and nested function tool calls.
-        choice_out co;
+        answer_choice co;
         if (const Value* m = get(*cr, "message"); m != nullptr) {
             if (const Value* content = get(*m, "content"); content != nullptr) {
                 co.has_text = true;
@@ -422,9 +431,9 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
             if (const Value* tcs = get(*m, "toolCalls"); tcs != nullptr && tcs->IsArray()) {
                 for (rapidjson::SizeType j = 0; j < tcs->Size(); ++j) {
                     const Value& tc = (*tcs)[j];
-                    std::string id(get_string(tc, "id"));
-                    if (id.empty()) {
-                        id = synthetic_tool_call_id(completion_id, 0, static_cast<int>(j));
+                    std::string call_id(get_string(tc, "id"));
+                    if (call_id.empty()) {
+                        call_id = synthetic_tool_call_id(id, 0, static_cast<int>(j));
                     }
                     const Value* fn = get(tc, "function");
                     std::string_view name = fn != nullptr ? get_string(*fn, "name") : "";
@@ -433,18 +442,18 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
                         a != nullptr) {
                         args = a->IsString() ? std::string(sv(*a)) : detail::to_json(*a);
                     }
-                    add_call(co, id, name, args);
+                    add_call(co, std::move(call_id), name, args);
                 }
             }
         }
         co.finish = std::string(map_finish_reason(get_string(*cr, "finishReason")));
         error_message = get_string(*cr, "errorMessage");
-        choices.push_back(std::move(co));
+        answer.choices.push_back(std::move(co));
     } else {
         return bad_upstream("unknown apiFormat");
     }
     // An ERROR finish is an upstream failure, not a completion.
-    for (auto& c : choices) {
+    for (auto& c : answer.choices) {
         if (c.finish == "error") {
             api_error e = make_error(502, "OCI Generative AI stopped generating with an error.",
                                      error_codes::upstream_generation_error);
@@ -453,26 +462,31 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
             return e;
         }
         // Tool calls win over Cohere's COMPLETE.
-        if (c.call_count > 0 && c.finish == "stop") {
+        if (!c.tool_calls.empty() && c.finish == "stop") {
             c.finish = "tool_calls";
         }
     }
-    // Serialise the chat.completion.
+    return answer;
+}
+
+std::string write_chat_completion(const chat_answer& answer, const chat_plan& plan,
+                                  std::string_view completion_id)
+{
     std::string out;
-    out.reserve(oci_body.size() + 256);
+    out.reserve(512);
     out += "{\"id\":";
     append_json_string(out, completion_id);
     out += ",\"object\":\"chat.completion\",\"created\":";
-    detail::append_int(out, created);
+    detail::append_int(out, answer.created);
     out += ",\"model\":";
     append_json_string(out, plan.client_model);
     out += ",\"choices\":[";
-    for (std::size_t i = 0; i < choices.size(); ++i) {
-        const choice_out& c = choices[i];
+    for (std::size_t i = 0; i < answer.choices.size(); ++i) {
+        const answer_choice& c = answer.choices[i];
         out += i > 0 ? ",{\"index\":" : "{\"index\":";
         detail::append_int(out, static_cast<std::int64_t>(i));
         out += ",\"message\":{\"role\":\"assistant\",\"content\":";
-        if (c.has_text && !(c.text.empty() && c.call_count > 0)) {
+        if (c.has_text && !(c.text.empty() && !c.tool_calls.empty())) {
             append_json_string(out, c.text);
         } else {
             out += "null";
@@ -487,9 +501,35 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
             out += ",\"reasoning_content\":";
             append_json_string(out, c.reasoning);
         }
-        if (c.call_count > 0) {
+        if (!c.citations.empty()) {
+            out += ",\"annotations\":[";
+            for (std::size_t k = 0; k < c.citations.size(); ++k) {
+                const answer_citation& a = c.citations[k];
+                out += k > 0 ? "," : "";
+                out += "{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":";
+                detail::append_int(out, a.start_index);
+                out += ",\"end_index\":";
+                detail::append_int(out, a.end_index);
+                out += ",\"title\":";
+                append_json_string(out, a.title);
+                out += ",\"url\":";
+                append_json_string(out, a.url);
+                out += "}}";
+            }
+            out += "]";
+        }
+        if (!c.tool_calls.empty()) {
             out += ",\"tool_calls\":[";
-            out += c.tool_calls;
+            for (std::size_t k = 0; k < c.tool_calls.size(); ++k) {
+                const answer_tool_call& t = c.tool_calls[k];
+                out += k > 0 ? ",{\"id\":" : "{\"id\":";
+                append_json_string(out, t.id);
+                out += ",\"type\":\"function\",\"function\":{\"name\":";
+                append_json_string(out, t.name);
+                out += ",\"arguments\":";
+                append_json_string(out, t.arguments);
+                out += "}}";
+            }
             out += "]";
         }
         out += "},\"logprobs\":";
@@ -499,12 +539,22 @@ result<std::string> chat_response_to_openai(std::string_view oci_body, const cha
         out += "}";
     }
     out += "]";
-    if (usage.present) {
+    if (answer.usage.present) {
         out += ",\"usage\":";
-        detail::append_usage(out, usage);
+        detail::append_usage(out, answer.usage);
     }
     out += "}";
     return out;
+}
+
+result<std::string> chat_response_to_openai(std::string_view oci_body, const chat_plan& plan,
+                                            std::string_view completion_id, std::int64_t now_unix)
+{
+    auto answer = parse_chat_answer(oci_body, plan, completion_id, now_unix);
+    if (!answer) {
+        return answer.error();
+    }
+    return write_chat_completion(answer.value(), plan, completion_id);
 }
 
 api_error map_oci_error(unsigned status, std::string_view body, std::string_view retry_after_header,

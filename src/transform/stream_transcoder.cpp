@@ -62,21 +62,153 @@ bool args_complete(std::string_view args)
 
 }  // namespace
 
+namespace {
+
+// OpenAI chat.completion.chunk frames.
+class chat_chunk_writer final : public stream_writer
+{
+public:
+    chat_chunk_writer(const chat_plan& plan, std::string_view id, std::int64_t created,
+                      std::size_t choices)
+        : plan_(plan), role_sent_(choices, false)
+    {
+        // The fixed head of every chunk.
+        std::string head = "data: {\"id\":";
+        append_json_string(head, id);
+        head += ",\"object\":\"chat.completion.chunk\",\"created\":";
+        detail::append_int(head, created);
+        head += ",\"model\":";
+        append_json_string(head, plan_.client_model);
+        prefix_ = head + ",\"choices\":[";
+        usage_prefix_ = head + ",\"choices\":[],\"usage\":";
+    }
+
+    void text(std::string& out, std::size_t choice, std::string_view text, bool reasoning) override
+    {
+        begin_chunk(out, choice);
+        out += reasoning ? "\"reasoning_content\":" : "\"content\":";
+        append_json_string(out, text);
+        end_chunk(out, {});
+    }
+
+    void tool_call(std::string& out, std::size_t choice, const stream_tool_call& call) override
+    {
+        begin_chunk(out, choice);
+        out += "\"tool_calls\":[{\"index\":";
+        detail::append_int(out, static_cast<std::int64_t>(call.index));
+        if (call.opens) {
+            // A new call: its one id, type and name.
+            out += ",\"id\":";
+            append_json_string(out, call.id);
+            out += ",\"type\":\"function\",\"function\":{\"name\":";
+            append_json_string(out, call.name);
+            out += ",\"arguments\":";
+        } else {
+            // A fragment of an open call: arguments only (and a name that arrives late).
+            out += ",\"function\":{";
+            if (!call.name.empty()) {
+                out += "\"name\":";
+                append_json_string(out, call.name);
+                out += ",";
+            }
+            out += "\"arguments\":";
+        }
+        append_json_string(out, call.arguments);
+        out += "}}]";
+        end_chunk(out, {});
+    }
+
+    void finish(std::string& out, std::size_t choice, std::string_view reason) override
+    {
+        begin_chunk(out, choice);
+        end_chunk(out, reason);
+    }
+
+    void complete(std::string& out, const token_usage& usage) override
+    {
+        // Usage after every finish chunk, only when the client asked; then OpenAI's end.
+        if (plan_.client_wants_usage && usage.present) {
+            out += usage_prefix_;
+            detail::append_usage(out, usage);
+            out += "}\n\n";
+        }
+        out += "data: [DONE]\n\n";
+    }
+
+    void error(std::string& out, const api_error& e) override
+    {
+        out += "data: ";
+        out += e.body();
+        out += "\n\n";
+    }
+
+private:
+    void begin_chunk(std::string& out, std::size_t index)
+    {
+        out += prefix_;
+        out += "{\"index\":";
+        detail::append_int(out, static_cast<std::int64_t>(index));
+        out += ",\"delta\":{";
+        // The first chunk of a choice carries the role.
+        if (!role_sent_[index]) {
+            out += "\"role\":\"assistant\",";
+            role_sent_[index] = true;
+        }
+    }
+
+    static void end_chunk(std::string& out, std::string_view finish_reason)
+    {
+        // Drop a dangling comma left by begin_chunk when the delta has no other field.
+        if (out.back() == ',') {
+            out.pop_back();
+        }
+        out += "},\"logprobs\":null,\"finish_reason\":";
+        if (finish_reason.empty()) {
+            out += "null";
+        } else {
+            append_json_string(out, finish_reason);
+        }
+        out += "}]}\n\n";
+    }
+
+    const chat_plan& plan_;
+    std::string prefix_;  // `data: {"id":...,"choices":[`
+    std::string usage_prefix_;
+    std::vector<bool> role_sent_;
+};
+
+std::size_t choice_count(const chat_plan& plan)
+{
+    return static_cast<std::size_t>(std::clamp(plan.n, 1, static_cast<int>(max_choices)));
+}
+
+}  // namespace
+
 stream_transcoder::stream_transcoder(const chat_plan& plan, std::string completion_id,
                                      std::int64_t created, std::size_t max_event_bytes)
-    : plan_(plan), id_(std::move(completion_id)), parser_(max_event_bytes)
+    : stream_transcoder(
+          plan, completion_id,
+          std::make_unique<chat_chunk_writer>(plan, completion_id, created, choice_count(plan)),
+          max_event_bytes)
 {
-    // The fixed head of every chunk.
-    std::string head = "data: {\"id\":";
-    append_json_string(head, id_);
-    head += ",\"object\":\"chat.completion.chunk\",\"created\":";
-    detail::append_int(head, created);
-    head += ",\"model\":";
-    append_json_string(head, plan_.client_model);
-    prefix_ = head + ",\"choices\":[";
-    usage_prefix_ = head + ",\"choices\":[],\"usage\":";
-    choices_.resize(
-        static_cast<std::size_t>(std::clamp(plan_.n, 1, static_cast<int>(max_choices))));
+}
+
+stream_transcoder::stream_transcoder(const chat_plan& plan, std::string id,
+                                     std::unique_ptr<stream_writer> writer,
+                                     std::size_t max_event_bytes)
+    : plan_(plan), id_(std::move(id)), writer_(std::move(writer)), parser_(max_event_bytes)
+{
+    choices_.resize(choice_count(plan_));
+}
+
+stream_transcoder::~stream_transcoder() = default;
+
+void stream_transcoder::start(std::string& out)
+{
+    if (!started_) {
+        started_ = true;
+        writer_->start(out);
+    }
 }
 
 void stream_transcoder::feed(std::string_view bytes, std::string& out)
@@ -84,6 +216,7 @@ void stream_transcoder::feed(std::string_view bytes, std::string& out)
     if (done_) {
         return;
     }
+    start(out);
     // Split into events; each one is translated as soon as it is complete.
     auto status = parser_.feed(bytes, [&](std::string_view data) {
         if (!done_) {
@@ -101,6 +234,7 @@ void stream_transcoder::finish_on_eof(std::string& out)
     if (done_) {
         return;
     }
+    start(out);
     // Every choice finished: only usage was missing, end normally.
     if (finished_choices_ >= choices_.size()) {
         complete(out);
@@ -110,61 +244,25 @@ void stream_transcoder::finish_on_eof(std::string& out)
                error_codes::upstream_incomplete);
 }
 
-stream_transcoder::choice_state& stream_transcoder::choice(std::size_t index)
-{
-    return choices_[index];
-}
-
-void stream_transcoder::begin_chunk(std::string& out, std::size_t index, choice_state& c)
-{
-    out += prefix_;
-    out += "{\"index\":";
-    detail::append_int(out, static_cast<std::int64_t>(index));
-    out += ",\"delta\":{";
-    // The first chunk of a choice carries the role.
-    if (!c.role_sent) {
-        out += "\"role\":\"assistant\",";
-        c.role_sent = true;
-    }
-}
-
-void stream_transcoder::end_chunk(std::string& out, std::string_view finish_reason)
-{
-    // Drop a dangling comma left by begin_chunk when the delta has no other field.
-    if (out.back() == ',') {
-        out.pop_back();
-    }
-    out += "},\"logprobs\":null,\"finish_reason\":";
-    if (finish_reason.empty()) {
-        out += "null";
-    } else {
-        append_json_string(out, finish_reason);
-    }
-    out += "}]}\n\n";
-}
-
 void stream_transcoder::emit_text(std::string& out, std::size_t index, std::string_view text,
                                   bool reasoning)
 {
-    choice_state& c = choice(index);
-    if (text.empty() && (c.role_sent || reasoning)) {
+    choice_state& c = choices_[index];
+    if (text.empty() && (c.started || reasoning)) {
         return;
     }
     if (!reasoning) {
         c.text_hash = fnv(c.text_hash, text);
         c.text_len += text.size();
     }
-    begin_chunk(out, index, c);
-    out += reasoning ? "\"reasoning_content\":" : "\"content\":";
-    append_json_string(out, text);
-    end_chunk(out, {});
+    c.started = true;
+    writer_->text(out, index, text, reasoning);
 }
 
 void stream_transcoder::emit_tool_call(std::string& out, std::size_t index, std::string_view id,
-                                       std::string_view name, std::string_view args,
-                                       bool args_present)
+                                       std::string_view name, std::string_view args)
 {
-    choice_state& c = choice(index);
+    choice_state& c = choices_[index];
     // Find the call this fragment belongs to: by OCI id, else the open call, else a new one.
     std::size_t k = c.calls.size();
     if (!id.empty()) {
@@ -182,48 +280,35 @@ void stream_transcoder::emit_tool_call(std::string& out, std::size_t index, std:
         }
     }
     c.saw_tool_calls = true;
-    begin_chunk(out, index, c);
-    out += "\"tool_calls\":[{\"index\":";
-    detail::append_int(out, static_cast<std::int64_t>(k));
+    c.started = true;
+    stream_tool_call call;
+    call.index = k;
+    call.arguments = args;
+    std::string openai_id;
     if (k == c.calls.size()) {
-        // A new call: its one id (OCI's, else a stable synthetic one), type and name.
-        tool_call_state st;
-        st.oci_id = std::string(id);
-        st.name = std::string(name);
-        std::string openai_id =
-            id.empty() ? synthetic_tool_call_id(id_, static_cast<int>(index), static_cast<int>(k))
-                       : std::string(id);
-        out += ",\"id\":";
-        append_json_string(out, openai_id);
-        out += ",\"type\":\"function\",\"function\":{\"name\":";
-        append_json_string(out, name);
-        out += ",\"arguments\":";
-        append_json_string(out, args);
-        out += "}}]";
-        st.args = std::string(args);
-        c.calls.push_back(std::move(st));
+        // A new call: OCI's id, else a stable synthetic one.
+        openai_id = id.empty()
+                        ? synthetic_tool_call_id(id_, static_cast<int>(index), static_cast<int>(k))
+                        : std::string(id);
+        c.calls.push_back(tool_call_state{std::string(id), std::string(name), std::string(args)});
+        call.opens = true;
+        call.id = openai_id;
+        call.name = name;
     } else {
-        // A fragment of an open call: arguments only (and a name that arrives late).
         tool_call_state& st = c.calls[k];
-        out += ",\"function\":{";
         if (st.name.empty() && !name.empty()) {
             st.name = std::string(name);
-            out += "\"name\":";
-            append_json_string(out, name);
-            out += ",";
+            call.name = name;
         }
-        out += "\"arguments\":";
-        append_json_string(out, args_present ? args : std::string_view{});
-        out += "}}]";
         st.args.append(args);
     }
-    end_chunk(out, {});
+    writer_->tool_call(out, index, call);
 }
 
 void stream_transcoder::emit_finish(std::string& out, std::size_t index,
                                     std::string_view oci_reason)
 {
-    choice_state& c = choice(index);
+    choice_state& c = choices_[index];
     if (c.finished) {
         return;
     }
@@ -233,18 +318,15 @@ void stream_transcoder::emit_finish(std::string& out, std::size_t index,
         reason = "tool_calls";
     }
     c.finished = true;
+    c.started = true;
     ++finished_choices_;
-    begin_chunk(out, index, c);
-    end_chunk(out, reason);
+    writer_->finish(out, index, reason);
 }
 
 void stream_transcoder::emit_error(std::string& out, std::string_view message,
                                    std::string_view code)
 {
-    api_error e = make_error(502, detail::sanitize_message(message), code);
-    out += "data: ";
-    out += e.body();
-    out += "\n\n";
+    writer_->error(out, make_error(502, detail::sanitize_message(message), code));
     done_ = true;
     failed_ = true;
 }
@@ -252,6 +334,7 @@ void stream_transcoder::emit_error(std::string& out, std::string_view message,
 void stream_transcoder::fail(std::string& out, std::string_view message, std::string_view code)
 {
     if (!done_) {
+        start(out);
         emit_error(out, message, code);
     }
 }
@@ -265,13 +348,7 @@ void stream_transcoder::maybe_complete(std::string& out)
 
 void stream_transcoder::complete(std::string& out)
 {
-    // Usage after every finish chunk, only when the client asked; then OpenAI's terminator.
-    if (plan_.client_wants_usage && usage_.present) {
-        out += usage_prefix_;
-        detail::append_usage(out, usage_);
-        out += "}\n\n";
-    }
-    out += "data: [DONE]\n\n";
+    writer_->complete(out, usage_);
     done_ = true;
 }
 
@@ -335,7 +412,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
         f = api_format::generic;
     }
     std::string_view finish = get_string(ev, "finishReason");
-    choice_state& c = choice(index);
+    choice_state& c = choices_[index];
     // Text and reasoning of this event.
     std::string text;
     std::string reasoning;
@@ -367,7 +444,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
         reasoning.clear();
         calls = nullptr;
     }
-    bool first = !c.role_sent;
+    bool first = !c.started;
     if (!reasoning.empty()) {
         emit_text(out, index, reasoning, true);
     }
@@ -385,7 +462,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
                 for (auto& tc : calls->GetArray()) {
                     const Value* params = get(tc, "parameters");
                     std::string args = params != nullptr ? detail::to_json(*params) : "{}";
-                    emit_tool_call(out, index, {}, get_string(tc, "name"), args, true);
+                    emit_tool_call(out, index, {}, get_string(tc, "name"), args);
                     // Each Cohere call is complete: force the next one to open a new call.
                     c.calls.back().args = args.empty() ? "{}" : args;
                 }
@@ -414,7 +491,7 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
                         continue;
                     }
                 }
-                emit_tool_call(out, index, id, name, arg_text, args != nullptr);
+                emit_tool_call(out, index, id, name, arg_text);
             }
         }
     }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ogp/transform/chat_request.hpp"
 
@@ -39,9 +40,56 @@ std::int64_t parse_iso8601(std::string_view text);
 /// ERROR-like reasons that must become an error, `stop` for unknown ones.
 std::string_view map_finish_reason(std::string_view oci_reason);
 
-/// Translates a non-streaming OCI `ChatResult` into an OpenAI `chat.completion` JSON body.
-/// `created` comes from `timeCreated`, else `now_unix`. A body that is not a chat result
-/// gives a 502.
+/// One function call of an answer, ids already assigned (OCI's, else synthetic).
+struct answer_tool_call
+{
+    std::string id;
+    std::string name;
+    std::string arguments;  ///< JSON text; `{}` when OCI sent none
+};
+
+/// A `url_citation` annotation of an answer's text (GENERIC `annotations`).
+struct answer_citation
+{
+    std::int64_t start_index = 0;
+    std::int64_t end_index = 0;
+    std::string title;
+    std::string url;
+};
+
+/// One choice of an OCI answer, format-neutral.
+struct answer_choice
+{
+    std::string text;
+    bool has_text = false;  ///< OCI sent content (maybe empty)
+    std::string reasoning;  ///< THINKING parts and `reasoningContent`
+    std::string refusal;
+    std::vector<answer_tool_call> tool_calls;
+    std::vector<answer_citation> citations;
+    std::string finish;    ///< OpenAI's finish reason (map_finish_reason; tool calls win over stop)
+    std::string logprobs;  ///< serialised OpenAI chat logprobs object, or empty
+};
+
+/// A non-streaming OCI `ChatResult` parsed once (any of the three formats), for the writers
+/// of the chat completion and of the Response object.
+struct chat_answer
+{
+    std::int64_t created = 0;  ///< `timeCreated`, else the caller's now
+    std::vector<answer_choice> choices;
+    token_usage usage;
+};
+
+/// Parses a non-streaming OCI `ChatResult`. A body that is not a chat result gives a 502; an
+/// ERROR finish gives a 502 whose log_detail carries OCI's (sanitised) message. `id` seeds the
+/// synthetic tool-call ids.
+result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan& plan,
+                                      std::string_view id, std::int64_t now_unix);
+
+/// Writes the OpenAI `chat.completion` JSON body of `answer`.
+std::string write_chat_completion(const chat_answer& answer, const chat_plan& plan,
+                                  std::string_view completion_id);
+
+/// parse_chat_answer, then write_chat_completion.
 result<std::string> chat_response_to_openai(std::string_view oci_body, const chat_plan& plan,
                                             std::string_view completion_id, std::int64_t now_unix);
 
