@@ -66,13 +66,10 @@ result<resolved_model> resolve_model(std::string_view name, const config& cfg)
     return m;
 }
 
-result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
+namespace detail {
+
+chat_plan make_chat_plan(const chat_request& req, const config& cfg)
 {
-    auto parsed = parse_chat_request(openai_body, cfg);
-    if (!parsed) {
-        return parsed.error();
-    }
-    const chat_request& req = parsed.value();
     chat_plan plan;
     plan.stream = req.stream;
     plan.client_wants_usage = req.include_usage;
@@ -83,23 +80,34 @@ result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
     plan.top_logprobs = static_cast<int>(req.top_logprobs.value_or(0));
     // Validated for its format: writing cannot fail.
     rapidjson::StringBuffer sb;
-    detail::json_writer w(sb);
-    detail::begin_chat_details(w, req.model);
+    json_writer w(sb);
+    begin_chat_details(w, req.model);
     switch (req.model.format) {
         case api_format::generic:
-            detail::write_chat_generic(w, req, cfg);
+            write_chat_generic(w, req, cfg);
             break;
         case api_format::cohere:
-            detail::write_chat_cohere(w, req, cfg);
+            write_chat_cohere(w, req, cfg);
             break;
         case api_format::coherev2:
-            detail::write_chat_coherev2(w, req, cfg);
+            write_chat_coherev2(w, req, cfg);
             break;
     }
     w.EndObject();  // chatRequest
     w.EndObject();
     plan.body.assign(sb.GetString(), sb.GetSize());
     return plan;
+}
+
+}  // namespace detail
+
+result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
+{
+    auto parsed = parse_chat_request(openai_body, cfg);
+    if (!parsed) {
+        return parsed.error();
+    }
+    return detail::make_chat_plan(parsed.value(), cfg);
 }
 
 }  // namespace ogp::transform

@@ -51,4 +51,8 @@ void write_chat_generic(json_writer& w, const chat_request& req, const config& c
 void write_chat_cohere(json_writer& w, const chat_request& req, const config& cfg);
 void write_chat_coherev2(json_writer& w, const chat_request& req, const config& cfg);
 
+/// The whole chat_plan of a validated request: the OCI body in the model's format and what
+/// the answer's translation needs.
+chat_plan make_chat_plan(const chat_request& req, const config& cfg);
+
 }  // namespace ogp::transform::detail
