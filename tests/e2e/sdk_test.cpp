@@ -1,10 +1,14 @@
-// The official OpenAI Node SDK (openai@6, installed into <build>/e2e-node by the ctest fixture
-// e2e:npm_install_openai) against the daemon backed by oci-genai-mock: each test case starts the
-// stack and runs one case of sdk/cases.mjs with the machine's node.
+// Node clients against the daemon backed by oci-genai-mock: each test case starts the stack and
+// runs one case of a script in sdk/ with the machine's node. The clients are installed at pinned
+// versions into their own prefixes by ctest fixtures (tests/e2e/CMakeLists.txt):
+//   [openai]  the official OpenAI SDK 6.x   sdk/cases.mjs (chat completions), sdk/responses.mjs
+//   [ai-sdk]  the Vercel AI SDK's openai(model) (a Responses model)            sdk/ai_sdk.mjs
+//   [agents]  the OpenAI Agents SDK on its default (Responses) model provider  sdk/agents.mjs
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "support/http.hpp"
 #include "support/json.hpp"
@@ -15,60 +19,158 @@ using namespace ogp::test;
 
 namespace {
 
-// Runs `node sdk/cases.mjs <name>` against a fresh stack; the case's output is shown on failure.
-void run_case(const std::string& name)
+// One Node client: its script in sdk/, its prefix, a package that must be there and the
+// fixture test that installs it.
+struct node_client
+{
+    std::string_view script;
+    std::string_view prefix;
+    std::string_view package;
+    std::string_view fixture;
+};
+
+const node_client openai_chat{"cases.mjs", OGP_NODE_PREFIX, "openai", "e2e:npm_install_openai"};
+const node_client openai_responses{"responses.mjs", OGP_NODE_PREFIX, "openai",
+                                   "e2e:npm_install_openai"};
+const node_client ai_sdk{"ai_sdk.mjs", OGP_NODE_PREFIX_AI, "@ai-sdk/openai",
+                         "e2e:npm_install_ai_sdk"};
+const node_client agents_sdk{"agents.mjs", OGP_NODE_PREFIX_AGENTS, "@openai/agents",
+                             "e2e:npm_install_agents"};
+
+// What the daemon's access log says about the routes a case used.
+struct routes_used
+{
+    std::size_t responses_ok = 0;   ///< POST /v1/responses answered 200
+    std::size_t responses_all = 0;  ///< any request to /v1/responses...
+    std::size_t chat_all = 0;       ///< any request to /v1/chat/completions
+};
+
+// Runs `node sdk/<script> <name>` against a fresh stack; the case's output (and the daemon's log)
+// is shown on failure.
+routes_used run_case(const node_client& client, const std::string& name)
 {
     const std::string node = OGP_NODE_PATH;
     if (node.empty() || !std::filesystem::exists(node)) {
         FAIL(
-            "node not found at configure time: the OpenAI SDK tests need Node.js 20 and npm "
+            "node not found at configure time: the Node client tests need Node.js 20 and npm "
             "(scripts/install-deps --test installs them), then re-run cmake");
     }
-    const std::string prefix = OGP_NODE_PREFIX;
-    if (!std::filesystem::exists(prefix + "/node_modules/openai/package.json")) {
-        FAIL("the openai SDK is not installed in " + prefix +
-             ": run the fixture test e2e:npm_install_openai (ctest -R e2e runs it first)");
+    const std::string prefix(client.prefix);
+    const std::string package(client.package);
+    if (!std::filesystem::exists(prefix + "/node_modules/" + package + "/package.json")) {
+        FAIL(package + " is not installed in " + prefix + ": run the fixture test " +
+             std::string(client.fixture) + " (ctest -R e2e runs it first)");
     }
     mock m;
     proxy d(m);
-    auto r = run_program({node, std::string(OGP_E2E_SDK_DIR) + "/cases.mjs", name}, 60s,
-                         {"OGP_BASE_URL=" + d.base_url(), "OGP_API_KEY=" + std::string(test_key),
-                          "OGP_NODE_PREFIX=" + prefix});
-    INFO("node stdout:\n" << r.out << "\nnode stderr:\n" << r.err);
+    auto r = run_program(
+        {node, std::string(OGP_E2E_SDK_DIR) + "/" + std::string(client.script), name}, 60s,
+        {"OGP_BASE_URL=" + d.base_url(), "OGP_API_KEY=" + std::string(test_key),
+         "OGP_NODE_PREFIX=" + prefix});
+    // The access log line of the last request may trail the client's exit.
+    d.wait_for_log("path=/v", 2s);
+    routes_used used;
+    used.responses_ok = d.log_count("method=POST path=/v1/responses status=200 ");
+    used.responses_all = d.log_count("path=/v1/responses");
+    used.chat_all = d.log_count("path=/v1/chat/completions");
+    INFO("node stdout:\n"
+         << r.out << "\nnode stderr:\n"
+         << r.err << "\n(" << r.seconds << " s)\ndaemon log:\n"
+         << d.captured_stderr());
     REQUIRE(r.status.has_value());  // not killed at the timeout
     CHECK(r.status->success());
     CHECK(r.out.find("PASS " + name) != std::string::npos);
     CHECK(m.stats().rejected_signatures == 0);
+    return used;
+}
+
+// A case of a Responses client: it must have used /v1/responses (and, with `only`, nothing
+// else: a client falling back to chat completions would hide a broken Responses route).
+void run_responses_case(const node_client& client, const std::string& name, bool only = true)
+{
+    auto used = run_case(client, name);
+    CHECK(used.responses_ok > 0);
+    if (only) {
+        CHECK(used.chat_all == 0);
+    }
 }
 
 }  // namespace
 
-TEST_CASE("openai SDK: chat completions", "[e2e][sdk]")
+TEST_CASE("openai SDK: chat completions", "[e2e][sdk][openai]")
 {
-    run_case("chat");
+    run_case(openai_chat, "chat");
 }
 
-TEST_CASE("openai SDK: streaming", "[e2e][sdk]")
+TEST_CASE("openai SDK: streaming", "[e2e][sdk][openai]")
 {
-    run_case("stream");
+    run_case(openai_chat, "stream");
 }
 
-TEST_CASE("openai SDK: tool call round trip", "[e2e][sdk]")
+TEST_CASE("openai SDK: tool call round trip", "[e2e][sdk][openai]")
 {
-    run_case("tools");
+    run_case(openai_chat, "tools");
 }
 
-TEST_CASE("openai SDK: embeddings with the default base64 encoding", "[e2e][sdk]")
+TEST_CASE("openai SDK: embeddings with the default base64 encoding", "[e2e][sdk][openai]")
 {
-    run_case("embeddings");
+    run_case(openai_chat, "embeddings");
 }
 
-TEST_CASE("openai SDK: models", "[e2e][sdk]")
+TEST_CASE("openai SDK: models", "[e2e][sdk][openai]")
 {
-    run_case("models");
+    run_case(openai_chat, "models");
 }
 
-TEST_CASE("openai SDK: error classes", "[e2e][sdk]")
+TEST_CASE("openai SDK: error classes", "[e2e][sdk][openai]")
 {
-    run_case("errors");
+    run_case(openai_chat, "errors");
+}
+
+TEST_CASE("openai SDK: responses.create", "[e2e][sdk][openai][responses]")
+{
+    run_responses_case(openai_responses, "create");
+}
+
+TEST_CASE("openai SDK: responses.stream and finalResponse", "[e2e][sdk][openai][responses]")
+{
+    run_responses_case(openai_responses, "stream");
+}
+
+TEST_CASE("openai SDK: responses function tool round trip", "[e2e][sdk][openai][responses]")
+{
+    run_responses_case(openai_responses, "tools");
+}
+
+TEST_CASE("openai SDK: responses text.format json_schema", "[e2e][sdk][openai][responses]")
+{
+    run_responses_case(openai_responses, "json_schema");
+}
+
+TEST_CASE("openai SDK: responses errors", "[e2e][sdk][openai][responses]")
+{
+    // Only refusals: no 200 expected.
+    auto used = run_case(openai_responses, "errors");
+    CHECK(used.responses_all > 0);
+    CHECK(used.chat_all == 0);
+}
+
+TEST_CASE("AI SDK: generateText with openai(model)", "[e2e][sdk][ai-sdk][responses]")
+{
+    run_responses_case(ai_sdk, "generate");
+}
+
+TEST_CASE("AI SDK: streamText with openai(model)", "[e2e][sdk][ai-sdk][responses]")
+{
+    run_responses_case(ai_sdk, "stream");
+}
+
+TEST_CASE("AI SDK: tool round trip with openai(model)", "[e2e][sdk][ai-sdk][responses]")
+{
+    run_responses_case(ai_sdk, "tools");
+}
+
+TEST_CASE("Agents SDK: run with a function tool", "[e2e][sdk][agents][responses]")
+{
+    run_responses_case(agents_sdk, "run");
 }
