@@ -287,6 +287,21 @@ const cases = {
       400,
     );
     assert.equal(prev.param, 'previous_response_id');
+    const conv = await expectError(
+      'conversation',
+      client.responses.create({ model: 'gpt-4o-mini', input: 'again', conversation: 'conv_0123456789abcdef' }),
+      OpenAI.BadRequestError,
+      400,
+    );
+    assert.equal(conv.param, 'conversation');
+    // A built-in tool OCI cannot run is refused up front, naming the tool.
+    const builtin = await expectError(
+      'built-in web_search tool',
+      client.responses.create({ model: 'gpt-4o-mini', input: 'search', tools: [{ type: 'web_search' }] }),
+      OpenAI.BadRequestError,
+      400,
+    );
+    assert.match(builtin.param ?? '', /^tools/, `param ${builtin.param}`);
     // Nothing is stored, so nothing can be retrieved (or deleted).
     await expectError('GET /v1/responses/{id}', client.responses.retrieve('resp_0123456789abcdef'), OpenAI.NotFoundError, 404);
     // The usual errors on this route too.
