@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/error.hpp>
 #include <chrono>
+#include <optional>
 
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/auth/signer.hpp"
@@ -14,6 +16,7 @@
 #include "ogp/transform/chat_response.hpp"
 #include "ogp/transform/embeddings.hpp"
 #include "ogp/transform/models.hpp"
+#include "ogp/transform/responses.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 #include "ogp/upstream/client.hpp"
 #include "ogp/util/log.hpp"
@@ -42,6 +45,11 @@ std::int64_t now_unix()
 std::string new_completion_id()
 {
     return transform::make_completion_id(random_u64(), static_cast<std::uint32_t>(random_u64()));
+}
+
+std::string new_response_id()
+{
+    return transform::make_response_id(random_u64(), static_cast<std::uint32_t>(random_u64()));
 }
 
 // The client's error for a failed exchange: our own words only (the host, its address and
@@ -353,7 +361,45 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
     if (!plan) {
         co_return server::error_response(plan.error());
     }
-    auto& p = plan.value();
+    co_return co_await converse(req, sink, plan.value(), nullptr);
+}
+
+net::awaitable<http_response> service::responses(http_request& req, response_sink& sink)
+{
+    auto plan = transform::plan_responses(req.body, cfg_);
+    if (!plan) {
+        co_return server::error_response(plan.error());
+    }
+    co_return co_await converse(req, sink, plan.value().chat, &plan.value());
+}
+
+net::awaitable<http_response> service::stored_response(http_request& req, response_sink& sink)
+{
+    (void)sink;
+    // The id goes into the message only when it is short and printable.
+    std::string_view path = req.head.path();
+    std::string_view id =
+        path.substr(std::min(path.size(), std::string_view("/v1/responses/").size()));
+    id = id.substr(0, id.find('/'));
+    bool printable = id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+                         return c > 0x20 && c < 0x7F && c != '\'' && c != '"';
+                     });
+    std::string name =
+        printable ? "Response '" + std::string(id) + "'" : std::string("This response");
+    co_return server::error_response(make_error(
+        404,
+        name + " is not stored: on this model route the proxy translates the Responses API to "
+               "OCI Generative AI's native chat API, which keeps no state. Send the whole "
+               "conversation as `input` instead of referring to an earlier response.",
+        error_codes::not_found));
+}
+
+net::awaitable<http_response> service::converse(http_request& req, response_sink& sink,
+                                                transform::chat_plan& p,
+                                                const transform::responses_plan* responses)
+{
+    // One exchange for both APIs; only the writers of the answer differ.
+    const char* what = responses != nullptr ? "responses" : "chat";
     auto call_out = co_await call("POST", p.path, std::move(p.body), p.stream, req, sink);
     if (call_out.client_gone) {
         co_return http_response{};
@@ -375,26 +421,28 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
         co_await ex.read_all(body, max_error_body);
         ex.finish();
         auto err = transform::map_oci_error(ex.status(), body, ex.header("retry-after"), opc_id);
-        log_upstream_refusal("chat", err, ex.status(), opc_id, req.request_id);
+        log_upstream_refusal(what, err, ex.status(), opc_id, req.request_id);
         co_return with_request_id(server::error_response(err), opc_id);
     }
-    const std::string id = new_completion_id();
+    const std::string id = responses != nullptr ? new_response_id() : new_completion_id();
 
     // Non-streaming: read (whole answer under timeouts.upstream_total), translate, answer.
     if (!p.stream) {
         std::string body;
         auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
         if (ec) {
-            spdlog::warn("upstream: chat answer failed: {} request_id={}", ec.message(),
+            spdlog::warn("upstream: {} answer failed: {} request_id={}", what, ec.message(),
                          req.request_id);
             co_return with_request_id(server::error_response(upstream_failure(ec, ex.phase())),
                                       opc_id);
         }
         ex.finish();
-        auto r = transform::chat_response_to_openai(body, p, id, now_unix());
+        auto r = responses != nullptr
+                     ? transform::responses_answer_to_openai(body, *responses, id, now_unix())
+                     : transform::chat_response_to_openai(body, p, id, now_unix());
         if (!r) {
             if (!r.error().log_detail.empty()) {
-                spdlog::warn("upstream: OCI chat failed (opc-request-id={}): {} request_id={}",
+                spdlog::warn("upstream: OCI {} failed (opc-request-id={}): {} request_id={}", what,
                              opc_id, r.error().log_detail, req.request_id);
             }
             co_return with_request_id(server::error_response(r.error()), opc_id);
@@ -404,7 +452,16 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
     }
 
     // Streaming: one downstream write per upstream read, the next read only after the write.
-    transform::stream_transcoder tc(p, id, now_unix());
+    std::optional<transform::stream_transcoder> transcoder;
+    if (responses != nullptr) {
+        // The final event restates the whole output: bounded like a non-streamed answer.
+        transcoder.emplace(
+            p, id,
+            transform::make_responses_stream_writer(*responses, id, now_unix(), max_result_body));
+    } else {
+        transcoder.emplace(p, id, now_unix());
+    }
+    auto& tc = *transcoder;
     std::vector<std::pair<std::string, std::string>> headers{{"Cache-Control", "no-cache"},
                                                              {"X-Accel-Buffering", "no"}};
     if (!opc_id.empty()) {
@@ -436,7 +493,7 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
         }
         // Shutdown reached its deadline: end the stream with an error, not with a bare EOF.
         if (sink.cut()) {
-            spdlog::warn("upstream: chat stream cut at the drain deadline request_id={}",
+            spdlog::warn("upstream: {} stream cut at the drain deadline request_id={}", what,
                          req.request_id);
             tc.fail(out, "The proxy is shutting down; this stream ended before its answer did.",
                     "server_shutting_down");
@@ -445,8 +502,8 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
         }
         if (ec || (in.empty() && ex.complete())) {
             if (ec) {
-                spdlog::warn("upstream: chat stream ended early: {} request_id={}", ec.message(),
-                             req.request_id);
+                spdlog::warn("upstream: {} stream ended early: {} request_id={}", what,
+                             ec.message(), req.request_id);
             }
             tc.finish_on_eof(out);
             if (!out.empty()) {

@@ -145,6 +145,14 @@ public:
         server_.set_handler(
             server::route::chat_completions,
             [svc](server::http_request& r, server::response_sink& s) { return svc->chat(r, s); });
+        server_.set_handler(server::route::responses,
+                            [svc](server::http_request& r, server::response_sink& s) {
+                                return svc->responses(r, s);
+                            });
+        server_.set_handler(server::route::stored_response,
+                            [svc](server::http_request& r, server::response_sink& s) {
+                                return svc->stored_response(r, s);
+                            });
         server_.set_handler(server::route::embeddings,
                             [svc](server::http_request& r, server::response_sink& s) {
                                 return svc->embeddings(r, s);

@@ -13,13 +13,42 @@ struct route_row
     bool auth;
 };
 
-constexpr std::array<route_row, 5> routes{{
+constexpr std::array<route_row, 6> routes{{
     {"/v1/chat/completions", "POST", route::chat_completions, true},
+    {"/v1/responses", "POST", route::responses, true},
     {"/v1/embeddings", "POST", route::embeddings, true},
     {"/v1/models", "GET", route::models, true},
     {"/healthz", "GET", route::healthz, false},
     {"/readyz", "GET", route::readyz, false},
 }};
+
+// What follows `/v1/responses/`: `{id}`, `{id}/cancel` or `{id}/input_items`; the method each
+// takes. Empty `allow`: not a stored-response path.
+struct stored_path
+{
+    std::string_view allow;
+    bool matches = false;
+};
+
+stored_path match_stored_response(std::string_view method, std::string_view rest)
+{
+    std::size_t slash = rest.find('/');
+    std::string_view id = rest.substr(0, slash);
+    if (id.empty()) {
+        return {};
+    }
+    std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (action.empty()) {
+        return {"GET, HEAD, DELETE", method == "GET" || method == "HEAD" || method == "DELETE"};
+    }
+    if (action == "cancel") {
+        return {"POST", method == "POST"};
+    }
+    if (action == "input_items") {
+        return {"GET, HEAD", method == "GET" || method == "HEAD"};
+    }
+    return {};
+}
 
 }  // namespace
 
@@ -39,6 +68,17 @@ route_match match_route(std::string_view method, std::string_view path)
         }
         return route_match{route::method_not_allowed, r.method == "GET" ? "GET, HEAD" : r.method,
                            false};
+    }
+    // The stored-response family: this route keeps no state, the handler explains.
+    constexpr std::string_view stored_prefix = "/v1/responses/";
+    if (path.starts_with(stored_prefix)) {
+        stored_path sp = match_stored_response(method, path.substr(stored_prefix.size()));
+        if (sp.matches) {
+            return route_match{route::stored_response, {}, true};
+        }
+        if (!sp.allow.empty()) {
+            return route_match{route::method_not_allowed, sp.allow, false};
+        }
     }
     return route_match{route::not_found, {}, false};
 }

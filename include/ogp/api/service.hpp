@@ -20,6 +20,10 @@
 namespace ogp::auth {
 class credential_cache;
 }
+namespace ogp::transform {
+struct chat_plan;
+struct responses_plan;
+}  // namespace ogp::transform
 namespace ogp::upstream {
 class pool;
 }
@@ -52,6 +56,12 @@ public:
 
     net::awaitable<server::http_response> chat(server::http_request& req,
                                                server::response_sink& sink);
+    /// POST /v1/responses: the Responses API translated onto OCI's native chat.
+    net::awaitable<server::http_response> responses(server::http_request& req,
+                                                    server::response_sink& sink);
+    /// GET/DELETE /v1/responses/{id} and friends: 404, this route stores nothing.
+    net::awaitable<server::http_response> stored_response(server::http_request& req,
+                                                          server::response_sink& sink);
     net::awaitable<server::http_response> embeddings(server::http_request& req,
                                                      server::response_sink& sink);
     net::awaitable<server::http_response> models(server::http_request& req,
@@ -74,6 +84,10 @@ private:
                                      bool stream, const server::http_request& req,
                                      server::response_sink& sink,
                                      std::shared_ptr<upstream::pool> pool = nullptr);
+    net::awaitable<server::http_response> converse(server::http_request& req,
+                                                   server::response_sink& sink,
+                                                   transform::chat_plan& plan,
+                                                   const transform::responses_plan* responses);
     net::awaitable<std::vector<std::string>> discover_models(const server::http_request& req,
                                                              server::response_sink& sink);
     net::awaitable<model_page> fetch_models_page(std::shared_ptr<upstream::pool> pool,

@@ -8,6 +8,8 @@ namespace ogp::server {
 enum class route {
     chat_completions,   ///< POST /v1/chat/completions
     embeddings,         ///< POST /v1/embeddings
+    responses,          ///< POST /v1/responses
+    stored_response,    ///< GET/DELETE /v1/responses/{id}, POST .../cancel, GET .../input_items
     models,             ///< GET  /v1/models
     healthz,            ///< GET  /healthz (liveness)
     readyz,             ///< GET  /readyz (readiness)
