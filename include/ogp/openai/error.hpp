@@ -41,6 +41,7 @@ inline constexpr std::string_view misconfigured_model = "misconfigured_model";
 inline constexpr std::string_view misconfigured_compartment = "misconfigured_compartment";
 inline constexpr std::string_view bad_upstream_response = "bad_upstream_response";
 inline constexpr std::string_view upstream_event_too_large = "upstream_event_too_large";
+inline constexpr std::string_view upstream_response_too_large = "upstream_response_too_large";
 inline constexpr std::string_view upstream_incomplete = "upstream_incomplete";
 inline constexpr std::string_view upstream_error = "upstream_error";
 inline constexpr std::string_view upstream_timeout = "upstream_timeout";
