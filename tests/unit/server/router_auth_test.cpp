@@ -27,6 +27,30 @@ TEST_CASE("routes, methods and auth requirements", "[router]")
     CHECK(match_route("POST", "/v1/chat/completions/x").target == route::not_found);
 }
 
+TEST_CASE("the Responses routes: POST /v1/responses and the stored-response family", "[router]")
+{
+    CHECK(match_route("POST", "/v1/responses").target == route::responses);
+    CHECK(match_route("POST", "/v1/responses/").target == route::responses);
+    CHECK(match_route("POST", "/v1/responses").requires_client_auth);
+    CHECK(match_route("GET", "/v1/responses").allow == "POST");
+    for (auto [method, path] :
+         {std::pair{"GET", "/v1/responses/resp_1"}, std::pair{"HEAD", "/v1/responses/resp_1"},
+          std::pair{"DELETE", "/v1/responses/resp_1"},
+          std::pair{"POST", "/v1/responses/resp_1/cancel"},
+          std::pair{"GET", "/v1/responses/resp_1/input_items"}}) {
+        INFO(method << " " << path);
+        auto m = match_route(method, path);
+        CHECK(m.target == route::stored_response);
+        CHECK(m.requires_client_auth);
+    }
+    CHECK(match_route("PUT", "/v1/responses/resp_1").allow == "GET, HEAD, DELETE");
+    CHECK(match_route("GET", "/v1/responses/resp_1/cancel").allow == "POST");
+    CHECK(match_route("POST", "/v1/responses/resp_1/input_items").allow == "GET, HEAD");
+    CHECK(match_route("GET", "/v1/responses/resp_1/other").target == route::not_found);
+    CHECK(match_route("GET", "/v1/responses//cancel").target == route::not_found);
+    CHECK(match_route("GET", "/v1/responsesx").target == route::not_found);
+}
+
 TEST_CASE("client keys are checked exactly", "[auth]")
 {
     client_authenticator auth({"sk-one", "sk-two"}, false);
