@@ -115,7 +115,7 @@ public:
     std::function<void()> hook;
 };
 
-enum class api_route { chat, embeddings };
+enum class api_route { chat, embeddings, responses };
 
 struct handler_call
 {
@@ -135,6 +135,9 @@ net::awaitable<void> run_handler(api::service& svc, api_route r, std::shared_ptr
             break;
         case api_route::embeddings:
             resp = co_await svc.embeddings(c->req, c->sink);
+            break;
+        case api_route::responses:
+            resp = co_await svc.responses(c->req, c->sink);
             break;
     }
     c->finished = steady::now();
@@ -243,8 +246,9 @@ struct loopback_oci
         c->req.body = std::move(body);
         c->req.request_id = "req-" + std::to_string(++serial);
         c->req.remote = "127.0.0.1:1";
-        c->req.target =
-            r == api_route::chat ? server::route::chat_completions : server::route::embeddings;
+        c->req.target = r == api_route::chat        ? server::route::chat_completions
+                        : r == api_route::responses ? server::route::responses
+                                                    : server::route::embeddings;
         net::co_spawn(ioc, run_handler(*svc, r, c), net::detached);
         return c;
     }
@@ -339,6 +343,59 @@ TEST_CASE("service: streamed chat writes SSE chunks through the sink, then [DONE
     }
     CHECK(text == mock::replies::reply_text("stream me"));
     CHECK(f.svc->stats().upstream_requests == 1);
+    CHECK(f.mock_stats().rejected_signatures.load() == 0);
+}
+
+TEST_CASE("service: POST /v1/responses answers a Response object from the same OCI chat",
+          "[api][service][responses]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::responses,
+                    R"({"model":"gpt-4o-mini","input":"hello","instructions":"Be brief."})");
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(r.content_type == "application/json");
+    auto d = parse(r.body);
+    CHECK(str_at(d, "/object") == "response");
+    CHECK(str_at(d, "/id").starts_with("resp_"));
+    CHECK(str_at(d, "/status") == "completed");
+    CHECK(str_at(d, "/instructions") == "Be brief.");
+    CHECK(str_at(d, "/output/0/type") == "message");
+    CHECK(str_at(d, "/output/0/content/0/text") == mock::replies::reply_text("hello"));
+    CHECK(header(r, "opc-request-id").has_value());
+    CHECK(f.mock_stats().chat.load() == 1);
+    CHECK(f.mock_stats().rejected_signatures.load() == 0);
+}
+
+TEST_CASE("service: a streamed Response: events with sequence numbers, no [DONE]",
+          "[api][service][responses][stream]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::responses,
+                    R"({"model":"command-r-plus","input":"stream me","stream":true})");
+    const auto& s = c->sink;
+    INFO(s.data);
+    REQUIRE(s.began);
+    CHECK(s.status == 200);
+    CHECK(s.content_type == "text/event-stream");
+    CHECK(s.ended);
+    auto events = sse_events(s.data);
+    REQUIRE(events.size() >= 6);
+    std::string text;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        auto d = parse(events[i]);
+        CHECK(d["sequence_number"].GetInt64() == static_cast<std::int64_t>(i));
+        // Each data line is announced by its `event:` line.
+        CHECK(s.data.find("event: " + str_at(d, "/type") + "\ndata: ") != std::string::npos);
+        if (str_at(d, "/type") == "response.output_text.delta") {
+            text += str_at(d, "/delta");
+        }
+    }
+    CHECK(str_at(parse(events.front()), "/type") == "response.created");
+    CHECK(str_at(parse(events.back()), "/type") == "response.completed");
+    CHECK(text == mock::replies::reply_text("stream me"));
+    CHECK(s.data.find("[DONE]") == std::string::npos);
     CHECK(f.mock_stats().rejected_signatures.load() == 0);
 }
 
