@@ -215,7 +215,9 @@ TEST_CASE_METHOD(e2e_stack, "responses: a function tool round trip, non-stream a
         auto t = c.request("POST", responses_path, round_trip);
         INFO(printable(t.body, 3000));
         REQUIRE(t.status == 200);
-        CHECK(response_text(t.body) == "The tool returned: 18 C and sunny");
+        // The mock echoes the tool result as the format carried it (Cohere: an outputs list).
+        CHECK(response_text(t.body).starts_with("The tool returned: "));
+        CHECK(response_text(t.body).find("18 C and sunny") != std::string::npos);
     }
     CHECK(m.stats().rejected_signatures == 0);
 }
