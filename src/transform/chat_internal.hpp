@@ -22,6 +22,14 @@ api_error not_expressible(std::string_view what, std::string_view param, api_for
 /// `base[i]`.
 std::string idx(std::string_view base, std::size_t i);
 
+/// Reads an optional number (nullptr: absent) within [lo, hi] into `out`; a 400 otherwise.
+error_opt number_in(const rapidjson::Value* v, std::string_view param, double lo, double hi,
+                    std::optional<double>& out);
+
+/// Reads an optional integer within [lo, hi] into `out`; a 400 otherwise.
+error_opt int_in(const rapidjson::Value* v, std::string_view param, std::int64_t lo,
+                 std::int64_t hi, std::optional<std::int64_t>& out);
+
 /// A parameter path built only when an error names it: `base[index]suffix`, or
 /// `basesuffix` without an index.
 struct param_ref

@@ -31,6 +31,47 @@ std::string idx(std::string_view base, std::size_t i)
     return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
+// Reads a number within [lo, hi].
+error_opt number_in(const rapidjson::Value* v, std::string_view param, double lo, double hi,
+                    std::optional<double>& out)
+{
+    if (v == nullptr) {
+        return std::nullopt;
+    }
+    if (!v->IsNumber()) {
+        return bad_type(param, "a number");
+    }
+    double d = v->GetDouble();
+    if (!(d >= lo && d <= hi)) {
+        char range[64];
+        std::snprintf(range, sizeof range, "between %g and %g", lo, hi);
+        return invalid_request("Invalid '" + std::string(param) + "': must be " + range + ".",
+                               std::string(param), "invalid_value");
+    }
+    out = d;
+    return std::nullopt;
+}
+
+// Reads an integer within [lo, hi].
+error_opt int_in(const rapidjson::Value* v, std::string_view param, std::int64_t lo,
+                 std::int64_t hi, std::optional<std::int64_t>& out)
+{
+    if (v == nullptr) {
+        return std::nullopt;
+    }
+    std::int64_t i = 0;
+    if (!detail::as_int(*v, i)) {
+        return bad_type(param, "an integer");
+    }
+    if (i < lo || i > hi) {
+        return invalid_request("Invalid '" + std::string(param) + "': must be between " +
+                                   std::to_string(lo) + " and " + std::to_string(hi) + ".",
+                               std::string(param), "invalid_value");
+    }
+    out = i;
+    return std::nullopt;
+}
+
 }  // namespace detail
 
 namespace {
@@ -40,6 +81,8 @@ using detail::error_opt;
 using detail::get;
 using detail::get_string;
 using detail::idx;
+using detail::int_in;
+using detail::number_in;
 using detail::param_ref;
 using detail::sv;
 using rapidjson::Value;
@@ -155,47 +198,6 @@ void collect(const Value& doc, fields& f)
         }
         // Everything else (user, store, extra client keys) is accepted and not forwarded.
     }
-}
-
-// Reads a number within [lo, hi].
-error_opt number_in(const Value* v, std::string_view param, double lo, double hi,
-                    std::optional<double>& out)
-{
-    if (v == nullptr) {
-        return std::nullopt;
-    }
-    if (!v->IsNumber()) {
-        return bad_type(param, "a number");
-    }
-    double d = v->GetDouble();
-    if (!(d >= lo && d <= hi)) {
-        char range[64];
-        std::snprintf(range, sizeof range, "between %g and %g", lo, hi);
-        return invalid_request("Invalid '" + std::string(param) + "': must be " + range + ".",
-                               std::string(param), "invalid_value");
-    }
-    out = d;
-    return std::nullopt;
-}
-
-// Reads an integer within [lo, hi].
-error_opt int_in(const Value* v, std::string_view param, std::int64_t lo, std::int64_t hi,
-                 std::optional<std::int64_t>& out)
-{
-    if (v == nullptr) {
-        return std::nullopt;
-    }
-    std::int64_t i = 0;
-    if (!detail::as_int(*v, i)) {
-        return bad_type(param, "an integer");
-    }
-    if (i < lo || i > hi) {
-        return invalid_request("Invalid '" + std::string(param) + "': must be between " +
-                                   std::to_string(lo) + " and " + std::to_string(hi) + ".",
-                               std::string(param), "invalid_value");
-    }
-    out = i;
-    return std::nullopt;
 }
 
 // Message content: a string or a list of parts. Images and non-object parts are recorded,

@@ -17,13 +17,29 @@ namespace {
 
 using rapidjson::Value;
 
-// GENERIC/COHEREV2 content parts: images only in user turns, with a URL and a known detail.
-error_opt check_parts(const chat_content& c, const param_ref& param, bool allow_images)
+// GENERIC/COHEREV2 content parts: images only in user turns, with a URL and a known detail;
+// files (Responses only) likewise, and only where the format has documents (`files`).
+error_opt check_parts(const chat_content& c, const param_ref& param, bool allow_images,
+                      std::optional<api_format> files = std::nullopt)
 {
     for (std::size_t j = 0; j < c.parts.size(); ++j) {
         const chat_part& p = c.parts[j];
         if (p.type == chat_part::kind::not_object) {
             return bad_type(idx(param.str(), j), "a content part object");
+        }
+        if (p.type == chat_part::kind::file) {
+            if (files && *files != api_format::generic) {
+                return not_expressible("File input", idx(param.str(), j) + ".type", *files);
+            }
+            if (!allow_images || !files) {
+                return invalid_request("File parts are only allowed in user messages.",
+                                       idx(param.str(), j) + ".type", "invalid_value");
+            }
+            if (p.url.empty()) {
+                return invalid_request("Missing file data.", idx(param.str(), j) + ".file_data",
+                                       "invalid_value");
+            }
+            continue;
         }
         if (p.type != chat_part::kind::image_url) {
             continue;
@@ -46,8 +62,9 @@ error_opt check_parts(const chat_content& c, const param_ref& param, bool allow_
     return std::nullopt;
 }
 
-// GENERIC and COHEREV2 messages (same rules; only the spelling differs).
-error_opt check_messages_v(const std::vector<chat_message>& msgs)
+// GENERIC and COHEREV2 messages (same rules; only the spelling differs, and only GENERIC
+// takes documents).
+error_opt check_messages_v(const std::vector<chat_message>& msgs, api_format f)
 {
     // Ids of the tool calls of the latest assistant turn, which tool messages must answer.
     std::vector<std::string_view> open_calls;
@@ -62,7 +79,9 @@ error_opt check_messages_v(const std::vector<chat_message>& msgs)
                     return invalid_request("Missing content in message.", content_param.str(),
                                            "missing_required_parameter");
                 }
-                if (auto e = check_parts(m.content, content_param, m.role == chat_role::user)) {
+                if (auto e =
+                        check_parts(m.content, content_param, m.role == chat_role::user,
+                                    m.role == chat_role::user ? std::optional(f) : std::nullopt)) {
                     return e;
                 }
                 break;
@@ -124,6 +143,9 @@ error_opt check_cohere_content(const chat_content& c, const param_ref& param)
         if (c.parts[j].type == chat_part::kind::image_url) {
             return not_expressible("Image input", idx(param.str(), j) + ".type",
                                    api_format::cohere);
+        }
+        if (c.parts[j].type == chat_part::kind::file) {
+            return not_expressible("File input", idx(param.str(), j) + ".type", api_format::cohere);
         }
     }
     return std::nullopt;
@@ -316,7 +338,7 @@ error_opt validate_for_format(chat_request& req, const config& cfg)
 {
     const api_format f = req.model.format;
     if (auto e = f == api_format::cohere ? check_messages_cohere(req, cfg.limits.max_json_depth)
-                                         : check_messages_v(req.messages)) {
+                                         : check_messages_v(req.messages, f)) {
         return e;
     }
     // tool_choice: GENERIC takes all; COHEREV2 none and required; COHERE none (by sending no

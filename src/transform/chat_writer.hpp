@@ -11,12 +11,13 @@ namespace ogp::transform::detail {
 /// Writes `compartmentId`, `servingMode`, opens `chatRequest` and writes its `apiFormat`.
 void begin_chat_details(json_writer& w, const resolved_model& m);
 
-/// Content as OCI parts: `TEXT` and, in user turns, images typed `image_type`.
+/// Content as OCI parts: `TEXT` and, in user turns, images typed `image_type` and (GENERIC
+/// only) documents.
 void write_parts(json_writer& w, const chat_content& c, const char* image_type);
 
 /// `messages` in GENERIC's shape. COHEREV2 (`generic` false) spells it its own way: developer
 /// turns are SYSTEM, images IMAGE_URL, tool calls nest a `function` object, an assistant turn
-/// without text has no `content`, and names are dropped.
+/// without text has no `content`, and names and earlier reasoning are dropped.
 void write_messages(json_writer& w, const chat_request& req, bool generic);
 
 /// `tools`: one object per function tool (OCI has no other kind), its members from `body`.

@@ -98,6 +98,7 @@ void write_conversation(json_writer& w, const chat_request& req)
                                                   : "SYSTEM");
         w.Key("message");
         write_string(w, text_of(m.content));
+        // v1 has no place for earlier reasoning (chat_message::reasoning): dropped.
         if (!m.tool_calls.empty()) {
             w.Key("toolCalls");
             w.StartArray();

@@ -124,6 +124,17 @@ void write_parts(json_writer& w, const chat_content& c, const char* image_type)
             }
             w.EndObject();
             w.EndObject();
+        } else if (p.type == chat_part::kind::file) {
+            // GENERIC only (validation): a document by data URL.
+            w.StartObject();
+            w.Key("type");
+            w.String("DOCUMENT");
+            w.Key("documentUrl");
+            w.StartObject();
+            w.Key("url");
+            write_string(w, p.url);
+            w.EndObject();
+            w.EndObject();
         }
         // Refusals are the model's own words: not sent back.
     }
@@ -157,6 +168,12 @@ void write_messages(json_writer& w, const chat_request& req, bool generic)
             }
             if (!m.tool_calls.empty()) {
                 write_tool_calls(w, m, generic);
+            }
+            // Earlier reasoning sent back (Responses only): GENERIC has a field for it; COHEREV2
+            // would need a THINKING part the models are not documented to take back, so drops it.
+            if (generic && !m.reasoning.empty()) {
+                w.Key("reasoningContent");
+                write_string(w, m.reasoning);
             }
         }
         if (generic && !m.name.empty() && m.role != chat_role::tool) {

@@ -27,11 +27,15 @@ struct chat_part
         image_url,   ///< `{type: image_url, image_url: url | {url, detail}}`
         refusal,     ///< kept so that "content: [refusal]" stays a non-empty list; never sent
         not_object,  ///< a non-object part: GENERIC and COHERE refuse it with different words
+        /// A document as a data URL (Responses `input_file`; the chat parser never makes one):
+        /// GENERIC only, in user turns.
+        file,
     };
     kind type = kind::text;
-    std::string_view text;    ///< text
-    std::string_view url;     ///< image_url; empty when missing (refused by validation)
-    std::string_view detail;  ///< image_url detail as sent; empty when absent
+    std::string_view text;      ///< text
+    std::string_view url;       ///< image_url, file (data URL); empty when missing (refused)
+    std::string_view detail;    ///< image_url detail as sent; empty when absent
+    std::string_view filename;  ///< file: as sent, not forwarded (OCI has no field for it)
 };
 
 /// Message content: absent (or null), a plain string, or a list of parts.
@@ -75,6 +79,9 @@ struct chat_message
     /// COHERE tool results: the call answered (found by validation; stable: the messages are
     /// not resized after parsing).
     const chat_tool_call* answers = nullptr;
+    /// Assistant: the model's earlier reasoning sent back (Responses `reasoning` items; chat
+    /// never sets it). GENERIC writes it as `reasoningContent`; the Cohere formats drop it.
+    std::string reasoning;
 };
 
 /// One entry of `tools`. Only function tools are sent; the others are skipped.

@@ -1,0 +1,47 @@
+#pragma once
+
+// Private to the Responses request translation (responses_request*.cpp): the `input` items as
+// chat messages, and where each message came from, so that an error the shared chat
+// validation names with a chat path (`messages[3].content[0].image_url.url`) names the
+// Responses one (`input[5].content[0].image_url`).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat_internal.hpp"
+
+namespace ogp::transform::detail {
+
+/// Where one chat message of a Responses request came from.
+struct message_source
+{
+    static constexpr std::size_t no_item = static_cast<std::size_t>(-1);
+    enum class kind : std::uint8_t {
+        instructions,  ///< the top-level `instructions`
+        input_string,  ///< `input` given as a string
+        message,       ///< the message item `item`
+        tool_output,   ///< the function_call_output item `item`
+        assistant,     ///< reasoning, an assistant message (`item`) and function calls, merged
+    };
+    kind type = kind::message;
+    std::size_t item = no_item;      ///< message, tool_output; assistant: its message or no_item
+    std::size_t first = 0;           ///< assistant: the first item merged into it
+    std::vector<std::size_t> calls;  ///< assistant: the function_call item of each tool call
+};
+
+/// Appends the chat messages of `input` (a string or a list of items) to `req.messages` and
+/// their sources to `sources`. At most `max_items` items. A 400 naming `input...` on an item
+/// that is malformed, refers to stored state or cannot be sent to OCI.
+error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_items,
+                                chat_request& req, std::vector<message_source>& sources);
+
+/// The Responses path of a parameter the shared chat validation named: `messages[...]`
+/// through `sources`, `tools[i].function.x` → `tools[i].x`, `response_format...` →
+/// `text.format...`, `reasoning_effort` → `reasoning.effort`, and so on. `web_search_tool` is
+/// the index of the web_search tool (for `web_search_options`).
+std::string responses_param(std::string_view chat_param, const std::vector<message_source>& sources,
+                            std::size_t web_search_tool);
+
+}  // namespace ogp::transform::detail

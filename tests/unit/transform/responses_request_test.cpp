@@ -1,0 +1,846 @@
+// plan_responses: the Responses request as the chat path's typed request, written by the chat
+// writers (golden fixtures under responses/requests/), the echo, and every 400 with its
+// Responses parameter path.
+
+#include <rapidjson/document.h>
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "ogp/transform/chat_request.hpp"
+#include "ogp/transform/responses.hpp"
+#include "unit/transform/support.hpp"
+
+using namespace ogp::transform;
+using ogp_test::read_file;
+
+namespace {
+
+responses_plan plan_ok(const std::string& body, const ogp::config& cfg = ogp_test::test_config())
+{
+    auto r = plan_responses(body, cfg);
+    if (!r) {
+        FAIL("unexpected error: " << r.error().body());
+    }
+    return r.value();
+}
+
+rapidjson::Document parsed(const std::string& json)
+{
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    REQUIRE_FALSE(d.HasParseError());
+    return d;
+}
+
+// The chatRequest object of the OCI body.
+rapidjson::Document chat_request_of(const std::string& body)
+{
+    auto p = plan_ok(body);
+    rapidjson::Document d = parsed(p.chat.body);
+    REQUIRE(d.HasMember("chatRequest"));
+    rapidjson::Document out;
+    out.CopyFrom(d["chatRequest"], out.GetAllocator());
+    return out;
+}
+
+// The echo as an object.
+rapidjson::Document echo_of(const std::string& body,
+                            const ogp::config& cfg = ogp_test::test_config())
+{
+    auto p = plan_ok(body, cfg);
+    REQUIRE(p.echo.starts_with(","));
+    return parsed("{\"x\":0" + p.echo + "}");
+}
+
+ogp::api_error error_of(const std::string& body)
+{
+    auto r = plan_responses(body, ogp_test::test_config());
+    REQUIRE_FALSE(r.ok());
+    return r.error();
+}
+
+// A 400 invalid_request_error naming `param` with `code`.
+void check_400(const std::string& body, const std::string& param, const std::string& code)
+{
+    INFO("body: " << body);
+    auto e = error_of(body);
+    CHECK(e.status == 400);
+    CHECK(to_string(e.type()) == "invalid_request_error");
+    CHECK(e.param == param);
+    CHECK(e.code == code);
+    CHECK_FALSE(e.message.empty());
+}
+
+const std::string llama = R"("model":"meta.llama-3.3-70b-instruct")";
+const std::string cohere = R"("model":"cohere.command-r-08-2024")";
+const std::string coherev2 = R"("model":"cohere.command-a-vision-07-2025")";
+const std::string user_hi = R"("input":[{"role":"user","content":"Hi"}])";
+
+std::string body(const std::string& model, const std::string& rest)
+{
+    return "{" + model + "," + rest + "}";
+}
+
+}  // namespace
+
+TEST_CASE("responses golden fixtures translate Responses bodies to OCI ChatDetails",
+          "[transform][responses]")
+{
+    ogp_test::for_each_fixture(
+        "responses/requests", ".openai.json", 12, [](const auto& dir, const auto& name) {
+            auto p = plan_ok(read_file(dir / (name + ".openai.json")));
+            ogp_test::check_golden_json(p.chat.body, dir / (name + ".oci.json"));
+        });
+}
+
+TEST_CASE("responses: the plan is the chat path's for the same conversation",
+          "[transform][responses]")
+{
+    // The same request through both APIs gives the same OCI body.
+    std::string chat = R"({"model":"llama","messages":[{"role":"system","content":"Be terse."},
+        {"role":"user","content":"Hi"}],"temperature":0.3,"max_tokens":50})";
+    std::string resp = R"({"model":"llama","instructions":"Be terse.","input":"Hi",
+        "temperature":0.3,"max_output_tokens":50})";
+    auto c = plan_chat(chat, ogp_test::test_config());
+    REQUIRE(c.ok());
+    auto r = plan_ok(resp);
+    CHECK(ogp_test::json_equal(c.value().body, r.chat.body));
+    CHECK(r.chat.client_model == "llama");
+    CHECK(r.chat.model.oci_id == "meta.llama-3.3-70b-instruct");
+    CHECK(r.chat.n == 1);
+    CHECK_FALSE(r.chat.stream);
+    CHECK(r.chat.path == chat_path);
+}
+
+TEST_CASE("responses: input forms and message items", "[transform][responses]")
+{
+    SECTION("a string is one user message")
+    {
+        auto d = chat_request_of(body(llama, R"("input":"Hello")"));
+        REQUIRE(d["messages"].Size() == 1);
+        CHECK(std::string(d["messages"][0]["role"].GetString()) == "USER");
+        CHECK(std::string(d["messages"][0]["content"][0]["text"].GetString()) == "Hello");
+    }
+    SECTION("instructions lead as a system message; an empty one is dropped")
+    {
+        auto d = chat_request_of(body(llama, R"("instructions":"Sys",)" + user_hi));
+        REQUIRE(d["messages"].Size() == 2);
+        CHECK(std::string(d["messages"][0]["role"].GetString()) == "SYSTEM");
+        CHECK(std::string(d["messages"][0]["content"][0]["text"].GetString()) == "Sys");
+        auto e = chat_request_of(body(llama, R"("instructions":"",)" + user_hi));
+        CHECK(e["messages"].Size() == 1);
+    }
+    SECTION("roles: user, system, developer, assistant; EasyInputMessage or typed")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[
+            {"role":"system","content":"s"},{"type":"message","role":"developer","content":"d"},
+            {"role":"user","content":"u"},{"role":"assistant","content":"a"},
+            {"role":"user","content":"u2"}])"));
+        REQUIRE(d["messages"].Size() == 5);
+        const char* roles[] = {"SYSTEM", "DEVELOPER", "USER", "ASSISTANT", "USER"};
+        for (rapidjson::SizeType i = 0; i < 5; ++i) {
+            CHECK(std::string(d["messages"][i]["role"].GetString()) == roles[i]);
+        }
+    }
+    SECTION("assistant parts: output_text and input_text are text; refusals are not sent")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":"u"},
+            {"role":"assistant","content":[{"type":"output_text","text":"a","annotations":[]},
+              {"type":"input_text","text":"b"},{"type":"refusal","refusal":"no"}]},
+            {"role":"user","content":"u2"}])"));
+        const auto& parts = d["messages"][1]["content"];
+        REQUIRE(parts.Size() == 2);
+        CHECK(std::string(parts[0]["text"].GetString()) == "a");
+        CHECK(std::string(parts[1]["text"].GetString()) == "b");
+    }
+    SECTION("input_image: URL or data URL, detail; `original` is HIGH")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":[
+            {"type":"input_image","image_url":"https://x/y.png","detail":"original"},
+            {"type":"input_image","image_url":"data:image/png;base64,AAAA"}]}])"));
+        const auto& parts = d["messages"][0]["content"];
+        CHECK(std::string(parts[0]["type"].GetString()) == "IMAGE");
+        CHECK(std::string(parts[0]["imageUrl"]["url"].GetString()) == "https://x/y.png");
+        CHECK(std::string(parts[0]["imageUrl"]["detail"].GetString()) == "HIGH");
+        CHECK(std::string(parts[1]["imageUrl"]["url"].GetString()) == "data:image/png;base64,AAAA");
+        CHECK_FALSE(parts[1]["imageUrl"].HasMember("detail"));
+    }
+    SECTION("input_file: a data URL becomes a GENERIC DOCUMENT part")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":[
+            {"type":"input_file","filename":"a.pdf","file_data":"data:application/pdf;base64,JVBE"}]}])"));
+        const auto& part = d["messages"][0]["content"][0];
+        CHECK(std::string(part["type"].GetString()) == "DOCUMENT");
+        CHECK(std::string(part["documentUrl"]["url"].GetString()) ==
+              "data:application/pdf;base64,JVBE");
+        CHECK(part["documentUrl"].MemberCount() == 1);
+    }
+    SECTION("web_search_call items are dropped; null members count as absent")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":"u","type":null},
+            {"type":"web_search_call","id":"ws","status":"completed"}],"instructions":null)"));
+        CHECK(d["messages"].Size() == 1);
+    }
+}
+
+TEST_CASE("responses: function calls and their outputs", "[transform][responses]")
+{
+    const std::string tools =
+        R"("tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{}}}])";
+    SECTION("consecutive calls, a preceding assistant message and reasoning: one turn")
+    {
+        auto d = chat_request_of(body(llama, tools + R"(,"input":[{"role":"user","content":"u"},
+            {"type":"reasoning","summary":[{"type":"summary_text","text":"think"}]},
+            {"role":"assistant","content":"Calling."},
+            {"type":"function_call","call_id":"a","name":"f","arguments":"{\"x\":1}"},
+            {"type":"function_call","call_id":"b","name":"f","arguments":{"y":2}},
+            {"type":"function_call_output","call_id":"a","output":"A"},
+            {"type":"function_call_output","call_id":"b","output":"B"}])"));
+        const auto& m = d["messages"];
+        REQUIRE(m.Size() == 4);
+        CHECK(std::string(m[1]["role"].GetString()) == "ASSISTANT");
+        CHECK(std::string(m[1]["content"][0]["text"].GetString()) == "Calling.");
+        CHECK(std::string(m[1]["reasoningContent"].GetString()) == "think");
+        REQUIRE(m[1]["toolCalls"].Size() == 2);
+        CHECK(std::string(m[1]["toolCalls"][0]["id"].GetString()) == "a");
+        CHECK(std::string(m[1]["toolCalls"][0]["name"].GetString()) == "f");
+        CHECK(std::string(m[1]["toolCalls"][0]["arguments"].GetString()) == "{\"x\":1}");
+        // An object is tolerated and serialised, as chat does.
+        CHECK(std::string(m[1]["toolCalls"][1]["arguments"].GetString()) == "{\"y\":2}");
+        CHECK(std::string(m[2]["role"].GetString()) == "TOOL");
+        CHECK(std::string(m[2]["toolCallId"].GetString()) == "a");
+        CHECK(std::string(m[3]["toolCallId"].GetString()) == "b");
+    }
+    SECTION("calls alone: an assistant turn with null content; missing arguments are {}")
+    {
+        auto d = chat_request_of(body(llama, tools + R"(,"input":[{"role":"user","content":"u"},
+            {"type":"function_call","call_id":"a","name":"f"},
+            {"type":"function_call_output","call_id":"a","output":[{"type":"input_text","text":"ok"}]}])"));
+        const auto& m = d["messages"];
+        REQUIRE(m.Size() == 3);
+        CHECK(m[1]["content"].IsNull());
+        CHECK_FALSE(m[1].HasMember("reasoningContent"));
+        CHECK(std::string(m[1]["toolCalls"][0]["arguments"].GetString()) == "{}");
+        CHECK(std::string(m[2]["content"][0]["text"].GetString()) == "ok");
+    }
+    SECTION("call, output, call, output: two assistant turns")
+    {
+        auto d = chat_request_of(body(llama, tools + R"(,"input":[{"role":"user","content":"u"},
+            {"type":"function_call","call_id":"a","name":"f"},
+            {"type":"function_call_output","call_id":"a","output":"A"},
+            {"type":"function_call","call_id":"b","name":"f"},
+            {"type":"function_call_output","call_id":"b","output":"B"}])"));
+        CHECK(d["messages"].Size() == 5);
+    }
+    SECTION("reasoning interleaved between calls stays in the same turn")
+    {
+        auto d = chat_request_of(body(llama, tools + R"(,"input":[{"role":"user","content":"u"},
+            {"type":"reasoning","summary":[{"type":"summary_text","text":"r1"}]},
+            {"type":"function_call","call_id":"a","name":"f"},
+            {"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"r2"}]},
+            {"type":"function_call","call_id":"b","name":"f"},
+            {"type":"function_call_output","call_id":"a","output":"A"},
+            {"type":"function_call_output","call_id":"b","output":"B"}])"));
+        const auto& m = d["messages"];
+        REQUIRE(m.Size() == 4);
+        CHECK(std::string(m[1]["reasoningContent"].GetString()) == "r1\n\nr2");
+        CHECK(m[1]["toolCalls"].Size() == 2);
+    }
+    SECTION("a second assistant text starts a new turn; reasoning before a user turn is dropped")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":"u"},
+            {"role":"assistant","content":"one"},
+            {"type":"reasoning","summary":[{"type":"summary_text","text":"r"}]},
+            {"role":"assistant","content":"two"},
+            {"type":"reasoning","summary":[{"type":"summary_text","text":"lost"}]},
+            {"role":"user","content":"u2"}])"));
+        const auto& m = d["messages"];
+        REQUIRE(m.Size() == 4);
+        CHECK_FALSE(m[1].HasMember("reasoningContent"));
+        CHECK(std::string(m[2]["reasoningContent"].GetString()) == "r");
+        CHECK(std::string(m[2]["content"][0]["text"].GetString()) == "two");
+    }
+    SECTION("COHERE: tool results and the calls they answer")
+    {
+        auto d = chat_request_of(body(cohere, tools + R"(,"input":[{"role":"user","content":"u"},
+            {"type":"reasoning","summary":[{"type":"summary_text","text":"r"}]},
+            {"type":"function_call","call_id":"a","name":"f","arguments":"{\"x\":1}"},
+            {"type":"function_call_output","call_id":"a","output":"A"}])"));
+        CHECK(std::string(d["message"].GetString()).empty());
+        REQUIRE(d["toolResults"].Size() == 1);
+        CHECK(d["toolResults"][0]["call"]["parameters"]["x"].GetInt() == 1);
+        CHECK(std::string(d["toolResults"][0]["outputs"][0]["output"].GetString()) == "A");
+        const auto& hist = d["chatHistory"];
+        REQUIRE(hist.Size() == 2);
+        CHECK(std::string(hist[1]["role"].GetString()) == "CHATBOT");
+        CHECK_FALSE(hist[1].HasMember("reasoningContent"));
+    }
+    SECTION("COHEREV2: nested calls; reasoning dropped")
+    {
+        auto d = chat_request_of(body(coherev2, tools + R"(,"input":[{"role":"user","content":"u"},
+            {"type":"reasoning","summary":[{"type":"summary_text","text":"r"}]},
+            {"type":"function_call","call_id":"a","name":"f","arguments":"{}"},
+            {"type":"function_call_output","call_id":"a","output":"A"}])"));
+        const auto& m = d["messages"];
+        REQUIRE(m.Size() == 3);
+        CHECK(std::string(m[1]["toolCalls"][0]["function"]["name"].GetString()) == "f");
+        CHECK_FALSE(m[1].HasMember("reasoningContent"));
+        CHECK_FALSE(m[1].HasMember("content"));
+    }
+}
+
+TEST_CASE("responses: tools, tool_choice, text.format, reasoning and scalars",
+          "[transform][responses]")
+{
+    SECTION("flat function tools keep strict; null parameters become an empty object schema")
+    {
+        auto d = chat_request_of(body(llama, R"("input":"x","tools":[
+            {"type":"function","name":"a","description":"A","strict":true,
+             "parameters":{"type":"object","properties":{"p":{"type":"string"}}}},
+            {"type":"function","name":"b","parameters":null}])"));
+        REQUIRE(d["tools"].Size() == 2);
+        CHECK(std::string(d["tools"][0]["type"].GetString()) == "FUNCTION");
+        CHECK(std::string(d["tools"][0]["name"].GetString()) == "a");
+        CHECK(std::string(d["tools"][0]["description"].GetString()) == "A");
+        CHECK(std::string(d["tools"][1]["parameters"]["type"].GetString()) == "object");
+        auto v2 = chat_request_of(body(coherev2, R"("input":"x","tools":[
+            {"type":"function","name":"a","strict":true,"parameters":{"type":"object"}}])"));
+        CHECK(v2["isStrictToolsEnabled"].GetBool());
+    }
+    SECTION("tool_choice: strings and a named function")
+    {
+        const std::string t = R"("input":"x","tools":[{"type":"function","name":"f"}],)";
+        auto d = chat_request_of(body(llama, t + R"("tool_choice":"required")"));
+        CHECK(std::string(d["toolChoice"]["type"].GetString()) == "REQUIRED");
+        d = chat_request_of(body(llama, t + R"("tool_choice":"none")"));
+        CHECK(std::string(d["toolChoice"]["type"].GetString()) == "NONE");
+        d = chat_request_of(body(llama, t + R"("tool_choice":{"type":"function","name":"f"})"));
+        CHECK(std::string(d["toolChoice"]["type"].GetString()) == "FUNCTION");
+        CHECK(std::string(d["toolChoice"]["name"].GetString()) == "f");
+        d = chat_request_of(body(coherev2, t + R"("tool_choice":"required")"));
+        CHECK(std::string(d["toolsChoice"].GetString()) == "REQUIRED");
+        d = chat_request_of(body(cohere, t + R"("tool_choice":"none")"));
+        CHECK_FALSE(d.HasMember("tools"));
+    }
+    SECTION("text.format")
+    {
+        auto d = chat_request_of(body(llama, R"("input":"x","text":{"format":{"type":"text"}})"));
+        CHECK(std::string(d["responseFormat"]["type"].GetString()) == "TEXT");
+        d = chat_request_of(body(llama, R"("input":"x","text":{"format":{"type":"json_object"}})"));
+        CHECK(std::string(d["responseFormat"]["type"].GetString()) == "JSON_OBJECT");
+        d = chat_request_of(body(llama, R"("input":"x","text":{"format":{"type":"json_schema",
+            "name":"n","description":"D","strict":false,"schema":{"type":"object"}}})"));
+        const auto& js = d["responseFormat"]["jsonSchema"];
+        CHECK(std::string(js["name"].GetString()) == "n");
+        CHECK(std::string(js["description"].GetString()) == "D");
+        CHECK_FALSE(js["isStrict"].GetBool());
+        CHECK(std::string(js["schema"]["type"].GetString()) == "object");
+        d = chat_request_of(body(cohere, R"("input":"x","text":{"format":{"type":"json_schema",
+            "name":"n","schema":{"type":"object"}}})"));
+        CHECK(std::string(d["responseFormat"]["type"].GetString()) == "JSON_OBJECT");
+        CHECK(d["responseFormat"].HasMember("schema"));
+    }
+    SECTION("reasoning.effort, text.verbosity, max_output_tokens, sampling, stream")
+    {
+        auto d = chat_request_of(body(llama, R"("input":"x","reasoning":{"effort":"Low",
+            "summary":"detailed"},"text":{"verbosity":"high"},"max_output_tokens":77,
+            "temperature":0,"top_p":0.5,"stream":true,"stream_options":{},"parallel_tool_calls":false,
+            "metadata":{"a":"b"},"service_tier":"default","truncation":"disabled","store":true,
+            "user":"u","top_logprobs":0,"background":false,"context_management":[],
+            "include":["reasoning.encrypted_content","web_search_call.action.sources",
+                       "message.input_image.image_url"])"));
+        CHECK(std::string(d["reasoningEffort"].GetString()) == "LOW");
+        CHECK(std::string(d["verbosity"].GetString()) == "HIGH");
+        CHECK(d["maxTokens"].GetInt() == 77);
+        CHECK(d["temperature"].GetDouble() == 0.0);
+        CHECK(d["topP"].GetDouble() == 0.5);
+        CHECK(d["isStream"].GetBool());
+        CHECK_FALSE(d["isParallelToolCalls"].GetBool());
+        CHECK(std::string(d["metadata"]["a"].GetString()) == "b");
+        CHECK(std::string(d["serviceTier"].GetString()) == "DEFAULT");
+        auto v2 = chat_request_of(body(R"("model":"cohere.command-a-reasoning-08-2025")",
+                                       R"("input":"x","reasoning":{"effort":"none"})"));
+        CHECK(std::string(v2["thinking"]["type"].GetString()) == "DISABLED");
+    }
+    SECTION("the plan: stream flag, n = 1, usage always")
+    {
+        auto p = plan_ok(body(llama, R"("input":"x","stream":true)"));
+        CHECK(p.chat.stream);
+        CHECK(p.chat.n == 1);
+        CHECK(p.chat.client_wants_usage);
+        CHECK_FALSE(p.chat.logprobs);
+    }
+    SECTION("web_search on GENERIC: webSearchOptions; its tool is not a function tool")
+    {
+        auto d = chat_request_of(body(llama, R"("input":"x","tools":[{"type":"web_search_preview",
+            "search_context_size":"low","user_location":{"type":"approximate","city":"Oslo"}},
+            {"type":"function","name":"f"}])"));
+        CHECK(std::string(d["webSearchOptions"]["searchContextSize"].GetString()) == "LOW");
+        CHECK(std::string(d["webSearchOptions"]["userLocation"]["city"].GetString()) == "Oslo");
+        REQUIRE(d["tools"].Size() == 1);
+        CHECK(std::string(d["tools"][0]["name"].GetString()) == "f");
+    }
+}
+
+TEST_CASE("responses: the echo repeats the request parameters", "[transform][responses]")
+{
+    SECTION("defaults")
+    {
+        auto e = echo_of(body(llama, R"("input":"x")"));
+        CHECK(e["instructions"].IsNull());
+        CHECK(e["max_output_tokens"].GetInt() == ogp_test::test_config().defaults.max_tokens);
+        CHECK(e["metadata"].IsObject());
+        CHECK(e["metadata"].MemberCount() == 0);
+        CHECK(e["parallel_tool_calls"].GetBool());
+        CHECK(e["previous_response_id"].IsNull());
+        CHECK(e["reasoning"]["effort"].IsNull());
+        CHECK(e["reasoning"]["summary"].IsNull());
+        CHECK_FALSE(e.HasMember("service_tier"));
+        CHECK(e["store"].GetBool());
+        CHECK(e["temperature"].GetDouble() == ogp_test::test_config().defaults.temperature);
+        CHECK(std::string(e["text"]["format"]["type"].GetString()) == "text");
+        CHECK(std::string(e["text"]["verbosity"].GetString()) == "medium");
+        CHECK(std::string(e["tool_choice"].GetString()) == "auto");
+        CHECK(e["tools"].IsArray());
+        CHECK(e["tools"].Empty());
+        CHECK(e["top_p"].GetDouble() == ogp_test::test_config().defaults.top_p);
+        CHECK(std::string(e["truncation"].GetString()) == "disabled");
+        CHECK(e["user"].IsNull());
+    }
+    SECTION("the members come in the documented order")
+    {
+        auto p = plan_ok(body(llama, R"("input":"x","service_tier":"auto")"));
+        const char* order[] = {"instructions",
+                               "max_output_tokens",
+                               "metadata",
+                               "parallel_tool_calls",
+                               "previous_response_id",
+                               "reasoning",
+                               "service_tier",
+                               "store",
+                               "temperature",
+                               "text",
+                               "tool_choice",
+                               "tools",
+                               "top_p",
+                               "truncation",
+                               "user"};
+        std::size_t at = 0;
+        for (const char* k : order) {
+            std::size_t found = p.echo.find("\"" + std::string(k) + "\":", at);
+            INFO(k << " in " << p.echo);
+            REQUIRE(found != std::string::npos);
+            at = found;
+        }
+    }
+    SECTION("as sent")
+    {
+        auto e = echo_of(body(llama, R"("input":"x","instructions":"I","max_output_tokens":9,
+            "metadata":{"k":"v"},"parallel_tool_calls":false,"reasoning":{"effort":"HIGH",
+            "summary":"auto"},"service_tier":"priority","store":false,"temperature":0.1,
+            "text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"}},
+            "verbosity":"low"},"tool_choice":{"type":"function","name":"f"},
+            "tools":[{"type":"function","name":"f","strict":true,"parameters":null}],
+            "top_p":0.2,"truncation":"auto","user":"me")"));
+        CHECK(std::string(e["instructions"].GetString()) == "I");
+        CHECK(e["max_output_tokens"].GetInt() == 9);
+        CHECK(std::string(e["metadata"]["k"].GetString()) == "v");
+        CHECK_FALSE(e["parallel_tool_calls"].GetBool());
+        CHECK(std::string(e["reasoning"]["effort"].GetString()) == "high");
+        CHECK(std::string(e["reasoning"]["summary"].GetString()) == "auto");
+        CHECK(std::string(e["service_tier"].GetString()) == "priority");
+        CHECK_FALSE(e["store"].GetBool());
+        CHECK(e["temperature"].GetDouble() == 0.1);
+        CHECK(std::string(e["text"]["format"]["name"].GetString()) == "n");
+        CHECK(std::string(e["text"]["verbosity"].GetString()) == "low");
+        CHECK(std::string(e["tool_choice"]["name"].GetString()) == "f");
+        CHECK(e["tools"][0]["strict"].GetBool());
+        CHECK(e["top_p"].GetDouble() == 0.2);
+        CHECK(std::string(e["truncation"].GetString()) == "auto");
+        CHECK(std::string(e["user"].GetString()) == "me");
+    }
+    SECTION("OpenAI reasoning models take no sampling defaults: null")
+    {
+        auto e = echo_of(body(R"("model":"openai.gpt-5")", R"("input":"x")"));
+        CHECK(e["temperature"].IsNull());
+        CHECK(e["top_p"].IsNull());
+    }
+}
+
+TEST_CASE("responses: state and server-side features are refused", "[transform][responses]")
+{
+    SECTION("previous_response_id and conversation: no state on this route")
+    {
+        check_400(body(llama, user_hi + R"(,"previous_response_id":"resp_1")"),
+                  "previous_response_id", "unsupported_parameter");
+        auto e = error_of(body(llama, user_hi + R"(,"previous_response_id":"resp_1")"));
+        CHECK(e.message.find("keeps no state") != std::string::npos);
+        CHECK(e.message.find("whole input") != std::string::npos);
+        CHECK(e.body().find(R"("type":"invalid_request_error")") != std::string::npos);
+        check_400(body(llama, user_hi + R"(,"conversation":"conv_1")"), "conversation",
+                  "unsupported_parameter");
+        check_400(body(cohere, user_hi + R"(,"conversation":{"id":"conv_1"})"), "conversation",
+                  "unsupported_parameter");
+    }
+    SECTION("background, prompt, context_management, moderation")
+    {
+        check_400(body(llama, user_hi + R"(,"background":true)"), "background",
+                  "unsupported_parameter");
+        check_400(body(llama, user_hi + R"(,"background":1)"), "background", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"prompt":{"id":"pmpt_1"})"), "prompt",
+                  "unsupported_parameter");
+        check_400(body(llama, user_hi + R"(,"context_management":[{"type":"compaction"}])"),
+                  "context_management", "unsupported_parameter");
+        check_400(body(llama, user_hi + R"(,"moderation":{"model":"m"})"), "moderation",
+                  "unsupported_parameter");
+    }
+    SECTION("item references")
+    {
+        check_400(body(llama, R"("input":[{"type":"item_reference","id":"msg_1"}])"), "input[0]",
+                  "unsupported_parameter");
+        check_400(body(llama, R"("input":[{"role":"user","content":"u"},{"id":"msg_1"}])"),
+                  "input[1]", "unsupported_parameter");
+    }
+}
+
+TEST_CASE("responses: 400s name the Responses parameter", "[transform][responses]")
+{
+    SECTION("body, model, input")
+    {
+        check_400("{", "", "invalid_json");
+        check_400(R"({"input":"x"})", "model", "missing_required_parameter");
+        check_400(body(llama, R"("instructions":"x")"), "input", "missing_required_parameter");
+        check_400(body(llama, R"("input":5)"), "input", "invalid_type");
+        check_400(body(llama, R"("input":[])"), "input", "invalid_value");
+        check_400(body(llama, R"("instructions":"s","input":[{"type":"reasoning","summary":[]}])"),
+                  "input", "invalid_value");
+        check_400(body(llama, R"("input":[1])"), "input[0]", "invalid_type");
+        check_400(body(llama, R"("input":[{"content":"x"}])"), "input[0].type",
+                  "missing_required_parameter");
+        check_400(body(llama, R"("input":[{"type":7}])"), "input[0].type", "invalid_type");
+        check_400(body(llama, R"("input":[{"type":"bogus"}])"), "input[0].type", "invalid_value");
+        check_400(body(llama, R"("input":[{"type":"local_shell_call"}])"), "input[0].type",
+                  "unsupported_parameter");
+        check_400(body(llama, R"("input":[{"type":"custom_tool_call_output","call_id":"c"}])"),
+                  "input[0].type", "unsupported_parameter");
+    }
+    SECTION("messages and content parts")
+    {
+        check_400(body(llama, R"("input":[{"role":"tool","content":"x"}])"), "input[0].role",
+                  "invalid_value");
+        check_400(body(llama, R"("input":[{"type":"message","content":"x"}])"), "input[0].role",
+                  "missing_required_parameter");
+        check_400(body(llama, R"("input":[{"role":"user"}])"), "input[0].content",
+                  "missing_required_parameter");
+        check_400(body(llama, R"("input":[{"role":"user","content":{}}])"), "input[0].content",
+                  "invalid_type");
+        check_400(body(llama, R"("input":[{"role":"user","content":[5]}])"), "input[0].content[0]",
+                  "invalid_type");
+        check_400(body(llama, R"("input":[{"role":"user","content":[{"type":"input_text"}]}])"),
+                  "input[0].content[0].text", "invalid_type");
+        check_400(body(llama, R"("input":[{"role":"user","content":[{"type":"input_audio"}]}])"),
+                  "input[0].content[0].type", "unsupported_content_type");
+        check_400(body(llama,
+                       R"("input":[{"role":"user","content":[{"type":"refusal","refusal":"r"}]}])"),
+                  "input[0].content[0].type", "unsupported_content_type");
+    }
+    SECTION("images: Responses paths for what the shared validation refuses")
+    {
+        const std::string pre = R"("input":[{"role":"user","content":"u"},{"role":"user","content":[
+            {"type":"input_text","text":"t"},)";
+        check_400(body(llama, pre + R"({"type":"input_image","file_id":"file_1"}]}])"),
+                  "input[1].content[1].file_id", "unsupported_parameter");
+        check_400(body(llama, pre + R"({"type":"input_image","detail":"auto"}]}])"),
+                  "input[1].content[1].image_url", "invalid_value");
+        check_400(body(llama, pre + R"({"type":"input_image","image_url":7}]}])"),
+                  "input[1].content[1].image_url", "invalid_type");
+        check_400(body(llama, pre + R"({"type":"input_image","image_url":"u","detail":"max"}]}])"),
+                  "input[1].content[1].detail", "invalid_value");
+        check_400(body(llama, R"("input":[{"role":"user","content":"u"},{"role":"assistant",
+            "content":[{"type":"input_image","image_url":"u"}]},{"role":"user","content":"v"}])"),
+                  "input[1].content[0].type", "invalid_value");
+        check_400(body(cohere, pre + R"({"type":"input_image","image_url":"u"}]}])"),
+                  "input[1].content[1].type", "unsupported_parameter");
+    }
+    SECTION("files: inline data URLs only, GENERIC only, user turns only")
+    {
+        const std::string pre = R"("input":[{"role":"user","content":[)";
+        check_400(body(llama, pre + R"({"type":"input_file","file_id":"file_1"}]}])"),
+                  "input[0].content[0].file_id", "unsupported_parameter");
+        check_400(body(llama, pre + R"({"type":"input_file","file_url":"https://x/a.pdf"}]}])"),
+                  "input[0].content[0].file_url", "unsupported_parameter");
+        check_400(body(llama, pre + R"({"type":"input_file","filename":"a.pdf"}]}])"),
+                  "input[0].content[0].file_data", "missing_required_parameter");
+        check_400(body(llama, pre + R"({"type":"input_file","file_data":"JVBERi0="}]}])"),
+                  "input[0].content[0].file_data", "invalid_value");
+        const std::string file =
+            R"({"type":"input_file","file_data":"data:application/pdf;base64,JVBE"})";
+        check_400(body(cohere, pre + file + "]}]"), "input[0].content[0].type",
+                  "unsupported_parameter");
+        check_400(body(coherev2, pre + file + "]}]"), "input[0].content[0].type",
+                  "unsupported_parameter");
+        check_400(body(llama, R"("input":[{"role":"system","content":[)" + file +
+                                  R"(]},{"role":"user","content":"u"}])"),
+                  "input[0].content[0].type", "invalid_value");
+        check_400(
+            body(llama,
+                 R"("tools":[{"type":"function","name":"f"}],"input":[{"role":"user","content":"u"},
+            {"type":"function_call","call_id":"a","name":"f"},
+            {"type":"function_call_output","call_id":"a","output":[)" +
+                     file + "]}]"),
+            "input[2].output[0].type", "invalid_value");
+    }
+    SECTION("function calls and outputs")
+    {
+        const std::string u = R"({"role":"user","content":"u"},)";
+        check_400(body(llama, R"("input":[)" + u + R"({"type":"function_call","name":"f"}])"),
+                  "input[1].call_id", "missing_required_parameter");
+        check_400(body(llama, R"("input":[)" + u + R"({"type":"function_call","call_id":"a"}])"),
+                  "input[1].name", "missing_required_parameter");
+        check_400(
+            body(llama, R"("input":[)" + u +
+                            R"({"type":"function_call","call_id":"a","name":"f","arguments":3}])"),
+            "input[1].arguments", "invalid_type");
+        check_400(
+            body(llama, R"("input":[)" + u + R"({"type":"function_call_output","output":"x"}])"),
+            "input[1].call_id", "missing_required_parameter");
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"function_call","call_id":"a","name":"f"},
+                                     {"type":"function_call_output","call_id":"a"}])"),
+                  "input[2].output", "missing_required_parameter");
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"function_call","call_id":"a","name":"f"},
+                                     {"type":"function_call_output","call_id":"a","output":{}}])"),
+                  "input[2].output", "invalid_type");
+        // An output that answers no call of the preceding assistant turn (shared validation).
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"function_call","call_id":"a","name":"f"},
+                                     {"type":"function_call_output","call_id":"zz","output":"x"}])"),
+                  "input[2].call_id", "invalid_value");
+        // COHERE needs object arguments: the function_call item is named.
+        check_400(body(cohere, R"("tools":[{"type":"function","name":"f"}],"input":[)" + u +
+                                   R"({"type":"reasoning","summary":[]},
+                                      {"type":"function_call","call_id":"a","name":"f","arguments":"{}"},
+                                      {"type":"function_call","call_id":"b","name":"f","arguments":"nope"},
+                                      {"type":"function_call_output","call_id":"a","output":"x"}])"),
+                  "input[3].arguments", "invalid_value");
+        check_400(body(cohere, R"("input":[)" + u + R"({"role":"assistant","content":"a"}])"),
+                  "input", "invalid_value");
+    }
+    SECTION("reasoning items")
+    {
+        check_400(body(llama, R"("input":[{"type":"reasoning","summary":"s"}])"),
+                  "input[0].summary", "invalid_type");
+        check_400(
+            body(llama, R"("input":[{"type":"reasoning","summary":[{"type":"summary_text"}]}])"),
+            "input[0].summary[0].text", "invalid_type");
+        check_400(body(llama, R"("input":[{"type":"reasoning","content":[1]}])"),
+                  "input[0].content[0].text", "invalid_type");
+    }
+    SECTION("tools")
+    {
+        check_400(body(llama, user_hi + R"(,"tools":{})"), "tools", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f"},3])"),
+                  "tools[1]", "invalid_type");
+        for (const char* t :
+             {"file_search", "code_interpreter", "computer_use_preview", "mcp", "image_generation",
+              "local_shell", "shell", "custom", "apply_patch"}) {
+            check_400(
+                body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f"},{"type":")" + t +
+                                R"(","name":"x"}])"),
+                "tools[1].type", "unsupported_parameter");
+            auto e = error_of(body(llama, user_hi + R"(,"tools":[{"type":")" + t + R"("}])"));
+            CHECK(e.message.find(t) != std::string::npos);
+        }
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"nope"}])"), "tools[0].type",
+                  "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"function"}])"), "tools[0].name",
+                  "missing_required_parameter");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f","strict":1}])"),
+                  "tools[0].strict", "invalid_type");
+        check_400(
+            body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f","parameters":[]}])"),
+            "tools[0].parameters", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f",
+            "parameters":{"type":"object","properties":{"a":{"$ref":"#/nowhere"}}}}])"),
+                  "tools[0].parameters", "invalid_value");
+        check_400(
+            body(llama, user_hi + R"(,"tools":[{"type":"web_search"},{"type":"web_search"}])"),
+            "tools[1]", "invalid_value");
+        check_400(
+            body(llama,
+                 user_hi +
+                     R"(,"tools":[{"type":"web_search","filters":{"allowed_domains":["a.com"]}}])"),
+            "tools[0].filters.allowed_domains", "unsupported_parameter");
+        check_400(
+            body(llama,
+                 user_hi + R"(,"tools":[{"type":"web_search","search_context_size":"huge"}])"),
+            "tools[0].search_context_size", "invalid_value");
+        check_400(
+            body(cohere,
+                 user_hi + R"(,"tools":[{"type":"function","name":"f"},{"type":"web_search"}])"),
+            "tools[1].type", "unsupported_parameter");
+        check_400(body(coherev2, user_hi + R"(,"tools":[{"type":"web_search_preview"}])"),
+                  "tools[0].type", "unsupported_parameter");
+    }
+    SECTION("tool_choice")
+    {
+        const std::string t = user_hi + R"(,"tools":[{"type":"function","name":"f"}],)";
+        check_400(body(llama, t + R"("tool_choice":"sometimes")"), "tool_choice", "invalid_value");
+        check_400(body(llama, t + R"("tool_choice":3)"), "tool_choice", "invalid_type");
+        check_400(body(llama, t + R"("tool_choice":{"type":"function"})"), "tool_choice.name",
+                  "missing_required_parameter");
+        check_400(
+            body(llama, t + R"("tool_choice":{"type":"allowed_tools","mode":"auto","tools":[]})"),
+            "tool_choice.type", "unsupported_parameter");
+        check_400(body(llama, t + R"("tool_choice":{"type":"file_search"})"), "tool_choice.type",
+                  "unsupported_parameter");
+        check_400(body(cohere, t + R"("tool_choice":"required")"), "tool_choice",
+                  "unsupported_parameter");
+        check_400(body(coherev2, t + R"("tool_choice":{"type":"function","name":"f"})"),
+                  "tool_choice", "unsupported_parameter");
+    }
+    SECTION("text")
+    {
+        check_400(body(llama, user_hi + R"(,"text":"json")"), "text", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"text":{"format":"json"})"), "text.format",
+                  "invalid_type");
+        check_400(body(llama, user_hi + R"(,"text":{"format":{"type":"xml"}})"), "text.format.type",
+                  "invalid_value");
+        check_400(body(llama, user_hi + R"(,"text":{"format":{"type":"json_schema","name":"n"}})"),
+                  "text.format.schema", "missing_required_parameter");
+        check_400(body(llama, user_hi + R"(,"text":{"format":{"type":"json_schema","schema":[]}})"),
+                  "text.format.schema", "invalid_type");
+        check_400(
+            body(llama,
+                 user_hi + R"(,"text":{"format":{"type":"json_schema","name":"a b","schema":{}}})"),
+            "text.format.name", "invalid_value");
+        check_400(
+            body(llama,
+                 user_hi +
+                     R"(,"text":{"format":{"type":"json_schema","schema":{},"strict":"yes"}})"),
+            "text.format.strict", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"text":{"format":{"type":"json_schema",
+            "schema":{"type":"object","properties":{"a":{"$ref":"#/missing"}}}}})"),
+                  "text.format.schema", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"text":{"verbosity":"loud"})"), "text.verbosity",
+                  "invalid_value");
+        auto e = error_of(body(cohere, user_hi + R"(,"text":{"verbosity":"low"})"));
+        CHECK(e.param == "text.verbosity");
+        CHECK(e.code == "unsupported_parameter");
+        CHECK(e.message.starts_with("text.verbosity is not supported"));
+    }
+    SECTION("reasoning")
+    {
+        check_400(body(llama, user_hi + R"(,"reasoning":"high")"), "reasoning", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"reasoning":{"effort":1})"), "reasoning.effort",
+                  "invalid_type");
+        check_400(body(llama, user_hi + R"(,"reasoning":{"effort":"xhigh"})"), "reasoning.effort",
+                  "invalid_value");
+        check_400(body(llama, user_hi + R"(,"reasoning":{"summary":"long"})"), "reasoning.summary",
+                  "invalid_value");
+        auto e = error_of(body(cohere, user_hi + R"(,"reasoning":{"effort":"low"})"));
+        CHECK(e.param == "reasoning.effort");
+        CHECK(e.code == "unsupported_parameter");
+        CHECK(e.message.starts_with("reasoning.effort is not supported"));
+    }
+    SECTION("scalars")
+    {
+        check_400(body(llama, user_hi + R"(,"max_output_tokens":0)"), "max_output_tokens",
+                  "invalid_value");
+        check_400(body(llama, user_hi + R"(,"max_output_tokens":"5")"), "max_output_tokens",
+                  "invalid_type");
+        check_400(body(llama, user_hi + R"(,"temperature":3)"), "temperature", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"top_p":"x")"), "top_p", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"top_logprobs":2)"), "top_logprobs",
+                  "unsupported_parameter");
+        check_400(body(llama, user_hi + R"(,"top_logprobs":50)"), "top_logprobs", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"stream":"yes")"), "stream", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"stream_options":true)"), "stream_options",
+                  "invalid_type");
+        check_400(body(llama, user_hi + R"(,"parallel_tool_calls":"no")"), "parallel_tool_calls",
+                  "invalid_type");
+        check_400(body(llama, user_hi + R"(,"metadata":[])"), "metadata", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"store":"no")"), "store", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"truncation":"middle")"), "truncation",
+                  "invalid_value");
+        check_400(body(llama, user_hi + R"(,"instructions":["x"])"), "instructions",
+                  "invalid_type");
+        check_400(body(llama, user_hi + R"(,"user":1)"), "user", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"service_tier":"flex")"), "service_tier",
+                  "invalid_value");
+        check_400(body(cohere, user_hi + R"(,"service_tier":"priority")"), "service_tier",
+                  "unsupported_parameter");
+        check_400(
+            body(cohere,
+                 user_hi +
+                     R"(,"parallel_tool_calls":false,"tools":[{"type":"function","name":"f"}])"),
+            "parallel_tool_calls", "unsupported_parameter");
+    }
+    SECTION("include")
+    {
+        check_400(body(llama, user_hi + R"(,"include":"x")"), "include", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"include":["reasoning.encrypted_content",1])"),
+                  "include[1]", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"include":["message.output_text.logprobs"])"),
+                  "include[0]", "unsupported_parameter");
+        check_400(body(llama, user_hi + R"(,"include":["everything"])"), "include[0]",
+                  "invalid_value");
+    }
+    SECTION("instructions errors name instructions; a string input names input")
+    {
+        // COHERE needs the conversation to end with a user or tool turn.
+        check_400(body(cohere, R"("instructions":"s","input":[{"role":"user","content":"u"},
+            {"role":"system","content":"late"}])"),
+                  "input", "invalid_value");
+    }
+}
+
+TEST_CASE("responses: bounded by the limits", "[transform][responses]")
+{
+    auto cfg = ogp_test::test_config();
+    cfg.limits.max_messages = 3;
+    cfg.limits.max_tools = 1;
+    auto err = [&](const std::string& b) {
+        auto r = plan_responses(b, cfg);
+        REQUIRE_FALSE(r.ok());
+        return r.error();
+    };
+    std::string four = R"("input":[{"role":"user","content":"1"},{"role":"user","content":"2"},
+        {"role":"user","content":"3"},{"role":"user","content":"4"}])";
+    CHECK(err(body(llama, four)).code == "array_above_max_length");
+    CHECK(err(body(llama, four)).param == "input");
+    // Three items plus instructions: four messages.
+    std::string three = R"("instructions":"s","input":[{"role":"user","content":"1"},
+        {"role":"user","content":"2"},{"role":"user","content":"3"}])";
+    CHECK(err(body(llama, three)).param == "input");
+    CHECK(err(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"a"},
+        {"type":"function","name":"b"}])"))
+              .param == "tools");
+    // Nesting beyond the cap.
+    std::string deep;
+    for (int i = 0; i < 70; ++i)
+        deep += "{\"a\":";
+    deep += "1";
+    for (int i = 0; i < 70; ++i)
+        deep += "}";
+    CHECK(err(body(llama, user_hi + R"(,"metadata":)" + deep)).status == 400);
+    CHECK(err(std::string(100000, '[')).status == 400);
+}
+
+TEST_CASE("chat completions are unchanged by the Responses additions", "[transform][responses]")
+{
+    // The chat parser has no file part and never sets reasoning.
+    auto r = plan_chat(R"({"model":"llama","messages":[{"role":"user","content":[
+        {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE"}}]}]})",
+                       ogp_test::test_config());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().param == "messages[0].content[0].type");
+    CHECK(r.error().code == "unsupported_content_type");
+    auto ok = plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"u"},
+        {"role":"assistant","content":"a","reasoning_content":"r"},{"role":"user","content":"v"}]})",
+                        ogp_test::test_config());
+    REQUIRE(ok.ok());
+    CHECK(ok.value().body.find("reasoningContent") == std::string::npos);
+}
