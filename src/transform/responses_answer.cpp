@@ -54,6 +54,15 @@ void append_output_text_part(std::string& out, std::string_view text,
     out += "]}";
 }
 
+void append_string_or_null(std::string& out, std::string_view s)
+{
+    if (s.empty()) {
+        out += "null";
+    } else {
+        append_json_string(out, s);
+    }
+}
+
 void append_summary_part(std::string& out, std::string_view text)
 {
     out += "{\"type\":\"summary_text\",\"text\":";
@@ -117,7 +126,7 @@ void append_response_head(std::string& out, const responses_plan& plan,
     out += ",\"error\":";
     if (state.error != nullptr) {
         out += "{\"code\":";
-        append_json_string(out, state.error->code);
+        append_string_or_null(out, state.error->code);
         out += ",\"message\":";
         append_json_string(out, state.error->message);
         out += "}";

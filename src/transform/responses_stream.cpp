@@ -171,15 +171,11 @@ public:
         // stream helper ends with (its finalResponse() has status failed and this error).
         begin_event(out, "error");
         out += ",\"code\":";
-        append_json_string(out, e.code);
+        detail::append_string_or_null(out, e.code);
         out += ",\"message\":";
         append_json_string(out, e.message);
         out += ",\"param\":";
-        if (e.param.empty()) {
-            out += "null";
-        } else {
-            append_json_string(out, e.param);
-        }
+        detail::append_string_or_null(out, e.param);
         end_event(out);
         begin_event(out, "response.failed");
         out += ",\"response\":";

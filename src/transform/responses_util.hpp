@@ -43,6 +43,9 @@ void append_output_item(std::string& out, const output_item_view& item);
 void append_output_text_part(std::string& out, std::string_view text,
                              const std::vector<answer_citation>* citations);
 
+/// `s` as a JSON string, null when empty.
+void append_string_or_null(std::string& out, std::string_view s);
+
 /// A `summary_text` part.
 void append_summary_part(std::string& out, std::string_view text);
 
