@@ -167,6 +167,85 @@ std::string iso_now()
     return buf;
 }
 
+// A JSON text shaped by `schema` (the answer in JSON mode): objects get every property, strings
+// the enum's first value or `marker` (the responseFormat type, so a test sees which one arrived),
+// numbers 1, booleans true, arrays one sample item. Compact (no spaces: one "token").
+void write_sample(json_writer& w, const rapidjson::Value& schema, std::string_view marker,
+                  int depth)
+{
+    std::string type;
+    if (schema.IsObject() && schema.HasMember("type") && schema["type"].IsString()) {
+        type = schema["type"].GetString();
+    }
+    if (schema.IsObject() && schema.HasMember("enum") && schema["enum"].IsArray() &&
+        !schema["enum"].Empty()) {
+        schema["enum"][0].Accept(w);
+    } else if (depth > 8) {
+        w.Null();
+    } else if (type == "object" ||
+               (type.empty() && schema.IsObject() && schema.HasMember("properties"))) {
+        w.StartObject();
+        if (schema.HasMember("properties") && schema["properties"].IsObject()) {
+            for (const auto& m : schema["properties"].GetObject()) {
+                w.Key(m.name.GetString(), m.name.GetStringLength());
+                write_sample(w, m.value, marker, depth + 1);
+            }
+        }
+        w.EndObject();
+    } else if (type == "array") {
+        w.StartArray();
+        if (schema.HasMember("items") && schema["items"].IsObject()) {
+            write_sample(w, schema["items"], marker, depth + 1);
+        }
+        w.EndArray();
+    } else if (type == "integer" || type == "number") {
+        w.Int(1);
+    } else if (type == "boolean") {
+        w.Bool(true);
+    } else if (type == "null") {
+        w.Null();
+    } else {
+        w.String(marker.data(), static_cast<rapidjson::SizeType>(marker.size()));
+    }
+}
+
+// The answer in JSON mode (`responseFormat` JSON_OBJECT or JSON_SCHEMA), or nullopt: a sample
+// of the schema (GENERIC `jsonSchema.schema`, Cohere `schema`), or {"echo": <reply_text>}
+// without one.
+std::optional<std::string> json_mode_text(const rapidjson::Value& cr, std::string_view prompt)
+{
+    if (!cr.HasMember("responseFormat") || !cr["responseFormat"].IsObject()) {
+        return std::nullopt;
+    }
+    const auto& rf = cr["responseFormat"];
+    if (!rf.HasMember("type") || !rf["type"].IsString()) {
+        return std::nullopt;
+    }
+    const std::string_view type = rf["type"].GetString();
+    if (type != "JSON_OBJECT" && type != "JSON_SCHEMA") {
+        return std::nullopt;
+    }
+    const rapidjson::Value* schema = nullptr;
+    if (type == "JSON_SCHEMA" && rf.HasMember("jsonSchema") && rf["jsonSchema"].IsObject() &&
+        rf["jsonSchema"].HasMember("schema")) {
+        schema = &rf["jsonSchema"]["schema"];
+    } else if (type == "JSON_OBJECT" && rf.HasMember("schema")) {
+        schema = &rf["schema"];
+    }
+    rapidjson::StringBuffer sb;
+    json_writer w(sb);
+    if (schema != nullptr) {
+        write_sample(w, *schema, type, 0);
+        return std::string(sb.GetString());
+    }
+    w.StartObject();
+    w.Key("echo");
+    const std::string text = replies::reply_text(prompt);
+    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    w.EndObject();
+    return std::string(sb.GetString());
+}
+
 // What the model "does" for one chat request.
 struct turn
 {
@@ -238,6 +317,8 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
         t.tool_name = first_tool;
     } else if (last_role == "TOOL") {
         t.text = "The tool returned: " + tool_result;
+    } else if (auto json = json_mode_text(cr, prompt)) {
+        t.text = std::move(*json);
     } else {
         t.text = replies::reply_text(prompt);
     }

@@ -294,14 +294,15 @@ const cases = {
       400,
     );
     assert.equal(conv.param, 'conversation');
-    // A built-in tool OCI cannot run is refused up front, naming the tool.
-    const builtin = await expectError(
-      'built-in web_search tool',
-      client.responses.create({ model: 'gpt-4o-mini', input: 'search', tools: [{ type: 'web_search' }] }),
-      OpenAI.BadRequestError,
-      400,
-    );
-    assert.match(builtin.param ?? '', /^tools/, `param ${builtin.param}`);
+    // A built-in tool OCI cannot run is refused up front, naming the tool; so is web_search on
+    // a Cohere model (OCI's web search is GENERIC's).
+    for (const [what, model, tool] of [
+      ['built-in file_search tool', 'gpt-4o-mini', { type: 'file_search', vector_store_ids: ['vs_1'] }],
+      ['web_search on Cohere', 'command-r-plus', { type: 'web_search' }],
+    ]) {
+      const e = await expectError(what, client.responses.create({ model, input: 'search', tools: [tool] }), OpenAI.BadRequestError, 400);
+      assert.match(e.param ?? '', /^tools/, `${what}: param ${e.param}`);
+    }
     // Nothing is stored, so nothing can be retrieved (or deleted).
     await expectError('GET /v1/responses/{id}', client.responses.retrieve('resp_0123456789abcdef'), OpenAI.NotFoundError, 404);
     // The usual errors on this route too.
