@@ -1,14 +1,21 @@
 // Fuzzes the stream transcoder with hostile OCI event streams, for every chat format, fed in
-// random-sized pieces.
+// random-sized pieces, through both writers: chat chunks and Responses events.
 //
-// Input: byte 0 picks the format, byte 1 the request (n, include_usage, the event size bound),
-// byte 2 seeds the split; the rest is what OCI sends.
+// Input: byte 0 picks the format, byte 1 the request (n, include_usage, the event size bound,
+// the Responses output bound), byte 2 seeds the split; the rest is what OCI sends.
 //
 // Properties: no crash, sanitizer report or timeout; the same output for every split; output
 // made only of `data: ` frames, each a JSON object except a final `[DONE]`; a failed stream ends
 // with one error frame, a complete one with `[DONE]`; per choice the role comes first, exactly
 // one finish chunk (on success) and nothing after it; tool calls are opened in index order, each
 // with an id; usage only when asked, after every finish; nothing after the end.
+// Responses (n = 1): the same output for every split; `event:` + `data:` frames whose type and
+// sequence number (0, 1, ...) match; response.created, response.in_progress first; items added
+// in output order, every delta and done event on an open item of its kind and its added part;
+// exactly one end, last: response.completed / response.incomplete with every item done and the
+// output holding them, or `error` then response.failed; it fails when the chat stream fails
+// (and, with a bound beyond anything the input can fill, only then); the final Response stays
+// within the output bound (escaping at most 6x, plus a fixed overhead).
 
 #include <array>
 #include <cstdint>
@@ -18,6 +25,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "ogp/transform/responses.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 
 namespace {
@@ -29,6 +37,8 @@ using ogp_fuzz::member;
 constexpr std::array<const char*, 3> models = {
     "meta.llama-3.3-70b-instruct", "cohere.command-r-08-2024", "cohere.command-a-vision-07-2025"};
 constexpr std::array<std::size_t, 4> event_bounds = {1024 * 1024, 4096, 512, 64};
+// max_output_bytes of the Responses writer: the first is beyond anything an input can fill.
+constexpr std::array<std::size_t, 4> output_bounds = {64 * 1024 * 1024, 4096, 300, 16};
 
 // A streaming request for `model` with `n` choices; nullopt when the format refuses n.
 std::optional<chat_plan> make_plan(const char* model, int n, bool usage)
@@ -179,6 +189,171 @@ void check_frames(const std::string& out, bool failed, const chat_plan& plan)
     }
 }
 
+// The Responses plan of a streaming request (n = 1) in `format`, built once.
+const responses_plan& responses_plan_for(std::size_t format, bool usage)
+{
+    static const auto plans = [] {
+        std::array<std::array<responses_plan, 2>, 3> p;
+        for (std::size_t f = 0; f < 3; ++f) {
+            for (int u = 0; u < 2; ++u) {
+                p[f][static_cast<std::size_t>(u)] = responses_plan{
+                    plan_for(f, 1, u != 0),
+                    R"(,"instructions":null,"metadata":{},"tools":[],"truncation":"disabled")"};
+            }
+        }
+        return p;
+    }();
+    return plans[format][usage ? 1 : 0];
+}
+
+// As transcode(), through the Responses writer.
+run_result transcode_responses(const responses_plan& plan, std::size_t bound,
+                               std::size_t max_output, std::string_view input,
+                               ogp_fuzz::rng* pieces)
+{
+    stream_transcoder t(
+        plan.chat, "resp_0123456789abcdef01234567",
+        make_responses_stream_writer(plan, "resp_0123456789abcdef01234567", 1700000000, max_output),
+        bound);
+    run_result r;
+    if (pieces == nullptr) {
+        t.feed(input, r.out);
+    } else {
+        while (!input.empty()) {
+            std::size_t max = pieces->next() % 8 == 0 ? 4096 : 16;
+            std::size_t n = std::min(input.size(), pieces->between(0, max));
+            t.feed(input.substr(0, n), r.out);
+            input.remove_prefix(n);
+        }
+    }
+    t.finish_on_eof(r.out);
+    check(t.done(), "done after finish_on_eof");
+    std::size_t end = r.out.size();
+    t.finish_on_eof(r.out);
+    t.feed("data: {\"index\":0}\n\n", r.out);
+    check(r.out.size() == end, "nothing is written after the end");
+    r.failed = t.failed();
+    return r;
+}
+
+struct item_seen
+{
+    char kind = 0;  // m(essage), r(easoning), f(unction_call)
+    std::string id;
+    bool part = false;
+    bool open = true;
+};
+
+bool is_string(const rapidjson::Value* v, std::string_view s)
+{
+    return v != nullptr && v->IsString() && ogp_fuzz::sv(*v) == s;
+}
+
+// Checks the Responses event contract on the whole output; returns the end event's type.
+std::string check_responses_events(const std::string& out, std::size_t max_output)
+{
+    std::vector<item_seen> items;
+    std::string_view rest(out);
+    std::string end_type;
+    std::string prev_type;
+    std::uint64_t seq = 0;
+    while (!rest.empty()) {
+        check(end_type.empty(), "nothing after the end event");
+        check(rest.starts_with("event: "), "every frame starts with its event line");
+        std::size_t nl = rest.find('\n');
+        check(nl != std::string_view::npos, "an event line ends");
+        std::string type(rest.substr(7, nl - 7));
+        rest.remove_prefix(nl + 1);
+        check(rest.starts_with("data: "), "the data line follows the event line");
+        std::size_t end = rest.find("\n\n");
+        check(end != std::string_view::npos, "every frame ends with a blank line");
+        std::string_view payload = rest.substr(6, end - 6);
+        rest.remove_prefix(end + 2);
+        rapidjson::Document d;
+        check(ogp_fuzz::parse_json(payload, d) && d.IsObject(), "every data is a JSON object");
+        check(is_string(member(d, "type"), type), "data.type is the event name");
+        const rapidjson::Value* sn = member(d, "sequence_number");
+        check(sn != nullptr && sn->IsUint64() && sn->GetUint64() == seq,
+              "sequence numbers count from 0");
+        ++seq;
+        check((seq == 1) == (type == "response.created"), "response.created first, once");
+        check((seq == 2) == (type == "response.in_progress"), "response.in_progress second");
+        const rapidjson::Value* response = member(d, "response");
+        if (type == "response.failed") {
+            check(prev_type == "error", "response.failed follows an error event");
+        }
+        if (type == "response.completed" || type == "response.incomplete" ||
+            type == "response.failed") {
+            end_type = type;
+            check(response != nullptr && response->IsObject(), "the end carries the Response");
+            const rapidjson::Value* output = member(*response, "output");
+            check(output != nullptr && output->IsArray() && output->Size() == items.size(),
+                  "the final output holds every item");
+            if (type != "response.failed") {
+                for (auto& it : items) {
+                    check(!it.open, "every item is done before the end");
+                }
+            }
+            // What the writer keeps is bounded, so is what it writes at the end.
+            check(payload.size() <= 6 * std::min<std::size_t>(max_output, 1 << 20) + 4096,
+                  "the final Response stays within the output bound");
+        } else if (type == "response.created" || type == "response.in_progress") {
+            check(response != nullptr && is_string(member(*response, "status"), "in_progress"),
+                  "the first Responses are in progress");
+        } else if (type == "error") {
+            check(member(d, "code") != nullptr && member(d, "message") != nullptr,
+                  "an error event has code and message");
+        } else {
+            const rapidjson::Value* oi = member(d, "output_index");
+            check(oi != nullptr && oi->IsUint(), "an item event names its output index");
+            std::size_t index = oi->GetUint();
+            if (type == "response.output_item.added") {
+                check(index == items.size(), "items are added in output order");
+                const rapidjson::Value* item = member(d, "item");
+                check(item != nullptr, "an added item");
+                const rapidjson::Value* it = member(*item, "type");
+                check(it != nullptr && it->IsString(), "the item has a type");
+                std::string_view k = ogp_fuzz::sv(*it);
+                item_seen s;
+                s.kind = k == "message" ? 'm' : k == "reasoning" ? 'r' : 'f';
+                check(s.kind != 'f' || k == "function_call", "a known item type");
+                const rapidjson::Value* id = member(*item, "id");
+                check(id != nullptr && id->IsString(), "the item has an id");
+                s.id = ogp_fuzz::sv(*id);
+                items.push_back(std::move(s));
+            } else {
+                check(index < items.size(), "an item event names an added item");
+                item_seen& it = items[index];
+                check(it.open, "no event on a done item");
+                if (type != "response.output_item.done") {
+                    check(is_string(member(d, "item_id"), it.id), "the item id matches");
+                }
+                if (type == "response.output_item.done") {
+                    check(it.kind == 'f' || it.part, "a text item's part was added");
+                    it.open = false;
+                } else if (type == "response.content_part.added" ||
+                           type == "response.reasoning_summary_part.added") {
+                    check(!it.part && (it.kind == 'm') == (type[9] == 'c') && it.kind != 'f',
+                          "one part, of the item's kind");
+                    it.part = true;
+                } else if (type.starts_with("response.function_call_arguments.")) {
+                    check(it.kind == 'f', "arguments of a function call");
+                } else if (type.starts_with("response.output_text.") ||
+                           type == "response.content_part.done") {
+                    check(it.kind == 'm' && it.part, "text on the message's added part");
+                } else if (type.starts_with("response.reasoning_summary_")) {
+                    check(it.kind == 'r' && it.part, "reasoning on the added summary part");
+                } else {
+                    check(false, "a known event type");
+                }
+            }
+        }
+        prev_type = type;
+    }
+    check(!end_type.empty(), "the stream ends with an end event");
+    return end_type;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -200,6 +375,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(whole.out == split.out && whole.failed == split.failed,
               "the same output for every split");
         check_frames(whole.out, whole.failed, plan);
+
+        // The same input through the Responses writer (one choice).
+        const responses_plan& rplan = responses_plan_for(format, usage);
+        const std::size_t max_output = output_bounds[(data[1] >> 5) & 3];
+        run_result chat = n == 1 ? whole : transcode(rplan.chat, bound, input, nullptr);
+        run_result events = transcode_responses(rplan, bound, max_output, input, nullptr);
+        ogp_fuzz::rng again(data[2] * 0x100000001b3ull + size);
+        run_result events_split = transcode_responses(rplan, bound, max_output, input, &again);
+        check(events.out == events_split.out && events.failed == events_split.failed,
+              "the same Responses events for every split");
+        std::string end = check_responses_events(events.out, max_output);
+        check(events.failed == chat.failed, "one decoder: both writers see the same stream end");
+        if (chat.failed) {
+            check(end == "response.failed", "a failed stream fails the Response");
+        } else if (max_output == output_bounds[0]) {
+            check(end != "response.failed", "within the bound, only a failed stream fails");
+        }
     });
     return 0;
 }
