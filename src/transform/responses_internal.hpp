@@ -38,10 +38,12 @@ error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_i
                                 chat_request& req, std::vector<message_source>& sources);
 
 /// The Responses path of a parameter the shared chat validation named: `messages[...]`
-/// through `sources`, `tools[i].function.x` → `tools[i].x`, `response_format...` →
-/// `text.format...`, `reasoning_effort` → `reasoning.effort`, and so on. `web_search_tool` is
-/// the index of the web_search tool (for `web_search_options`).
+/// through `sources`, `tools[i].function.x` → `<tool_paths[i]>.x` (function tools are flat,
+/// and those of a namespace tool are flattened), `response_format...` → `text.format...`,
+/// `reasoning_effort` → `reasoning.effort`, `web_search_options` → `web_search_path`, and so
+/// on.
 std::string responses_param(std::string_view chat_param, const std::vector<message_source>& sources,
-                            std::size_t web_search_tool);
+                            const std::vector<std::string>& tool_paths,
+                            std::string_view web_search_path);
 
 }  // namespace ogp::transform::detail

@@ -11,6 +11,9 @@
 // values about items this route never produces; `message.output_text.logprobs` is refused.
 
 #include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "chat_writer.hpp"
 #include "json_util.hpp"
@@ -29,8 +32,6 @@ using detail::idx;
 using detail::message_source;
 using detail::sv;
 using rapidjson::Value;
-
-constexpr std::size_t none = message_source::no_item;
 
 // The top-level keys, found in one pass; null counts as absent and a repeated key's last
 // value wins (as for chat). Unknown keys are accepted and ignored, as chat does.
@@ -388,7 +389,6 @@ bool is_builtin_tool(std::string_view t)
         "shell",
         "custom",
         "apply_patch",
-        "namespace",
         "tool_search",
         "programmatic_tool_calling",
     };
@@ -410,9 +410,6 @@ bool is_web_search(std::string_view t)
 error_opt parse_web_search(const Value& t, std::size_t i, chat_request& req)
 {
     const std::string param = idx("tools", i);
-    if (req.web_search) {
-        return invalid_request("Only one web_search tool is allowed.", param, "invalid_value");
-    }
     if (const Value* filters = get(t, "filters"); filters != nullptr) {
         const Value* domains = get(*filters, "allowed_domains");
         if (domains != nullptr && !(domains->IsArray() && domains->Empty())) {
@@ -440,57 +437,153 @@ error_opt parse_web_search(const Value& t, std::size_t i, chat_request& req)
     return std::nullopt;
 }
 
-// `tools`: flat function tools `{type, name, description, parameters, strict}` into
-// chat_tool (the index of each kept, so that validation's `tools[i]` is the request's), one
-// web_search tool, and a 400 naming any other.
-error_opt parse_tools(const Value& tools, chat_request& req, std::size_t& web_search_tool)
+// What parse_tools found besides req.tools.
+struct tools_seen
+{
+    std::vector<std::string> paths;  // the Responses path of each req.tools entry
+    std::string web_search;          // the path of the web_search tool, when one was sent
+    std::vector<std::pair<std::string, std::string>> namespaces;  // function → namespace
+};
+
+// A flat function tool `{type: function, name, description, parameters, strict}`.
+error_opt parse_function_tool(const Value& t, const std::string& path, chat_tool& out)
+{
+    out.type = chat_tool::kind::function;
+    out.has_function = true;
+    if (const Value* n = get(t, "name");
+        n == nullptr || !n->IsString() || n->GetStringLength() == 0) {
+        return invalid_request("Missing function name.", path + ".name",
+                               "missing_required_parameter");
+    }
+    out.name = get_string(t, "name");
+    out.description = get_string(t, "description");
+    if (const Value* s = get(t, "strict"); s != nullptr) {
+        if (!s->IsBool()) {
+            return bad_type(path + ".strict", "a boolean");
+        }
+        out.strict = s->GetBool();
+    }
+    out.parameters = get(t, "parameters");  // validation checks and cleans it
+    return std::nullopt;
+}
+
+api_error not_a_function_tool(std::string_view type, const std::string& path)
+{
+    if (is_builtin_tool(type)) {
+        return unsupported("The '" + std::string(type) +
+                               "' tool is not supported: OCI Generative AI runs only function "
+                               "tools (and web_search on GENERIC models) on this route.",
+                           path + ".type");
+    }
+    return invalid_request("Invalid tool type '" + std::string(type) + "'.", path + ".type",
+                           "invalid_value");
+}
+
+// A namespace tool (Codex sends its sub-agent tools as one): its function tools are offered
+// to OCI under their own names, each appended to req.tools; the answer names the namespace
+// of a call again (responses_plan::tool_namespaces).
+error_opt parse_namespace(const Value& t, std::size_t i, chat_request& req, tools_seen& seen,
+                          std::size_t max_tools)
+{
+    const std::string path = idx("tools", i);
+    const std::string_view ns = get_string(t, "name");
+    if (ns.empty()) {
+        return invalid_request("Missing namespace name.", path + ".name",
+                               "missing_required_parameter");
+    }
+    const Value* inner = get(t, "tools");
+    if (inner == nullptr || !inner->IsArray()) {
+        return bad_type(path + ".tools", "an array");
+    }
+    for (rapidjson::SizeType j = 0; j < inner->Size(); ++j) {
+        const Value& f = (*inner)[j];
+        std::string fpath = idx(path + ".tools", j);
+        if (!f.IsObject()) {
+            return bad_type(fpath, "a tool object");
+        }
+        if (const std::string_view type = get_string(f, "type"); type != "function") {
+            return not_a_function_tool(type, fpath);
+        }
+        if (req.tools.size() >= max_tools) {
+            return invalid_request("'tools' has more than " + std::to_string(max_tools) +
+                                       " functions with those of its namespaces; this proxy "
+                                       "accepts at most " +
+                                       std::to_string(max_tools) + ".",
+                                   "tools", "array_above_max_length");
+        }
+        if (auto e = parse_function_tool(f, fpath, req.tools.emplace_back())) {
+            return e;
+        }
+        seen.paths.push_back(std::move(fpath));
+        seen.namespaces.emplace_back(std::string(req.tools.back().name), std::string(ns));
+    }
+    return std::nullopt;
+}
+
+// `tools`: function tools into chat_tool (at the request's index, so that validation's
+// `tools[i]` is the request's; a namespace's are appended), one web_search tool, and a 400
+// naming any other.
+error_opt parse_tools(const Value& tools, chat_request& req, tools_seen& seen,
+                      std::size_t max_tools)
 {
     if (!tools.IsArray()) {
         return bad_type("tools", "an array");
     }
     req.tools.resize(tools.Size());
     for (rapidjson::SizeType i = 0; i < tools.Size(); ++i) {
+        seen.paths.push_back(idx("tools", i));
+    }
+    for (rapidjson::SizeType i = 0; i < tools.Size(); ++i) {
         const Value& t = tools[i];
-        chat_tool& out = req.tools[i];
         if (!t.IsObject()) {
             return bad_type(idx("tools", i), "a tool object");
         }
         const std::string_view type = get_string(t, "type");
         if (is_web_search(type)) {
-            web_search_tool = i;
+            if (!seen.web_search.empty()) {
+                return invalid_request("Only one web_search tool is allowed.", idx("tools", i),
+                                       "invalid_value");
+            }
+            seen.web_search = idx("tools", i) + ".type";
+            // `external_web_access: false` (Codex's default "cached" mode) allows no live
+            // access, and OCI's search is live only: the tool is not offered.
+            const Value* live = get(t, "external_web_access");
+            if (live != nullptr && !live->IsBool()) {
+                return bad_type(idx("tools", i) + ".external_web_access", "a boolean");
+            }
+            if (live != nullptr && !live->GetBool()) {
+                continue;
+            }
             if (auto e = parse_web_search(t, i, req)) {
                 return e;
             }
             continue;  // kind::other: not a function tool
         }
+        if (type == "namespace") {
+            if (auto e = parse_namespace(t, i, req, seen, max_tools)) {
+                return e;
+            }
+            continue;
+        }
         if (type != "function") {
-            if (is_builtin_tool(type)) {
-                return unsupported("The '" + std::string(type) +
-                                       "' tool is not supported: OCI Generative AI runs only "
-                                       "function tools (and web_search on GENERIC models) on "
-                                       "this route.",
-                                   idx("tools", i) + ".type");
-            }
-            return invalid_request("Invalid tool type '" + std::string(type) + "'.",
-                                   idx("tools", i) + ".type", "invalid_value");
+            return not_a_function_tool(type, idx("tools", i));
         }
-        out.type = chat_tool::kind::function;
-        out.has_function = true;
+        if (auto e = parse_function_tool(t, idx("tools", i), req.tools[i])) {
+            return e;
+        }
+    }
+    // OCI calls a function by name: one name, one function.
+    std::unordered_set<std::string_view> names;
+    for (std::size_t i = 0; i < req.tools.size(); ++i) {
+        if (req.tools[i].type != chat_tool::kind::function) {
+            continue;
+        }
         req.has_function_tools = true;
-        if (const Value* n = get(t, "name");
-            n == nullptr || !n->IsString() || n->GetStringLength() == 0) {
-            return invalid_request("Missing function name.", idx("tools", i) + ".name",
-                                   "missing_required_parameter");
+        if (!names.insert(req.tools[i].name).second) {
+            return invalid_request(
+                "Duplicate function name '" + std::string(req.tools[i].name) + "'.",
+                seen.paths[i] + ".name", "invalid_value");
         }
-        out.name = get_string(t, "name");
-        out.description = get_string(t, "description");
-        if (const Value* s = get(t, "strict"); s != nullptr) {
-            if (!s->IsBool()) {
-                return bad_type(idx("tools", i) + ".strict", "a boolean");
-            }
-            out.strict = s->GetBool();
-        }
-        out.parameters = get(t, "parameters");  // validation checks and cleans it
     }
     return std::nullopt;
 }
@@ -540,10 +633,9 @@ error_opt parse_tool_choice(const Value& tc, chat_tool_choice& out)
 }
 
 // An error of the shared chat validation, renamed to the Responses parameter.
-api_error renamed(api_error e, const std::vector<message_source>& sources,
-                  std::size_t web_search_tool)
+api_error renamed(api_error e, const std::vector<message_source>& sources, const tools_seen& tools)
 {
-    std::string param = detail::responses_param(e.param, sources, web_search_tool);
+    std::string param = detail::responses_param(e.param, sources, tools.paths, tools.web_search);
     // not_expressible() starts its message with the chat name of a renamed parameter.
     if (param != e.param && (e.param == "reasoning_effort" || e.param == "verbosity") &&
         e.message.starts_with(e.param)) {
@@ -693,9 +785,9 @@ result<responses_plan> plan_responses(std::string_view openai_body, const config
             return *e;
         }
     }
-    std::size_t web_search_tool = none;
+    tools_seen tools;
     if (fl.tools != nullptr) {
-        if (auto e = parse_tools(*fl.tools, req, web_search_tool)) {
+        if (auto e = parse_tools(*fl.tools, req, tools, cfg.limits.max_tools)) {
             return *e;
         }
     }
@@ -707,12 +799,11 @@ result<responses_plan> plan_responses(std::string_view openai_body, const config
     // What the format cannot express among the top-level parameters.
     const api_format f = req.model.format;
     if (req.web_search && f != api_format::generic) {
-        return detail::not_expressible("The web_search tool",
-                                       idx("tools", web_search_tool) + ".type", f);
+        return detail::not_expressible("The web_search tool", tools.web_search, f);
     }
     std::vector<message_source> sources;
     if (auto e = detail::check_format_limits(req, false, req.web_search.has_value())) {
-        return renamed(std::move(*e), sources, web_search_tool);
+        return renamed(std::move(*e), sources, tools);
     }
     // `instructions` leads as a system message (COHERE: the preamble).
     if (fl.instructions != nullptr && fl.instructions->GetStringLength() > 0) {
@@ -739,11 +830,12 @@ result<responses_plan> plan_responses(std::string_view openai_body, const config
         return invalid_request("'input' has no message to send.", "input", "invalid_value");
     }
     if (auto e = detail::validate_for_format(req, cfg)) {
-        return renamed(std::move(*e), sources, web_search_tool);
+        return renamed(std::move(*e), sources, tools);
     }
     responses_plan plan;
     plan.chat = detail::make_chat_plan(req, cfg);
     plan.echo = write_echo(fl, req, cfg);
+    plan.tool_namespaces = std::move(tools.namespaces);
     return plan;
 }
 

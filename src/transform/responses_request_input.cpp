@@ -567,7 +567,8 @@ error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_i
 }
 
 std::string responses_param(std::string_view p, const std::vector<message_source>& sources,
-                            std::size_t web_search_tool)
+                            const std::vector<std::string>& tool_paths,
+                            std::string_view web_search_path)
 {
     if (p == "messages") {
         return "input";
@@ -581,15 +582,14 @@ std::string responses_param(std::string_view p, const std::vector<message_source
         return message_param(sources[i], rest);
     }
     if (p.starts_with("tools[")) {
-        // Responses function tools are flat: `tools[i].function.parameters` →
-        // `tools[i].parameters`.
+        // Function tools are flat: `tools[i].function.parameters` → `tools[i].parameters`.
         std::string_view rest = p.substr(5);
         std::size_t i = 0;
-        if (take_index(rest, i)) {
+        if (take_index(rest, i) && i < tool_paths.size()) {
             if (rest.starts_with(".function")) {
                 rest.remove_prefix(9);
             }
-            return at("tools", i, rest);
+            return tool_paths[i] + std::string(rest);
         }
         return "tools";
     }
@@ -610,7 +610,7 @@ std::string responses_param(std::string_view p, const std::vector<message_source
         return "max_output_tokens";
     }
     if (p == "web_search_options") {
-        return at("tools", web_search_tool, ".type");
+        return std::string(web_search_path);
     }
     return std::string(p);
 }

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ogp/transform/chat_request.hpp"
 #include "ogp/transform/chat_response.hpp"
@@ -28,6 +30,10 @@ struct responses_plan
     /// max_output_tokens, metadata, parallel_tool_calls, previous_response_id (null),
     /// reasoning, store, temperature, text, tool_choice, tools, top_p, truncation, user.
     std::string echo;
+    /// Function name → namespace, for the function tools a `namespace` tool grouped (Codex's
+    /// sub-agent tools): OCI sees them under their own names, so a function_call item of the
+    /// answer names the namespace again. Empty when no namespace tool was sent.
+    std::vector<std::pair<std::string, std::string>> tool_namespaces;
 };
 
 /// Translates a `/v1/responses` body for a model on the native route. Every 400 (invalid JSON,

@@ -383,6 +383,89 @@ TEST_CASE("responses: tools, tool_choice, text.format, reasoning and scalars",
     }
 }
 
+TEST_CASE("responses: what Codex CLI sends by default", "[transform][responses]")
+{
+    SECTION("a namespace tool's functions are offered under their own names")
+    {
+        const std::string b = body(llama, R"("input":"x","tools":[
+            {"type":"function","name":"exec_command","parameters":{"type":"object"}},
+            {"type":"namespace","name":"multi_agent_v1","description":"Sub-agents.","tools":[
+              {"type":"function","name":"close_agent","strict":false,
+               "parameters":{"type":"object","properties":{"target":{"type":"string"}}}},
+              {"type":"function","name":"spawn_agent"}]}])");
+        auto p = plan_ok(b);
+        auto d = parsed(p.chat.body);
+        const auto& tools = d["chatRequest"]["tools"];
+        REQUIRE(tools.Size() == 3);
+        CHECK(std::string(tools[0]["name"].GetString()) == "exec_command");
+        CHECK(std::string(tools[1]["name"].GetString()) == "close_agent");
+        CHECK(std::string(tools[2]["name"].GetString()) == "spawn_agent");
+        REQUIRE(p.tool_namespaces.size() == 2);
+        CHECK(p.tool_namespaces[0] ==
+              std::pair<std::string, std::string>("close_agent", "multi_agent_v1"));
+        CHECK(p.tool_namespaces[1].first == "spawn_agent");
+        // The echo repeats the tools as sent.
+        auto e = echo_of(b);
+        CHECK(std::string(e["tools"][1]["type"].GetString()) == "namespace");
+        CHECK(plan_ok(body(llama, R"("input":"x")")).tool_namespaces.empty());
+    }
+    SECTION("namespace errors name the inner tool")
+    {
+        const std::string pre = user_hi + R"(,"tools":[{"type":"namespace","name":"ns","tools":[)";
+        check_400(
+            body(llama, pre + R"({"type":"function","name":"a"},{"type":"custom","name":"b"}]}])"),
+            "tools[0].tools[1].type", "unsupported_parameter");
+        check_400(body(llama, pre + R"({"type":"function"}]}])"), "tools[0].tools[0].name",
+                  "missing_required_parameter");
+        check_400(body(llama, pre + R"({"type":"function","name":"a","parameters":[]}]}])"),
+                  "tools[0].tools[0].parameters", "invalid_type");
+        check_400(body(llama, pre + R"(7]}])"), "tools[0].tools[0]", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"namespace","name":"ns"}])"),
+                  "tools[0].tools", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"namespace","tools":[]}])"),
+                  "tools[0].name", "missing_required_parameter");
+        // One name, one function.
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"a"},
+            {"type":"namespace","name":"ns","tools":[{"type":"function","name":"a"}]}])"),
+                  "tools[1].tools[0].name", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"a"},
+            {"type":"function","name":"a"}])"),
+                  "tools[1].name", "invalid_value");
+        // The namespace's functions count toward max_tools.
+        auto cfg = ogp_test::test_config();
+        cfg.limits.max_tools = 2;
+        auto r = plan_responses(body(llama, pre + R"({"type":"function","name":"a"},
+            {"type":"function","name":"b"},{"type":"function","name":"c"}]}])"),
+                                cfg);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().param == "tools");
+        CHECK(r.error().code == "array_above_max_length");
+    }
+    SECTION("web_search without external access is not offered (OCI's search is live)")
+    {
+        auto d = chat_request_of(body(
+            llama, R"("input":"x","tools":[{"type":"web_search","external_web_access":false}])"));
+        CHECK_FALSE(d.HasMember("webSearchOptions"));
+        CHECK_FALSE(d.HasMember("tools"));
+        // Not refused on COHERE either: nothing is asked of OCI.
+        plan_ok(body(cohere,
+                     R"("input":"x","tools":[{"type":"web_search","external_web_access":false}])"));
+        d = chat_request_of(body(
+            llama, R"("input":"x","tools":[{"type":"web_search","external_web_access":true}])"));
+        CHECK(d.HasMember("webSearchOptions"));
+        check_400(
+            body(llama, user_hi + R"(,"tools":[{"type":"web_search","external_web_access":"no"}])"),
+            "tools[0].external_web_access", "invalid_type");
+    }
+    SECTION("a function_call naming its namespace is sent by its name")
+    {
+        auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":"u"},
+            {"type":"function_call","call_id":"c","name":"close_agent","namespace":"multi_agent_v1","arguments":"{}"},
+            {"type":"function_call_output","call_id":"c","output":"ok"}])"));
+        CHECK(std::string(d["messages"][1]["toolCalls"][0]["name"].GetString()) == "close_agent");
+    }
+}
+
 TEST_CASE("responses: the echo repeats the request parameters", "[transform][responses]")
 {
     SECTION("defaults")
