@@ -211,9 +211,11 @@ std::string write_response(const chat_answer& answer, const responses_plan& plan
         v.has_part = true;
         items.push_back(v);
     }
-    // Empty content beside tool calls or a refusal is no text (chat writes content null).
+    // Empty content beside anything else is no text (as a stream, which opens no message for
+    // empty text); alone it is the answer "".
     bool text_part =
-        c.has_text && !(c.text.empty() && (!c.tool_calls.empty() || !c.refusal.empty()));
+        c.has_text &&
+        (!c.text.empty() || (c.reasoning.empty() && c.tool_calls.empty() && c.refusal.empty()));
     if (text_part || !c.refusal.empty()) {
         output_item_view v;
         v.kind = output_kind::message;
