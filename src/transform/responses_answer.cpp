@@ -106,6 +106,10 @@ void append_output_item(std::string& out, const output_item_view& item)
             append_json_string(out, item.call_id);
             out += ",\"name\":";
             append_json_string(out, item.name);
+            if (!item.ns.empty()) {
+                out += ",\"namespace\":";
+                append_json_string(out, item.ns);
+            }
             out += ",\"arguments\":";
             append_json_string(out, item.text);
             out += "}";
@@ -167,6 +171,16 @@ void append_response_tail(std::string& out, const responses_plan& plan, const to
     }
     out += plan.echo;
     out += "}";
+}
+
+std::string_view namespace_of(const responses_plan& plan, std::string_view name)
+{
+    for (const auto& [function, ns] : plan.tool_namespaces) {
+        if (function == name) {
+            return ns;
+        }
+    }
+    return {};
 }
 
 response_state state_for_finish(std::string_view finish)
@@ -231,6 +245,7 @@ std::string write_response(const chat_answer& answer, const responses_plan& plan
         v.text = t.arguments;
         v.call_id = t.id;
         v.name = t.name;
+        v.ns = detail::namespace_of(plan, t.name);
         items.push_back(v);
     }
     ids.reserve(items.size());

@@ -339,6 +339,9 @@ private:
         v.text = full || it.kind == output_kind::function_call ? std::string_view(it.text) : "";
         v.call_id = it.call_id;
         v.name = it.name;
+        if (it.kind == output_kind::function_call) {
+            v.ns = detail::namespace_of(plan_, it.name);
+        }
         return v;
     }
 

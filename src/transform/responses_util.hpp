@@ -30,7 +30,12 @@ struct output_item_view
     const std::vector<answer_citation>* citations = nullptr;  ///< message: annotations
     std::string_view call_id;                                 ///< function_call
     std::string_view name;                                    ///< function_call
+    std::string_view ns;  ///< function_call: its namespace tool, when a namespace grouped it
 };
+
+/// The namespace a function tool `name` was grouped under (responses_plan::tool_namespaces),
+/// empty when none.
+std::string_view namespace_of(const responses_plan& plan, std::string_view name);
 
 /// `rs_`/`msg_`/`fc_` + the hex of `response_id` after `resp_` + `_` + the output index: the
 /// same inputs always give the same id.

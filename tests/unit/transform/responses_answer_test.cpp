@@ -248,6 +248,19 @@ TEST_CASE("Response errors and ids", "[transform][responses]")
         CHECK(d["output"].Empty());
         CHECK(d["usage"].IsNull());
     }
+    SECTION("a function a namespace tool grouped names its namespace again")
+    {
+        responses_plan p = plan;
+        p.tool_namespaces = {{"spawn_agent", "agents"}, {"wait", "agents"}};
+        chat_answer a;
+        a.choices.emplace_back();
+        a.choices[0].tool_calls = {{"call_1", "spawn_agent", "{}"}, {"call_2", "shell", "{}"}};
+        auto d = parsed(write_response(a, p, test_id, 5));
+        REQUIRE(d["output"].Size() == 2);
+        CHECK(s(d["output"][0]["name"]) == "spawn_agent");
+        CHECK(s(d["output"][0]["namespace"]) == "agents");
+        CHECK_FALSE(d["output"][1].HasMember("namespace"));
+    }
     SECTION("the echo is spliced verbatim")
     {
         responses_plan p = plan;

@@ -513,6 +513,31 @@ TEST_CASE("Responses stream specifics", "[transform][responses][stream]")
         e->error(err, ogp::make_error(502, "x", "upstream_error"));
         CHECK(check_invariants(err) == "response.failed");
     }
+    SECTION("a function a namespace tool grouped names its namespace again")
+    {
+        responses_plan plan = plan_for_model("meta.llama-3.3-70b-instruct");
+        plan.tool_namespaces = {{"spawn_agent", "agents"}};
+        responses_run r(plan);
+        r.t.feed(
+            R"(data: {"index":0,"message":{"toolCalls":[{"id":"c1","type":"FUNCTION","name":"spawn_agent","arguments":"{}"}]}})"
+            "\n\n"
+            R"(data: {"index":0,"message":{"toolCalls":[{"id":"c2","type":"FUNCTION","name":"shell","arguments":"{}"}]}})"
+            "\n\n"
+            R"(data: {"index":0,"finishReason":"tool_calls","usage":{"promptTokens":1}})"
+            "\n\n",
+            r.out);
+        CHECK(check_invariants(r.out) == "response.completed");
+        auto events = events_of(r.out);
+        for (const auto& e : events) {
+            if (e.type == "response.output_item.added" || e.type == "response.output_item.done") {
+                bool first = e["output_index"].GetInt() == 0;
+                CHECK(e["item"].HasMember("namespace") == first);
+            }
+        }
+        const auto& output = events.back()["response"]["output"];
+        CHECK(s(output[0]["namespace"]) == "agents");
+        CHECK_FALSE(output[1].HasMember("namespace"));
+    }
     SECTION("the echo is in every Response")
     {
         auto events = events_of(run_fixture("coherev2_thinking_tool_call"));
