@@ -274,3 +274,30 @@ TEST_CASE("Response errors and ids", "[transform][responses]")
         CHECK(parsed(out)["temperature"].GetDouble() == 0.5);
     }
 }
+
+TEST_CASE("Responses with the request side's echo are JSON objects repeating the request",
+          "[transform][responses]")
+{
+    // Every request fixture of plan_responses: its echo spliced into a Response.
+    chat_answer a;
+    a.choices.emplace_back();
+    a.choices[0].has_text = true;
+    a.choices[0].text = "ok";
+    a.choices[0].tool_calls = {{"call_1", "f", "{}"}};
+    a.choices[0].finish = "tool_calls";
+    ogp_test::for_each_fixture(
+        "responses/requests", ".openai.json", 10, [&](const auto& dir, const auto& name) {
+            auto plan =
+                plan_responses(read_file(dir / (name + ".openai.json")), ogp_test::test_config());
+            REQUIRE(plan.ok());
+            auto d = parsed(write_response(a, plan.value(), test_id, 1));
+            check_response_shape(d);
+            for (const char* key : {"instructions", "metadata", "parallel_tool_calls",
+                                    "temperature", "tool_choice", "tools", "top_p"}) {
+                INFO(key);
+                CHECK(d.HasMember(key));
+            }
+            CHECK(d["tools"].IsArray());
+            CHECK(s(d["model"]) == plan.value().chat.client_model);
+        });
+}
