@@ -160,6 +160,12 @@ TEST_CASE("AI SDK: generateText with openai(model)", "[e2e][sdk][ai-sdk][respons
     run_responses_case(ai_sdk, "generate");
 }
 
+TEST_CASE("AI SDK: a second turn (store: false; the default store: true sends item_reference)",
+          "[e2e][sdk][ai-sdk][responses]")
+{
+    run_responses_case(ai_sdk, "conversation");
+}
+
 TEST_CASE("AI SDK: streamText with openai(model)", "[e2e][sdk][ai-sdk][responses]")
 {
     run_responses_case(ai_sdk, "stream");

@@ -61,6 +61,39 @@ const cases = {
     ok('generateText maxOutputTokens -> length');
   },
 
+  // A second turn built from the first one's response.messages, as chat apps do. With the
+  // provider's default `store: true` the AI SDK sends the earlier assistant message as an
+  // `item_reference` (it expects OpenAI to have stored it): the daemon keeps no state and refuses
+  // it with a 400 naming the item. `providerOptions.openai.store: false` sends the whole item.
+  async conversation() {
+    for (const modelId of models) {
+      const model = openai(modelId);
+      const stateless = { providerOptions: { openai: { store: false } } };
+      const messages = [{ role: 'user', content: 'first question' }];
+      const first = await generateText({ ...common, ...stateless, model, messages });
+      assert.equal(first.text, echo('first question'));
+      messages.push(...first.response.messages, { role: 'user', content: 'second question' });
+      const second = await generateText({ ...common, ...stateless, model, messages });
+      assert.equal(second.text, echo('second question'));
+      ok(`second turn with store: false ${modelId}`);
+
+      const stored = [{ role: 'user', content: 'first question' }];
+      const one = await generateText({ ...common, model, messages: stored });
+      stored.push(...one.response.messages, { role: 'user', content: 'second question' });
+      try {
+        await generateText({ ...common, model, messages: stored });
+        assert.fail('the item_reference of the default store: true was accepted');
+      } catch (e) {
+        assert.equal(e.statusCode, 400, `${e}`);
+        assert.ok(JSON.stringify(e.requestBodyValues.input).includes('"item_reference"'), 'the AI SDK sent an item_reference');
+        const { error } = JSON.parse(e.responseBody);
+        assert.equal(error.param, 'input[1]');
+        assert.match(error.message, /reference/i);
+        ok(`second turn with the default store: true ${modelId} -> 400 ${error.param}: ${error.message}`);
+      }
+    }
+  },
+
   async stream() {
     for (const modelId of models) {
       const prompt = `stream to the ai sdk ${modelId}`;
