@@ -160,7 +160,7 @@ TEST_CASE("AI SDK: generateText with openai(model)", "[e2e][sdk][ai-sdk][respons
     run_responses_case(ai_sdk, "generate");
 }
 
-TEST_CASE("AI SDK: a second turn (store: false; the default store: true sends item_reference)",
+TEST_CASE("AI SDK: a second turn with store false (item_reference with the default store)",
           "[e2e][sdk][ai-sdk][responses]")
 {
     run_responses_case(ai_sdk, "conversation");
