@@ -187,8 +187,7 @@ TEST_CASE("codex exec: one turn of plain text", "[e2e][codex]")
     CHECK(s.rejected_signatures == 0);
 }
 
-TEST_CASE("codex exec: one turn with Codex's own tools (a function call round trip)",
-          "[e2e][codex]")
+TEST_CASE("codex exec: one turn with Codex tools, a function call round trip", "[e2e][codex]")
 {
     // With tools the mock calls the first one (exec_command) with arguments of its own
     // ({"city":"Paris",...}); Codex rejects them (missing field `cmd`) and sends that back as
