@@ -287,7 +287,8 @@ public:
         if (t == "item_reference") {
             return invalid_request(
                 "Item references are not supported: this model's route keeps no state; send "
-                "the whole item.",
+                "the whole item (clients that reference earlier output when they store "
+                "responses, such as the Vercel AI SDK, send it with store: false).",
                 idx("input", k), "unsupported_parameter");
         }
         if (t.empty()) {

@@ -167,6 +167,7 @@ public:
         }
         start(out);
         ended_ = true;
+        failed_ = true;
         // `error` first (what the SDK's raw iteration shows), then the failed Response the
         // stream helper ends with (its finalResponse() has status failed and this error).
         begin_event(out, "error");
@@ -182,6 +183,8 @@ public:
         append_response(out, {"failed", {}, &e}, nullptr);
         end_event(out);
     }
+
+    bool failed() const override { return failed_; }
 
 private:
     struct item
@@ -372,6 +375,7 @@ private:
     bool started_ = false;
     bool finished_ = false;
     bool ended_ = false;
+    bool failed_ = false;  // ended by error(): the transcoder stops reading
 };
 
 }  // namespace

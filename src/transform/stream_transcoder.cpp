@@ -221,6 +221,11 @@ void stream_transcoder::feed(std::string_view bytes, std::string& out)
     auto status = parser_.feed(bytes, [&](std::string_view data) {
         if (!done_) {
             on_event(data, out);
+            // A writer that gave up (its own bound) ends the stream here.
+            if (writer_->failed()) {
+                done_ = true;
+                failed_ = true;
+            }
         }
     });
     if (status == sse::feed_status::too_large && !done_) {

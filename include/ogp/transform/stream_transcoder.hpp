@@ -42,6 +42,9 @@ public:
     virtual void complete(std::string& out, const token_usage& usage) = 0;
     /// The stream failed with `e` (status 502-class, OpenAI code and our message).
     virtual void error(std::string& out, const api_error& e) = 0;
+    /// True once the writer ended the stream with an error of its own (e.g. a bound on what
+    /// it keeps): the transcoder is then done and failed, and the caller stops reading.
+    virtual bool failed() const { return false; }
 };
 
 /// Decodes OCI's chat SSE stream (GENERIC, COHERE or COHEREV2) and hands what it finds to a

@@ -89,6 +89,7 @@ const cases = {
         const { error } = JSON.parse(e.responseBody);
         assert.equal(error.param, 'input[1]');
         assert.match(error.message, /reference/i);
+        assert.match(error.message, /store: false/, 'the 400 names the workaround');
         ok(`second turn with the default store: true ${modelId} -> 400 ${error.param}: ${error.message}`);
       }
     }

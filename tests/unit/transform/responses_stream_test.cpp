@@ -477,6 +477,9 @@ TEST_CASE("Responses stream specifics", "[transform][responses][stream]")
         }
         CHECK(deltas < 100);
         CHECK(events.back().type == "response.failed");
+        // The transcoder is done: the service stops reading from OCI at once.
+        CHECK(big.t.done());
+        CHECK(big.t.failed());
         std::size_t end = big.out.size();
         big.t.feed(R"(data: {"index":0,"finishReason":"stop","usage":{"promptTokens":1}})"
                    "\n\n",
