@@ -295,6 +295,17 @@ models: [{<<: *m, name: one}, *m, [*m, *m]]
     return seeds
 
 
+def responses_seeds():
+    """Candidate seeds for fuzz_responses: the Responses request fixtures, plus the hand-written
+    seeds already in the corpus (error cases, argument parts), which have no fixture."""
+    seeds = {}
+    for p in sorted((FIX / "responses" / "requests").glob("*.openai.json")):
+        seeds[f"fixture_{p.name[:-len('.openai.json')]}"] = compact(load(p))
+    for p in sorted((ROOT / "tests" / "fuzz" / "corpus" / "responses").glob("*")):
+        seeds.setdefault(p.name, p.read_bytes())
+    return seeds
+
+
 def write(out, target, seeds):
     d = out / target
     d.mkdir(parents=True, exist_ok=True)
@@ -336,6 +347,7 @@ def main():
     for f, seeds in chat_seeds().items():
         write(out, f"chat_{f}", seeds)
     write(out, "stream_transcoder", stream_seeds())
+    write(out, "responses", responses_seeds())
     write(out, "embeddings", embeddings_seeds())
     write(out, "schema", schema_seeds())
     write(out, "config", config_seeds())
