@@ -21,9 +21,24 @@ std::string output_item_id(std::string_view response_id, output_kind kind, std::
     if (tail.starts_with("resp_")) {
         tail.remove_prefix(5);
     }
-    std::string id = kind == output_kind::reasoning ? "rs_"
-                     : kind == output_kind::message ? "msg_"
-                                                    : "fc_";
+    std::string id;
+    switch (kind) {
+        case output_kind::reasoning:
+            id = "rs_";
+            break;
+        case output_kind::message:
+            id = "msg_";
+            break;
+        case output_kind::function_call:
+            id = "fc_";
+            break;
+        case output_kind::custom_tool_call:
+            id = "ctc_";
+            break;
+        case output_kind::tool_search_call:
+            id = "ts_";
+            break;
+    }
     id += tail;
     id += '_';
     append_int(id, static_cast<std::int64_t>(index));
@@ -112,6 +127,31 @@ void append_output_item(std::string& out, const output_item_view& item)
             }
             out += ",\"arguments\":";
             append_json_string(out, item.text);
+            out += "}";
+            return;
+        case output_kind::custom_tool_call:
+            out += ",\"type\":\"custom_tool_call\",\"status\":";
+            append_json_string(out, item.status);
+            out += ",\"call_id\":";
+            append_json_string(out, item.call_id);
+            out += ",\"name\":";
+            append_json_string(out, item.name);
+            if (!item.ns.empty()) {
+                out += ",\"namespace\":";
+                append_json_string(out, item.ns);
+            }
+            out += ",\"input\":";
+            append_json_string(out, item.text);
+            out += "}";
+            return;
+        case output_kind::tool_search_call:
+            // `arguments` is the JSON value itself, not a string.
+            out += ",\"type\":\"tool_search_call\",\"status\":";
+            append_json_string(out, item.status);
+            out += ",\"call_id\":";
+            append_json_string(out, item.call_id);
+            out += ",\"execution\":\"client\",\"arguments\":";
+            append_tool_search_arguments(out, item.text);
             out += "}";
             return;
     }
@@ -239,13 +279,22 @@ std::string write_response(const chat_answer& answer, const responses_plan& plan
         v.citations = &c.citations;
         items.push_back(v);
     }
+    // A custom tool's `input`, decoded from its function's arguments (stable storage).
+    std::vector<std::string> inputs;
+    inputs.reserve(c.tool_calls.size());
     for (const answer_tool_call& t : c.tool_calls) {
         output_item_view v;
-        v.kind = output_kind::function_call;
+        v.kind = detail::call_kind(plan, t.name);
         v.text = t.arguments;
+        if (v.kind == output_kind::custom_tool_call) {
+            inputs.push_back(detail::custom_tool_input(t.arguments));
+            v.text = inputs.back();
+        }
         v.call_id = t.id;
         v.name = t.name;
-        v.ns = detail::namespace_of(plan, t.name);
+        if (v.kind != output_kind::tool_search_call) {
+            v.ns = detail::namespace_of(plan, t.name);
+        }
         items.push_back(v);
     }
     ids.reserve(items.size());

@@ -22,20 +22,34 @@ struct message_source
         instructions,  ///< the top-level `instructions`
         input_string,  ///< `input` given as a string
         message,       ///< the message item `item`
-        tool_output,   ///< the function_call_output item `item`
+        tool_output,   ///< the function_call_output (custom, tool_search) item `item`
         assistant,     ///< reasoning, an assistant message (`item`) and function calls, merged
     };
     kind type = kind::message;
     std::size_t item = no_item;      ///< message, tool_output; assistant: its message or no_item
     std::size_t first = 0;           ///< assistant: the first item merged into it
-    std::vector<std::size_t> calls;  ///< assistant: the function_call item of each tool call
+    std::vector<std::size_t> calls;  ///< assistant: the call item of each tool call
 };
 
+/// A tool_search_output item's `tools`: the tools a client-executed tool search loaded, to be
+/// offered to OCI with the request's own (`item` is the item's index in `input`).
+struct loaded_tools
+{
+    std::size_t item = 0;
+    const rapidjson::Value* tools = nullptr;  ///< an array
+};
+
+/// `s` copied into the request document's allocator: a view that lives as long as `req`.
+std::string_view keep_text(chat_request& req, std::string_view s);
+
 /// Appends the chat messages of `input` (a string or a list of items) to `req.messages` and
-/// their sources to `sources`. At most `max_items` items. A 400 naming `input...` on an item
-/// that is malformed, refers to stored state or cannot be sent to OCI.
+/// their sources to `sources`, and the tools tool_search_output items loaded to `loaded`.
+/// Custom tool calls and tool search calls are tool calls of their functions (`{"input":...}`
+/// arguments; `tool_search`), their outputs tool messages. At most `max_items` items. A 400 naming
+/// `input...` on an item that is malformed, refers to stored state or cannot be sent to OCI.
 error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_items,
-                                chat_request& req, std::vector<message_source>& sources);
+                                chat_request& req, std::vector<message_source>& sources,
+                                std::vector<loaded_tools>& loaded);
 
 /// The Responses path of a parameter the shared chat validation named: `messages[...]`
 /// through `sources`, `tools[i].function.x` → `<tool_paths[i]>.x` (function tools are flat,

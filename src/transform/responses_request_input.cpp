@@ -1,9 +1,11 @@
-// The Responses `input` as chat messages: message items, function calls and their outputs,
-// and reasoning items sent back. The views point into the request's document, like the chat
+// The Responses `input` as chat messages: message items, function calls and their outputs
+// (custom tool calls and client tool search calls too: those of the functions that stand for
+// them), and reasoning items sent back. The views point into the request's document, like the chat
 // parser's. Consecutive reasoning, assistant message and function_call items become ONE
 // assistant message with several tool calls, which is what OCI wants before the results.
 
 #include <charconv>
+#include <cstring>
 #include <string>
 
 #include "json_util.hpp"
@@ -211,10 +213,6 @@ bool is_builtin_item(std::string_view t)
         "mcp_approval_request",
         "mcp_approval_response",
         "mcp_call",
-        "custom_tool_call",
-        "custom_tool_call_output",
-        "tool_search_call",
-        "tool_search_output",
         "compaction",
         "compaction_trigger",
         "additional_tools",
@@ -234,8 +232,9 @@ bool is_builtin_item(std::string_view t)
 class input_builder
 {
 public:
-    input_builder(chat_request& req, std::vector<message_source>& sources)
-        : req_(req), sources_(sources)
+    input_builder(chat_request& req, std::vector<message_source>& sources,
+                  std::vector<loaded_tools>& loaded)
+        : req_(req), sources_(sources), loaded_(loaded)
     {
     }
 
@@ -261,8 +260,17 @@ public:
         if (t == "function_call") {
             return function_call(item, k);
         }
-        if (t == "function_call_output") {
-            return function_call_output(item, k);
+        if (t == "function_call_output" || t == "custom_tool_call_output") {
+            return function_call_output(item, k, t);
+        }
+        if (t == "custom_tool_call") {
+            return custom_tool_call(item, k);
+        }
+        if (t == "tool_search_call") {
+            return tool_search_call(item, k);
+        }
+        if (t == "tool_search_output") {
+            return tool_search_output(item, k);
         }
         if (t == "reasoning") {
             std::string text;
@@ -407,24 +415,170 @@ private:
         } else {
             return bad_type(at("input", k, ".arguments"), "a JSON string");
         }
-        chat_message& m = assistant(k);
-        m.tool_calls.push_back(std::move(tc));
-        sources_[open_].calls.push_back(k);
+        add_call(k, std::move(tc));
         return std::nullopt;
     }
 
-    error_opt function_call_output(const Value& item, std::size_t k)
+    // The call id of a call or output item `type`; a 400 when missing.
+    static error_opt call_id_of(const Value& item, std::size_t k, std::string_view type,
+                                std::string_view& out)
     {
         const Value* call_id = get(item, "call_id");
         if (call_id == nullptr || !call_id->IsString() || call_id->GetStringLength() == 0) {
-            return invalid_request("Missing 'call_id' in function_call_output.",
+            return invalid_request("Missing 'call_id' in " + std::string(type) + ".",
                                    at("input", k, ".call_id"), "missing_required_parameter");
+        }
+        out = sv(*call_id);
+        return std::nullopt;
+    }
+
+    // An assistant tool call (joining the open assistant message) made by item `k`.
+    void add_call(std::size_t k, chat_tool_call tc)
+    {
+        chat_message& m = assistant(k);
+        m.tool_calls.push_back(std::move(tc));
+        sources_[open_].calls.push_back(k);
+    }
+
+    // A tool message answering `call_id` (the output item `k`).
+    void add_tool_message(std::size_t k, std::string_view call_id, chat_content content)
+    {
+        close();
+        chat_message& m = req_.messages.emplace_back();
+        m.role = chat_role::tool;
+        m.role_name = "tool";
+        m.tool_call_id = call_id;
+        m.content = std::move(content);
+        message_source& s = sources_.emplace_back();
+        s.type = message_source::kind::tool_output;
+        s.item = k;
+    }
+
+    // A custom tool's call: its function's call with the arguments `{"input": <input>}`.
+    error_opt custom_tool_call(const Value& item, std::size_t k)
+    {
+        chat_tool_call tc;
+        if (auto e = call_id_of(item, k, "custom_tool_call", tc.id)) {
+            return e;
+        }
+        tc.name = get_string(item, "name");
+        if (tc.name.empty()) {
+            return invalid_request("Missing 'name' in custom_tool_call.", at("input", k, ".name"),
+                                   "missing_required_parameter");
+        }
+        const Value* input = get(item, "input");
+        if (input == nullptr) {
+            return invalid_request("Missing 'input' in custom_tool_call.", at("input", k, ".input"),
+                                   "missing_required_parameter");
+        }
+        if (!input->IsString()) {
+            return bad_type(at("input", k, ".input"), "a string");
+        }
+        tc.arguments = "{\"input\":";
+        append_json_string(tc.arguments, sv(*input));
+        tc.arguments += '}';
+        add_call(k, std::move(tc));
+        return std::nullopt;
+    }
+
+    // Server-side tool search is refused with the tool (plan_responses), and so are its items.
+    static error_opt client_execution(const Value& item, std::size_t k, std::string_view type)
+    {
+        const Value* e = get(item, "execution");
+        if (e == nullptr || (e->IsString() && sv(*e) == "client")) {
+            return std::nullopt;
+        }
+        if (e->IsString() && sv(*e) == "server") {
+            return invalid_request(std::string(type) +
+                                       " items of a server-executed tool search are not "
+                                       "supported: OCI Generative AI cannot run tool search; "
+                                       "only execution: client works on this route.",
+                                   at("input", k, ".execution"), "unsupported_parameter");
+        }
+        return invalid_request("Invalid 'execution': expected client or server.",
+                               at("input", k, ".execution"), "invalid_value");
+    }
+
+    // A client-executed tool search call: the function `tool_search` called with its
+    // arguments (a JSON value; a string is taken as the argument text).
+    error_opt tool_search_call(const Value& item, std::size_t k)
+    {
+        if (auto e = client_execution(item, k, "tool_search_call")) {
+            return e;
+        }
+        chat_tool_call tc;
+        if (auto e = call_id_of(item, k, "tool_search_call", tc.id)) {
+            return e;
+        }
+        tc.name = "tool_search";
+        const Value* args = get(item, "arguments");
+        if (args == nullptr) {
+            tc.arguments = "{}";
+        } else if (args->IsString()) {
+            tc.arguments.assign(args->GetString(), args->GetStringLength());
+        } else {
+            tc.arguments = to_json(*args);
+        }
+        add_call(k, std::move(tc));
+        return std::nullopt;
+    }
+
+    // What a client's tool search loaded: a tool message naming the tools, which are offered
+    // to OCI with the request's own (plan_responses, from `loaded_`).
+    error_opt tool_search_output(const Value& item, std::size_t k)
+    {
+        if (auto e = client_execution(item, k, "tool_search_output")) {
+            return e;
+        }
+        std::string_view call_id;
+        if (auto e = call_id_of(item, k, "tool_search_output", call_id)) {
+            return e;
+        }
+        const Value* tools = get(item, "tools");
+        if (tools == nullptr || !tools->IsArray()) {
+            return bad_type(at("input", k, ".tools"), "an array of tools");
+        }
+        loaded_.push_back({k, tools});
+        // The names, as OCI will see them (a namespace's functions under their own names).
+        std::string text;
+        auto add_name = [&](const Value& t) {
+            const std::string_view name = get_string(t, "name");
+            if (!name.empty()) {
+                text +=
+                    text.empty() ? "Tools loaded by the search, now offered as functions: " : ", ";
+                text += name;
+            }
+        };
+        for (const Value& t : tools->GetArray()) {
+            if (get_string(t, "type") == "namespace") {
+                if (const Value* inner = get(t, "tools"); inner != nullptr && inner->IsArray()) {
+                    for (const Value& f : inner->GetArray()) {
+                        add_name(f);
+                    }
+                }
+            } else {
+                add_name(t);
+            }
+        }
+        text += text.empty() ? "The tool search found no tools." : ".";
+        chat_content content;
+        content.type = chat_content::kind::text;
+        content.text = keep_text(req_, text);
+        add_tool_message(k, call_id, std::move(content));
+        return std::nullopt;
+    }
+
+    error_opt function_call_output(const Value& item, std::size_t k, std::string_view type)
+    {
+        std::string_view call_id;
+        if (auto e = call_id_of(item, k, type, call_id)) {
+            return e;
         }
         chat_content content;
         const Value* output = get(item, "output");
         const std::string param = at("input", k, ".output");
         if (output == nullptr) {
-            return invalid_request("Missing 'output' in function_call_output.", param,
+            return invalid_request("Missing 'output' in " + std::string(type) + ".", param,
                                    "missing_required_parameter");
         }
         if (output->IsString()) {
@@ -437,15 +591,7 @@ private:
         } else {
             return bad_type(param, "a string or an array of content parts");
         }
-        close();
-        chat_message& m = req_.messages.emplace_back();
-        m.role = chat_role::tool;
-        m.role_name = "tool";
-        m.tool_call_id = sv(*call_id);
-        m.content = std::move(content);
-        message_source& s = sources_.emplace_back();
-        s.type = message_source::kind::tool_output;
-        s.item = k;
+        add_tool_message(k, call_id, std::move(content));
         return std::nullopt;
     }
 
@@ -454,6 +600,7 @@ private:
 
     chat_request& req_;
     std::vector<message_source>& sources_;
+    std::vector<loaded_tools>& loaded_;
     std::size_t open_ = none;  // index in req_.messages
     std::string reasoning_;
     std::size_t reasoning_first_ = none;
@@ -535,8 +682,20 @@ std::string message_param(const message_source& s, std::string_view rest)
 
 }  // namespace
 
+std::string_view keep_text(chat_request& req, std::string_view s)
+{
+    if (s.empty()) {
+        return {};
+    }
+    // The document's pool frees nothing before the document goes: the view stays valid.
+    char* p = static_cast<char*>(req.doc->GetAllocator().Malloc(s.size()));
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+}
+
 error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_items,
-                                chat_request& req, std::vector<message_source>& sources)
+                                chat_request& req, std::vector<message_source>& sources,
+                                std::vector<loaded_tools>& loaded)
 {
     if (input.IsString()) {
         chat_message& m = req.messages.emplace_back();
@@ -557,7 +716,7 @@ error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_i
                                "input", "array_above_max_length");
     }
     req.messages.reserve(req.messages.size() + input.Size());
-    input_builder b(req, sources);
+    input_builder b(req, sources, loaded);
     for (rapidjson::SizeType k = 0; k < input.Size(); ++k) {
         if (auto e = b.item(input[k], k)) {
             return e;

@@ -101,7 +101,7 @@ public:
                 calls_.resize(call.index + 1, npos);
             }
             item fc;
-            fc.kind = output_kind::function_call;
+            fc.kind = detail::call_kind(plan_, call.name);
             fc.call_id = call.id;
             fc.name = call.name;
             index = items_.size();
@@ -115,7 +115,23 @@ public:
         if (call.arguments.empty()) {
             return;
         }
-        items_[index].text.append(call.arguments);
+        item& it = items_[index];
+        switch (it.kind) {
+            case output_kind::custom_tool_call: {
+                // The `input` string as it decodes; nothing while its start is unsure.
+                const std::size_t from = it.text.size();
+                it.input.feed(call.arguments, it.text);
+                append_input_delta(out, index, from);
+                return;
+            }
+            case output_kind::tool_search_call:
+                // The SDK has no argument events for it: the arguments come with the item.
+                it.text.append(call.arguments);
+                return;
+            default:
+                break;
+        }
+        it.text.append(call.arguments);
         begin_event(out, "response.function_call_arguments.delta");
         append_item_ref(out, index);
         out += ",\"delta\":";
@@ -191,7 +207,9 @@ private:
     {
         output_kind kind = output_kind::message;
         std::string id;
-        std::string text;  // message text, reasoning summary or call arguments
+        // Message text, reasoning summary, call arguments or a custom tool's decoded input.
+        std::string text;
+        detail::custom_input_decoder input;  // custom_tool_call
         std::string call_id;
         std::string name;
         bool open = true;
@@ -224,6 +242,20 @@ private:
     }
 
     static void end_event(std::string& out) { out += "}\n\n"; }
+
+    // A custom_tool_call_input.delta of item `i`'s text from `from` on, when there is any.
+    void append_input_delta(std::string& out, std::size_t i, std::size_t from)
+    {
+        const std::string& text = items_[i].text;
+        if (text.size() <= from) {
+            return;
+        }
+        begin_event(out, "response.custom_tool_call_input.delta");
+        append_item_ref(out, i);
+        out += ",\"delta\":";
+        append_json_string(out, std::string_view(text).substr(from));
+        end_event(out);
+    }
 
     // `"item_id":...,"output_index":n` of item `i`.
     void append_item_ref(std::string& out, std::size_t i) const
@@ -321,6 +353,20 @@ private:
                 append_json_string(out, it.text);
                 end_event(out);
                 break;
+            case output_kind::custom_tool_call: {
+                // Arguments of another shape give their input only now.
+                const std::size_t from = it.text.size();
+                it.input.finish(it.text);
+                append_input_delta(out, i, from);
+                begin_event(out, "response.custom_tool_call_input.done");
+                append_item_ref(out, i);
+                out += ",\"input\":";
+                append_json_string(out, it.text);
+                end_event(out);
+                break;
+            }
+            case output_kind::tool_search_call:
+                break;
         }
         begin_event(out, "response.output_item.done");
         out += ",\"output_index\":";
@@ -342,7 +388,7 @@ private:
         v.text = full || it.kind == output_kind::function_call ? std::string_view(it.text) : "";
         v.call_id = it.call_id;
         v.name = it.name;
-        if (it.kind == output_kind::function_call) {
+        if (it.kind == output_kind::function_call || it.kind == output_kind::custom_tool_call) {
             v.ns = detail::namespace_of(plan_, it.name);
         }
         return v;

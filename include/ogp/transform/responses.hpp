@@ -34,12 +34,21 @@ struct responses_plan
     /// sub-agent tools): OCI sees them under their own names, so a function_call item of the
     /// answer names the namespace again. Empty when no namespace tool was sent.
     std::vector<std::pair<std::string, std::string>> tool_namespaces;
+    /// The names of the functions that stand for a `custom` (freeform) tool: OCI sees a
+    /// function with one string parameter `input`, and a call of it is written back as a
+    /// custom_tool_call item whose `input` is that string. Empty when none was sent.
+    std::vector<std::string> custom_tools;
+    /// A client-executed `tool_search` tool was offered as the function `tool_search`: a call
+    /// of it is written back as a tool_search_call item (`execution: client`).
+    bool client_tool_search = false;
 };
 
 /// Translates a `/v1/responses` body for a model on the native route. Every 400 (invalid JSON,
 /// bad value, `previous_response_id`/`conversation` (this route keeps no state), a built-in
 /// tool OCI cannot run, a feature the model's format cannot express) is decided here and names
-/// `param`. Bounded by cfg.limits like plan_chat; pure; never throws on bad input.
+/// `param`. Custom tools and a client-executed tool_search become functions (see
+/// responses_plan); the tools a tool_search_output item loaded are offered too. Bounded by
+/// cfg.limits like plan_chat; pure; never throws on bad input.
 result<responses_plan> plan_responses(std::string_view openai_body, const config& cfg);
 
 /// A fresh `resp_` id from 96 caller-supplied random bits (hex).
@@ -48,7 +57,8 @@ std::string make_response_id(std::uint64_t random_hi, std::uint32_t random_lo);
 /// The Response object (`object: "response"`) of a non-streaming answer: status `completed`,
 /// or `incomplete` with `incomplete_details.reason` (`max_output_tokens`, `content_filter`);
 /// `output` items (reasoning with a summary, message with output_text parts and annotations,
-/// function_call per tool call), usage, the echo.
+/// per tool call a function_call, or the custom_tool_call / tool_search_call its function
+/// stands for), usage, the echo.
 std::string write_response(const chat_answer& answer, const responses_plan& plan,
                            std::string_view response_id, std::int64_t created_at);
 

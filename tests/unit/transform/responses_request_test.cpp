@@ -3,6 +3,8 @@
 // Responses parameter path.
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -70,6 +72,14 @@ void check_400(const std::string& body, const std::string& param, const std::str
     CHECK(e.param == param);
     CHECK(e.code == code);
     CHECK_FALSE(e.message.empty());
+}
+
+std::string to_json_text(const rapidjson::Value& v)
+{
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    v.Accept(w);
+    return std::string(sb.GetString(), sb.GetSize());
 }
 
 const std::string llama = R"("model":"meta.llama-3.3-70b-instruct")";
@@ -413,8 +423,10 @@ TEST_CASE("responses: what Codex CLI sends by default", "[transform][responses]"
     {
         const std::string pre = user_hi + R"(,"tools":[{"type":"namespace","name":"ns","tools":[)";
         check_400(
-            body(llama, pre + R"({"type":"function","name":"a"},{"type":"custom","name":"b"}]}])"),
+            body(llama, pre + R"({"type":"function","name":"a"},{"type":"mcp","name":"b"}]}])"),
             "tools[0].tools[1].type", "unsupported_parameter");
+        check_400(body(llama, pre + R"({"type":"tool_search","execution":"client"}]}])"),
+                  "tools[0].tools[0].type", "unsupported_parameter");
         check_400(body(llama, pre + R"({"type":"function"}]}])"), "tools[0].tools[0].name",
                   "missing_required_parameter");
         check_400(body(llama, pre + R"({"type":"function","name":"a","parameters":[]}]}])"),
@@ -463,6 +475,322 @@ TEST_CASE("responses: what Codex CLI sends by default", "[transform][responses]"
             {"type":"function_call","call_id":"c","name":"close_agent","namespace":"multi_agent_v1","arguments":"{}"},
             {"type":"function_call_output","call_id":"c","output":"ok"}])"));
         CHECK(std::string(d["messages"][1]["toolCalls"][0]["name"].GetString()) == "close_agent");
+    }
+}
+
+TEST_CASE("responses: custom tools and a client-executed tool_search (Codex, a known model)",
+          "[transform][responses]")
+{
+    const std::string lark =
+        R"(start: begin_patch hunk+ end_patch\nbegin_patch: \"*** Begin Patch\" LF)";
+    SECTION("a custom tool is a function with one string `input`; its grammar is described")
+    {
+        const std::string b = body(llama, R"("input":"x","tools":[
+            {"type":"function","name":"exec_command","parameters":{"type":"object"}},
+            {"type":"custom","name":"apply_patch","description":"Edit files. FREEFORM.",
+             "format":{"type":"grammar","syntax":"lark","definition":")" +
+                                              lark + R"("}},
+            {"type":"custom","name":"re","format":{"type":"grammar","syntax":"regex","definition":"[a-z]+"}},
+            {"type":"custom","name":"plain","description":"Plain text.","format":{"type":"text"}},
+            {"type":"custom","name":"bare"}])");
+        auto p = plan_ok(b);
+        auto d = parsed(p.chat.body);
+        const auto& tools = d["chatRequest"]["tools"];
+        REQUIRE(tools.Size() == 5);
+        const auto& ap = tools[1];
+        CHECK(std::string(ap["type"].GetString()) == "FUNCTION");
+        CHECK(std::string(ap["name"].GetString()) == "apply_patch");
+        const std::string desc = ap["description"].GetString();
+        CHECK(desc.starts_with("Edit files. FREEFORM.\n\n"));
+        CHECK(desc.find("Lark grammar") != std::string::npos);
+        CHECK(desc.find("begin_patch: \"*** Begin Patch\" LF\n```") != std::string::npos);
+        CHECK(ogp_test::json_equal(
+            ogp_test::pretty(std::string(R"({"x":)") + to_json_text(ap["parameters"]) + "}"),
+            R"({"x":{"type":"object","properties":{"input":{"type":"string","description":
+                "The tool's whole input: free-form text, not JSON."}},"required":["input"],
+                "additionalProperties":false}})"));
+        const std::string re = tools[2]["description"].GetString();
+        CHECK(re.starts_with("Call this tool"));
+        CHECK(re.find("regular expression:\n```\n[a-z]+\n```") != std::string::npos);
+        CHECK(std::string(tools[3]["description"].GetString()) == "Plain text.");
+        CHECK(
+            (!tools[4].HasMember("description") || tools[4]["description"].GetStringLength() == 0));
+        CHECK(p.custom_tools == std::vector<std::string>{"apply_patch", "re", "plain", "bare"});
+        CHECK_FALSE(p.client_tool_search);
+        // The echo repeats the tools as sent.
+        CHECK(std::string(echo_of(b)["tools"][1]["type"].GetString()) == "custom");
+        // Every format takes it.
+        plan_ok(body(cohere, R"("input":"x","tools":[{"type":"custom","name":"apply_patch"}])"));
+        plan_ok(body(coherev2, R"("input":"x","tools":[{"type":"custom","name":"apply_patch"}])"));
+    }
+    SECTION("a namespace's custom tool names its namespace")
+    {
+        auto p = plan_ok(body(llama, R"("input":"x","tools":[{"type":"namespace","name":"ns",
+            "tools":[{"type":"custom","name":"c"},{"type":"function","name":"f"}]}])"));
+        CHECK(p.custom_tools == std::vector<std::string>{"c"});
+        REQUIRE(p.tool_namespaces.size() == 2);
+        CHECK(p.tool_namespaces[0] == std::pair<std::string, std::string>("c", "ns"));
+    }
+    SECTION("a client-executed tool_search is the function tool_search")
+    {
+        auto p = plan_ok(body(llama, R"("input":"x","tools":[
+            {"type":"tool_search","execution":"client","description":"Find tools.",
+             "parameters":{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}}])"));
+        CHECK(p.client_tool_search);
+        auto d = parsed(p.chat.body);
+        const auto& t = d["chatRequest"]["tools"][0];
+        CHECK(std::string(t["name"].GetString()) == "tool_search");
+        CHECK(std::string(t["description"].GetString()) == "Find tools.");
+        CHECK(t["parameters"]["properties"].HasMember("query"));
+        CHECK_FALSE(t["parameters"]["properties"].HasMember("limit"));
+        // No parameters: query and limit.
+        auto q = plan_ok(
+            body(llama, R"("input":"x","tools":[{"type":"tool_search","execution":"client"}])"));
+        auto e = parsed(q.chat.body);
+        const auto& dt = e["chatRequest"]["tools"][0];
+        CHECK(dt["parameters"]["properties"].HasMember("query"));
+        CHECK(dt["parameters"]["properties"].HasMember("limit"));
+        CHECK(dt["description"].GetStringLength() > 0);
+    }
+    SECTION("tool_choice custom is the function of that name")
+    {
+        auto d = chat_request_of(
+            body(llama, R"("input":"x","tools":[{"type":"custom","name":"apply_patch"}],
+            "tool_choice":{"type":"custom","name":"apply_patch"})"));
+        CHECK(std::string(d["toolChoice"]["type"].GetString()) == "FUNCTION");
+        CHECK(std::string(d["toolChoice"]["name"].GetString()) == "apply_patch");
+        check_400(body(llama, R"("input":"x","tool_choice":{"type":"custom"})"), "tool_choice.name",
+                  "missing_required_parameter");
+    }
+    SECTION("custom tool calls and outputs: calls of the function, grouped like function calls")
+    {
+        auto d = chat_request_of(body(llama, R"("tools":[{"type":"custom","name":"apply_patch"},
+            {"type":"function","name":"f"}],"input":[{"role":"user","content":"u"},
+            {"type":"function_call","call_id":"a","name":"f","arguments":"{}"},
+            {"type":"custom_tool_call","id":"ctc_1","status":"completed","call_id":"b",
+             "name":"apply_patch","input":"*** Begin Patch\n\"q\" \\ \u00e9\ud83d\ude00\n"},
+            {"type":"function_call_output","call_id":"a","output":"A"},
+            {"type":"custom_tool_call_output","id":"x","call_id":"b","output":[{"type":"input_text","text":"Done!"}]}])"));
+        const auto& m = d["messages"];
+        REQUIRE(m.Size() == 4);
+        REQUIRE(m[1]["toolCalls"].Size() == 2);
+        const auto& call = m[1]["toolCalls"][1];
+        CHECK(std::string(call["id"].GetString()) == "b");
+        CHECK(std::string(call["name"].GetString()) == "apply_patch");
+        // The arguments are JSON whose `input` is the text, escapes and all.
+        rapidjson::Document args = parsed(call["arguments"].GetString());
+        CHECK(std::string(args["input"].GetString()) ==
+              "*** Begin Patch\n\"q\" \\ \xc3\xa9\xf0\x9f\x98\x80\n");
+        CHECK(args.MemberCount() == 1);
+        CHECK(std::string(m[3]["role"].GetString()) == "TOOL");
+        CHECK(std::string(m[3]["toolCallId"].GetString()) == "b");
+        CHECK(std::string(m[3]["content"][0]["text"].GetString()) == "Done!");
+        // COHERE parses the arguments again: an object with `input`.
+        auto c = chat_request_of(body(cohere, R"("tools":[{"type":"custom","name":"apply_patch"}],
+            "input":[{"role":"user","content":"u"},
+            {"type":"custom_tool_call","call_id":"b","name":"apply_patch","input":"x"},
+            {"type":"custom_tool_call_output","call_id":"b","output":"ok"}])"));
+        CHECK(std::string(c["toolResults"][0]["call"]["parameters"]["input"].GetString()) == "x");
+    }
+    SECTION("tool search calls and outputs; the loaded tools are offered")
+    {
+        const std::string b = body(llama, R"("tools":[{"type":"function","name":"f"},
+            {"type":"tool_search","execution":"client"}],"input":[{"role":"user","content":"u"},
+            {"type":"tool_search_call","id":"ts_1","call_id":"s1","execution":"client",
+             "status":"completed","arguments":{"query":"calendar","limit":2}},
+            {"type":"tool_search_output","call_id":"s1","execution":"client","status":"completed",
+             "tools":[{"type":"function","name":"cal_list","description":"List events.",
+                       "parameters":{"type":"object","properties":{"day":{"type":"string"}}},
+                       "defer_loading":true},
+                      {"type":"namespace","name":"mcp_cal","description":"Calendar",
+                       "tools":[{"type":"custom","name":"cal_note"}]},
+                      {"type":"function","name":"f"}]},
+            {"type":"tool_search_call","call_id":"s2","arguments":"{\"query\":\"again\"}"},
+            {"type":"tool_search_output","call_id":"s2","tools":[
+                {"type":"function","name":"cal_list","description":"List events.",
+                 "parameters":{"type":"object","properties":{"day":{"type":"string"}}}}]},
+            {"type":"tool_search_call","call_id":"s3"},
+            {"type":"tool_search_output","call_id":"s3","tools":[]}])");
+        auto p = plan_ok(b);
+        auto d = parsed(p.chat.body);
+        const auto& cr = d["chatRequest"];
+        const auto& m = cr["messages"];
+        REQUIRE(m.Size() == 7);
+        const auto& call = m[1]["toolCalls"][0];
+        CHECK(std::string(call["name"].GetString()) == "tool_search");
+        CHECK(std::string(call["id"].GetString()) == "s1");
+        CHECK(ogp_test::json_equal(call["arguments"].GetString(),
+                                   R"({"query":"calendar","limit":2})"));
+        CHECK(std::string(m[3]["toolCalls"][0]["arguments"].GetString()) == R"({"query":"again"})");
+        CHECK(std::string(m[5]["toolCalls"][0]["arguments"].GetString()) == "{}");
+        CHECK(std::string(m[2]["role"].GetString()) == "TOOL");
+        CHECK(std::string(m[2]["toolCallId"].GetString()) == "s1");
+        CHECK(std::string(m[2]["content"][0]["text"].GetString()) ==
+              "Tools loaded by the search, now offered as functions: cal_list, cal_note, f.");
+        CHECK(std::string(m[6]["content"][0]["text"].GetString()) ==
+              "The tool search found no tools.");
+        // f and tool_search, then the loaded ones, each once.
+        const auto& tools = cr["tools"];
+        REQUIRE(tools.Size() == 4);
+        CHECK(std::string(tools[1]["name"].GetString()) == "tool_search");
+        CHECK(std::string(tools[2]["name"].GetString()) == "cal_list");
+        CHECK(tools[2]["parameters"]["properties"].HasMember("day"));
+        CHECK(std::string(tools[3]["name"].GetString()) == "cal_note");
+        CHECK(tools[3]["parameters"]["properties"].HasMember("input"));
+        CHECK(p.custom_tools == std::vector<std::string>{"cal_note"});
+        CHECK(p.tool_namespaces ==
+              std::vector<std::pair<std::string, std::string>>{{"cal_note", "mcp_cal"}});
+        CHECK(p.client_tool_search);
+        // Loaded tools alone (no tools sent) are offered too.
+        auto alone = chat_request_of(body(llama, R"("input":[{"role":"user","content":"u"},
+            {"type":"tool_search_call","call_id":"s1","arguments":{}},
+            {"type":"tool_search_output","call_id":"s1","tools":[{"type":"function","name":"g"}]}])"));
+        REQUIRE(alone["tools"].Size() == 1);
+        CHECK(std::string(alone["tools"][0]["name"].GetString()) == "g");
+    }
+    SECTION("loaded tools: a different definition of a name is a 400; counted in max_tools")
+    {
+        const std::string pre = R"("tools":[{"type":"function","name":"f","description":"F"}],
+            "input":[{"role":"user","content":"u"},{"type":"tool_search_call","call_id":"s"},
+            {"type":"tool_search_output","call_id":"s","tools":[)";
+        check_400(body(llama, pre + R"({"type":"function","name":"f","description":"G"}]}])"),
+                  "input[2].tools[0].name", "invalid_value");
+        check_400(body(llama, pre + R"({"type":"function","name":"g"},
+                  {"type":"function","name":"g","strict":true}]}])"),
+                  "input[2].tools[1].name", "invalid_value");
+        check_400(body(llama, pre + R"({"type":"custom","name":"f"}]}])"), "input[2].tools[0].name",
+                  "invalid_value");
+        check_400(body(llama, pre + R"({"type":"mcp","server_label":"x"}]}])"),
+                  "input[2].tools[0].type", "unsupported_parameter");
+        check_400(body(llama, pre + R"(3]}])"), "input[2].tools[0]", "invalid_type");
+        check_400(body(llama, pre + R"({"type":"function"}]}])"), "input[2].tools[0].name",
+                  "missing_required_parameter");
+        check_400(
+            body(
+                llama,
+                pre +
+                    R"({"type":"namespace","name":"n","tools":[{"type":"function","name":"f"}]}]}])"),
+            "input[2].tools[0].tools[0].name", "invalid_value");
+        check_400(body(llama, pre + R"({"type":"namespace","tools":[]}]}])"),
+                  "input[2].tools[0].name", "missing_required_parameter");
+        check_400(body(llama, pre + R"({"type":"function","name":"g","parameters":[]}]}])"),
+                  "input[2].tools[0].parameters", "invalid_type");
+        auto cfg = ogp_test::test_config();
+        cfg.limits.max_tools = 2;
+        auto r =
+            plan_responses(body(llama, pre + R"({"type":"function","name":"f","description":"F"},
+            {"type":"function","name":"g"},{"type":"function","name":"h"}]}])"),
+                           cfg);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().param == "input[2].tools[2]");
+        CHECK(r.error().code == "array_above_max_length");
+    }
+    SECTION("the 400s name the Responses parameter")
+    {
+        // Server execution (the default) cannot run on OCI.
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"tool_search"}])"),
+                  "tools[0].execution", "unsupported_parameter");
+        check_400(
+            body(llama, user_hi + R"(,"tools":[{"type":"tool_search","execution":"server"}])"),
+            "tools[0].execution", "unsupported_parameter");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"tool_search","execution":"x"}])"),
+                  "tools[0].execution", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"tool_search","execution":"client"},
+            {"type":"tool_search","execution":"client"}])"),
+                  "tools[1]", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"tool_search","execution":"client",
+            "parameters":[]}])"),
+                  "tools[0].parameters", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"tool_search","execution":"client",
+            "description":1}])"),
+                  "tools[0].description", "invalid_type");
+        // The function tool_search besides the tool: the duplicate is named.
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"tool_search","execution":"client"},
+            {"type":"function","name":"tool_search"}])"),
+                  "tools[1].name", "invalid_value");
+        auto e =
+            error_of(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"tool_search"},
+            {"type":"tool_search","execution":"client"}])"));
+        CHECK(e.param == "tools[1].type");
+        CHECK(e.message.find("tool_search") != std::string::npos);
+        // Custom tools.
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom"}])"), "tools[0].name",
+                  "missing_required_parameter");
+        check_400(
+            body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c","description":2}])"),
+            "tools[0].description", "invalid_type");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c","format":"x"}])"),
+                  "tools[0].format", "invalid_type");
+        check_400(
+            body(llama,
+                 user_hi + R"(,"tools":[{"type":"custom","name":"c","format":{"type":"json"}}])"),
+            "tools[0].format.type", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c",
+            "format":{"type":"grammar","syntax":"ebnf","definition":"x"}}])"),
+                  "tools[0].format.syntax", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c",
+            "format":{"type":"grammar","syntax":"lark"}}])"),
+                  "tools[0].format.definition", "missing_required_parameter");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c",
+            "format":{"type":"grammar","syntax":"lark","definition":5}}])"),
+                  "tools[0].format.definition", "invalid_type");
+        const std::string big(16 * 1024 + 1, 'a');
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c",
+            "format":{"type":"grammar","syntax":"regex","definition":")" +
+                                  big + R"("}}])"),
+                  "tools[0].format.definition", "string_above_max_length");
+        plan_ok(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c",
+            "format":{"type":"grammar","syntax":"regex","definition":")" +
+                                big.substr(1) + R"("}}])"));
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"custom","name":"c"},
+            {"type":"function","name":"c"}])"),
+                  "tools[1].name", "invalid_value");
+        check_400(body(llama, user_hi + R"(,"tools":[{"type":"namespace","name":"n","tools":[
+            {"type":"custom","name":"c","format":{"type":"grammar"}}]}])"),
+                  "tools[0].tools[0].format.syntax", "invalid_value");
+        // Items.
+        const std::string u = R"({"role":"user","content":"u"},)";
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"custom_tool_call","name":"c","input":"x"}])"),
+                  "input[1].call_id", "missing_required_parameter");
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"custom_tool_call","call_id":"c","input":"x"}])"),
+                  "input[1].name", "missing_required_parameter");
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"custom_tool_call","call_id":"c","name":"c"}])"),
+                  "input[1].input", "missing_required_parameter");
+        check_400(
+            body(llama, R"("input":[)" + u +
+                            R"({"type":"custom_tool_call","call_id":"c","name":"c","input":{}}])"),
+            "input[1].input", "invalid_type");
+        check_400(
+            body(llama, R"("input":[)" + u + R"({"type":"custom_tool_call_output","output":"x"}])"),
+            "input[1].call_id", "missing_required_parameter");
+        check_400(
+            body(llama, R"("input":[)" + u +
+                            R"({"type":"custom_tool_call_output","call_id":"c","output":5}])"),
+            "input[1].output", "invalid_type");
+        check_400(
+            body(llama, R"("input":[)" + u +
+                            R"({"type":"tool_search_call","execution":"server","call_id":"s"}])"),
+            "input[1].execution", "unsupported_parameter");
+        check_400(body(llama, R"("input":[)" + u +
+                                  R"({"type":"tool_search_call","execution":7,"call_id":"s"}])"),
+                  "input[1].execution", "invalid_value");
+        check_400(
+            body(llama, R"("input":[)" + u + R"({"type":"tool_search_call","call_id":null}])"),
+            "input[1].call_id", "missing_required_parameter");
+        check_400(
+            body(llama, R"("input":[)" + u + R"({"type":"tool_search_output","call_id":"s"}])"),
+            "input[1].tools", "invalid_type");
+        check_400(body(llama, R"("input":[)" + u + R"({"type":"tool_search_output","tools":[]}])"),
+                  "input[1].call_id", "missing_required_parameter");
+        check_400(
+            body(
+                llama,
+                R"("input":[)" + u +
+                    R"({"type":"tool_search_output","execution":"server","call_id":"s","tools":[]}])"),
+            "input[1].execution", "unsupported_parameter");
     }
 }
 
@@ -606,7 +934,9 @@ TEST_CASE("responses: 400s name the Responses parameter", "[transform][responses
         check_400(body(llama, R"("input":[{"type":"local_shell_call"}])"), "input[0].type",
                   "unsupported_parameter");
         check_400(body(llama, R"("input":[{"type":"custom_tool_call_output","call_id":"c"}])"),
-                  "input[0].type", "unsupported_parameter");
+                  "input[0].output", "missing_required_parameter");
+        check_400(body(llama, R"("input":[{"type":"apply_patch_call"}])"), "input[0].type",
+                  "unsupported_parameter");
     }
     SECTION("messages and content parts")
     {
@@ -726,9 +1056,8 @@ TEST_CASE("responses: 400s name the Responses parameter", "[transform][responses
         check_400(body(llama, user_hi + R"(,"tools":{})"), "tools", "invalid_type");
         check_400(body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f"},3])"),
                   "tools[1]", "invalid_type");
-        for (const char* t :
-             {"file_search", "code_interpreter", "computer_use_preview", "mcp", "image_generation",
-              "local_shell", "shell", "custom", "apply_patch"}) {
+        for (const char* t : {"file_search", "code_interpreter", "computer_use_preview", "mcp",
+                              "image_generation", "local_shell", "shell", "apply_patch"}) {
             check_400(
                 body(llama, user_hi + R"(,"tools":[{"type":"function","name":"f"},{"type":")" + t +
                                 R"(","name":"x"}])"),
