@@ -33,7 +33,21 @@ responses_plan plan_for_fixture(const std::string& name)
     std::string text = read_file(fixture_dir("responses/answers") / (name + ".meta.json"));
     meta.Parse(text.c_str());
     REQUIRE(meta.IsObject());
-    return plan_for_model(meta["model"].GetString());
+    responses_plan plan = plan_for_model(meta["model"].GetString());
+    // What the request side records about the tools (custom, tool_search, namespaces).
+    if (meta.HasMember("custom_tools")) {
+        for (const auto& n : meta["custom_tools"].GetArray()) {
+            plan.custom_tools.emplace_back(n.GetString());
+        }
+    }
+    plan.client_tool_search = meta.HasMember("tool_search") && meta["tool_search"].GetBool();
+    if (meta.HasMember("namespaces")) {
+        for (auto it = meta["namespaces"].MemberBegin(); it != meta["namespaces"].MemberEnd();
+             ++it) {
+            plan.tool_namespaces.emplace_back(it->name.GetString(), it->value.GetString());
+        }
+    }
+    return plan;
 }
 
 std::string answer_of(const std::string& name)
@@ -90,6 +104,14 @@ void check_response_shape(const rapidjson::Value& d)
             CHECK(item["call_id"].IsString());
             CHECK(item["name"].IsString());
             CHECK(item["arguments"].IsString());
+        } else if (type == "custom_tool_call") {
+            CHECK(item["call_id"].IsString());
+            CHECK(item["name"].IsString());
+            CHECK(item["input"].IsString());
+        } else if (type == "tool_search_call") {
+            CHECK(item["call_id"].IsString());
+            CHECK(s(item["execution"]) == "client");
+            CHECK(item.HasMember("arguments"));
         } else {
             CHECK(type == "reasoning");
             REQUIRE(item["summary"].IsArray());
@@ -260,6 +282,59 @@ TEST_CASE("Response errors and ids", "[transform][responses]")
         CHECK(s(d["output"][0]["name"]) == "spawn_agent");
         CHECK(s(d["output"][0]["namespace"]) == "agents");
         CHECK_FALSE(d["output"][1].HasMember("namespace"));
+    }
+    SECTION("custom tool calls and tool search calls")
+    {
+        auto d = parsed(answer_of("generic_custom_tool_calls"));
+        const auto& out = d["output"];
+        REQUIRE(out.Size() == 4);
+        CHECK(s(out[0]["type"]) == "custom_tool_call");
+        CHECK(s(out[0]["id"]) == "ctc_0123456789abcdef01234567_0");
+        CHECK(s(out[0]["call_id"]) == "call_p");
+        CHECK(s(out[0]["name"]) == "apply_patch");
+        CHECK(s(out[0]["input"]) ==
+              "*** Begin Patch\n*** Add File: hello.txt\n+Hello \"world\" "
+              "\\o/ caf\xc3\xa9 \xf0\x9f\x98\x80\n*** End Patch\n");
+        CHECK_FALSE(out[0].HasMember("namespace"));
+        CHECK(s(out[1]["type"]) == "tool_search_call");
+        CHECK(s(out[1]["id"]) == "ts_0123456789abcdef01234567_1");
+        CHECK(s(out[1]["call_id"]) == "call_s");
+        CHECK(s(out[1]["execution"]) == "client");
+        CHECK(s(out[1]["status"]) == "completed");
+        // The arguments are the JSON object itself.
+        REQUIRE(out[1]["arguments"].IsObject());
+        CHECK(s(out[1]["arguments"]["query"]) == "calendar events");
+        CHECK(out[1]["arguments"]["limit"].GetInt() == 3);
+        CHECK(s(out[2]["type"]) == "custom_tool_call");
+        CHECK(s(out[2]["namespace"]) == "mcp_cal");
+        CHECK(s(out[2]["input"]) == "remember");
+        CHECK(s(out[3]["type"]) == "function_call");
+        CHECK(s(out[3]["id"]) == "fc_0123456789abcdef01234567_3");
+        // Without the plan's record they are function calls, as before.
+        auto plain =
+            parsed(responses_answer_to_openai(read_file(fixture_dir("responses/answers") /
+                                                        "generic_custom_tool_calls.oci.json"),
+                                              plan, test_id, 1700000000)
+                       .value());
+        for (const auto& item : plain["output"].GetArray()) {
+            CHECK(s(item["type"]) == "function_call");
+        }
+    }
+    SECTION("arguments of other shapes: the input member, else the raw text")
+    {
+        auto d = parsed(answer_of("generic_custom_tool_odd_arguments"));
+        const auto& out = d["output"];
+        REQUIRE(out.Size() == 7);
+        CHECK(s(out[0]["input"]) == "*** Begin Patch\n*** End Patch");
+        CHECK(s(out[1]["input"]) == "second member");
+        CHECK(s(out[2]["input"]) == R"({"input":42})");
+        // A lone surrogate is U+FFFD, a malformed escape stays as written, the rest is ignored.
+        CHECK(s(out[3]["input"]) == "lone \xef\xbf\xbd high, bad \\q escape");
+        CHECK(s(out[4]["arguments"]) == "query: calendar");
+        REQUIRE(out[5]["arguments"].IsArray());
+        CHECK(out[5]["arguments"].Size() == 2);
+        REQUIRE(out[6]["arguments"].IsObject());
+        CHECK(out[6]["arguments"].ObjectEmpty());
     }
     SECTION("the echo is spliced verbatim")
     {
