@@ -29,6 +29,11 @@ constexpr std::size_t test_max_output = 1024 * 1024;
 struct stream_case
 {
     std::string model;
+    // What the request side records about the tools (meta: custom_tools, tool_search,
+    // namespaces).
+    std::vector<std::string> custom_tools;
+    bool tool_search = false;
+    std::vector<std::pair<std::string, std::string>> namespaces;
     std::string expect;  // complete, error, incomplete (EOF before the finish), awaiting_usage
     std::string upstream;
 };
@@ -44,6 +49,17 @@ stream_case load_case(const std::string& name)
     REQUIRE(d.IsObject());
     c.model = d["model"].GetString();
     c.expect = d["expect"].GetString();
+    if (d.HasMember("custom_tools")) {
+        for (const auto& n : d["custom_tools"].GetArray()) {
+            c.custom_tools.emplace_back(n.GetString());
+        }
+    }
+    c.tool_search = d.HasMember("tool_search") && d["tool_search"].GetBool();
+    if (d.HasMember("namespaces")) {
+        for (auto it = d["namespaces"].MemberBegin(); it != d["namespaces"].MemberEnd(); ++it) {
+            c.namespaces.emplace_back(it->name.GetString(), it->value.GetString());
+        }
+    }
     return c;
 }
 
@@ -54,6 +70,15 @@ responses_plan plan_for_model(const std::string& model)
         ogp_test::test_config());
     REQUIRE(r.ok());
     return responses_plan{r.value(), test_echo};
+}
+
+responses_plan plan_for_case(const stream_case& c)
+{
+    responses_plan plan = plan_for_model(c.model);
+    plan.custom_tools = c.custom_tools;
+    plan.client_tool_search = c.tool_search;
+    plan.tool_namespaces = c.namespaces;
+    return plan;
 }
 
 // A transcoder writing Responses events, as the service builds it.
@@ -237,6 +262,9 @@ std::string check_invariants(const std::string& out)
         if (e.type == "response.output_item.added") {
             CHECK(idx == items.size());
             CHECK(s(e["item"]["status"]) == "in_progress");
+            if (s(e["item"]["type"]) == "custom_tool_call") {
+                CHECK(s(e["item"]["input"]).empty());  // the SDK appends the deltas to it
+            }
             items.push_back({s(e["item"]["type"]), s(e["item"]["id"])});
             continue;
         }
@@ -253,7 +281,16 @@ std::string check_invariants(const std::string& out)
             } else if (it.type == "reasoning") {
                 CHECK(it.part_done);
                 CHECK(s(e["item"]["summary"][0]["text"]) == it.text);
+            } else if (it.type == "custom_tool_call") {
+                CHECK(it.part_done);  // input.done
+                CHECK(s(e["item"]["input"]) == it.text);
+            } else if (it.type == "tool_search_call") {
+                // No events of its own: the arguments (a JSON value) come with the item.
+                CHECK(s(e["item"]["execution"]) == "client");
+                CHECK(e["item"].HasMember("arguments"));
+                CHECK(e["item"]["call_id"].IsString());
             } else {
+                CHECK(it.type == "function_call");
                 CHECK(it.part_done);  // arguments.done
             }
             it.done = true;
@@ -276,6 +313,19 @@ std::string check_invariants(const std::string& out)
                 CHECK(e.type == "response.reasoning_summary_part.added");
                 CHECK(e["summary_index"].GetInt() == 0);
                 CHECK(s(e["part"]["type"]) == "summary_text");
+            }
+            continue;
+        }
+        if (e.type == "response.custom_tool_call_input.delta" ||
+            e.type == "response.custom_tool_call_input.done") {
+            CHECK(it.type == "custom_tool_call");
+            CHECK_FALSE(it.part_done);
+            if (e.type.ends_with("delta")) {
+                CHECK_FALSE(s(e["delta"]).empty());
+                it.text += s(e["delta"]);
+            } else {
+                CHECK(s(e["input"]) == it.text);  // the deltas, decoded, add up to the input
+                it.part_done = true;
             }
             continue;
         }
@@ -324,7 +374,7 @@ std::string check_invariants(const std::string& out)
 std::string run_fixture(const std::string& name, std::size_t max_output = test_max_output)
 {
     stream_case c = load_case(name);
-    auto plan = plan_for_model(c.model);
+    auto plan = plan_for_case(c);
     return run(plan, {c.upstream}, c.expect, max_output);
 }
 
@@ -336,7 +386,7 @@ TEST_CASE("Responses stream fixtures: golden events, identical for every split, 
     ogp_test::for_each_fixture(
         "responses/streams", ".sse", 15, [](const auto& dir, const auto& name) {
             stream_case c = load_case(name);
-            auto plan = plan_for_model(c.model);
+            auto plan = plan_for_case(c);
             std::string whole = run(plan, {c.upstream}, c.expect);
             std::string terminal = check_invariants(whole);
             CHECK((terminal == "response.failed") ==
@@ -540,6 +590,93 @@ TEST_CASE("Responses stream specifics", "[transform][responses][stream]")
         const auto& output = events.back()["response"]["output"];
         CHECK(s(output[0]["namespace"]) == "agents");
         CHECK_FALSE(output[1].HasMember("namespace"));
+    }
+    SECTION("custom tool input deltas are the decoded text; tool_search_call has no deltas")
+    {
+        auto events = events_of(run_fixture("generic_custom_tool_calls"));
+        CHECK(events.back().type == "response.completed");
+        const auto& output = events.back()["response"]["output"];
+        REQUIRE(output.Size() == 4);
+        CHECK(s(output[0]["type"]) == "message");
+        CHECK(s(output[1]["type"]) == "custom_tool_call");
+        CHECK(s(output[1]["id"]) == "ctc_0123456789abcdef01234567_1");
+        CHECK(s(output[1]["call_id"]) == "call_p");
+        CHECK(s(output[1]["name"]) == "apply_patch");
+        CHECK(s(output[1]["status"]) == "completed");
+        CHECK(s(output[1]["input"]) ==
+              "*** Begin Patch\n+caf\xc3\xa9 \"q\" \\ "
+              "\xf0\x9f\x98\x80 \xf0\x9f\x98\x81 end\n");
+        CHECK(s(output[2]["type"]) == "tool_search_call");
+        CHECK(s(output[2]["id"]) == "ts_0123456789abcdef01234567_2");
+        CHECK(s(output[2]["execution"]) == "client");
+        REQUIRE(output[2]["arguments"].IsObject());
+        CHECK(s(output[2]["arguments"]["query"]) == "calendar");
+        CHECK(output[2]["arguments"]["limit"].GetInt() == 3);
+        // Arguments of another shape: the raw text, in one delta at the end.
+        CHECK(s(output[3]["input"]) == "*** Begin Patch raw");
+        std::vector<std::string> deltas[4];
+        for (const auto& e : events) {
+            CHECK(e.type.find("function_call_arguments") == std::string::npos);
+            if (e.type == "response.custom_tool_call_input.delta") {
+                deltas[e["output_index"].GetUint()].push_back(s(e["delta"]));
+            }
+            if (e.type == "response.output_item.added" && e["output_index"].GetInt() == 2) {
+                CHECK(e["item"]["arguments"].IsObject());  // nothing known yet: {}
+            }
+        }
+        CHECK(deltas[1] == std::vector<std::string>{"*** Begin Patch\n+caf", "\xc3\xa9 \"q\" \\ ",
+                                                    "\xf0\x9f\x98\x80 ", "\xf0\x9f\x98\x81",
+                                                    " end\n"});
+        CHECK(deltas[2].empty());
+        CHECK(deltas[3] == std::vector<std::string>{"*** Begin Patch raw"});
+    }
+    SECTION("a custom tool call cut by the length: incomplete, the input so far")
+    {
+        auto events = events_of(run_fixture("generic_custom_tool_length"));
+        CHECK(events.back().type == "response.incomplete");
+        const auto& item = events.back()["response"]["output"][0];
+        CHECK(s(item["status"]) == "incomplete");
+        CHECK(s(item["namespace"]) == "files");
+        CHECK(s(item["input"]) == "*** Begin Patch\n");  // a dangling high surrogate is dropped
+    }
+    SECTION("custom tool input decodes alike for every split of the arguments")
+    {
+        auto plan = plan_for_model("meta.llama-3.3-70b-instruct");
+        plan.custom_tools = {"apply_patch"};
+        const std::string want = "a\"b\\c\n\xc3\xa9\xf0\x9f\x98\x80/\t\xe2\x82\xac end";
+        for (std::string args :
+             {std::string(R"({"input":"a\"b\\c\n\u00e9\ud83d\ude00\/\t\u20AC end"})"),
+              std::string(
+                  " {\n \"input\" :\t\"a\\\"b\\\\c\\n\u00e9\\uD83D\\uDE00/\\t\\u20ac end\" }")}) {
+            INFO("arguments: " << args);
+            for (std::size_t i = 0; i <= args.size(); ++i) {
+                for (std::size_t j = i; j <= args.size(); ++j) {
+                    INFO("split at " << i << " and " << j);
+                    auto w = make_responses_stream_writer(plan, std::string(test_id), test_created,
+                                                          test_max_output);
+                    std::string out;
+                    w->start(out);
+                    stream_tool_call call;
+                    call.opens = true;
+                    call.id = "call_1";
+                    call.name = "apply_patch";
+                    call.arguments = std::string_view(args).substr(0, i);
+                    w->tool_call(out, 0, call);
+                    call.opens = false;
+                    call.id = {};
+                    call.name = {};
+                    call.arguments = std::string_view(args).substr(i, j - i);
+                    w->tool_call(out, 0, call);
+                    call.arguments = std::string_view(args).substr(j);
+                    w->tool_call(out, 0, call);
+                    w->finish(out, 0, "tool_calls");
+                    w->complete(out, token_usage{});
+                    REQUIRE(check_invariants(out) == "response.completed");
+                    auto events = events_of(out);
+                    REQUIRE(s(events.back()["response"]["output"][0]["input"]) == want);
+                }
+            }
+        }
     }
     SECTION("the echo is in every Response")
     {
