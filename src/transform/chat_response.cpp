@@ -472,8 +472,16 @@ result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan
 std::string write_chat_completion(const chat_answer& answer, const chat_plan& plan,
                                   std::string_view completion_id)
 {
+    // One allocation: the texts plus room for the envelope and escapes.
+    std::size_t size = 512;
+    for (const answer_choice& c : answer.choices) {
+        size += c.text.size() + c.reasoning.size() + c.refusal.size() + c.logprobs.size() + 256;
+        for (const answer_tool_call& t : c.tool_calls) {
+            size += t.id.size() + t.name.size() + t.arguments.size() + 96;
+        }
+    }
     std::string out;
-    out.reserve(512);
+    out.reserve(size + size / 8);
     out += "{\"id\":";
     append_json_string(out, completion_id);
     out += ",\"object\":\"chat.completion\",\"created\":";
