@@ -100,13 +100,37 @@ void custom_input_decoder::feed(std::string_view fragment, std::string& out)
             if (end == std::string_view::npos) {
                 end = fragment.size();
             }
+            const std::size_t from = out.size();
+            out.append(held_);
+            held_.clear();
             out.append(fragment.substr(i, end - i));
             i = end;
             if (i == fragment.size()) {
+                hold_partial(out, from);
                 return;
             }
         }
         step(fragment[i], out);
+    }
+}
+
+// A fragment may end inside a UTF-8 sequence: its first bytes wait for the rest, so that
+// every delta is whole characters.
+void custom_input_decoder::hold_partial(std::string& out, std::size_t from)
+{
+    std::size_t lead = out.size();
+    while (lead > from && out.size() - lead < 4 &&
+           (static_cast<unsigned char>(out[lead - 1]) & 0xC0) == 0x80) {
+        --lead;
+    }
+    if (lead == from) {
+        return;
+    }
+    const auto b = static_cast<unsigned char>(out[lead - 1]);
+    const std::size_t want = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    if (want > out.size() - (lead - 1)) {
+        held_.assign(out, lead - 1);
+        out.resize(lead - 1);
     }
 }
 
@@ -132,6 +156,8 @@ void custom_input_decoder::step(char c, std::string& out)
             kept_.push_back(c);
             return;
         case state::text:
+            out.append(held_);
+            held_.clear();
             if (c == '\\') {
                 state_ = state::escape;
             } else if (c == '"') {
@@ -260,7 +286,9 @@ void custom_input_decoder::finish(std::string& out)
         }
         kept_.clear();
     }
-    // A cut inside an escape drops it.
+    // A cut inside an escape drops it; a partial character is kept as it came.
+    out.append(held_);
+    held_.clear();
     state_ = state::done;
 }
 

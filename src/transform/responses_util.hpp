@@ -48,7 +48,8 @@ std::string custom_tool_input(std::string_view arguments);
 /// comes. The arguments must start (JSON whitespace aside) with `{"input":"`; the string is
 /// then unescaped as it arrives (`\uXXXX` included, a surrogate pair split across fragments
 /// too; a lone surrogate becomes U+FFFD, a malformed escape is kept as written) up to its
-/// closing quote, and anything after it is ignored. Arguments of any other shape are kept
+/// closing quote, and anything after it is ignored; a character split across fragments is
+/// forwarded whole. Arguments of any other shape are kept
 /// whole, and `finish()` gives the `input` member of their object when they parse as one with
 /// a string `input`, else their raw text. Bounded state besides the kept arguments.
 class custom_input_decoder
@@ -76,6 +77,7 @@ private:
     };
     void step(char c, std::string& out);
     void code_unit(std::uint32_t u, std::string& out);
+    void hold_partial(std::string& out, std::size_t from);
 
     state state_ = state::prefix;
     std::size_t matched_ = 0;  // prefix: characters of the pattern matched
@@ -84,6 +86,7 @@ private:
     std::uint32_t high_ = 0;   // high, high_esc, low_hex: the pending high surrogate
     int digits_ = 0;           // hex, low_hex
     char raw_[6] = {};         // hex, low_hex: `\u` and the digits, kept as written
+    std::string held_;         // text: the start of a UTF-8 sequence a fragment cut (< 4 bytes)
 };
 
 /// Appends a tool_search_call's `arguments`: the JSON value the argument text holds

@@ -150,6 +150,18 @@ std::string s(const rapidjson::Value& v)
     return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : "<not a string>";
 }
 
+bool valid_utf8(const std::string& text)
+{
+    rapidjson::StringStream in(text.c_str());
+    while (in.Tell() < text.size()) {
+        unsigned cp = 0;
+        if (!rapidjson::UTF8<>::Decode(in, &cp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 struct event
 {
     std::string type;
@@ -322,6 +334,7 @@ std::string check_invariants(const std::string& out)
             CHECK_FALSE(it.part_done);
             if (e.type.ends_with("delta")) {
                 CHECK_FALSE(s(e["delta"]).empty());
+                CHECK(valid_utf8(s(e["delta"])));  // whole characters, even when cut upstream
                 it.text += s(e["delta"]);
             } else {
                 CHECK(s(e["input"]) == it.text);  // the deltas, decoded, add up to the input
