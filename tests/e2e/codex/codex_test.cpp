@@ -82,18 +82,25 @@ std::string codex_launcher()
     return scope + "/codex/bin/codex.js";
 }
 
-/// config.toml for a custom provider `ogp` at `base_url`. `tools` false also turns off every
-/// tool Codex would send, so that the request carries `tools: []` (the mock calls the first
-/// tool it is given whenever there is one).
-std::string codex_config(const std::string& base_url, bool tools)
+/// Which of Codex's tools a run keeps.
+enum class codex_tools {
+    none,  ///< every tool off: the request carries `tools: []`
+    all,   ///< Codex's defaults
+};
+
+/// config.toml for a custom provider `ogp` at `base_url`, model `model` (an alias of the
+/// daemon). Turning tools off matters because the mock calls the first tool it is given
+/// whenever there is one.
+std::string codex_config(const std::string& base_url, codex_tools tools,
+                         const std::string& model = "gpt-4o-mini")
 {
-    std::string c =
-        "model = \"gpt-4o-mini\"\n"
-        "model_provider = \"ogp\"\n"
-        "approval_policy = \"never\"\n"
-        "sandbox_mode = \"read-only\"\n"
-        "check_for_update_on_startup = false\n";
-    if (!tools) {
+    std::string c = "model = \"" + model +
+                    "\"\n"
+                    "model_provider = \"ogp\"\n"
+                    "approval_policy = \"never\"\n"
+                    "sandbox_mode = \"read-only\"\n"
+                    "check_for_update_on_startup = false\n";
+    if (tools == codex_tools::none) {
         c += "web_search = \"disabled\"\n";
     }
     c += "\n[model_providers.ogp]\n"
@@ -115,7 +122,7 @@ std::string codex_config(const std::string& base_url, bool tools)
          "in_app_updates = false\n"
          "api_key_model_discovery = false\n"
          "unbounded_connection_retries = false\n";
-    if (!tools) {
+    if (tools == codex_tools::none) {
         c += "shell_tool = false\n"
              "unified_exec = false\n"
              "view_image = false\n"
@@ -127,7 +134,8 @@ std::string codex_config(const std::string& base_url, bool tools)
 }
 
 /// Runs `codex exec <prompt>` against the daemon `d` with a fresh CODEX_HOME.
-program_result run_codex(const proxy& d, bool tools, const std::string& prompt)
+program_result run_codex(const proxy& d, codex_tools tools, const std::string& prompt,
+                         const std::string& model = "gpt-4o-mini")
 {
     const std::string launcher = codex_launcher();
     temp_dir home;
@@ -135,7 +143,7 @@ program_result run_codex(const proxy& d, bool tools, const std::string& prompt)
     const std::string work = home.path() + "/work";
     std::filesystem::create_directories(codex_home);
     std::filesystem::create_directories(work);
-    std::ofstream(codex_home + "/config.toml") << codex_config(d.base_url(), tools);
+    std::ofstream(codex_home + "/config.toml") << codex_config(d.base_url(), tools, model);
 
     const char* path = std::getenv("PATH");
     const std::string dead_proxy = "http://127.0.0.1:" + std::to_string(closed_port());
@@ -177,7 +185,7 @@ TEST_CASE("codex exec: one turn of plain text", "[e2e][codex]")
 {
     mock m;
     proxy d(m);
-    const auto r = run_codex(d, false, "say hello");
+    const auto r = run_codex(d, codex_tools::none, "say hello");
     require_turn_completed(r, d);
     INFO("codex stdout:\n" << r.out << "\ncodex stderr:\n" << r.err);
     // The final message is the only thing `codex exec` writes to stdout.
@@ -194,11 +202,40 @@ TEST_CASE("codex exec: one turn with Codex tools, a function call round trip", "
     // the function_call_output, which the mock's next answer quotes: "The tool returned: ...".
     mock m;
     proxy d(m);
-    const auto r = run_codex(d, true, "say hello");
+    const auto r = run_codex(d, codex_tools::all, "say hello");
     require_turn_completed(r, d);
     INFO("codex stdout:\n" << r.out << "\ncodex stderr:\n" << r.err);
     CHECK(r.out.find("The tool returned:") != std::string::npos);
     CHECK(r.out.find("missing field") != std::string::npos);
+    const auto s = m.stats();
+    CHECK(s.chat == 2);
+    CHECK(s.rejected_signatures == 0);
+}
+
+namespace {
+
+// An alias named like a model Codex has metadata for: Codex then sends its freeform
+// apply_patch (`type: custom`, a Lark grammar), a client-executed tool_search,
+// `reasoning.effort` and `text.verbosity`, which the daemon offers to OCI as functions.
+daemon_options known_model_alias()
+{
+    daemon_options o;
+    o.models = "  - name: gpt-5.5\n    id: meta.llama-3.3-70b-instruct\n";
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("codex exec: a model name Codex knows, with its custom and tool_search tools",
+          "[e2e][codex]")
+{
+    // As with gpt-4o-mini the mock calls the first tool (exec_command); the turn completes.
+    mock m;
+    proxy d(m, known_model_alias());
+    const auto r = run_codex(d, codex_tools::all, "say hello", "gpt-5.5");
+    require_turn_completed(r, d);
+    INFO("codex stdout:\n" << r.out << "\ncodex stderr:\n" << r.err);
+    CHECK(r.out.find("The tool returned:") != std::string::npos);
     const auto s = m.stats();
     CHECK(s.chat == 2);
     CHECK(s.rejected_signatures == 0);
