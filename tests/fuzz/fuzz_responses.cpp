@@ -2,14 +2,16 @@
 // chat formats: the body's own model decides the format (the seeds name one of each).
 //
 // Input: a Responses body, optionally followed by parts (fuzz_support.hpp: part_separator)
-// that become the `arguments` strings of the function_call items, in turn: arguments are JSON
-// held in a string, and COHERE parses them again; as raw parts the fuzzer mutates that JSON
-// directly instead of its escaped form.
+// that become the `arguments` strings of the function_call and tool_search_call items and the
+// `input` of the custom_tool_call items, in turn: arguments are JSON held in a string, and
+// COHERE parses them again; as raw parts the fuzzer mutates that JSON (or the custom tool's
+// free text, which becomes `{"input":...}` arguments) directly instead of its escaped form.
 //
 // Properties: no crash, sanitizer report or timeout; an accepted request gives a ChatDetails
 // JSON object in the model's format, n = 1, and an echo that completes a JSON object; a
 // rejected one a 400 whose `param` is a Responses path (never a chat one such as
-// `messages[...]` or `response_format`).
+// `messages[...]` or `response_format`). Custom tools and a client tool_search: each is offered
+// to OCI as a function of its name whenever the body offers tools.
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -48,15 +50,22 @@ void inject_arguments(std::string_view body, const std::vector<std::string_view>
     std::size_t next = 0;
     for (auto& item : input->GetArray()) {
         const rapidjson::Value* type = member(item, "type");
-        if (type == nullptr || !type->IsString() || sv(*type) != "function_call") {
+        if (type == nullptr || !type->IsString()) {
+            continue;
+        }
+        const std::string_view t = sv(*type);
+        const char* key = t == "function_call" || t == "tool_search_call" ? "arguments"
+                          : t == "custom_tool_call"                       ? "input"
+                                                                          : nullptr;
+        if (key == nullptr) {
             continue;
         }
         std::string_view a = args[next++ % args.size()];
         rapidjson::Value v(a.data(), static_cast<rapidjson::SizeType>(a.size()), alloc);
-        if (rapidjson::Value* old = member_mut(item, "arguments"); old != nullptr) {
+        if (rapidjson::Value* old = member_mut(item, key); old != nullptr) {
             *old = v;
         } else {
-            item.AddMember("arguments", v, alloc);
+            item.AddMember(rapidjson::StringRef(key), v, alloc);
         }
     }
     if (next == 0) {
@@ -100,6 +109,25 @@ void fuzz_input(const std::uint8_t* data, std::size_t size)
     const rapidjson::Value* comp = member(oci, "compartmentId");
     check(comp != nullptr && comp->IsString() && comp->GetStringLength() > 0,
           "compartmentId is set");
+    // The functions offered (GENERIC and COHERE: `name`; COHEREV2: `function.name`).
+    if (const rapidjson::Value* tools = member(*req, "tools"); tools != nullptr) {
+        check(tools->IsArray(), "tools is an array");
+        auto offered = [&](std::string_view name) {
+            for (const auto& t : tools->GetArray()) {
+                const rapidjson::Value* fn = member(t, "function");
+                const rapidjson::Value* n = member(fn != nullptr ? *fn : t, "name");
+                if (n != nullptr && n->IsString() && sv(*n) == name) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        for (const std::string& c : p.custom_tools) {
+            check(offered(c), "a custom tool is offered as a function of its name");
+        }
+        check(!p.client_tool_search || offered("tool_search"),
+              "a client tool_search is offered as the function tool_search");
+    }
     check(p.echo.starts_with(",\"instructions\":"), "the echo starts with instructions");
     check(is_json("{\"id\":0" + p.echo + "}"), "the echo completes a JSON object");
 }

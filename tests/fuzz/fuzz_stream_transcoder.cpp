@@ -2,7 +2,8 @@
 // random-sized pieces, through both writers: chat chunks and Responses events.
 //
 // Input: byte 0 picks the format, byte 1 the request (n, include_usage, the event size bound,
-// the Responses output bound), byte 2 seeds the split; the rest is what OCI sends.
+// the Responses output bound, and (bit 7) whether some function names stand for custom tools
+// and a client tool_search), byte 2 seeds the split; the rest is what OCI sends.
 //
 // Properties: no crash, sanitizer report or timeout; the same output for every split; output
 // made only of `data: ` frames, each a JSON object except a final `[DONE]`; a failed stream ends
@@ -15,7 +16,12 @@
 // exactly one end, last: response.completed / response.incomplete with every item done and the
 // output holding them, or `error` then response.failed; it fails when the chat stream fails
 // (and, with a bound beyond anything the input can fill, only then); the final Response stays
-// within the output bound (escaping at most 6x, plus a fixed overhead).
+// within the output bound (escaping at most 6x, plus a fixed overhead). Custom tool calls:
+// input deltas add up to input.done and to the item's `input`; tool_search_call has no events
+// of its own and `arguments` is a JSON value.
+// Custom tool input decoding: a string made from the input, JSON-encoded as `{"input":...}`
+// with escapes chosen by the input (\uXXXX, surrogate pairs) and fed to the Responses writer
+// in random fragments, comes back as that string.
 
 #include <array>
 #include <cstdint>
@@ -189,21 +195,32 @@ void check_frames(const std::string& out, bool failed, const chat_plan& plan)
     }
 }
 
-// The Responses plan of a streaming request (n = 1) in `format`, built once.
-const responses_plan& responses_plan_for(std::size_t format, bool usage)
+// The Responses plan of a streaming request (n = 1) in `format`, built once; with `tools`,
+// calls of get_weather, g and apply_patch are custom tool calls (g in a namespace) and calls
+// of tool_search tool search calls.
+const responses_plan& responses_plan_for(std::size_t format, bool usage, bool tools)
 {
     static const auto plans = [] {
-        std::array<std::array<responses_plan, 2>, 3> p;
+        std::array<std::array<std::array<responses_plan, 2>, 2>, 3> p;
         for (std::size_t f = 0; f < 3; ++f) {
             for (int u = 0; u < 2; ++u) {
-                p[f][static_cast<std::size_t>(u)] = responses_plan{
-                    plan_for(f, 1, u != 0),
-                    R"(,"instructions":null,"metadata":{},"tools":[],"truncation":"disabled")"};
+                for (int t = 0; t < 2; ++t) {
+                    responses_plan& r =
+                        p[f][static_cast<std::size_t>(u)][static_cast<std::size_t>(t)];
+                    r = responses_plan{
+                        plan_for(f, 1, u != 0),
+                        R"(,"instructions":null,"metadata":{},"tools":[],"truncation":"disabled")"};
+                    if (t != 0) {
+                        r.custom_tools = {"get_weather", "g", "apply_patch"};
+                        r.tool_namespaces = {{"g", "ns"}};
+                        r.client_tool_search = true;
+                    }
+                }
             }
         }
         return p;
     }();
-    return plans[format][usage ? 1 : 0];
+    return plans[format][usage ? 1 : 0][tools ? 1 : 0];
 }
 
 // As transcode(), through the Responses writer.
@@ -238,10 +255,12 @@ run_result transcode_responses(const responses_plan& plan, std::size_t bound,
 
 struct item_seen
 {
-    char kind = 0;  // m(essage), r(easoning), f(unction_call)
+    char kind = 0;  // m(essage), r(easoning), f(unction_call), c(ustom_tool_call),
+                    // s (tool_search_call)
     std::string id;
-    bool part = false;
+    bool part = false;  // text items: the part added; c: input.done seen
     bool open = true;
+    std::string input;  // c: the deltas so far
 };
 
 bool is_string(const rapidjson::Value* v, std::string_view s)
@@ -315,8 +334,15 @@ std::string check_responses_events(const std::string& out, std::size_t max_outpu
                 check(it != nullptr && it->IsString(), "the item has a type");
                 std::string_view k = ogp_fuzz::sv(*it);
                 item_seen s;
-                s.kind = k == "message" ? 'm' : k == "reasoning" ? 'r' : 'f';
+                s.kind = k == "message"            ? 'm'
+                         : k == "reasoning"        ? 'r'
+                         : k == "custom_tool_call" ? 'c'
+                         : k == "tool_search_call" ? 's'
+                                                   : 'f';
                 check(s.kind != 'f' || k == "function_call", "a known item type");
+                if (s.kind == 'c') {
+                    check(is_string(member(*item, "input"), ""), "a custom call starts empty");
+                }
                 const rapidjson::Value* id = member(*item, "id");
                 check(id != nullptr && id->IsString(), "the item has an id");
                 s.id = ogp_fuzz::sv(*id);
@@ -329,14 +355,36 @@ std::string check_responses_events(const std::string& out, std::size_t max_outpu
                     check(is_string(member(d, "item_id"), it.id), "the item id matches");
                 }
                 if (type == "response.output_item.done") {
-                    check(it.kind == 'f' || it.part, "a text item's part was added");
+                    check(it.kind == 'f' || it.kind == 's' || it.part,
+                          "a text item's part was added, a custom call's input done");
+                    const rapidjson::Value* item = member(d, "item");
+                    check(item != nullptr, "a done item");
+                    if (it.kind == 'c') {
+                        check(is_string(member(*item, "input"), it.input),
+                              "the custom call's input is its deltas");
+                    } else if (it.kind == 's') {
+                        check(member(*item, "arguments") != nullptr &&
+                                  is_string(member(*item, "execution"), "client"),
+                              "a tool search call has its arguments, run by the client");
+                    }
                     it.open = false;
+                } else if (type == "response.custom_tool_call_input.delta") {
+                    const rapidjson::Value* delta = member(d, "delta");
+                    check(it.kind == 'c' && !it.part && delta != nullptr && delta->IsString() &&
+                              delta->GetStringLength() > 0,
+                          "a non-empty input delta of an open custom call");
+                    it.input += ogp_fuzz::sv(*delta);
+                } else if (type == "response.custom_tool_call_input.done") {
+                    check(it.kind == 'c' && !it.part, "one input.done of a custom call");
+                    check(is_string(member(d, "input"), it.input), "input.done is the deltas");
+                    it.part = true;
                 } else if (type == "response.content_part.added" ||
                            type == "response.reasoning_summary_part.added") {
                     check(!it.part && (it.kind == 'm') == (type[9] == 'c') && it.kind != 'f',
                           "one part, of the item's kind");
                     it.part = true;
                 } else if (type.starts_with("response.function_call_arguments.")) {
+                    check(it.kind != 's', "no argument events for a tool search call");
                     check(it.kind == 'f', "arguments of a function call");
                 } else if (type.starts_with("response.output_text.") ||
                            type == "response.content_part.done") {
@@ -352,6 +400,126 @@ std::string check_responses_events(const std::string& out, std::size_t max_outpu
     }
     check(!end_type.empty(), "the stream ends with an end event");
     return end_type;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp)
+{
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+// Appends code point `cp` (not a surrogate) inside a JSON string: literally, as a short
+// escape or as \uXXXX (a surrogate pair beyond the BMP; hex digits in either case), as the
+// bits of `how` choose; what JSON requires escaped always is.
+void encode_code_point(std::string& out, std::uint32_t cp, std::uint64_t how)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    auto u_escape = [&](std::uint32_t u) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            const char c = hex[(u >> shift) & 0xF];
+            const bool upper = ((how >> (8 + shift / 4)) & 1) != 0 && c >= 'a';
+            out.push_back(upper ? static_cast<char>(c - 'a' + 'A') : c);
+        }
+    };
+    const bool must = cp < 0x20 || cp == '"' || cp == '\\';
+    if (cp >= 0x10000 && (how & 1) == 0) {
+        const std::uint32_t v = cp - 0x10000;
+        u_escape(0xD800 + (v >> 10));
+        u_escape(0xDC00 + (v & 0x3FF));
+        return;
+    }
+    if (!must && (how & 6) != 0) {
+        append_utf8(out, cp);
+        return;
+    }
+    const bool short_escape = (how & 8) != 0;
+    if (short_escape && (cp == '"' || cp == '\\' || cp == '/')) {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(cp));
+    } else if (short_escape && cp == '\n') {
+        out += "\\n";
+    } else if (short_escape && cp == '\t') {
+        out += "\\t";
+    } else if (cp < 0x10000) {
+        u_escape(cp);
+    } else {
+        append_utf8(out, cp);
+    }
+}
+
+// The custom tool input decoder through the Responses writer: a string made from `bytes`
+// (code points of every plane, no surrogates), JSON-encoded as `{"input":"..."}`, sent in
+// fragments split where `r` says, decodes to that string.
+void check_input_decoding(std::string_view bytes, ogp_fuzz::rng& r)
+{
+    std::string want;
+    std::string args = r.next() % 4 == 0 ? " {\n\"input\" : \"" : "{\"input\":\"";
+    for (std::size_t i = 0; i + 1 < bytes.size() && i < 1024; i += 2) {
+        // Small code points mostly (escapes, ASCII), sometimes any plane.
+        const auto b0 = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]));
+        const auto b1 = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1]));
+        std::uint32_t cp = b0;
+        if (b0 >= 0xF0) {
+            cp = ((b0 & 0xF) << 16 | b1 << 8 | b0) % 0x110000;
+        } else if (b0 >= 0xC0) {
+            cp = (b0 & 0x3F) << 8 | b1;
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+        }
+        append_utf8(want, cp);
+        encode_code_point(args, cp, r.next() ^ b1);
+    }
+    args += r.next() % 2 == 0 ? "\"}" : "\" } ";
+    const responses_plan& plan = responses_plan_for(0, true, true);
+    auto w = make_responses_stream_writer(plan, "resp_0123456789abcdef01234567", 1700000000,
+                                          64 * 1024 * 1024);
+    std::string out;
+    w->start(out);
+    stream_tool_call call;
+    call.opens = true;
+    call.id = "call_1";
+    call.name = "apply_patch";
+    std::string_view rest(args);
+    do {
+        const std::size_t n = std::min(rest.size(), r.between(0, 9));
+        call.arguments = rest.substr(0, n);
+        rest.remove_prefix(n);
+        w->tool_call(out, 0, call);
+        call.opens = false;
+        call.id = {};
+        call.name = {};
+    } while (!rest.empty());
+    w->finish(out, 0, "tool_calls");
+    w->complete(out, token_usage{});
+    check(check_responses_events(out, 64 * 1024 * 1024) == "response.completed",
+          "the custom call completes");
+    // input.done carries the input as JSON: compared decoded.
+    constexpr std::string_view done = "event: response.custom_tool_call_input.done\ndata: ";
+    const std::size_t at = out.find(done);
+    check(at != std::string::npos, "the custom call's input is done");
+    std::string_view data(out);
+    data.remove_prefix(at + done.size());
+    data = data.substr(0, data.find("\n\n"));
+    rapidjson::Document d;
+    check(ogp_fuzz::parse_json(data, d) && d.IsObject(), "input.done is JSON");
+    const rapidjson::Value* input = member(d, "input");
+    check(input != nullptr && input->IsString() && ogp_fuzz::sv(*input) == want,
+          "the decoded input is the string encoded");
 }
 
 }  // namespace
@@ -377,7 +545,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_frames(whole.out, whole.failed, plan);
 
         // The same input through the Responses writer (one choice).
-        const responses_plan& rplan = responses_plan_for(format, usage);
+        const responses_plan& rplan = responses_plan_for(format, usage, (data[1] & 0x80) != 0);
         const std::size_t max_output = output_bounds[(data[1] >> 5) & 3];
         run_result chat = n == 1 ? whole : transcode(rplan.chat, bound, input, nullptr);
         run_result events = transcode_responses(rplan, bound, max_output, input, nullptr);
@@ -386,12 +554,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(events.out == events_split.out && events.failed == events_split.failed,
               "the same Responses events for every split");
         std::string end = check_responses_events(events.out, max_output);
-        check(events.failed == chat.failed, "one decoder: both writers see the same stream end");
+        // One decoder: both writers see the same stream end, unless the Responses writer gave
+        // up first (its output bound), which ends the transcoder too.
+        const bool gave_up = events.failed && !chat.failed;
+        check(!gave_up || (max_output != output_bounds[0] &&
+                           events.out.find("upstream_response_too_large") != std::string::npos),
+              "only the output bound fails the Responses of a stream that did not fail");
+        check(events.failed == chat.failed || gave_up,
+              "one decoder: both writers see the same stream end");
         if (chat.failed) {
             check(end == "response.failed", "a failed stream fails the Response");
         } else if (max_output == output_bounds[0]) {
             check(end != "response.failed", "within the bound, only a failed stream fails");
         }
+        ogp_fuzz::rng fragments(data[2] * 0x2545F4914F6CDD1Dull + size);
+        check_input_decoding(input, fragments);
     });
     return 0;
 }
