@@ -85,6 +85,25 @@ void append_summary_part(std::string& out, std::string_view text)
     out += "}";
 }
 
+// `type`, `status`, `call_id`, `name` and `namespace` (when grouped): what a function call and a
+// custom tool call share.
+static void append_call_members(std::string& out, std::string_view type,
+                                const output_item_view& item)
+{
+    out += ",\"type\":";
+    append_json_string(out, type);
+    out += ",\"status\":";
+    append_json_string(out, item.status);
+    out += ",\"call_id\":";
+    append_json_string(out, item.call_id);
+    out += ",\"name\":";
+    append_json_string(out, item.name);
+    if (!item.ns.empty()) {
+        out += ",\"namespace\":";
+        append_json_string(out, item.ns);
+    }
+}
+
 void append_output_item(std::string& out, const output_item_view& item)
 {
     out += "{\"id\":";
@@ -115,31 +134,13 @@ void append_output_item(std::string& out, const output_item_view& item)
             out += "]}";
             return;
         case output_kind::function_call:
-            out += ",\"type\":\"function_call\",\"status\":";
-            append_json_string(out, item.status);
-            out += ",\"call_id\":";
-            append_json_string(out, item.call_id);
-            out += ",\"name\":";
-            append_json_string(out, item.name);
-            if (!item.ns.empty()) {
-                out += ",\"namespace\":";
-                append_json_string(out, item.ns);
-            }
+            append_call_members(out, "function_call", item);
             out += ",\"arguments\":";
             append_json_string(out, item.text);
             out += "}";
             return;
         case output_kind::custom_tool_call:
-            out += ",\"type\":\"custom_tool_call\",\"status\":";
-            append_json_string(out, item.status);
-            out += ",\"call_id\":";
-            append_json_string(out, item.call_id);
-            out += ",\"name\":";
-            append_json_string(out, item.name);
-            if (!item.ns.empty()) {
-                out += ",\"namespace\":";
-                append_json_string(out, item.ns);
-            }
+            append_call_members(out, "custom_tool_call", item);
             out += ",\"input\":";
             append_json_string(out, item.text);
             out += "}";
