@@ -662,20 +662,32 @@ api_error too_many_tools(std::size_t max_tools, std::string param)
                            std::move(param), "array_above_max_length");
 }
 
+// A namespace tool's name and member list (`tools`); a 400 at `path` when either is missing.
+error_opt namespace_parts(const Value& t, const std::string& path, std::string_view& ns,
+                          const Value*& members)
+{
+    ns = get_string(t, "name");
+    if (ns.empty()) {
+        return invalid_request("Missing namespace name.", path + ".name",
+                               "missing_required_parameter");
+    }
+    members = get(t, "tools");
+    if (members == nullptr || !members->IsArray()) {
+        return bad_type(path + ".tools", "an array");
+    }
+    return std::nullopt;
+}
+
 // A namespace tool (Codex sends its sub-agent tools as one): its function and custom tools
 // are offered to OCI under their own names, each appended to req.tools; the answer names the
 // namespace of a call again (responses_plan::tool_namespaces).
 error_opt parse_namespace(const Value& t, const std::string& path, chat_request& req,
                           tools_seen& seen, std::size_t max_tools)
 {
-    const std::string_view ns = get_string(t, "name");
-    if (ns.empty()) {
-        return invalid_request("Missing namespace name.", path + ".name",
-                               "missing_required_parameter");
-    }
-    const Value* inner = get(t, "tools");
-    if (inner == nullptr || !inner->IsArray()) {
-        return bad_type(path + ".tools", "an array");
+    std::string_view ns;
+    const Value* inner = nullptr;
+    if (auto e = namespace_parts(t, path, ns, inner)) {
+        return e;
     }
     for (rapidjson::SizeType j = 0; j < inner->Size(); ++j) {
         if (req.tools.size() >= max_tools) {
@@ -859,14 +871,10 @@ error_opt add_loaded_tools(const std::vector<detail::loaded_tools>& loaded, chat
             const Value& t = (*l.tools)[j];
             const std::string path = idx(base, j);
             if (t.IsObject() && get_string(t, "type") == "namespace") {
-                const std::string_view ns = get_string(t, "name");
-                if (ns.empty()) {
-                    return invalid_request("Missing namespace name.", path + ".name",
-                                           "missing_required_parameter");
-                }
-                const Value* inner = get(t, "tools");
-                if (inner == nullptr || !inner->IsArray()) {
-                    return bad_type(path + ".tools", "an array");
+                std::string_view ns;
+                const Value* inner = nullptr;
+                if (auto e = namespace_parts(t, path, ns, inner)) {
+                    return e;
                 }
                 for (rapidjson::SizeType m = 0; m < inner->Size(); ++m) {
                     if (auto e = add_loaded_tool((*inner)[m], idx(path + ".tools", m), ns, req,
