@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "chat_internal.hpp"
@@ -50,6 +51,37 @@ std::string_view keep_text(chat_request& req, std::string_view s);
 error_opt parse_responses_input(const rapidjson::Value& input, std::size_t max_items,
                                 chat_request& req, std::vector<message_source>& sources,
                                 std::vector<loaded_tools>& loaded);
+
+/// 400 `unsupported_parameter` naming `param`.
+api_error unsupported(std::string message, std::string param);
+
+/// What parse_tools found besides req.tools.
+struct tools_seen
+{
+    std::vector<std::string> paths;  ///< the Responses path of each req.tools entry
+    /// The tool object of each req.tools entry (null for those not sent to OCI): a tool a
+    /// tool search loaded again is the same tool only when its definition is the same.
+    std::vector<const rapidjson::Value*> defs;
+    std::string web_search;   ///< the path of the web_search tool, when one was sent
+    std::string tool_search;  ///< the path of the client-executed tool_search tool, when sent
+    std::vector<std::pair<std::string, std::string>> namespaces;  ///< function → namespace
+    std::vector<std::string> custom;                              ///< custom tools' names
+};
+
+/// `tools` (responses_request_tools.cpp): function and custom tools into chat_tool (at the
+/// request's index, so that validation's `tools[i]` is the request's; a namespace's are
+/// appended), one web_search tool, one client-executed tool_search, and a 400 naming any
+/// other. At most `max_tools` entries in req.tools.
+error_opt parse_tools(const rapidjson::Value& tools, chat_request& req, tools_seen& seen,
+                      std::size_t max_tools);
+
+/// The tools tool_search_output items loaded, offered to OCI after the request's own; the
+/// same definition again is offered once, another one under a taken name is a 400.
+error_opt add_loaded_tools(const std::vector<loaded_tools>& loaded, chat_request& req,
+                           tools_seen& seen, std::size_t max_tools);
+
+/// `tool_choice`: auto, none, required, or `{type: function | custom, name}`.
+error_opt parse_tool_choice(const rapidjson::Value& tc, chat_tool_choice& out);
 
 /// The Responses path of a parameter the shared chat validation named: `messages[...]`
 /// through `sources`, `tools[i].function.x` → `<tool_paths[i]>.x` (function tools are flat,
