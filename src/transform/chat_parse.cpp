@@ -235,6 +235,31 @@ error_opt parse_content(const Value* c, const param_ref& param, chat_content& ou
             p.text = sv(*t);
         } else if (type == "refusal") {
             p.type = chat_part::kind::refusal;
+        } else if (type == "file") {
+            // `{file: {file_data, filename}}`: a data URL (GENERIC DOCUMENT). There is no
+            // Files API here, so a `file_id` cannot be resolved.
+            p.type = chat_part::kind::file;
+            const Value* f = get(part, "file");
+            if (f == nullptr || !f->IsObject()) {
+                return bad_type(idx(param.str(), j) + ".file", "an object");
+            }
+            if (get(*f, "file_id") != nullptr && get(*f, "file_data") == nullptr) {
+                return invalid_request(
+                    "File ids are not supported: this proxy has no Files API; send the file "
+                    "as file_data (a data URL).",
+                    idx(param.str(), j) + ".file.file_id", "unsupported_parameter");
+            }
+            p.url = get_string(*f, "file_data");
+            p.filename = get_string(*f, "filename");
+            if (p.url.empty()) {
+                return invalid_request("Missing 'file_data'.",
+                                       idx(param.str(), j) + ".file.file_data",
+                                       "missing_required_parameter");
+            }
+            if (!p.url.starts_with("data:")) {
+                return invalid_request("Invalid 'file_data': expected a data URL.",
+                                       idx(param.str(), j) + ".file.file_data", "invalid_value");
+            }
         } else if (type == "image_url") {
             // `image_url` is a string or `{url, detail}`.
             p.type = chat_part::kind::image_url;
@@ -310,21 +335,23 @@ error_opt parse_message(const Value& m, std::size_t i, chat_message& out)
     const Value* name = nullptr;
     const Value* calls = nullptr;
     const Value* call_id = nullptr;
-    bool seen[5] = {};
+    const Value* reasoning = nullptr;
+    bool seen[6] = {};
     for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
         std::string_view k = sv(it->name);
-        int slot = k == "role"           ? 0
-                   : k == "content"      ? 1
-                   : k == "name"         ? 2
-                   : k == "tool_calls"   ? 3
-                   : k == "tool_call_id" ? 4
-                                         : -1;
+        int slot = k == "role"                ? 0
+                   : k == "content"           ? 1
+                   : k == "name"              ? 2
+                   : k == "tool_calls"        ? 3
+                   : k == "tool_call_id"      ? 4
+                   : k == "reasoning_content" ? 5
+                                              : -1;
         if (slot < 0 || seen[slot]) {
             continue;
         }
         seen[slot] = true;
         const Value* v = it->value.IsNull() ? nullptr : &it->value;
-        const Value** dest[5] = {&role, &content, &name, &calls, &call_id};
+        const Value** dest[6] = {&role, &content, &name, &calls, &call_id, &reasoning};
         *dest[slot] = v;
     }
     out.role_name = role != nullptr && role->IsString() ? sv(*role) : std::string_view{};
@@ -347,6 +374,14 @@ error_opt parse_message(const Value& m, std::size_t i, chat_message& out)
                 }
             }
         }
+    }
+    // Earlier reasoning sent back (the DeepSeek/vLLM `reasoning_content` extension): GENERIC
+    // carries it as `reasoningContent`.
+    if (out.role == chat_role::assistant && reasoning != nullptr) {
+        if (!reasoning->IsString()) {
+            return bad_type(idx("messages", i) + ".reasoning_content", "a string");
+        }
+        out.reasoning.assign(reasoning->GetString(), reasoning->GetStringLength());
     }
     if (out.role == chat_role::tool && call_id != nullptr && call_id->IsString()) {
         out.tool_call_id = sv(*call_id);

@@ -18,7 +18,7 @@ namespace {
 using rapidjson::Value;
 
 // GENERIC/COHEREV2 content parts: images only in user turns, with a URL and a known detail;
-// files (Responses only) likewise, and only where the format has documents (`files`).
+// files likewise, and only where the format has documents (`files`).
 error_opt check_parts(const chat_content& c, const param_ref& param, bool allow_images,
                       std::optional<api_format> files = std::nullopt)
 {

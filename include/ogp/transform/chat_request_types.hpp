@@ -27,8 +27,8 @@ struct chat_part
         image_url,   ///< `{type: image_url, image_url: url | {url, detail}}`
         refusal,     ///< kept so that "content: [refusal]" stays a non-empty list; never sent
         not_object,  ///< a non-object part: GENERIC and COHERE refuse it with different words
-        /// A document as a data URL (Responses `input_file`; the chat parser never makes one):
-        /// GENERIC only, in user turns.
+        /// A document as a data URL (chat `file` with `file_data`, Responses `input_file`):
+        /// GENERIC only (OCI DOCUMENT), in user turns.
         file,
     };
     kind type = kind::text;

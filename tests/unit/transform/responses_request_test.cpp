@@ -1241,18 +1241,67 @@ TEST_CASE("responses: bounded by the limits", "[transform][responses]")
     CHECK(err(std::string(100000, '[')).status == 400);
 }
 
-TEST_CASE("chat completions are unchanged by the Responses additions", "[transform][responses]")
+TEST_CASE("chat completions: file parts and reasoning_content sent back (issue 13)",
+          "[transform][responses]")
 {
-    // The chat parser has no file part and never sets reasoning.
+    // A `file` part with a data URL is a GENERIC DOCUMENT, like the Responses input_file.
     auto r = plan_chat(R"({"model":"llama","messages":[{"role":"user","content":[
-        {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE"}}]}]})",
+        {"type":"text","text":"sum up"},
+        {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE","filename":"a.pdf"}}]}]})",
                        ogp_test::test_config());
-    REQUIRE_FALSE(r.ok());
-    CHECK(r.error().param == "messages[0].content[0].type");
-    CHECK(r.error().code == "unsupported_content_type");
-    auto ok = plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"u"},
-        {"role":"assistant","content":"a","reasoning_content":"r"},{"role":"user","content":"v"}]})",
-                        ogp_test::test_config());
+    REQUIRE(r.ok());
+    CHECK(r.value().body.find(
+              R"({"type":"DOCUMENT","documentUrl":{"url":"data:application/pdf;base64,JVBE"}})") !=
+          std::string::npos);
+    CHECK(r.value().body.find("a.pdf") == std::string::npos);  // OCI has no field for it
+    auto chat_400 = [](const std::string& body, const std::string& param, const std::string& code) {
+        auto e = plan_chat(body, ogp_test::test_config());
+        INFO(body);
+        REQUIRE_FALSE(e.ok());
+        CHECK(e.error().status == 400);
+        CHECK(e.error().param == param);
+        CHECK(e.error().code == code);
+    };
+    const std::string user_file =
+        R"({"model":"MODEL","messages":[{"role":"ROLE","content":[PART]}]})";
+    auto with = [&](std::string model, std::string role, std::string part) {
+        std::string b = user_file;
+        b.replace(b.find("MODEL"), 5, model);
+        b.replace(b.find("ROLE"), 4, role);
+        b.replace(b.find("PART"), 4, part);
+        return b;
+    };
+    const std::string pdf =
+        R"({"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE"}})";
+    chat_400(with("llama", "user", R"({"type":"file","file":{"file_id":"file-1"}})"),
+             "messages[0].content[0].file.file_id", "unsupported_parameter");
+    chat_400(with("llama", "user", R"({"type":"file","file":{}})"),
+             "messages[0].content[0].file.file_data", "missing_required_parameter");
+    chat_400(with("llama", "user", R"({"type":"file","file":{"file_data":"JVBE"}})"),
+             "messages[0].content[0].file.file_data", "invalid_value");
+    chat_400(with("llama", "user", R"({"type":"file"})"), "messages[0].content[0].file",
+             "invalid_type");
+    chat_400(with("llama", "system", pdf), "messages[0].content[0].type", "invalid_value");
+    // COHERE has no documents in content, COHEREV2 takes a document object, not a URL.
+    chat_400(with("cohere.command-r-08-2024", "user", pdf), "messages[0].content[0].type",
+             "unsupported_parameter");
+    chat_400(with("command-v2", "user", pdf), "messages[0].content[0].type",
+             "unsupported_parameter");
+
+    // Assistant `reasoning_content` goes back to GENERIC as reasoningContent; Cohere drops it.
+    const std::string turns = R"({"model":"MODEL","messages":[{"role":"user","content":"u"},
+        {"role":"assistant","content":"a","reasoning_content":"I thought"},{"role":"user","content":"v"}]})";
+    std::string generic = turns;
+    generic.replace(generic.find("MODEL"), 5, "llama");
+    auto ok = plan_chat(generic, ogp_test::test_config());
     REQUIRE(ok.ok());
-    CHECK(ok.value().body.find("reasoningContent") == std::string::npos);
+    CHECK(ok.value().body.find(R"("reasoningContent":"I thought")") != std::string::npos);
+    std::string cohere = turns;
+    cohere.replace(cohere.find("MODEL"), 5, "cohere.command-r-08-2024");
+    auto c = plan_chat(cohere, ogp_test::test_config());
+    REQUIRE(c.ok());
+    CHECK(c.value().body.find("I thought") == std::string::npos);
+    chat_400(R"({"model":"llama","messages":[{"role":"user","content":"u"},
+        {"role":"assistant","content":"a","reasoning_content":1},{"role":"user","content":"v"}]})",
+             "messages[1].reasoning_content", "invalid_type");
 }
