@@ -16,6 +16,11 @@ using error_opt = std::optional<api_error>;
 /// 400 for a value of the wrong JSON type.
 api_error bad_type(std::string_view param, std::string_view expected);
 
+/// OCI's `reasoningEffort` for an OpenAI effort (any case): NONE, MINIMAL, LOW, MEDIUM or
+/// HIGH; `disable` is NONE, and the efforts newer than OCI's enum (`xhigh`, `max`) are its
+/// nearest value, HIGH. Empty for anything else.
+std::string oci_reasoning_effort(std::string_view effort);
+
 /// 400 for a feature the OCI format `f` cannot express.
 api_error not_expressible(std::string_view what, std::string_view param, api_format f);
 

@@ -12,6 +12,21 @@ namespace ogp::transform {
 
 namespace detail {
 
+std::string oci_reasoning_effort(std::string_view effort)
+{
+    std::string e = to_upper(effort);
+    if (e == "DISABLE") {
+        return "NONE";
+    }
+    if (e == "XHIGH" || e == "MAX") {
+        return "HIGH";
+    }
+    if (e == "NONE" || e == "MINIMAL" || e == "LOW" || e == "MEDIUM" || e == "HIGH") {
+        return e;
+    }
+    return {};
+}
+
 api_error bad_type(std::string_view param, std::string_view expected)
 {
     return invalid_request(
@@ -524,14 +539,10 @@ error_opt parse_enums(const fields& fl, chat_request& req)
         if (!fl.reasoning_effort->IsString()) {
             return bad_type("reasoning_effort", "a string");
         }
-        std::string& re = req.reasoning_effort;
-        re = detail::to_upper(sv(*fl.reasoning_effort));
-        if (re == "DISABLE") {
-            re = "NONE";
-        }
-        if (re != "NONE" && re != "MINIMAL" && re != "LOW" && re != "MEDIUM" && re != "HIGH") {
+        req.reasoning_effort = detail::oci_reasoning_effort(sv(*fl.reasoning_effort));
+        if (req.reasoning_effort.empty()) {
             return invalid_request(
-                "Invalid 'reasoning_effort': expected none, minimal, low, medium or high.",
+                "Invalid 'reasoning_effort': expected none, minimal, low, medium, high or xhigh.",
                 "reasoning_effort", "invalid_value");
         }
     }

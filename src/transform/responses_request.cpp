@@ -307,11 +307,10 @@ error_opt parse_reasoning(const Value& r, chat_request& req)
         if (!effort->IsString()) {
             return bad_type("reasoning.effort", "a string");
         }
-        std::string& re = req.reasoning_effort;
-        re = detail::to_upper(sv(*effort));
-        if (re != "NONE" && re != "MINIMAL" && re != "LOW" && re != "MEDIUM" && re != "HIGH") {
+        req.reasoning_effort = detail::oci_reasoning_effort(sv(*effort));
+        if (req.reasoning_effort.empty()) {
             return invalid_request(
-                "Invalid 'reasoning.effort': expected none, minimal, low, medium or high.",
+                "Invalid 'reasoning.effort': expected none, minimal, low, medium, high or xhigh.",
                 "reasoning.effort", "invalid_value");
         }
     }

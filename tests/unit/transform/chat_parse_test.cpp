@@ -175,3 +175,23 @@ TEST_CASE("typed chat request: format-dependent checks happen in the parse",
         CHECK(g.error().param == "tools[0].function");
     }
 }
+
+TEST_CASE("typed chat request: reasoning efforts newer than OCI's enum map to HIGH",
+          "[transform][chat_parse]")
+{
+    // OpenAI added xhigh (and some clients send max); OCI's enum ends at HIGH (issue 13).
+    for (std::string effort : {"xhigh", "max", "XHIGH", "high"}) {
+        INFO(effort);
+        auto r = parse_chat_request(
+            R"({"model":"llama","messages":[{"role":"user","content":"x"}],"reasoning_effort":")" +
+                effort + "\"}",
+            ogp_test::test_config());
+        REQUIRE(r.ok());
+        CHECK(r.value().reasoning_effort == "HIGH");
+    }
+    auto bad = parse_chat_request(
+        R"({"model":"llama","messages":[{"role":"user","content":"x"}],"reasoning_effort":"extreme"})",
+        ogp_test::test_config());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().param == "reasoning_effort");
+}

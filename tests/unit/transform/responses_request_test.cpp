@@ -1148,8 +1148,14 @@ TEST_CASE("responses: 400s name the Responses parameter", "[transform][responses
         check_400(body(llama, user_hi + R"(,"reasoning":"high")"), "reasoning", "invalid_type");
         check_400(body(llama, user_hi + R"(,"reasoning":{"effort":1})"), "reasoning.effort",
                   "invalid_type");
-        check_400(body(llama, user_hi + R"(,"reasoning":{"effort":"xhigh"})"), "reasoning.effort",
+        check_400(body(llama, user_hi + R"(,"reasoning":{"effort":"extreme"})"), "reasoning.effort",
                   "invalid_value");
+        // Efforts newer than OCI's enum go as its nearest value (issue 13).
+        for (const char* effort : {"xhigh", "max", "XHIGH"}) {
+            INFO(effort);
+            auto p = plan_ok(body(llama, user_hi + R"(,"reasoning":{"effort":")" + effort + "\"}"));
+            CHECK(p.chat.body.find(R"("reasoningEffort":"HIGH")") != std::string::npos);
+        }
         check_400(body(llama, user_hi + R"(,"reasoning":{"summary":"long"})"), "reasoning.summary",
                   "invalid_value");
         auto e = error_of(body(cohere, user_hi + R"(,"reasoning":{"effort":"low"})"));
