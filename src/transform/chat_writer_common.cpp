@@ -118,9 +118,11 @@ void write_parts(json_writer& w, const chat_content& c, const char* image_type)
             w.StartObject();
             w.Key("url");
             write_string(w, p.url);
+            // OCI: "the default value is AUTO and only AUTO is supported"; a low or high
+            // detail the client asks for would be refused, so any detail goes as AUTO.
             if (!p.detail.empty()) {
                 w.Key("detail");
-                write_string(w, to_upper(p.detail));
+                w.String("AUTO");
             }
             w.EndObject();
             w.EndObject();
@@ -169,7 +171,8 @@ void write_messages(json_writer& w, const chat_request& req, bool generic)
             if (!m.tool_calls.empty()) {
                 write_tool_calls(w, m, generic);
             }
-            // Earlier reasoning sent back (Responses only): GENERIC has a field for it; COHEREV2
+            // Earlier reasoning sent back (chat reasoning_content, Responses reasoning items):
+            // GENERIC has a field for it; COHEREV2
             // would need a THINKING part the models are not documented to take back, so drops it.
             if (generic && !m.reasoning.empty()) {
                 w.Key("reasoningContent");

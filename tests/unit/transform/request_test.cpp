@@ -250,7 +250,7 @@ TEST_CASE("GENERIC message and parameter mapping details", "[transform][request]
     CHECK(std::string(cr["apiFormat"].GetString()) == "GENERIC");
     CHECK(std::string(msgs[0]["role"].GetString()) == "DEVELOPER");
     CHECK(std::string(msgs[1]["content"][1]["type"].GetString()) == "IMAGE");
-    CHECK(std::string(msgs[1]["content"][1]["imageUrl"]["detail"].GetString()) == "HIGH");
+    CHECK(std::string(msgs[1]["content"][1]["imageUrl"]["detail"].GetString()) == "AUTO");
     CHECK(std::string(msgs[1]["name"].GetString()) == "alice");
     CHECK(msgs[2]["content"].IsNull());
     CHECK(std::string(msgs[2]["toolCalls"][0]["type"].GetString()) == "FUNCTION");

@@ -164,7 +164,7 @@ TEST_CASE("responses: input forms and message items", "[transform][responses]")
         CHECK(std::string(parts[0]["text"].GetString()) == "a");
         CHECK(std::string(parts[1]["text"].GetString()) == "b");
     }
-    SECTION("input_image: URL or data URL, detail; `original` is HIGH")
+    SECTION("input_image: URL or data URL, detail (sent as AUTO, the only one OCI takes)")
     {
         auto d = chat_request_of(body(llama, R"("input":[{"role":"user","content":[
             {"type":"input_image","image_url":"https://x/y.png","detail":"original"},
@@ -172,7 +172,7 @@ TEST_CASE("responses: input forms and message items", "[transform][responses]")
         const auto& parts = d["messages"][0]["content"];
         CHECK(std::string(parts[0]["type"].GetString()) == "IMAGE");
         CHECK(std::string(parts[0]["imageUrl"]["url"].GetString()) == "https://x/y.png");
-        CHECK(std::string(parts[0]["imageUrl"]["detail"].GetString()) == "HIGH");
+        CHECK(std::string(parts[0]["imageUrl"]["detail"].GetString()) == "AUTO");
         CHECK(std::string(parts[1]["imageUrl"]["url"].GetString()) == "data:image/png;base64,AAAA");
         CHECK_FALSE(parts[1]["imageUrl"].HasMember("detail"));
     }
