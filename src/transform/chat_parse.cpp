@@ -250,6 +250,7 @@ error_opt parse_content(const Value* c, const param_ref& param, chat_content& ou
             p.text = sv(*t);
         } else if (type == "refusal") {
             p.type = chat_part::kind::refusal;
+            p.text = get_string(part, "refusal");
         } else if (type == "file") {
             // `{file: {file_data, filename}}`: a data URL (GENERIC DOCUMENT). There is no
             // Files API here, so a `file_id` cannot be resolved.
@@ -351,7 +352,8 @@ error_opt parse_message(const Value& m, std::size_t i, chat_message& out)
     const Value* calls = nullptr;
     const Value* call_id = nullptr;
     const Value* reasoning = nullptr;
-    bool seen[6] = {};
+    const Value* refusal = nullptr;
+    bool seen[7] = {};
     for (auto it = m.MemberBegin(); it != m.MemberEnd(); ++it) {
         std::string_view k = sv(it->name);
         int slot = k == "role"                ? 0
@@ -360,13 +362,14 @@ error_opt parse_message(const Value& m, std::size_t i, chat_message& out)
                    : k == "tool_calls"        ? 3
                    : k == "tool_call_id"      ? 4
                    : k == "reasoning_content" ? 5
+                   : k == "refusal"           ? 6
                                               : -1;
         if (slot < 0 || seen[slot]) {
             continue;
         }
         seen[slot] = true;
         const Value* v = it->value.IsNull() ? nullptr : &it->value;
-        const Value** dest[6] = {&role, &content, &name, &calls, &call_id, &reasoning};
+        const Value** dest[7] = {&role, &content, &name, &calls, &call_id, &reasoning, &refusal};
         *dest[slot] = v;
     }
     out.role_name = role != nullptr && role->IsString() ? sv(*role) : std::string_view{};
@@ -397,6 +400,12 @@ error_opt parse_message(const Value& m, std::size_t i, chat_message& out)
             return bad_type(idx("messages", i) + ".reasoning_content", "a string");
         }
         out.reasoning.assign(reasoning->GetString(), reasoning->GetStringLength());
+    }
+    if (out.role == chat_role::assistant && refusal != nullptr) {
+        if (!refusal->IsString()) {
+            return bad_type(idx("messages", i) + ".refusal", "a string");
+        }
+        out.refusal = sv(*refusal);
     }
     if (out.role == chat_role::tool && call_id != nullptr && call_id->IsString()) {
         out.tool_call_id = sv(*call_id);

@@ -138,7 +138,7 @@ void write_parts(json_writer& w, const chat_content& c, const char* image_type)
             w.EndObject();
             w.EndObject();
         }
-        // Refusals are the model's own words: not sent back.
+        // Refusal parts are not content: the assistant's `refusal` (write_messages).
     }
     w.EndArray();
 }
@@ -177,6 +177,17 @@ void write_messages(json_writer& w, const chat_request& req, bool generic)
             if (generic && !m.reasoning.empty()) {
                 w.Key("reasoningContent");
                 write_string(w, m.reasoning);
+            }
+            // A refusal it gave (the field, else a refusal part): GENERIC has a field for it.
+            std::string_view refusal = m.refusal;
+            for (const chat_part& p : m.content.parts) {
+                if (refusal.empty() && p.type == chat_part::kind::refusal) {
+                    refusal = p.text;
+                }
+            }
+            if (generic && !refusal.empty()) {
+                w.Key("refusal");
+                write_string(w, refusal);
             }
         }
         if (generic && !m.name.empty() && m.role != chat_role::tool) {

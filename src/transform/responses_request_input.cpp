@@ -112,7 +112,9 @@ error_opt parse_parts(const Value& list, const std::string& base, bool assistant
             p.type = chat_part::kind::text;
             p.text = sv(*t);
         } else if (type == "refusal" && assistant) {
-            p.type = chat_part::kind::refusal;  // the model's own words: not sent back
+            // The model's own words: GENERIC's assistant `refusal`, not content.
+            p.type = chat_part::kind::refusal;
+            p.text = get_string(part, "refusal");
         } else if (type == "input_image") {
             if (auto e = parse_image(part, param, p)) {
                 return e;

@@ -25,7 +25,7 @@ struct chat_part
     enum class kind : std::uint8_t {
         text,        ///< `{type: text, text}`
         image_url,   ///< `{type: image_url, image_url: url | {url, detail}}`
-        refusal,     ///< kept so that "content: [refusal]" stays a non-empty list; never sent
+        refusal,     ///< `text` is the refusal; sent as GENERIC's assistant `refusal`, not content
         not_object,  ///< a non-object part: GENERIC and COHERE refuse it with different words
         /// A document as a data URL (chat `file` with `file_data`, Responses `input_file`):
         /// GENERIC only (OCI DOCUMENT), in user turns.
@@ -79,9 +79,12 @@ struct chat_message
     /// COHERE tool results: the call answered (found by validation; stable: the messages are
     /// not resized after parsing).
     const chat_tool_call* answers = nullptr;
-    /// Assistant: the model's earlier reasoning sent back (Responses `reasoning` items; chat
-    /// never sets it). GENERIC writes it as `reasoningContent`; the Cohere formats drop it.
+    /// Assistant: the model's earlier reasoning sent back (chat `reasoning_content`, Responses
+    /// `reasoning` items). GENERIC writes it as `reasoningContent`; the Cohere formats drop it.
     std::string reasoning;
+    /// Assistant: the refusal it gave (chat `refusal`); a refusal part's text counts too.
+    /// GENERIC writes it as `refusal`; the Cohere formats drop it.
+    std::string_view refusal;
 };
 
 /// One entry of `tools`. Only function tools are sent; the others are skipped.

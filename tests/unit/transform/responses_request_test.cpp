@@ -1247,7 +1247,7 @@ TEST_CASE("responses: bounded by the limits", "[transform][responses]")
     CHECK(err(std::string(100000, '[')).status == 400);
 }
 
-TEST_CASE("chat completions: file parts and reasoning_content sent back (issue 13)",
+TEST_CASE("chat completions: file parts, reasoning_content and refusal sent back (issue 13)",
           "[transform][responses]")
 {
     // A `file` part with a data URL is a GENERIC DOCUMENT, like the Responses input_file.
@@ -1310,4 +1310,32 @@ TEST_CASE("chat completions: file parts and reasoning_content sent back (issue 1
     chat_400(R"({"model":"llama","messages":[{"role":"user","content":"u"},
         {"role":"assistant","content":"a","reasoning_content":1},{"role":"user","content":"v"}]})",
              "messages[1].reasoning_content", "invalid_type");
+
+    // An assistant's refusal (the field or a refusal part) goes back as GENERIC `refusal`.
+    for (
+        std::string assistant :
+        {R"({"role":"assistant","content":null,"refusal":"I cannot help with that."})",
+         R"({"role":"assistant","content":[{"type":"refusal","refusal":"I cannot help with that."}]})"}) {
+        INFO(assistant);
+        auto g = plan_chat(R"({"model":"llama","messages":[{"role":"user","content":"u"},)" +
+                               assistant + R"(,{"role":"user","content":"v"}]})",
+                           ogp_test::test_config());
+        REQUIRE(g.ok());
+        CHECK(g.value().body.find(R"("refusal":"I cannot help with that.")") != std::string::npos);
+        auto k = plan_chat(
+            R"({"model":"cohere.command-r-08-2024","messages":[{"role":"user","content":"u"},)" +
+                assistant + R"(,{"role":"user","content":"v"}]})",
+            ogp_test::test_config());
+        REQUIRE(k.ok());
+        CHECK(k.value().body.find("I cannot help") == std::string::npos);
+    }
+    auto resp = plan_responses(
+        R"({"model":"llama","input":[{"role":"user","content":"u"},{"role":"assistant","content":[
+            {"type":"refusal","refusal":"No."}]},{"role":"user","content":"v"}]})",
+        ogp_test::test_config());
+    REQUIRE(resp.ok());
+    CHECK(resp.value().chat.body.find(R"("refusal":"No.")") != std::string::npos);
+    chat_400(R"({"model":"llama","messages":[{"role":"user","content":"u"},
+        {"role":"assistant","content":"a","refusal":1},{"role":"user","content":"v"}]})",
+             "messages[1].refusal", "invalid_type");
 }
