@@ -277,6 +277,8 @@ std::optional<std::string> set_value(const key_entry& e, config& c, const std::s
                     using T = typename field_type<std::decay_t<decltype(f)>>::type;
                     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
                         f.ref(c) = static_cast<T>(v);
+                    } else if constexpr (std::is_same_v<T, std::optional<int>>) {
+                        f.ref(c) = static_cast<int>(v);
                     }
                 },
                 e.field);
@@ -293,7 +295,11 @@ std::optional<std::string> set_value(const key_entry& e, config& c, const std::s
                 msg << "must be between " << e.lo << " and " << e.hi << ", got " << v;
                 return msg.str();
             }
-            member<double>(e, c) = v;
+            if (std::holds_alternative<key_field<std::optional<double>>>(e.field)) {
+                member<std::optional<double>>(e, c) = v;
+            } else {
+                member<double>(e, c) = v;
+            }
             return std::nullopt;
         }
         case key_kind::size: {
@@ -598,6 +604,13 @@ void validate(loader& l, config& c)
             (!m.compartment_id.starts_with("ocid1.") || !is_token_like(m.compartment_id))) {
             l.error(prefix + ".compartment_id", "must be an OCID");
         }
+        // The key names a GENERIC field: a Cohere alias cannot use it.
+        const bool cohere =
+            m.format ? *m.format != api_format::generic : m.id.starts_with("cohere.");
+        if (m.max_completion_tokens.value_or(false) && cohere) {
+            l.error(prefix + ".max_completion_tokens",
+                    "applies to GENERIC models only (this alias uses a Cohere format)");
+        }
     }
 }
 
@@ -623,6 +636,9 @@ std::string format_duration(std::chrono::milliseconds d)
     return std::to_string(d.count()) + "ms";
 }
 
+// How describe_config() shows an optional key that is not configured.
+constexpr std::string_view not_set = "(not set)";
+
 std::string describe_value(const key_entry& e, const config& c)
 {
     switch (e.kind) {
@@ -638,14 +654,26 @@ std::string describe_value(const key_entry& e, const config& c)
                     using T = typename field_type<std::decay_t<decltype(f)>>::type;
                     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
                         return std::to_string(f.cref(c));
+                    } else if constexpr (std::is_same_v<T, std::optional<int>>) {
+                        const auto& v = f.cref(c);
+                        return v ? std::to_string(*v) : std::string(not_set);
                     } else {
                         return {};
                     }
                 },
                 e.field);
         case key_kind::number: {
+            std::optional<double> v;
+            if (std::holds_alternative<key_field<std::optional<double>>>(e.field)) {
+                v = member<std::optional<double>>(e, c);
+            } else {
+                v = member<double>(e, c);
+            }
+            if (!v) {
+                return std::string(not_set);
+            }
             std::ostringstream out;
-            out << member<double>(e, c);
+            out << *v;
             return out.str();
         }
         case key_kind::size:
@@ -669,6 +697,13 @@ std::string describe_value(const key_entry& e, const config& c)
             std::string out = "[";
             for (const auto& m : c.models) {
                 out += (out.size() > 1 ? ", " : "") + m.name + " = " + m.id;
+                if (m.max_tokens) {
+                    out += " max_tokens " + std::to_string(*m.max_tokens);
+                }
+                if (m.max_completion_tokens) {
+                    out += std::string(" max_completion_tokens ") +
+                           (*m.max_completion_tokens ? "true" : "false");
+                }
             }
             return out + "]";
         }

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/x509_vfy.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -224,12 +225,36 @@ std::optional<std::string> set_model_input_type(model_alias& m, const std::strin
     return std::nullopt;
 }
 
+std::optional<std::string> set_model_max_tokens(model_alias& m, const std::string& v)
+{
+    // The same bounds as defaults.max_tokens.
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 1000000) {
+        return "must be an integer between 1 and 1000000, got '" + v + "'";
+    }
+    m.max_tokens = n;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_model_max_completion_tokens(model_alias& m, const std::string& v)
+{
+    bool b = false;
+    if (!YAML::convert<bool>::decode(YAML::Node(v), b)) {
+        return "must be true or false, got '" + v + "'";
+    }
+    m.max_completion_tokens = b;
+    return std::nullopt;
+}
+
 constexpr model_field model_field_table[] = {
     {"name", true, set_model_name},
     {"id", true, set_model_id},
     {"format", false, set_model_format},
     {"compartment_id", false, set_model_compartment},
     {"input_type", false, set_model_input_type},
+    {"max_tokens", false, set_model_max_tokens},
+    {"max_completion_tokens", false, set_model_max_completion_tokens},
 };
 
 // --- the table -----------------------------------------------------------------------------
@@ -344,17 +369,20 @@ constexpr key_entry table[] = {
     flag_key("models_discovery", OGP_FIELD(oci.models_discovery), "OGP_MODELS_DISCOVERY",
              "merge OCI's model list into /v1/models"),
 
+    // Unset by default: the model family's maximum output, and no sampling value sent.
     integer_key("defaults.max_tokens", OGP_FIELD(defaults.max_tokens), 1, 1000000,
-                "max_tokens when a request has none"),
+                "max_tokens when neither the request nor the alias has one; unset: the model "
+                "family's maximum output"),
     integer_key("defaults.top_k", OGP_FIELD(defaults.top_k), 0, 1000000,
-                "top_k when a request has none; 0 disables"),
+                "top_k when a request has none; unset or 0: not sent"),
     number_key("defaults.temperature", OGP_FIELD(defaults.temperature), 0, 2,
-               "temperature when a request has none"),
-    number_key("defaults.top_p", OGP_FIELD(defaults.top_p), 0, 1, "top_p when a request has none"),
+               "temperature when a request has none; unset: not sent"),
+    number_key("defaults.top_p", OGP_FIELD(defaults.top_p), 0, 1,
+               "top_p when a request has none; unset: not sent"),
     number_key("defaults.frequency_penalty", OGP_FIELD(defaults.frequency_penalty), -2, 2,
-               "frequency_penalty when a request has none"),
+               "frequency_penalty when a request has none; unset or 0: not sent"),
     number_key("defaults.presence_penalty", OGP_FIELD(defaults.presence_penalty), -2, 2,
-               "presence_penalty when a request has none"),
+               "presence_penalty when a request has none; unset or 0: not sent"),
 
     size_key("limits.max_body_bytes", OGP_FIELD(limits.max_body_bytes), "largest request body"),
     size_key("limits.max_header_bytes", OGP_FIELD(limits.max_header_bytes), "largest request head",

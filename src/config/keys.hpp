@@ -46,11 +46,13 @@ struct key_field
 template <class T>
 key_field(T& (*)(config&), const T& (*)(const config&)) -> key_field<T>;
 
-/// The member a table entry reads into; monostate for custom and models kinds.
+/// The member a table entry reads into; monostate for custom and models kinds. An optional
+/// integer or number is unset until configured (described as `(not set)`).
 using field_ref =
     std::variant<std::monostate, key_field<std::string>, key_field<bool>, key_field<int>,
                  key_field<unsigned>, key_field<std::size_t>, key_field<double>,
-                 key_field<std::chrono::milliseconds>, key_field<std::vector<std::string>>>;
+                 key_field<std::chrono::milliseconds>, key_field<std::vector<std::string>>,
+                 key_field<std::optional<int>>, key_field<std::optional<double>>>;
 
 /// Parses `text` into `c`; an error message (without key or source) when it is refused.
 using custom_set = std::optional<std::string> (*)(config& c, std::string_view text);

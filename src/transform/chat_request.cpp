@@ -7,6 +7,7 @@
 
 #include "chat_writer.hpp"
 #include "json_util.hpp"
+#include "model_family.hpp"
 #include "ogp/transform/chat_request_types.hpp"
 
 namespace ogp::transform {
@@ -25,7 +26,8 @@ api_format detect_format(std::string_view id)
 
 bool uses_max_completion_tokens(std::string_view id)
 {
-    return id.starts_with("openai.") && id.find("gpt-oss") == std::string_view::npos;
+    const detail::model_family* f = detail::find_model_family(id);
+    return f != nullptr && f->max_completion_tokens;
 }
 
 result<resolved_model> resolve_model(std::string_view name, const config& cfg)

@@ -1,6 +1,7 @@
 // The parts of ChatDetails every format writes the same way.
 
 #include "chat_writer.hpp"
+#include "model_family.hpp"
 
 #include <algorithm>
 #include <type_traits>
@@ -260,27 +261,28 @@ void write_generation(json_writer& w, const chat_request& req, const config& cfg
         w.Bool(true);
         w.EndObject();
     }
-    // OpenAI reasoning models take no sampling defaults and name the length differently.
-    const bool reasoning_openai =
-        !req.model.dedicated && uses_max_completion_tokens(req.model.oci_id);
-    w.Key(generic && reasoning_openai ? "maxCompletionTokens" : "maxTokens");
-    w.Int64(std::max<std::int64_t>(req.max_tokens.value_or(cfg.defaults.max_tokens), 1));
+    // Length: always sent (OCI's own default truncates); the family decides its key.
+    const output_length len = plan_output_length(req, cfg);
+    w.Key(generic && len.completion_key ? "maxCompletionTokens" : "maxTokens");
+    w.Int64(len.max_tokens);
+    // Sampling: the client's value, else the configured default; nothing when neither is
+    // given (the model's own default applies). OpenAI reasoning models take no configured
+    // defaults; a configured 0 for top_k or a penalty means "off" and is not sent.
     const auto& d = cfg.defaults;
-    auto or_default = [&](const std::optional<double>& v, double def, bool use) {
-        return v ? v : use ? std::optional<double>(def) : std::nullopt;
+    auto pick = [&](const auto& sent, const auto& configured, bool zero_is_off) {
+        using T = std::decay_t<decltype(sent)>;
+        if (sent || len.no_sampling_defaults || !configured || (zero_is_off && *configured == 0)) {
+            return T(sent);
+        }
+        return T(configured);
     };
-    put_optional(w, "temperature", or_default(req.temperature, d.temperature, !reasoning_openai));
-    put_optional(w, "topP", or_default(req.top_p, d.top_p, !reasoning_openai));
-    put_optional(w, "topK",
-                 req.top_k     ? req.top_k
-                 : d.top_k > 0 ? std::optional<std::int64_t>(d.top_k)
-                               : std::nullopt);
-    put_optional(w, "frequencyPenalty",
-                 or_default(req.frequency_penalty, d.frequency_penalty,
-                            d.frequency_penalty != 0 && !reasoning_openai));
-    put_optional(w, "presencePenalty",
-                 or_default(req.presence_penalty, d.presence_penalty,
-                            d.presence_penalty != 0 && !reasoning_openai));
+    put_optional(w, "temperature", pick(req.temperature, d.temperature, false));
+    put_optional(w, "topP", pick(req.top_p, d.top_p, false));
+    put_optional(
+        w, "topK",
+        pick(req.top_k, d.top_k ? std::optional<std::int64_t>(*d.top_k) : std::nullopt, true));
+    put_optional(w, "frequencyPenalty", pick(req.frequency_penalty, d.frequency_penalty, true));
+    put_optional(w, "presencePenalty", pick(req.presence_penalty, d.presence_penalty, true));
     put_optional(w, "seed", req.seed);
     if (!req.stop.empty()) {
         w.Key(generic ? "stop" : "stopSequences");

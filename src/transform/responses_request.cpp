@@ -20,6 +20,7 @@
 
 #include "chat_writer.hpp"
 #include "json_util.hpp"
+#include "model_family.hpp"
 #include "ogp/transform/responses.hpp"
 #include "responses_internal.hpp"
 
@@ -421,9 +422,11 @@ std::string write_echo(const fields& fl, const chat_request& req, const config& 
     w.StartObject();
     w.Key("instructions");
     value_or(fl.instructions, null);
-    // The length OCI was asked for: the configured default when the client is silent.
+    // The length OCI was asked for (the client's, else the alias', configured or family
+    // maximum): a real limit on this answer, so a number rather than OpenAI's null.
+    const detail::output_length len = detail::plan_output_length(req, cfg);
     w.Key("max_output_tokens");
-    w.Int64(req.max_tokens.value_or(cfg.defaults.max_tokens));
+    w.Int64(len.max_tokens);
     w.Key("metadata");
     value_or(fl.metadata, [&] {
         w.StartObject();
@@ -450,11 +453,14 @@ std::string write_echo(const fields& fl, const chat_request& req, const config& 
     }
     w.Key("store");
     w.Bool(fl.store == nullptr || fl.store->GetBool());
-    // Sampling as sent to OCI: the configured default unless the model takes none.
-    const bool no_defaults = !req.model.dedicated && uses_max_completion_tokens(req.model.oci_id);
-    auto sampling = [&](const std::optional<double>& v, double def) {
-        if (v || !no_defaults) {
-            w.Double(v.value_or(def));
+    // Sampling as sent to OCI: the client's value, else the configured default unless the
+    // model takes none; null when nothing was sent (the model's own default, which OCI does
+    // not report, applies: OpenAI's 1 would be a guess).
+    auto sampling = [&](const std::optional<double>& v, const std::optional<double>& def) {
+        if (v) {
+            w.Double(*v);
+        } else if (def && !len.no_sampling_defaults) {
+            w.Double(*def);
         } else {
             w.Null();
         }

@@ -31,18 +31,26 @@ struct model_alias
     std::optional<api_format> format;  ///< overrides the vendor-prefix detection
     std::string compartment_id;        ///< empty: `oci.compartment_id`
     std::string input_type;  ///< embeddings default (`SEARCH_DOCUMENT`, ...); may be empty
+    /// Output length when the client sends none; wins over `defaults.max_tokens` and the
+    /// model family's maximum. >= 1.
+    std::optional<int> max_tokens;
+    /// GENERIC: send the length as `maxCompletionTokens` (true) or `maxTokens` (false). Unset:
+    /// decided by the model family of `id`; false for a dedicated endpoint.
+    std::optional<bool> max_completion_tokens;
 };
 
-/// Generation defaults applied when a request omits a value (`defaults.*`). The replaced
-/// Traefik plugin's defaults and ranges. A value present in a request always wins.
+/// Generation defaults applied when a request omits a value (`defaults.*`). Each is unset
+/// unless configured: an unset sampling value is not sent (the model's own default applies),
+/// an unset max_tokens falls back to the model family's maximum output. A value present in a
+/// request always wins.
 struct generation_defaults
 {
-    int max_tokens = 600;            ///< >= 1
-    double temperature = 1.0;        ///< 0..2
-    double top_p = 0.75;             ///< 0..1
-    double frequency_penalty = 0.0;  ///< -2..2
-    double presence_penalty = 0.0;   ///< -2..2
-    int top_k = 0;                   ///< >= 0, 0 = disabled
+    std::optional<int> max_tokens;            ///< >= 1
+    std::optional<double> temperature;        ///< 0..2
+    std::optional<double> top_p;              ///< 0..1
+    std::optional<double> frequency_penalty;  ///< -2..2; 0 is not sent
+    std::optional<double> presence_penalty;   ///< -2..2; 0 is not sent
+    std::optional<int> top_k;                 ///< >= 0; 0 (disabled) is not sent
 };
 
 /// Resource limits (`limits.*`). All safe by default: nobody tunes a proxy.

@@ -28,7 +28,8 @@ struct resolved_model
 /// speak v2 (Command A vision and reasoning) → COHEREV2, everything else → GENERIC.
 api_format detect_format(std::string_view oci_model_id);
 
-/// True for `openai.*` models other than gpt-oss, which reject `maxTokens`.
+/// True for the model families that reject `maxTokens` and take `maxCompletionTokens`
+/// (`openai.*` other than gpt-oss), from the model-family table.
 bool uses_max_completion_tokens(std::string_view oci_model_id);
 
 /// Resolves `name` through the alias table (else used as the OCI model id). 400 for an

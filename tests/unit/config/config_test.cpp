@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "ogp/config/config.hpp"
 
@@ -71,10 +72,13 @@ TEST_CASE("minimal config gets the documented defaults", "[config]")
     CHECK(c.threads == 0);
     CHECK(c.oci.auth == auth_mode::instance_principal);
     CHECK(c.oci.profile == "DEFAULT");
-    CHECK(c.defaults.max_tokens == 600);
-    CHECK(c.defaults.temperature == 1.0);
-    CHECK(c.defaults.top_p == 0.75);
-    CHECK(c.defaults.top_k == 0);
+    // Generation defaults are unset: the family's maximum length, no sampling value sent.
+    CHECK_FALSE(c.defaults.max_tokens);
+    CHECK_FALSE(c.defaults.temperature);
+    CHECK_FALSE(c.defaults.top_p);
+    CHECK_FALSE(c.defaults.top_k);
+    CHECK_FALSE(c.defaults.frequency_penalty);
+    CHECK_FALSE(c.defaults.presence_penalty);
     CHECK(c.limits.max_body_bytes == 32u * 1024 * 1024);
     CHECK(c.limits.max_header_bytes == 16384);
     CHECK(c.limits.max_header_count == 100);
@@ -119,6 +123,10 @@ models:
   - name: embed
     id: cohere.embed-english-v3.0
     input_type: search_query
+  - name: gpt5
+    id: ocid1.generativeaiendpoint.oc1.us-chicago-1.aaaa
+    max_tokens: 12000
+    max_completion_tokens: true
 models_discovery: true
 defaults:
   max_tokens: 1000
@@ -160,7 +168,11 @@ log:
     CHECK(c.oci.auth == auth_mode::api_key);
     CHECK(c.oci.profile == "PROD");
     CHECK(c.oci.models_discovery);
-    REQUIRE(c.models.size() == 3);
+    REQUIRE(c.models.size() == 4);
+    CHECK_FALSE(c.models[0].max_tokens);
+    CHECK_FALSE(c.models[0].max_completion_tokens);
+    CHECK(c.models[3].max_tokens == 12000);
+    CHECK(c.models[3].max_completion_tokens == true);
     CHECK(c.models[1].format == api_format::cohere);
     CHECK(c.models[1].compartment_id == "ocid1.compartment.oc1..cccc");
     CHECK(c.models[2].input_type == "SEARCH_QUERY");
@@ -232,6 +244,11 @@ models:
     id: b
     format: OPENAI
     input_type: poetry
+    max_tokens: 0
+    max_completion_tokens: maybe
+  - name: cmd
+    id: cohere.command-a-03-2025
+    max_completion_tokens: true
 defaults:
   max_tokens: 0
   temperature: 2.5
@@ -265,6 +282,9 @@ log:
                         "models[2].name: duplicate",
                         "models[2].format:",
                         "models[2].input_type:",
+                        "models[2].max_tokens: must be an integer between 1 and 1000000",
+                        "models[2].max_completion_tokens: must be true or false",
+                        "models[3].max_completion_tokens: applies to GENERIC models only",
                         "defaults.max_tokens:",
                         "defaults.temperature:",
                         "defaults.top_p:",
@@ -732,4 +752,54 @@ TEST_CASE("describe_config lists every key once, in table order, without client 
     CHECK(described(*r.value, "timeouts.upstream_connect") == "timeouts.upstream_connect: 5s");
     CHECK(described(*r.value, "limits.max_body_bytes") == "limits.max_body_bytes: 33554432");
     CHECK(described(*r.value, "log.format") == "log.format: text");
+    // Optional keys say so when unset.
+    CHECK(described(*r.value, "defaults.max_tokens") == "defaults.max_tokens: (not set)");
+    CHECK(described(*r.value, "defaults.top_p") == "defaults.top_p: (not set)");
+}
+
+TEST_CASE("per-alias length settings are read, validated and described", "[config]")
+{
+    auto r = load(std::string(minimal) + R"(models:
+  - name: long
+    id: meta.llama-3.3-70b-instruct
+    max_tokens: 8000
+  - name: gpt5
+    id: ocid1.generativeaiendpoint.oc1.us-chicago-1.aaaa
+    max_completion_tokens: yes
+  - name: plain
+    id: openai.gpt-5
+    max_completion_tokens: false
+defaults:
+  max_tokens: 600
+  top_k: 0
+)");
+    REQUIRE(r.value);
+    const config& c = *r.value;
+    CHECK(c.models[0].max_tokens == 8000);
+    CHECK_FALSE(c.models[0].max_completion_tokens);
+    CHECK(c.models[1].max_completion_tokens == true);
+    CHECK(c.models[2].max_completion_tokens == false);
+    CHECK(c.defaults.max_tokens == 600);
+    CHECK(c.defaults.top_k == 0);
+    CHECK_FALSE(c.defaults.temperature);
+    const std::string text = describe_config(c);
+    CHECK(text.find("long = meta.llama-3.3-70b-instruct max_tokens 8000") != std::string::npos);
+    CHECK(text.find("max_completion_tokens true") != std::string::npos);
+    CHECK(text.find("defaults.top_k: 0\n") != std::string::npos);
+
+    for (auto [field, value, needle] : {
+             std::tuple{"max_tokens", "1000001", "models[0].max_tokens: must be an integer"},
+             std::tuple{"max_tokens", "many", "models[0].max_tokens: must be an integer"},
+             std::tuple{"max_completion_tokens", "2", "models[0].max_completion_tokens: must be"},
+         }) {
+        auto bad = load(std::string(minimal) + "models:\n  - name: m\n    id: openai.gpt-5\n    " +
+                        field + ": " + value + "\n");
+        INFO(needle);
+        REQUIRE_FALSE(bad.value);
+        CHECK(has_error(bad, std::string("test.yaml: ") + needle));
+    }
+    auto cohere = load(std::string(minimal) +
+                       "models:\n  - name: m\n    id: meta.x\n    format: COHEREV2\n"
+                       "    max_completion_tokens: true\n");
+    CHECK(has_error(cohere, "models[0].max_completion_tokens: applies to GENERIC models only"));
 }

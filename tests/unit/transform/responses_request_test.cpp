@@ -800,7 +800,8 @@ TEST_CASE("responses: the echo repeats the request parameters", "[transform][res
     {
         auto e = echo_of(body(llama, R"("input":"x")"));
         CHECK(e["instructions"].IsNull());
-        CHECK(e["max_output_tokens"].GetInt() == ogp_test::test_config().defaults.max_tokens);
+        // Nothing configured: the family's maximum (Llama on demand: 4,000) was sent.
+        CHECK(e["max_output_tokens"].GetInt() == 4000);
         CHECK(e["metadata"].IsObject());
         CHECK(e["metadata"].MemberCount() == 0);
         CHECK(e["parallel_tool_calls"].GetBool());
@@ -809,13 +810,14 @@ TEST_CASE("responses: the echo repeats the request parameters", "[transform][res
         CHECK(e["reasoning"]["summary"].IsNull());
         CHECK_FALSE(e.HasMember("service_tier"));
         CHECK(e["store"].GetBool());
-        CHECK(e["temperature"].GetDouble() == ogp_test::test_config().defaults.temperature);
+        // Nothing sent to OCI: null, not OpenAI's 1 (the model's own default applies).
+        CHECK(e["temperature"].IsNull());
         CHECK(std::string(e["text"]["format"]["type"].GetString()) == "text");
         CHECK(std::string(e["text"]["verbosity"].GetString()) == "medium");
         CHECK(std::string(e["tool_choice"].GetString()) == "auto");
         CHECK(e["tools"].IsArray());
         CHECK(e["tools"].Empty());
-        CHECK(e["top_p"].GetDouble() == ogp_test::test_config().defaults.top_p);
+        CHECK(e["top_p"].IsNull());
         CHECK(std::string(e["truncation"].GetString()) == "disabled");
         CHECK(e["user"].IsNull());
     }
@@ -871,11 +873,30 @@ TEST_CASE("responses: the echo repeats the request parameters", "[transform][res
         CHECK(std::string(e["truncation"].GetString()) == "auto");
         CHECK(std::string(e["user"].GetString()) == "me");
     }
+    SECTION("configured defaults are echoed as sent")
+    {
+        auto cfg = ogp_test::test_config();
+        cfg.defaults.max_tokens = 600;
+        cfg.defaults.temperature = 0.7;
+        cfg.defaults.top_p = 0.75;
+        auto e = echo_of(body(llama, R"("input":"x")"), cfg);
+        CHECK(e["max_output_tokens"].GetInt() == 600);
+        CHECK(e["temperature"].GetDouble() == 0.7);
+        CHECK(e["top_p"].GetDouble() == 0.75);
+    }
     SECTION("OpenAI reasoning models take no sampling defaults: null")
     {
-        auto e = echo_of(body(R"("model":"openai.gpt-5")", R"("input":"x")"));
+        auto cfg = ogp_test::test_config();
+        cfg.defaults.temperature = 0.7;
+        cfg.defaults.top_p = 0.75;
+        auto e = echo_of(body(R"("model":"openai.gpt-5")", R"("input":"x")"), cfg);
         CHECK(e["temperature"].IsNull());
         CHECK(e["top_p"].IsNull());
+    }
+    SECTION("a reasoning family without a length gets its maximum")
+    {
+        auto e = echo_of(body(R"("model":"xai.grok-4")", R"("input":"x")"));
+        CHECK(e["max_output_tokens"].GetInt() == 16000);
     }
 }
 
