@@ -277,8 +277,11 @@ error_opt check_cohere_limits(const chat_request& req, bool prediction_sent, boo
 error_opt check_tools(chat_request& req, schema_budget& budget)
 {
     auto& alloc = req.doc->GetAllocator();
-    schema_options opts;
-    opts.drop_exclusive_bounds = req.model.oci_id.starts_with("google.");
+    // COHERE v1 flattens parameters to one Python type each; the others take JSON Schema.
+    schema_options opts = schema_options_for(req.model.oci_id);
+    if (req.model.format == api_format::cohere) {
+        opts.dialect = schema_dialect::flat;
+    }
     for (std::size_t i = 0; i < req.tools.size(); ++i) {
         chat_tool& t = req.tools[i];
         if (t.type == chat_tool::kind::not_object) {
@@ -365,8 +368,10 @@ error_opt validate_for_format(chat_request& req, const config& cfg)
     }
     if (req.response_format && req.response_format->schema != nullptr) {
         std::string err;
+        // The same rewrites as the tools' (a family refuses a construct in both places).
         req.response_format->cleaned =
-            clean_schema(*req.response_format->schema, req.doc->GetAllocator(), {}, budget, err);
+            clean_schema(*req.response_format->schema, req.doc->GetAllocator(),
+                         schema_options_for(req.model.oci_id), budget, err);
         if (!err.empty()) {
             return invalid_request("Unsupported JSON schema: " + err + ".",
                                    "response_format.json_schema.schema", "invalid_value");

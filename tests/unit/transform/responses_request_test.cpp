@@ -1360,3 +1360,46 @@ TEST_CASE("chat completions: file parts, reasoning_content and refusal sent back
         {"role":"assistant","content":"a","refusal":1},{"role":"user","content":"v"}]})",
              "messages[1].refusal", "invalid_type");
 }
+
+TEST_CASE(
+    "responses: text.format json_schema and function tool parameters get the chat path's "
+    "schema rewrites (kept as given, Gemini's subset for Gemini)",
+    "[transform][responses][schema]")
+{
+    const std::string schema =
+        R"({"type":"object","properties":{"days":{"anyOf":[{"type":"integer"},{"type":"null"}]},"note":{"type":["string","null"]},"n":{"type":"number","exclusiveMinimum":0}},"required":["days"]})";
+    auto request = [&](const std::string& model) {
+        return R"({"model":")" + model +
+               R"(","input":"Hi","tools":[{"type":"function","name":"f","parameters":)" + schema +
+               R"(}],"text":{"format":{"type":"json_schema","name":"r","schema":)" + schema + "}}}";
+    };
+    auto to_json = [](const rapidjson::Value& v) {
+        rapidjson::StringBuffer sb;
+        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+        v.Accept(w);
+        return std::string(sb.GetString());
+    };
+    SECTION("a GENERIC model other than Gemini keeps anyOf and type lists")
+    {
+        auto cr = chat_request_of(request("meta.llama-3.3-70b-instruct"));
+        const auto& tool = cr["tools"][0]["parameters"];
+        const auto& rf = cr["responseFormat"]["jsonSchema"]["schema"];
+        CHECK(to_json(tool) == to_json(rf));
+        CHECK(tool["properties"]["days"]["anyOf"].Size() == 2);
+        CHECK(tool["properties"]["note"]["type"].IsArray());
+        CHECK(tool["properties"]["n"]["exclusiveMinimum"].GetInt() == 0);
+    }
+    SECTION("Gemini: the same rewrites in the tool and in text.format")
+    {
+        auto cr = chat_request_of(request("google.gemini-2.5-flash"));
+        const auto& tool = cr["tools"][0]["parameters"];
+        const auto& rf = cr["responseFormat"]["jsonSchema"]["schema"];
+        CHECK(to_json(tool) == to_json(rf));
+        CHECK_FALSE(tool["properties"]["days"].HasMember("anyOf"));
+        CHECK(std::string(tool["properties"]["days"]["type"].GetString()) == "integer");
+        CHECK(tool["properties"]["days"]["nullable"].GetBool());
+        CHECK(std::string(tool["properties"]["note"]["type"].GetString()) == "string");
+        CHECK_FALSE(tool["properties"]["n"].HasMember("exclusiveMinimum"));
+        CHECK(tool["properties"]["n"]["minimum"].GetInt() == 0);
+    }
+}
