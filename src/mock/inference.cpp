@@ -246,6 +246,47 @@ std::optional<std::string> json_mode_text(const rapidjson::Value& cr, std::strin
     return std::string(sb.GetString());
 }
 
+// As strict as OCI on the answer's length, on demand: OpenAI's own models refuse `maxTokens`,
+// and a length above the family's cap is refused. The caps: OCI's "response length is capped
+// at 4,000 tokens for each run" unless the family's page documents more. Kept apart from the
+// daemon's table on purpose. Empty when the length is acceptable.
+std::string check_length(const rapidjson::Document& d, std::string_view name)
+{
+    const auto& sm = d["servingMode"];
+    if (sm.HasMember("endpointId")) {
+        return {};  // dedicated: "the response length isn't capped"
+    }
+    const auto& cr = d["chatRequest"];
+    if (name.starts_with("openai.") && !name.starts_with("openai.gpt-oss") &&
+        cr.HasMember("maxTokens")) {
+        return "Invalid 'maxTokens': Unsupported parameter: 'maxTokens' is not supported with "
+               "this model. Use 'maxCompletionTokens' instead.";
+    }
+    struct cap
+    {
+        std::string_view prefix;
+        std::int64_t max;
+    };
+    static constexpr cap caps[] = {{"google.gemini-2.5", 65536},
+                                   {"xai.grok-4", 16000},
+                                   {"xai.grok-3-mini", 16000},
+                                   {"openai.gpt-oss", 16000}};
+    std::int64_t max = 4000;
+    for (const auto& c : caps) {
+        if (name.starts_with(c.prefix)) {
+            max = c.max;
+        }
+    }
+    for (const char* key : {"maxTokens", "maxCompletionTokens"}) {
+        if (cr.HasMember(key) && cr[key].IsInt64() && cr[key].GetInt64() > max) {
+            return "Invalid '" + std::string(key) + "': the response length of " +
+                   std::string(name) + " is capped at " + std::to_string(max) +
+                   " tokens for each run.";
+        }
+    }
+    return {};
+}
+
 // What the model "does" for one chat request.
 struct turn
 {
@@ -676,6 +717,9 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
         if ((cohere && format != "COHERE" && format != "COHEREV2") ||
             (!cohere && format != "GENERIC")) {
             return error_reply(400, "400", "Chat request type does not match serving model.");
+        }
+        if (auto bad = check_length(d, model); !bad.empty()) {
+            return error_reply(400, "400", bad);
         }
         auto r = chat_reply(d, model, format, opts.token_delay);
         // `mock-slow` also paces the writes of `mock-reset` and `mock-stall` when combined.
