@@ -666,15 +666,49 @@ error_opt parse_extras(const fields& fl, chat_request& req)
             return bad_type("web_search_options", "an object");
         }
         chat_web_search& out = req.web_search.emplace();
-        out.search_context_size = get_string(ws, "search_context_size");
-        const Value* loc = get(ws, "user_location");
-        const Value* approx = loc != nullptr ? get(*loc, "approximate") : nullptr;
-        if (approx != nullptr && approx->IsObject()) {
+        // search_context_size: low|medium|high → OCI's LOW|MEDIUM|HIGH.
+        if (const Value* sc = get(ws, "search_context_size"); sc != nullptr && !sc->IsNull()) {
+            std::string_view s = sc->IsString() ? sv(*sc) : "";
+            if (s != "low" && s != "medium" && s != "high") {
+                return invalid_request(
+                    "Invalid 'web_search_options.search_context_size': expected low, medium or "
+                    "high.",
+                    "web_search_options.search_context_size", "invalid_value");
+            }
+            out.search_context_size = s;
+        }
+        // user_location: {type: "approximate", approximate: {city, country, region, timezone}}
+        // → OCI's ApproximateLocation {city, region, country, timezone}; null means none.
+        if (const Value* loc = get(ws, "user_location"); loc != nullptr && !loc->IsNull()) {
+            if (!loc->IsObject()) {
+                return bad_type("web_search_options.user_location", "an object");
+            }
+            if (get_string(*loc, "type") != "approximate") {
+                return invalid_request(
+                    "Invalid 'web_search_options.user_location.type': expected 'approximate'.",
+                    "web_search_options.user_location.type", "invalid_value");
+            }
+            const Value* approx = get(*loc, "approximate");
+            if (approx == nullptr || !approx->IsObject()) {
+                return bad_type("web_search_options.user_location.approximate", "an object");
+            }
             out.has_location = true;
-            out.city = get_string(*approx, "city");
-            out.region = get_string(*approx, "region");
-            out.country = get_string(*approx, "country");
-            out.timezone = get_string(*approx, "timezone");
+            const std::pair<const char*, std::string_view*> keys[] = {{"city", &out.city},
+                                                                      {"region", &out.region},
+                                                                      {"country", &out.country},
+                                                                      {"timezone", &out.timezone}};
+            for (const auto& [k, dst] : keys) {
+                const Value* v = get(*approx, k);
+                if (v == nullptr || v->IsNull()) {
+                    continue;
+                }
+                if (!v->IsString()) {
+                    return bad_type(
+                        std::string("web_search_options.user_location.approximate.") + k,
+                        "a string");
+                }
+                *dst = sv(*v);
+            }
         }
     }
     return std::nullopt;

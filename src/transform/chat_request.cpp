@@ -80,6 +80,7 @@ chat_plan make_chat_plan(const chat_request& req, const config& cfg)
     plan.n = static_cast<int>(req.n.value_or(1));
     plan.logprobs = req.logprobs;
     plan.top_logprobs = static_cast<int>(req.top_logprobs.value_or(0));
+    plan.service_tier = to_lower(req.service_tier_sent.value_or(""));
     // Validated for its format: writing cannot fail.
     rapidjson::StringBuffer sb;
     json_writer w(sb);

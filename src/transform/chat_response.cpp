@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -105,6 +108,156 @@ std::string sanitize_message(std::string_view s, std::size_t max_len)
         r.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
     }
     return r;
+}
+
+void append_logprob(std::string& out, double v)
+{
+    if (!std::isfinite(v)) {
+        v = -9999.0;  // OpenAI's "very unlikely"; JSON has no infinities
+    }
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+namespace {
+
+// A log probability OCI sent as a number or (GENERIC topLogprobs) a numeric string.
+double logprob_of(const Value& v)
+{
+    if (v.IsNumber()) {
+        return v.GetDouble();
+    }
+    if (v.IsString()) {
+        const char* s = v.GetString();
+        char* end = nullptr;
+        double d = std::strtod(s, &end);
+        return end != s ? d : -9999.0;
+    }
+    return -9999.0;
+}
+
+void append_token_head(std::string& out, bool& first, std::string_view token, double lp)
+{
+    out += first ? "{\"token\":" : ",{\"token\":";
+    first = false;
+    append_json_string(out, token);
+    out += ",\"logprob\":";
+    append_logprob(out, lp);
+    out += ",\"bytes\":null,\"top_logprobs\":[";
+}
+
+}  // namespace
+
+void append_generic_logprobs(std::string& out, bool& first, const Value& lp, int top)
+{
+    const Value* tokens = get(lp, "tokens");
+    const Value* lps = get(lp, "tokenLogprobs");
+    const Value* tops = get(lp, "topLogprobs");
+    if (tokens == nullptr || !tokens->IsArray()) {
+        return;
+    }
+    std::vector<std::pair<std::string_view, double>> alts;
+    for (rapidjson::SizeType i = 0; i < tokens->Size(); ++i) {
+        const Value& t = (*tokens)[i];
+        double v =
+            lps != nullptr && lps->IsArray() && i < lps->Size() ? logprob_of((*lps)[i]) : -9999.0;
+        append_token_head(out, first, t.IsString() ? sv(t) : "", v);
+        if (top > 0 && tops != nullptr && tops->IsArray() && i < tops->Size() &&
+            (*tops)[i].IsObject()) {
+            // The `top` most likely, most likely first (OCI may add the sampled token).
+            alts.clear();
+            for (auto it = (*tops)[i].MemberBegin(); it != (*tops)[i].MemberEnd(); ++it) {
+                alts.emplace_back(sv(it->name), logprob_of(it->value));
+            }
+            std::stable_sort(alts.begin(), alts.end(),
+                             [](const auto& a, const auto& b) { return a.second > b.second; });
+            std::size_t n = std::min(alts.size(), static_cast<std::size_t>(top));
+            for (std::size_t k = 0; k < n; ++k) {
+                out += k > 0 ? ",{\"token\":" : "{\"token\":";
+                append_json_string(out, alts[k].first);
+                out += ",\"logprob\":";
+                append_logprob(out, alts[k].second);
+                out += ",\"bytes\":null}";
+            }
+        }
+        out += "]}";
+    }
+}
+
+void append_cohere_logprobs(std::string& out, bool& first, const Value& lps)
+{
+    if (!lps.IsArray()) {
+        return;
+    }
+    for (auto& e : lps.GetArray()) {
+        double sum = 0;
+        if (const Value* v = get(e, "logProbabilities"); v != nullptr && v->IsArray()) {
+            for (auto& x : v->GetArray()) {
+                sum += logprob_of(x);
+            }
+        }
+        append_token_head(out, first, get_string(e, "text"), sum);
+        out += "]}";
+    }
+}
+
+std::string wrap_logprobs(std::string_view items)
+{
+    std::string out;
+    out.reserve(items.size() + 32);
+    out += "{\"content\":[";
+    out += items;
+    out += "],\"refusal\":null}";
+    return out;
+}
+
+void read_url_citations(const Value& anns, std::vector<answer_citation>& out)
+{
+    if (!anns.IsArray()) {
+        return;
+    }
+    for (auto& a : anns.GetArray()) {
+        const Value* u = get(a, "urlCitation");
+        if (u == nullptr || !u->IsObject()) {
+            continue;
+        }
+        answer_citation ci;
+        std::int64_t v = 0;
+        if (const Value* p = get(*u, "startIndex"); p != nullptr && as_count(*p, v)) {
+            ci.start_index = v;
+        }
+        if (const Value* p = get(*u, "endIndex"); p != nullptr && as_count(*p, v)) {
+            ci.end_index = v;
+        }
+        ci.title = get_string(*u, "title");
+        ci.url = get_string(*u, "url");
+        out.push_back(std::move(ci));
+    }
+}
+
+void append_annotations(std::string& out, const std::vector<answer_citation>& cs)
+{
+    out += "[";
+    for (std::size_t k = 0; k < cs.size(); ++k) {
+        const answer_citation& a = cs[k];
+        out += k > 0 ? "," : "";
+        out += "{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":";
+        append_int(out, a.start_index);
+        out += ",\"end_index\":";
+        append_int(out, a.end_index);
+        out += ",\"title\":";
+        append_json_string(out, a.title);
+        out += ",\"url\":";
+        append_json_string(out, a.url);
+        out += "}}";
+    }
+    out += "]";
+}
+
+std::string_view printable_or_empty(std::string_view s, std::size_t max_len)
+{
+    return s.size() <= max_len && !has_control_chars(s) ? s : std::string_view{};
 }
 
 }  // namespace detail
@@ -253,77 +406,127 @@ void add_call(answer_choice& c, std::string id, std::string_view name, std::stri
                                             args.empty() ? std::string("{}") : std::string(args)});
 }
 
-// GENERIC `annotations`: the url citations (other kinds have no OpenAI spelling).
-void read_citations(const Value& anns, answer_choice& c)
+// GENERIC arguments: a string as sent; an object (some models) as its JSON text.
+std::string arguments_text(const Value* a)
 {
-    if (!anns.IsArray()) {
-        return;
-    }
-    for (auto& a : anns.GetArray()) {
-        const Value* u = get(a, "urlCitation");
-        if (u == nullptr || !u->IsObject()) {
-            continue;
-        }
-        answer_citation ci;
-        std::int64_t v = 0;
-        if (const Value* p = get(*u, "startIndex"); p != nullptr && detail::as_count(*p, v)) {
-            ci.start_index = v;
-        }
-        if (const Value* p = get(*u, "endIndex"); p != nullptr && detail::as_count(*p, v)) {
-            ci.end_index = v;
-        }
-        ci.title = get_string(*u, "title");
-        ci.url = get_string(*u, "url");
-        c.citations.push_back(std::move(ci));
-    }
-}
-
-// GENERIC legacy logprobs → OpenAI chat logprobs.
-std::string convert_logprobs(const Value& lp, int top)
-{
-    const Value* tokens = get(lp, "tokens");
-    const Value* lps = get(lp, "tokenLogprobs");
-    const Value* tops = get(lp, "topLogprobs");
-    if (tokens == nullptr || !tokens->IsArray()) {
+    if (a == nullptr || a->IsNull()) {
         return {};
     }
-    std::string out = "{\"content\":[";
-    for (rapidjson::SizeType i = 0; i < tokens->Size(); ++i) {
-        if (i > 0) {
-            out += ",";
-        }
-        out += "{\"token\":";
-        append_json_string(out, (*tokens)[i].IsString() ? sv((*tokens)[i]) : "");
-        out += ",\"logprob\":";
-        double v = 0;
-        if (lps != nullptr && lps->IsArray() && i < lps->Size() && (*lps)[i].IsNumber()) {
-            v = (*lps)[i].GetDouble();
-        }
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", v);
-        out += buf;
-        out += ",\"bytes\":null,\"top_logprobs\":[";
-        if (top > 0 && tops != nullptr && tops->IsArray() && i < tops->Size() &&
-            (*tops)[i].IsObject()) {
-            bool first = true;
-            for (auto it = (*tops)[i].MemberBegin(); it != (*tops)[i].MemberEnd(); ++it) {
-                double t = it->value.IsNumber()   ? it->value.GetDouble()
-                           : it->value.IsString() ? std::strtod(it->value.GetString(), nullptr)
-                                                  : 0.0;
-                out += first ? "" : ",";
-                first = false;
-                out += "{\"token\":";
-                append_json_string(out, sv(it->name));
-                std::snprintf(buf, sizeof buf, "%.17g", t);
-                out += ",\"logprob\":";
-                out += buf;
-                out += ",\"bytes\":null}";
+    return a->IsString() ? std::string(sv(*a)) : detail::to_json(*a);
+}
+
+// A Cohere citation's url source (a document object with a string `url`) → url_citation.
+void add_url_citation(answer_choice& c, std::int64_t start, std::int64_t end, const Value& doc)
+{
+    const Value* url = get(doc, "url");
+    if (url == nullptr || !url->IsString() || url->GetStringLength() == 0) {
+        return;
+    }
+    c.citations.push_back(
+        answer_citation{start, end, std::string(get_string(doc, "title")), std::string(sv(*url))});
+}
+
+void open_cohere_citation(std::string& out, std::int64_t start, std::int64_t end,
+                          std::string_view text)
+{
+    out += out.empty() ? "[{\"start_index\":" : ",{\"start_index\":";
+    detail::append_int(out, start);
+    out += ",\"end_index\":";
+    detail::append_int(out, end);
+    out += ",\"text\":";
+    append_json_string(out, text);
+    out += ",\"sources\":[";
+}
+
+void append_source(std::string& out, bool& first, std::string_view type, std::string_view id)
+{
+    out += first ? "{\"type\":" : ",{\"type\":";
+    first = false;
+    append_json_string(out, type);
+    out += ",\"id\":";
+    append_json_string(out, id);
+    out += "}";
+}
+
+std::int64_t count_of(const Value& obj, std::string_view key)
+{
+    std::int64_t v = 0;
+    const Value* p = get(obj, key);
+    return p != nullptr && detail::as_count(*p, v) ? v : 0;
+}
+
+// COHERE `citations` ([{start, end, text, documentIds}]) with the answer's `documents`: the
+// `citations` extension, and a url_citation for each cited document that has a `url`.
+void read_cohere_citations(const Value& cr, answer_choice& c)
+{
+    const Value* cits = get(cr, "citations");
+    if (cits == nullptr || !cits->IsArray() || cits->Empty()) {
+        return;
+    }
+    const Value* docs = get(cr, "documents");
+    std::string& out = c.cohere_citations;
+    for (auto& ci : cits->GetArray()) {
+        std::int64_t start = count_of(ci, "start");
+        std::int64_t end = count_of(ci, "end");
+        open_cohere_citation(out, start, end, get_string(ci, "text"));
+        bool first = true;
+        if (const Value* ids = get(ci, "documentIds"); ids != nullptr && ids->IsArray()) {
+            for (auto& id : ids->GetArray()) {
+                if (!id.IsString()) {
+                    continue;
+                }
+                append_source(out, first, "document", sv(id));
+                if (docs == nullptr || !docs->IsArray()) {
+                    continue;
+                }
+                for (auto& d : docs->GetArray()) {
+                    if (get_string(d, "id") == sv(id)) {
+                        add_url_citation(c, start, end, d);
+                        break;
+                    }
+                }
             }
         }
         out += "]}";
     }
-    out += "]}";
-    return out;
+    out += "]";
+}
+
+// COHEREV2 `message.citations` ([{start, end, text, type, sources:[{type, tool{id},
+// document{id, document}}]}]): those of the answer text (TEXT_CONTENT) only.
+void read_cohere_v2_citations(const Value& m, answer_choice& c)
+{
+    const Value* cits = get(m, "citations");
+    if (cits == nullptr || !cits->IsArray()) {
+        return;
+    }
+    std::string& out = c.cohere_citations;
+    for (auto& ci : cits->GetArray()) {
+        std::string_view type = get_string(ci, "type");
+        if (!type.empty() && type != "TEXT_CONTENT") {
+            continue;  // thinking or plan text: not in the answer's content
+        }
+        std::int64_t start = count_of(ci, "start");
+        std::int64_t end = count_of(ci, "end");
+        open_cohere_citation(out, start, end, get_string(ci, "text"));
+        bool first = true;
+        if (const Value* srcs = get(ci, "sources"); srcs != nullptr && srcs->IsArray()) {
+            for (auto& src : srcs->GetArray()) {
+                if (const Value* d = get(src, "document"); d != nullptr && d->IsObject()) {
+                    append_source(out, first, "document", get_string(*d, "id"));
+                    if (const Value* body = get(*d, "document"); body != nullptr) {
+                        add_url_citation(c, start, end, *body);
+                    }
+                } else if (const Value* t = get(src, "tool"); t != nullptr && t->IsObject()) {
+                    append_source(out, first, "tool", get_string(*t, "id"));
+                }
+            }
+        }
+        out += "]}";
+    }
+    if (!out.empty()) {
+        out += "]";
+    }
 }
 
 api_error bad_upstream(std::string_view why)
@@ -352,6 +555,7 @@ result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan
         fmt = to_string(plan.model.format);
     }
     chat_answer answer;
+    answer.model_version = detail::printable_or_empty(get_string(doc, "modelVersion"));
     answer.created = parse_iso8601(get_string(*cr, "timeCreated"));
     if (answer.created < 0) {
         answer.created = now_unix;
@@ -388,16 +592,19 @@ result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan
                             call_id = synthetic_tool_call_id(id, ci, static_cast<int>(j));
                         }
                         add_call(co, std::move(call_id), get_string(tc, "name"),
-                                 get_string(tc, "arguments"));
+                                 arguments_text(get(tc, "arguments")));
                     }
                 }
                 if (const Value* anns = get(*m, "annotations"); anns != nullptr) {
-                    read_citations(*anns, co);
+                    detail::read_url_citations(*anns, co.citations);
                 }
             }
             co.finish = std::string(map_finish_reason(get_string(c, "finishReason")));
             if (const Value* lp = get(c, "logprobs"); lp != nullptr && plan.logprobs) {
-                co.logprobs = convert_logprobs(*lp, plan.top_logprobs);
+                std::string items;
+                bool first = true;
+                detail::append_generic_logprobs(items, first, *lp, plan.top_logprobs);
+                co.logprobs = detail::wrap_logprobs(items);
             }
             answer.choices.push_back(std::move(co));
         }
@@ -417,6 +624,7 @@ result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan
                          params != nullptr ? detail::to_json(*params) : "{}");
             }
         }
+        read_cohere_citations(*cr, co);
         co.finish = std::string(map_finish_reason(get_string(*cr, "finishReason")));
         error_message = get_string(*cr, "errorMessage");
         answer.choices.push_back(std::move(co));
@@ -445,6 +653,13 @@ result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan
                     add_call(co, std::move(call_id), name, args);
                 }
             }
+            read_cohere_v2_citations(*m, co);
+        }
+        if (const Value* lps = get(*cr, "logProbabilities"); lps != nullptr && plan.logprobs) {
+            std::string items;
+            bool first = true;
+            detail::append_cohere_logprobs(items, first, *lps);
+            co.logprobs = detail::wrap_logprobs(items);
         }
         co.finish = std::string(map_finish_reason(get_string(*cr, "finishReason")));
         error_message = get_string(*cr, "errorMessage");
@@ -475,7 +690,8 @@ std::string write_chat_completion(const chat_answer& answer, const chat_plan& pl
     // One allocation: the texts plus room for the envelope and escapes.
     std::size_t size = 512;
     for (const answer_choice& c : answer.choices) {
-        size += c.text.size() + c.reasoning.size() + c.refusal.size() + c.logprobs.size() + 256;
+        size += c.text.size() + c.reasoning.size() + c.refusal.size() + c.logprobs.size() +
+                c.cohere_citations.size() + c.citations.size() * 128 + 256;
         for (const answer_tool_call& t : c.tool_calls) {
             size += t.id.size() + t.name.size() + t.arguments.size() + 96;
         }
@@ -510,21 +726,12 @@ std::string write_chat_completion(const chat_answer& answer, const chat_plan& pl
             append_json_string(out, c.reasoning);
         }
         if (!c.citations.empty()) {
-            out += ",\"annotations\":[";
-            for (std::size_t k = 0; k < c.citations.size(); ++k) {
-                const answer_citation& a = c.citations[k];
-                out += k > 0 ? "," : "";
-                out += "{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":";
-                detail::append_int(out, a.start_index);
-                out += ",\"end_index\":";
-                detail::append_int(out, a.end_index);
-                out += ",\"title\":";
-                append_json_string(out, a.title);
-                out += ",\"url\":";
-                append_json_string(out, a.url);
-                out += "}}";
-            }
-            out += "]";
+            out += ",\"annotations\":";
+            detail::append_annotations(out, c.citations);
+        }
+        if (!c.cohere_citations.empty()) {
+            out += ",\"citations\":";
+            out += c.cohere_citations;
         }
         if (!c.tool_calls.empty()) {
             out += ",\"tool_calls\":[";
@@ -550,6 +757,14 @@ std::string write_chat_completion(const chat_answer& answer, const chat_plan& pl
     if (answer.usage.present) {
         out += ",\"usage\":";
         detail::append_usage(out, answer.usage);
+    }
+    if (!plan.service_tier.empty()) {
+        out += ",\"service_tier\":";
+        append_json_string(out, plan.service_tier);
+    }
+    if (!answer.model_version.empty()) {
+        out += ",\"system_fingerprint\":";
+        append_json_string(out, answer.model_version);
     }
     out += "}";
     return out;

@@ -242,10 +242,11 @@ error_opt check_cohere_limits(const chat_request& req, bool prediction_sent, boo
     if (req.n && *req.n > 1) {
         return not_expressible("n > 1", "n", f);
     }
-    if (req.logprobs) {
+    // COHEREV2 gives the chosen tokens' log probabilities (isLogProbsEnabled), no alternatives.
+    if (req.logprobs && f == api_format::cohere) {
         return not_expressible("logprobs", "logprobs", f);
     }
-    if (req.top_logprobs) {
+    if (req.top_logprobs && (f == api_format::cohere || *req.top_logprobs > 0)) {
         return not_expressible("top_logprobs", "top_logprobs", f);
     }
     if (req.logit_bias != nullptr && req.logit_bias->MemberCount() > 0) {

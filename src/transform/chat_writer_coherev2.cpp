@@ -31,6 +31,10 @@ void write_chat_coherev2(json_writer& w, const chat_request& req, const config& 
         write_response_format(w, *req.response_format, false);
     }
     write_generation(w, req, cfg, false);
+    if (req.logprobs) {
+        w.Key("isLogProbsEnabled");
+        w.Bool(true);
+    }
     if (!req.reasoning_effort.empty()) {
         // Thinking: on or off.
         w.Key("thinking");

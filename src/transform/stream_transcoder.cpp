@@ -70,17 +70,11 @@ class chat_chunk_writer final : public stream_writer
 public:
     chat_chunk_writer(const chat_plan& plan, std::string_view id, std::int64_t created,
                       std::size_t choices)
-        : plan_(plan), role_sent_(choices, false)
+        : plan_(plan), id_(id), created_(created), role_sent_(choices, false)
     {
-        // The fixed head of every chunk.
-        std::string head = "data: {\"id\":";
-        append_json_string(head, id);
-        head += ",\"object\":\"chat.completion.chunk\",\"created\":";
-        detail::append_int(head, created);
-        head += ",\"model\":";
-        append_json_string(head, plan_.client_model);
-        prefix_ = head + ",\"choices\":[";
-        usage_prefix_ = head + ",\"choices\":[],\"usage\":";
+        // With include_usage every chunk before the usage chunk says `"usage":null`.
+        suffix_ = plan_.client_wants_usage ? "],\"usage\":null}\n\n" : "]}\n\n";
+        make_prefix({});
     }
 
     void text(std::string& out, std::size_t choice, std::string_view text, bool reasoning) override
@@ -90,6 +84,25 @@ public:
         append_json_string(out, text);
         end_chunk(out, {});
     }
+
+    void text_with_extras(std::string& out, std::size_t choice, std::string_view text,
+                          const stream_extras& x) override
+    {
+        begin_chunk(out, choice);
+        const bool cites = x.citations != nullptr && !x.citations->empty();
+        if (!text.empty() || !cites) {
+            out += "\"content\":";
+            append_json_string(out, text);
+            out += ",";
+        }
+        if (cites) {
+            out += "\"annotations\":";
+            detail::append_annotations(out, *x.citations);
+        }
+        end_chunk(out, {}, x.logprobs);
+    }
+
+    void model_version(std::string_view version) override { make_prefix(version); }
 
     void tool_call(std::string& out, std::size_t choice, const stream_tool_call& call) override
     {
@@ -128,7 +141,8 @@ public:
     {
         // Usage after every finish chunk, only when the client asked; then OpenAI's end.
         if (plan_.client_wants_usage && usage.present) {
-            out += usage_prefix_;
+            out += head_;
+            out += ",\"choices\":[],\"usage\":";
             detail::append_usage(out, usage);
             out += "}\n\n";
         }
@@ -156,24 +170,52 @@ private:
         }
     }
 
-    static void end_chunk(std::string& out, std::string_view finish_reason)
+    void end_chunk(std::string& out, std::string_view finish_reason,
+                   std::string_view logprobs = {}) const
     {
         // Drop a dangling comma left by begin_chunk when the delta has no other field.
         if (out.back() == ',') {
             out.pop_back();
         }
-        out += "},\"logprobs\":null,\"finish_reason\":";
+        out += "},\"logprobs\":";
+        out += logprobs.empty() ? std::string_view("null") : logprobs;
+        out += ",\"finish_reason\":";
         if (finish_reason.empty()) {
             out += "null";
         } else {
             append_json_string(out, finish_reason);
         }
-        out += "}]}\n\n";
+        out += "}";
+        out += suffix_;
+    }
+
+    // The fixed head of every chunk: id, object, created, model, service_tier (the client's)
+    // and system_fingerprint (OCI's modelVersion, once known).
+    void make_prefix(std::string_view fingerprint)
+    {
+        head_ = "data: {\"id\":";
+        append_json_string(head_, id_);
+        head_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
+        detail::append_int(head_, created_);
+        head_ += ",\"model\":";
+        append_json_string(head_, plan_.client_model);
+        if (!plan_.service_tier.empty()) {
+            head_ += ",\"service_tier\":";
+            append_json_string(head_, plan_.service_tier);
+        }
+        if (!fingerprint.empty()) {
+            head_ += ",\"system_fingerprint\":";
+            append_json_string(head_, fingerprint);
+        }
+        prefix_ = head_ + ",\"choices\":[";
     }
 
     const chat_plan& plan_;
-    std::string prefix_;  // `data: {"id":...,"choices":[`
-    std::string usage_prefix_;
+    std::string id_;
+    std::int64_t created_;
+    std::string head_;    // `data: {"id":...` up to the choices
+    std::string prefix_;  // head_ + `,"choices":[`
+    std::string suffix_;  // after the choice: `]}` or `],"usage":null}`, and the blank line
     std::vector<bool> role_sent_;
 };
 
@@ -250,10 +292,10 @@ void stream_transcoder::finish_on_eof(std::string& out)
 }
 
 void stream_transcoder::emit_text(std::string& out, std::size_t index, std::string_view text,
-                                  bool reasoning)
+                                  bool reasoning, const stream_extras& extras)
 {
     choice_state& c = choices_[index];
-    if (text.empty() && (c.started || reasoning)) {
+    if (text.empty() && (c.started || reasoning) && extras.empty()) {
         return;
     }
     if (!reasoning) {
@@ -261,7 +303,11 @@ void stream_transcoder::emit_text(std::string& out, std::size_t index, std::stri
         c.text_len += text.size();
     }
     c.started = true;
-    writer_->text(out, index, text, reasoning);
+    if (extras.empty()) {
+        writer_->text(out, index, text, reasoning);
+    } else {
+        writer_->text_with_extras(out, index, text, extras);
+    }
 }
 
 void stream_transcoder::emit_tool_call(std::string& out, std::size_t index, std::string_view id,
@@ -418,6 +464,14 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
     }
     std::string_view finish = get_string(ev, "finishReason");
     choice_state& c = choices_[index];
+    // OCI's model version, when its events carry one: system_fingerprint from here on.
+    if (!model_version_seen_) {
+        if (std::string_view mv = detail::printable_or_empty(get_string(ev, "modelVersion"));
+            !mv.empty()) {
+            model_version_seen_ = true;
+            writer_->model_version(mv);
+        }
+    }
     // Text and reasoning of this event.
     std::string text;
     std::string reasoning;
@@ -444,6 +498,29 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
             text.clear();
         }
     }
+    // Log probabilities (when asked; not of restated text) and url annotations of this event.
+    std::string logprobs;
+    std::vector<answer_citation> citations;
+    if (!c.finished) {
+        std::string items;
+        bool first_item = true;
+        if (plan_.logprobs && !text.empty()) {
+            if (const Value* lp = get(ev, "logprobs"); lp != nullptr && lp->IsObject()) {
+                detail::append_generic_logprobs(items, first_item, *lp, plan_.top_logprobs);
+            } else if (const Value* lps = get(ev, "logProbabilities"); lps != nullptr) {
+                detail::append_cohere_logprobs(items, first_item, *lps);
+            }
+        }
+        if (!first_item) {
+            logprobs = detail::wrap_logprobs(items);
+        }
+        if (const Value* anns =
+                msg != nullptr && msg->IsObject() ? get(*msg, "annotations") : nullptr;
+            anns != nullptr) {
+            detail::read_url_citations(*anns, citations);
+        }
+    }
+    const stream_extras extras{logprobs, &citations};
     if (c.finished) {
         text.clear();
         reasoning.clear();
@@ -453,9 +530,10 @@ void stream_transcoder::on_event(std::string_view json, std::string& out)
     if (!reasoning.empty()) {
         emit_text(out, index, reasoning, true);
     }
-    if (!text.empty() || (first && finish.empty() && calls == nullptr && reasoning.empty() &&
-                          msg != nullptr && msg->IsObject())) {
-        emit_text(out, index, text, false);
+    if (!text.empty() || !extras.empty() ||
+        (first && finish.empty() && calls == nullptr && reasoning.empty() && msg != nullptr &&
+         msg->IsObject())) {
+        emit_text(out, index, text, false, extras);
     } else if (f == api_format::cohere && first && finish.empty() && calls == nullptr &&
                get(ev, "text") != nullptr) {
         emit_text(out, index, text, false);

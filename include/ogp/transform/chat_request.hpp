@@ -48,6 +48,7 @@ struct chat_plan
     int n = 1;                        ///< choices requested
     bool logprobs = false;            ///< client asked for log probabilities
     int top_logprobs = 0;             ///< alternatives per token it asked for
+    std::string service_tier;         ///< `service_tier` as sent (lower case, validated), echoed
 };
 
 /// Translates an OpenAI `/v1/chat/completions` body into an OCI chat request. Invalid JSON,

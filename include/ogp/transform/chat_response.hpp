@@ -66,6 +66,7 @@ struct answer_choice
     std::string refusal;
     std::vector<answer_tool_call> tool_calls;
     std::vector<answer_citation> citations;
+    std::string cohere_citations;  ///< serialised `citations` extension array (Cohere), or empty
     std::string finish;    ///< OpenAI's finish reason (map_finish_reason; tool calls win over stop)
     std::string logprobs;  ///< serialised OpenAI chat logprobs object, or empty
 };
@@ -74,7 +75,8 @@ struct answer_choice
 /// of the chat completion and of the Response object.
 struct chat_answer
 {
-    std::int64_t created = 0;  ///< `timeCreated`, else the caller's now
+    std::int64_t created = 0;   ///< `timeCreated`, else the caller's now
+    std::string model_version;  ///< ChatResult `modelVersion` (printable, bounded), or empty
     std::vector<answer_choice> choices;
     token_usage usage;
 };
@@ -85,7 +87,8 @@ struct chat_answer
 result<chat_answer> parse_chat_answer(std::string_view oci_body, const chat_plan& plan,
                                       std::string_view id, std::int64_t now_unix);
 
-/// Writes the OpenAI `chat.completion` JSON body of `answer`.
+/// Writes the OpenAI `chat.completion` JSON body of `answer`: `system_fingerprint` is OCI's
+/// `modelVersion` when it sent one, `service_tier` the client's when it sent one.
 std::string write_chat_completion(const chat_answer& answer, const chat_plan& plan,
                                   std::string_view completion_id);
 

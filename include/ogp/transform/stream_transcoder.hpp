@@ -21,6 +21,16 @@ struct stream_tool_call
     std::string_view arguments;  ///< this fragment's argument text (may be empty)
 };
 
+/// What came with an event's text besides the text itself (either part may be empty): the
+/// tokens' log probabilities as OpenAI chat JSON (`{"content":[...],"refusal":null}`, when the
+/// client asked) and OCI's url citations.
+struct stream_extras
+{
+    std::string_view logprobs;
+    const std::vector<answer_citation>* citations = nullptr;
+    bool empty() const { return logprobs.empty() && (citations == nullptr || citations->empty()); }
+};
+
 /// The client side of a stream: receives, in order, what the decoder found in OCI's events
 /// and appends its protocol's frames to `out`. Implementations: the chat chunk writer
 /// (stream_transcoder's default) and the Responses event writer (responses.hpp). Called by
@@ -35,6 +45,18 @@ public:
     /// choice's first event (chat announces the role with it).
     virtual void text(std::string& out, std::size_t choice, std::string_view text,
                       bool reasoning) = 0;
+    /// Answer text of `choice` (may be empty) with its non-empty `extras`; called instead of
+    /// text() when an event carried extras. The default ignores the extras.
+    virtual void text_with_extras(std::string& out, std::size_t choice, std::string_view text,
+                                  const stream_extras& extras)
+    {
+        (void)extras;
+        if (!text.empty()) {
+            this->text(out, choice, text, false);
+        }
+    }
+    /// OCI's `modelVersion`, when an event carries it (before the frames of that event).
+    virtual void model_version(std::string_view version) { (void)version; }
     virtual void tool_call(std::string& out, std::size_t choice, const stream_tool_call& call) = 0;
     /// `choice` finished with OpenAI's `reason`: stop, length, tool_calls or content_filter.
     virtual void finish(std::string& out, std::size_t choice, std::string_view reason) = 0;
@@ -51,9 +73,12 @@ public:
 /// stream_writer; by default the writer of OpenAI `chat.completion.chunk` frames: role on the
 /// first chunk of each choice, text, reasoning and tool-call deltas (stable `index`, one id
 /// per call), exactly one finish chunk per choice, the usage chunk (`choices: []`) when the
-/// client asked, then `data: [DONE]`. Cohere's restated text is dropped. A mid-stream OCI
-/// error, a malformed or oversized event becomes the writer's error(). One instance per
-/// response; not thread-safe; never throws on bad input.
+/// client asked (every chunk before it then has `"usage":null`, as OpenAI's), then
+/// `data: [DONE]`. Log probabilities (when asked) and url annotations ride on the text chunk
+/// of their event; `service_tier` (the client's) and `system_fingerprint` (OCI's
+/// `modelVersion`, once an event carried it) are on every chunk. Cohere's restated text is dropped.
+/// A mid-stream OCI error, a malformed or oversized event becomes the writer's error(). One
+/// instance per response; not thread-safe; never throws on bad input.
 class stream_transcoder
 {
 public:
@@ -113,7 +138,8 @@ private:
 
     void start(std::string& out);
     void on_event(std::string_view json, std::string& out);
-    void emit_text(std::string& out, std::size_t index, std::string_view text, bool reasoning);
+    void emit_text(std::string& out, std::size_t index, std::string_view text, bool reasoning,
+                   const stream_extras& extras = {});
     void emit_tool_call(std::string& out, std::size_t index, std::string_view id,
                         std::string_view name, std::string_view args);
     void emit_finish(std::string& out, std::size_t index, std::string_view oci_reason);
@@ -133,6 +159,7 @@ private:
     bool done_ = false;
     bool failed_ = false;
     bool cohere_calls_taken_ = false;
+    bool model_version_seen_ = false;
 };
 
 }  // namespace ogp::transform

@@ -22,6 +22,7 @@ struct stream_case
     bool include_usage = false;
     int n = 1;
     std::string expect;  // complete, error, incomplete, awaiting_usage
+    std::string extra;   // more request members (`"logprobs":true`), optional
     std::string upstream;
 };
 
@@ -39,6 +40,7 @@ stream_case load_case(const std::string& name)
     c.include_usage = d["include_usage"].GetBool();
     c.n = d.HasMember("n") ? d["n"].GetInt() : 1;
     c.expect = d["expect"].GetString();
+    c.extra = d.HasMember("extra") ? d["extra"].GetString() : "";
     return c;
 }
 
@@ -47,7 +49,8 @@ chat_plan plan_for(const stream_case& c)
     std::string body = R"({"model":")" + c.model +
                        R"(","messages":[{"role":"user","content":"x"}],"stream":true)" +
                        (c.include_usage ? R"(,"stream_options":{"include_usage":true})" : "") +
-                       (c.n > 1 ? R"(,"n":)" + std::to_string(c.n) : "") + "}";
+                       (c.n > 1 ? R"(,"n":)" + std::to_string(c.n) : "") +
+                       (c.extra.empty() ? "" : "," + c.extra) + "}";
     auto r = plan_chat(body, ogp_test::test_config());
     REQUIRE(r.ok());
     return r.value();
@@ -144,7 +147,7 @@ void check_invariants(const stream_case& c, const std::string& out, bool failed)
         CHECK(std::string(d["object"].GetString()) == "chat.completion.chunk");
         CHECK(std::string(d["id"].GetString()) == "chatcmpl-test");
         CHECK(std::string(d["model"].GetString()) == c.model);
-        if (d.HasMember("usage")) {
+        if (d.HasMember("usage") && !d["usage"].IsNull()) {
             // The usage chunk: no choices, after every finish chunk, only when asked.
             CHECK(c.include_usage);
             CHECK(d["choices"].Size() == 0);
@@ -153,6 +156,9 @@ void check_invariants(const stream_case& c, const std::string& out, bool failed)
             continue;
         }
         CHECK_FALSE(saw_usage);
+        // As OpenAI's: with include_usage every chunk before the usage chunk says
+        // `"usage":null`; without it, no chunk has the key.
+        CHECK(d.HasMember("usage") == c.include_usage);
         REQUIRE(d["choices"].Size() == 1);
         const auto& ch = d["choices"][0];
         int idx = ch["index"].GetInt();
@@ -394,6 +400,22 @@ TEST_CASE("stream specifics", "[transform][stream]")
         CHECK(f.t.done());
         CHECK(f.t.failed());
         CHECK(f.out.find("upstream_event_too_large") != std::string::npos);
+    }
+    SECTION("log probabilities only when asked, never for restated text")
+    {
+        stream_case c = load_case("generic_logprobs");
+        c.extra.clear();
+        std::string out = run(plan_for(c), {c.upstream});
+        CHECK(out.find("\"logprobs\":{") == std::string::npos);
+        CHECK(out.find("top_logprobs") == std::string::npos);
+        std::string asked = run_fixture("generic_logprobs");
+        // Two text events, two logprobs objects; the terminal restatement adds none.
+        std::size_t n = 0;
+        for (std::size_t p = asked.find("\"logprobs\":{"); p != std::string::npos;
+             p = asked.find("\"logprobs\":{", p + 1)) {
+            ++n;
+        }
+        CHECK(n == 2);
     }
     SECTION("mid-stream errors are OpenAI error events")
     {
