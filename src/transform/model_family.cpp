@@ -58,11 +58,8 @@ const model_family* find_model_family(std::string_view oci_model_id)
 
 output_length plan_output_length(const chat_request& req, const config& cfg)
 {
-    // The alias the request named, if the name still resolves to it.
+    // The alias the request named (resolve_model looks aliases up first, by the same name).
     const model_alias* alias = cfg.find_model(req.model_name);
-    if (alias != nullptr && alias->id != req.model.oci_id) {
-        alias = nullptr;
-    }
     // A dedicated endpoint's OCID names no family.
     const model_family* family =
         req.model.dedicated ? nullptr : find_model_family(req.model.oci_id);
