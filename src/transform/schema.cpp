@@ -47,6 +47,24 @@ std::unordered_set<std::string_view> member_names(const Value& obj)
     return names;
 }
 
+// The members of a mutable object, by index: C++20's reversed operators make RapidJSON's
+// non-const iterator comparisons ambiguous (clang's -Wambiguous-reversed-operator).
+Value::Member& member_at(Value& obj, rapidjson::SizeType i)
+{
+    return obj.MemberBegin()[i];
+}
+
+// The value of member `k` of `obj`, or null.
+Value* find_member(Value& obj, std::string_view k)
+{
+    for (rapidjson::SizeType i = 0; i < obj.MemberCount(); ++i) {
+        if (sv(member_at(obj, i).name) == k) {
+            return &member_at(obj, i).value;
+        }
+    }
+    return nullptr;
+}
+
 struct cleaner
 {
     const Value& root;
@@ -157,14 +175,14 @@ struct cleaner
             return;
         }
         auto names = member_names(into);
-        std::vector<Value::MemberIterator> add;
-        for (auto it = from.MemberBegin(); it != from.MemberEnd(); ++it) {
-            if (names.insert(sv(it->name)).second) {
-                add.push_back(it);
+        std::vector<rapidjson::SizeType> add;
+        for (rapidjson::SizeType i = 0; i < from.MemberCount(); ++i) {
+            if (names.insert(sv(member_at(from, i).name)).second) {
+                add.push_back(i);
             }
         }
-        for (auto it : add) {
-            into.AddMember(it->name, it->value, alloc);
+        for (auto i : add) {
+            into.AddMember(member_at(from, i).name, member_at(from, i).value, alloc);
         }
     }
 
@@ -175,20 +193,21 @@ struct cleaner
             return;
         }
         std::unordered_map<std::string_view, Value*> values;
-        for (auto it = into.MemberBegin(); it != into.MemberEnd(); ++it) {
-            values.emplace(sv(it->name), &it->value);
+        for (rapidjson::SizeType i = 0; i < into.MemberCount(); ++i) {
+            values.emplace(sv(member_at(into, i).name), &member_at(into, i).value);
         }
         std::unordered_set<std::string_view> added;
-        std::vector<Value::MemberIterator> add;
-        for (auto it = from.MemberBegin(); it != from.MemberEnd(); ++it) {
-            if (auto f = values.find(sv(it->name)); f != values.end()) {
-                *f->second = it->value;
-            } else if (added.insert(sv(it->name)).second) {
-                add.push_back(it);
+        std::vector<rapidjson::SizeType> add;
+        for (rapidjson::SizeType i = 0; i < from.MemberCount(); ++i) {
+            Value::Member& m = member_at(from, i);
+            if (auto f = values.find(sv(m.name)); f != values.end()) {
+                *f->second = m.value;
+            } else if (added.insert(sv(m.name)).second) {
+                add.push_back(i);
             }
         }
-        for (auto it : add) {
-            into.AddMember(it->name, it->value, alloc);
+        for (auto i : add) {
+            into.AddMember(member_at(from, i).name, member_at(from, i).value, alloc);
         }
     }
 
@@ -443,18 +462,18 @@ struct cleaner
         if (!exclusive.IsNumber()) {
             return;
         }
-        auto it = out.FindMember(name);
-        if (it == out.MemberEnd()) {
+        Value* bound = find_member(out, name);
+        if (bound == nullptr) {
             if (charge(1, 8)) {
                 out.AddMember(rapidjson::StringRef(name), Value(exclusive, alloc), alloc);
             }
             return;
         }
-        if (it->value.IsNumber()) {
+        if (bound->IsNumber()) {
             double e = exclusive.GetDouble();
-            double b = it->value.GetDouble();
+            double b = bound->GetDouble();
             if (lower ? e > b : e < b) {
-                it->value = Value(exclusive, alloc);
+                *bound = Value(exclusive, alloc);
             }
         }
     }
@@ -463,14 +482,13 @@ struct cleaner
     // required (Pydantic's strict schemas list every property as required).
     void drop_nullable_from_required(Value& out)
     {
-        auto props = out.FindMember("properties");
-        auto req = out.FindMember("required");
-        if (props == out.MemberEnd() || req == out.MemberEnd() || !props->value.IsObject() ||
-            !req->value.IsArray()) {
+        const Value* props = get(out, "properties");
+        Value* req = find_member(out, "required");
+        if (props == nullptr || req == nullptr || !props->IsObject() || !req->IsArray()) {
             return;
         }
         std::unordered_set<std::string_view> nullable;
-        for (auto it = props->value.MemberBegin(); it != props->value.MemberEnd(); ++it) {
+        for (auto it = props->MemberBegin(); it != props->MemberEnd(); ++it) {
             const Value* n = get(it->value, "nullable");
             if (n != nullptr && n->IsBool() && n->GetBool()) {
                 nullable.insert(sv(it->name));
@@ -480,12 +498,12 @@ struct cleaner
             return;
         }
         Value kept(rapidjson::kArrayType);
-        for (auto& name : req->value.GetArray()) {
+        for (auto& name : req->GetArray()) {
             if (!name.IsString() || !nullable.contains(sv(name))) {
                 kept.PushBack(name, alloc);
             }
         }
-        req->value = kept;
+        *req = kept;
     }
 
     // Cleans one member's value according to what the key holds: every place a schema can
