@@ -3,7 +3,10 @@
 // versions into their own prefixes by ctest fixtures (tests/e2e/CMakeLists.txt):
 //   [openai]  the official OpenAI SDK 6.x   sdk/cases.mjs (chat completions), sdk/responses.mjs
 //   [ai-sdk]  the Vercel AI SDK's openai(model) (a Responses model)            sdk/ai_sdk.mjs
+//             and openai.chat(model), openai.embedding(model)              sdk/ai_sdk_chat.mjs
 //   [agents]  the OpenAI Agents SDK on its default (Responses) model provider  sdk/agents.mjs
+//             and on OpenAIChatCompletionsModel
+//   [langchain] LangChain JS: ChatOpenAI, OpenAIEmbeddings                 sdk/langchain.mjs
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -36,6 +39,10 @@ const node_client ai_sdk{"ai_sdk.mjs", OGP_NODE_PREFIX_AI, "@ai-sdk/openai",
                          "e2e:npm_install_ai_sdk"};
 const node_client agents_sdk{"agents.mjs", OGP_NODE_PREFIX_AGENTS, "@openai/agents",
                              "e2e:npm_install_agents"};
+const node_client ai_sdk_chat{"ai_sdk_chat.mjs", OGP_NODE_PREFIX_AI, "@ai-sdk/openai",
+                              "e2e:npm_install_ai_sdk"};
+const node_client langchain{"langchain.mjs", OGP_NODE_PREFIX_LANGCHAIN, "@langchain/openai",
+                            "e2e:npm_install_langchain"};
 
 // What the daemon's access log says about the routes a case used.
 struct routes_used
@@ -43,6 +50,8 @@ struct routes_used
     std::size_t responses_ok = 0;   ///< POST /v1/responses answered 200
     std::size_t responses_all = 0;  ///< any request to /v1/responses...
     std::size_t chat_all = 0;       ///< any request to /v1/chat/completions
+    std::size_t chat_ok = 0;        ///< POST /v1/chat/completions answered 200
+    std::size_t embeddings_ok = 0;  ///< POST /v1/embeddings answered 200
 };
 
 // Runs `node sdk/<script> <name>` against a fresh stack; the case's output (and the daemon's log)
@@ -73,6 +82,8 @@ routes_used run_case(const node_client& client, const std::string& name)
     used.responses_ok = d.log_count("method=POST path=/v1/responses status=200 ");
     used.responses_all = d.log_count("path=/v1/responses");
     used.chat_all = d.log_count("path=/v1/chat/completions");
+    used.chat_ok = d.log_count("method=POST path=/v1/chat/completions status=200 ");
+    used.embeddings_ok = d.log_count("method=POST path=/v1/embeddings status=200 ");
     INFO("node stdout:\n"
          << r.out << "\nnode stderr:\n"
          << r.err << "\n(" << r.seconds << " s)\ndaemon log:\n"
@@ -93,6 +104,24 @@ void run_responses_case(const node_client& client, const std::string& name, bool
     if (only) {
         CHECK(used.chat_all == 0);
     }
+}
+
+// A case of a client's chat completions model: it must have used /v1/chat/completions and
+// never /v1/responses (a client switching to Responses would hide a broken chat route).
+void run_chat_case(const node_client& client, const std::string& name)
+{
+    auto used = run_case(client, name);
+    CHECK(used.chat_ok > 0);
+    CHECK(used.responses_all == 0);
+}
+
+// A case of a client's embedding model: only /v1/embeddings.
+void run_embeddings_case(const node_client& client, const std::string& name)
+{
+    auto used = run_case(client, name);
+    CHECK(used.embeddings_ok > 0);
+    CHECK(used.chat_all == 0);
+    CHECK(used.responses_all == 0);
 }
 
 }  // namespace
@@ -179,4 +208,68 @@ TEST_CASE("AI SDK: tool round trip with openai(model)", "[e2e][sdk][ai-sdk][resp
 TEST_CASE("Agents SDK: run with a function tool", "[e2e][sdk][agents][responses]")
 {
     run_responses_case(agents_sdk, "run");
+}
+
+TEST_CASE("AI SDK: generateText with openai.chat(model)", "[e2e][sdk][ai-sdk][chat]")
+{
+    run_chat_case(ai_sdk_chat, "generate");
+}
+
+TEST_CASE("AI SDK: streamText with openai.chat(model)", "[e2e][sdk][ai-sdk][chat]")
+{
+    run_chat_case(ai_sdk_chat, "stream");
+}
+
+TEST_CASE("AI SDK: tool round trip with openai.chat(model)", "[e2e][sdk][ai-sdk][chat]")
+{
+    run_chat_case(ai_sdk_chat, "tools");
+}
+
+TEST_CASE("AI SDK: generateObject with openai.chat(model) (nullable field)",
+          "[e2e][sdk][ai-sdk][chat]")
+{
+    run_chat_case(ai_sdk_chat, "object");
+}
+
+TEST_CASE("AI SDK: embedMany with openai.embedding(model)", "[e2e][sdk][ai-sdk][embeddings]")
+{
+    run_embeddings_case(ai_sdk_chat, "embed");
+}
+
+TEST_CASE("Agents SDK: run with a function tool and an outputType on OpenAIChatCompletionsModel",
+          "[e2e][sdk][agents][chat]")
+{
+    run_chat_case(agents_sdk, "chat");
+}
+
+TEST_CASE("LangChain: ChatOpenAI invoke", "[e2e][sdk][langchain][chat]")
+{
+    run_chat_case(langchain, "invoke");
+}
+
+TEST_CASE("LangChain: ChatOpenAI stream", "[e2e][sdk][langchain][chat]")
+{
+    run_chat_case(langchain, "stream");
+}
+
+TEST_CASE("LangChain: bindTools round trip (tool call, ToolMessage, answer)",
+          "[e2e][sdk][langchain][chat]")
+{
+    run_chat_case(langchain, "tools");
+}
+
+TEST_CASE("LangChain: withStructuredOutput (zod)", "[e2e][sdk][langchain][chat]")
+{
+    run_chat_case(langchain, "structured");
+}
+
+TEST_CASE("LangChain: OpenAIEmbeddings", "[e2e][sdk][langchain][embeddings]")
+{
+    run_embeddings_case(langchain, "embeddings");
+}
+
+TEST_CASE("LangChain: ChatOpenAI with useResponsesApi (invoke, bindTools round trip)",
+          "[e2e][sdk][langchain][responses]")
+{
+    run_responses_case(langchain, "responses");
 }
