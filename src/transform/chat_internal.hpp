@@ -21,6 +21,10 @@ api_error bad_type(std::string_view param, std::string_view expected);
 /// nearest value, HIGH. Empty for anything else.
 std::string oci_reasoning_effort(std::string_view effort);
 
+/// An `input_audio` part (`{input_audio: {data, format}}`, chat and Responses alike) into
+/// `p`: format wav or mp3, data non-empty base64; a 400 naming `param.input_audio...` else.
+error_opt parse_input_audio(const rapidjson::Value& part, const std::string& param, chat_part& p);
+
 /// 400 for a feature the OCI format `f` cannot express.
 api_error not_expressible(std::string_view what, std::string_view param, api_format f);
 

@@ -87,6 +87,67 @@ error_opt int_in(const rapidjson::Value* v, std::string_view param, std::int64_t
     return std::nullopt;
 }
 
+namespace {
+
+// Standard base64 (`+/`, `=` padding), whole quanta: what OCI decodes from a data URL.
+bool is_base64(std::string_view s)
+{
+    if (s.empty() || s.size() % 4 != 0) {
+        return false;
+    }
+    std::size_t pad = 0;
+    while (pad < 2 && s[s.size() - 1 - pad] == '=') {
+        ++pad;
+    }
+    for (std::size_t i = 0; i < s.size() - pad; ++i) {
+        const char c = s[i];
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+error_opt parse_input_audio(const rapidjson::Value& part, const std::string& param, chat_part& p)
+{
+    const rapidjson::Value* a = get(part, "input_audio");
+    if (a == nullptr || !a->IsObject()) {
+        return bad_type(param + ".input_audio", "an object");
+    }
+    p.type = chat_part::kind::audio;
+    const rapidjson::Value* format = get(*a, "format");
+    const std::string_view f = format != nullptr && format->IsString() ? sv(*format) : "";
+    // OCI reads the media type of the data URL; mp3 is audio/mpeg (RFC 3003).
+    if (f == "wav") {
+        p.media_type = "audio/wav";
+    } else if (f == "mp3") {
+        p.media_type = "audio/mpeg";
+    } else {
+        return invalid_request("Invalid 'input_audio.format': expected wav or mp3.",
+                               param + ".input_audio.format",
+                               format == nullptr ? "missing_required_parameter" : "invalid_value");
+    }
+    const rapidjson::Value* data = get(*a, "data");
+    if (data == nullptr || (data->IsString() && data->GetStringLength() == 0)) {
+        return invalid_request("Missing 'input_audio.data'.", param + ".input_audio.data",
+                               "missing_required_parameter");
+    }
+    if (!data->IsString()) {
+        return bad_type(param + ".input_audio.data", "a string");
+    }
+    p.data = sv(*data);
+    if (!is_base64(p.data)) {
+        return invalid_request(
+            "Invalid 'input_audio.data': expected base64-encoded audio (not a data URL).",
+            param + ".input_audio.data", "invalid_value");
+    }
+    return std::nullopt;
+}
+
 }  // namespace detail
 
 namespace {
@@ -133,6 +194,7 @@ struct fields
     const Value* service_tier = nullptr;
     const Value* prediction = nullptr;
     const Value* web_search_options = nullptr;
+    const Value* thinking = nullptr;
     const Value* unsupported = nullptr;  // first key no format can express
     std::string_view unsupported_name;
 };
@@ -199,6 +261,8 @@ void collect(const Value& doc, fields& f)
             f.prediction = v;
         else if (k == "web_search_options")
             f.web_search_options = v;
+        else if (k == "thinking")
+            f.thinking = v;
         else if ((k == "functions" || k == "function_call" || k == "audio") &&
                  f.unsupported == nullptr) {
             f.unsupported = v;
@@ -275,6 +339,11 @@ error_opt parse_content(const Value* c, const param_ref& param, chat_content& ou
             if (!p.url.starts_with("data:")) {
                 return invalid_request("Invalid 'file_data': expected a data URL.",
                                        idx(param.str(), j) + ".file.file_data", "invalid_value");
+            }
+        } else if (type == "input_audio") {
+            // `{input_audio: {data, format}}`: GENERIC AUDIO (validation decides where).
+            if (auto e = detail::parse_input_audio(part, idx(param.str(), j), p)) {
+                return e;
             }
         } else if (type == "image_url") {
             // `image_url` is a string or `{url, detail}`.
@@ -413,10 +482,65 @@ error_opt parse_message(const Value& m, std::size_t i, chat_message& out)
     return std::nullopt;
 }
 
-// `tool_choice`: auto, none, required, or a named function.
+// `tool_choice: {type: allowed_tools, allowed_tools: {mode, tools}}`: the mode, and the
+// function names (each entry `{type: function, function: {name}}`), matched against `tools`
+// by validation.
+error_opt parse_allowed_tools(const Value& tc, chat_tool_choice& out)
+{
+    const Value* at = get(tc, "allowed_tools");
+    if (at == nullptr || !at->IsObject()) {
+        return bad_type("tool_choice.allowed_tools", "an object");
+    }
+    const std::string_view mode = get_string(*at, "mode");
+    if (mode == "auto") {
+        out.type = chat_tool_choice::kind::auto_;
+    } else if (mode == "required") {
+        out.type = chat_tool_choice::kind::required;
+    } else {
+        return invalid_request(
+            "Invalid 'tool_choice.allowed_tools.mode': expected auto or required.",
+            "tool_choice.allowed_tools.mode", "invalid_value");
+    }
+    const Value* tools = get(*at, "tools");
+    if (tools == nullptr || !tools->IsArray()) {
+        return bad_type("tool_choice.allowed_tools.tools", "an array");
+    }
+    if (tools->Empty()) {
+        return invalid_request("'tool_choice.allowed_tools.tools' must name at least one tool.",
+                               "tool_choice.allowed_tools.tools", "invalid_value");
+    }
+    out.allowed_only = true;
+    out.allowed.reserve(tools->Size());
+    for (rapidjson::SizeType j = 0; j < tools->Size(); ++j) {
+        const Value& t = (*tools)[j];
+        const std::string param = idx("tool_choice.allowed_tools.tools", j);
+        if (!t.IsObject()) {
+            return bad_type(param, "a tool object");
+        }
+        if (get_string(t, "type") != "function") {
+            return invalid_request(
+                "Invalid allowed tool: only function tools ({\"type\":\"function\","
+                "\"function\":{\"name\":...}}) can be offered to OCI Generative AI.",
+                param + ".type", "invalid_value");
+        }
+        const Value* fn = get(t, "function");
+        const std::string_view name = fn != nullptr ? get_string(*fn, "name") : "";
+        if (name.empty()) {
+            return invalid_request("Missing function name in allowed tool.",
+                                   param + ".function.name", "missing_required_parameter");
+        }
+        out.allowed.push_back(name);
+    }
+    return std::nullopt;
+}
+
+// `tool_choice`: auto, none, required, a named function, or allowed_tools.
 error_opt parse_tool_choice(const Value& tc, chat_tool_choice& out)
 {
     std::string_view kind;
+    if (tc.IsObject() && get_string(tc, "type") == "allowed_tools") {
+        return parse_allowed_tools(tc, out);
+    }
     if (tc.IsString()) {
         kind = sv(tc);
     } else if (tc.IsObject()) {
@@ -479,8 +603,23 @@ error_opt parse_tools(const Value& tools, chat_request& req)
             out.type = chat_tool::kind::not_object;
             continue;
         }
-        if (get_string(t, "type") != "function") {
-            continue;
+        // OCI runs only function tools: any other type is refused rather than left out, since
+        // the model would answer without a tool the client counts on.
+        const std::string_view type = get_string(t, "type");
+        if (type == "custom") {
+            const Value* c = get(t, "custom");
+            const std::string_view name = c != nullptr ? get_string(*c, "name") : "";
+            return invalid_request(
+                "Custom tool '" + std::string(name) +
+                    "' is not supported on /v1/chat/completions: OCI Generative AI runs only "
+                    "function tools. Define it as a function tool, or use /v1/responses, which "
+                    "offers a custom tool as a function.",
+                idx("tools", i), "unsupported_parameter");
+        }
+        if (type != "function") {
+            return invalid_request("Invalid tool type '" + std::string(type) +
+                                       "': OCI Generative AI runs only function tools.",
+                                   idx("tools", i) + ".type", "invalid_value");
         }
         out.type = chat_tool::kind::function;
         const Value* fn = get(t, "function");
@@ -541,9 +680,40 @@ error_opt parse_response_format(const Value& rf, chat_response_format& out)
     return std::nullopt;
 }
 
-// Reasoning effort, verbosity: upper-cased enums.
+// The `thinking` extension: `{type: enabled, budget_tokens}` or `{type: disabled}`.
+error_opt parse_thinking(const Value& t, chat_thinking& out)
+{
+    if (!t.IsObject()) {
+        return bad_type("thinking", "an object");
+    }
+    const Value* type = get(t, "type");
+    const std::string up = type != nullptr && type->IsString() ? detail::to_upper(sv(*type)) : "";
+    if (up != "ENABLED" && up != "DISABLED") {
+        return invalid_request("Invalid 'thinking.type': expected enabled or disabled.",
+                               "thinking.type",
+                               type == nullptr ? "missing_required_parameter" : "invalid_value");
+    }
+    out.enabled = up == "ENABLED";
+    // OCI's tokenBudget is a positive integer; the bound is max_tokens'.
+    if (auto e = int_in(get(t, "budget_tokens"), "thinking.budget_tokens", 1, 1 << 24,
+                        out.budget_tokens)) {
+        return e;
+    }
+    if (out.budget_tokens && !out.enabled) {
+        return invalid_request("'thinking.budget_tokens' needs thinking type enabled.",
+                               "thinking.budget_tokens", "invalid_value");
+    }
+    return std::nullopt;
+}
+
+// Reasoning effort, verbosity: upper-cased enums; the thinking extension.
 error_opt parse_enums(const fields& fl, chat_request& req)
 {
+    if (fl.thinking != nullptr) {
+        if (auto e = parse_thinking(*fl.thinking, req.thinking.emplace())) {
+            return e;
+        }
+    }
     if (fl.reasoning_effort != nullptr) {
         if (!fl.reasoning_effort->IsString()) {
             return bad_type("reasoning_effort", "a string");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "chat_internal.hpp"
@@ -17,25 +18,39 @@ namespace {
 
 using rapidjson::Value;
 
+// 400 for a content part (`param`) the model's format has no part for, naming the model.
+api_error part_not_expressible(std::string_view what, std::string param, api_format f,
+                               std::string_view model)
+{
+    return invalid_request(std::string(what) + " is not supported by the OCI " +
+                               std::string(to_string(f)) + " chat format of model '" +
+                               std::string(model) + "'.",
+                           std::move(param), "unsupported_parameter");
+}
+
 // GENERIC/COHEREV2 content parts: images only in user turns, with a URL and a known detail;
-// files likewise, and only where the format has documents (`files`).
+// files and audio likewise, and only where the format has them (`media`: GENERIC; `model`
+// names the model in that refusal).
 error_opt check_parts(const chat_content& c, const param_ref& param, bool allow_images,
-                      std::optional<api_format> files = std::nullopt)
+                      std::optional<api_format> media = std::nullopt, std::string_view model = {})
 {
     for (std::size_t j = 0; j < c.parts.size(); ++j) {
         const chat_part& p = c.parts[j];
         if (p.type == chat_part::kind::not_object) {
             return bad_type(idx(param.str(), j), "a content part object");
         }
-        if (p.type == chat_part::kind::file) {
-            if (files && *files != api_format::generic) {
-                return not_expressible("File input", idx(param.str(), j) + ".type", *files);
+        if (p.type == chat_part::kind::file || p.type == chat_part::kind::audio) {
+            const bool file = p.type == chat_part::kind::file;
+            if (media && *media != api_format::generic) {
+                return part_not_expressible(file ? "File input" : "Audio input",
+                                            idx(param.str(), j) + ".type", *media, model);
             }
-            if (!allow_images || !files) {
-                return invalid_request("File parts are only allowed in user messages.",
+            if (!allow_images || !media) {
+                return invalid_request(std::string(file ? "File" : "Audio") +
+                                           " parts are only allowed in user messages.",
                                        idx(param.str(), j) + ".type", "invalid_value");
             }
-            if (p.url.empty()) {
+            if (file && p.url.empty()) {
                 return invalid_request("Missing file data.", idx(param.str(), j) + ".file_data",
                                        "invalid_value");
             }
@@ -63,8 +78,9 @@ error_opt check_parts(const chat_content& c, const param_ref& param, bool allow_
 }
 
 // GENERIC and COHEREV2 messages (same rules; only the spelling differs, and only GENERIC
-// takes documents).
-error_opt check_messages_v(const std::vector<chat_message>& msgs, api_format f)
+// takes documents and audio).
+error_opt check_messages_v(const std::vector<chat_message>& msgs, api_format f,
+                           std::string_view model)
 {
     // Ids of the tool calls of the latest assistant turn, which tool messages must answer.
     std::vector<std::string_view> open_calls;
@@ -79,9 +95,9 @@ error_opt check_messages_v(const std::vector<chat_message>& msgs, api_format f)
                     return invalid_request("Missing content in message.", content_param.str(),
                                            "missing_required_parameter");
                 }
-                if (auto e =
-                        check_parts(m.content, content_param, m.role == chat_role::user,
-                                    m.role == chat_role::user ? std::optional(f) : std::nullopt)) {
+                if (auto e = check_parts(
+                        m.content, content_param, m.role == chat_role::user,
+                        m.role == chat_role::user ? std::optional(f) : std::nullopt, model)) {
                     return e;
                 }
                 break;
@@ -132,8 +148,9 @@ error_opt check_messages_v(const std::vector<chat_message>& msgs, api_format f)
     return std::nullopt;
 }
 
-// COHERE content becomes plain text: no images.
-error_opt check_cohere_content(const chat_content& c, const param_ref& param)
+// COHERE content becomes plain text: no images, files or audio.
+error_opt check_cohere_content(const chat_content& c, const param_ref& param,
+                               std::string_view model)
 {
     for (std::size_t j = 0; j < c.parts.size(); ++j) {
         if (c.parts[j].type == chat_part::kind::not_object) {
@@ -144,8 +161,10 @@ error_opt check_cohere_content(const chat_content& c, const param_ref& param)
             return not_expressible("Image input", idx(param.str(), j) + ".type",
                                    api_format::cohere);
         }
-        if (c.parts[j].type == chat_part::kind::file) {
-            return not_expressible("File input", idx(param.str(), j) + ".type", api_format::cohere);
+        if (c.parts[j].type == chat_part::kind::file || c.parts[j].type == chat_part::kind::audio) {
+            return part_not_expressible(
+                c.parts[j].type == chat_part::kind::file ? "File input" : "Audio input",
+                idx(param.str(), j) + ".type", api_format::cohere, model);
         }
     }
     return std::nullopt;
@@ -164,7 +183,8 @@ error_opt check_messages_cohere(chat_request& req, std::size_t max_depth)
     const std::size_t count = msgs.size();
     std::size_t first = 0;
     for (; first < count && is_system(msgs[first]); ++first) {
-        if (auto e = check_cohere_content(msgs[first].content, {"messages", first, ".content"})) {
+        if (auto e = check_cohere_content(msgs[first].content, {"messages", first, ".content"},
+                                          req.model_name)) {
             return e;
         }
     }
@@ -192,7 +212,7 @@ error_opt check_messages_cohere(chat_request& req, std::size_t max_depth)
                 idx("messages", i) + ".tool_call_id", "invalid_value");
         }
         m.answers = found->second;
-        return check_cohere_content(m.content, {"messages", i, ".content"});
+        return check_cohere_content(m.content, {"messages", i, ".content"}, req.model_name);
     };
     rapidjson::Document scratch;
     for (std::size_t i = first; i < tail; ++i) {
@@ -207,7 +227,7 @@ error_opt check_messages_cohere(chat_request& req, std::size_t max_depth)
             return invalid_request("Invalid role '" + std::string(m.role_name) + "'.",
                                    idx("messages", i) + ".role", "invalid_value");
         }
-        if (auto e = check_cohere_content(m.content, {"messages", i, ".content"})) {
+        if (auto e = check_cohere_content(m.content, {"messages", i, ".content"}, req.model_name)) {
             return e;
         }
         // The arguments string is JSON of its own: parsed with the request's nesting cap and
@@ -227,7 +247,8 @@ error_opt check_messages_cohere(chat_request& req, std::size_t max_depth)
     for (std::size_t i = tail; i < count; ++i) {
         auto e = msgs[i].role == chat_role::tool
                      ? check_result(i)
-                     : check_cohere_content(msgs[i].content, {"messages", i, ".content"});
+                     : check_cohere_content(msgs[i].content, {"messages", i, ".content"},
+                                            req.model_name);
         if (e) {
             return e;
         }
@@ -263,6 +284,20 @@ error_opt check_cohere_limits(const chat_request& req, bool prediction_sent, boo
     }
     if (!req.reasoning_effort.empty() && f == api_format::cohere) {
         return not_expressible("reasoning_effort", "reasoning_effort", f);
+    }
+    // OCI's Cohere topK: "0 disables this method ...; an integer between 1 and 500".
+    if (req.top_k && (*req.top_k < 0 || *req.top_k > 500)) {
+        return invalid_request("Invalid 'top_k': the OCI " + std::string(to_string(f)) +
+                                   " chat format takes 0 (off) or 1 to 500.",
+                               "top_k", "invalid_value");
+    }
+    // COHEREV2 thinking: the extension and reasoning_effort must agree on on or off.
+    if (req.thinking && f == api_format::coherev2 && !req.reasoning_effort.empty() &&
+        req.thinking->enabled != (req.reasoning_effort != "NONE")) {
+        return invalid_request(
+            "'thinking' and 'reasoning_effort' disagree on whether the model "
+            "thinks.",
+            "thinking", "invalid_value");
     }
     if (req.parallel_tool_calls == false && req.has_function_tools) {
         return not_expressible("parallel_tool_calls: false", "parallel_tool_calls", f);
@@ -318,6 +353,46 @@ error_opt check_tools(chat_request& req, schema_budget& budget)
     return std::nullopt;
 }
 
+// `tool_choice` allowed_tools: each name is a function tool of the request; the others are
+// marked not allowed (validated all the same, not sent).
+error_opt apply_allowed_tools(chat_request& req)
+{
+    if (!req.tool_choice || !req.tool_choice->allowed_only) {
+        return std::nullopt;
+    }
+    std::unordered_set<std::string_view> offered;
+    for (const chat_tool& t : req.tools) {
+        if (t.type == chat_tool::kind::function) {
+            offered.insert(t.name);
+        }
+    }
+    const auto& allowed = req.tool_choice->allowed;
+    for (std::size_t j = 0; j < allowed.size(); ++j) {
+        if (!offered.contains(allowed[j])) {
+            return invalid_request(
+                "Allowed tool '" + std::string(allowed[j]) + "' is not a function tool of 'tools'.",
+                idx("tool_choice.allowed_tools.tools", j) + ".function.name", "invalid_value");
+        }
+    }
+    // Responses may list only its web_search tool: then no function is offered at all.
+    if (allowed.empty()) {
+        if (req.tool_choice->type == chat_tool_choice::kind::required) {
+            return invalid_request(
+                "'tool_choice.allowed_tools.mode' required needs a function tool among the "
+                "allowed tools: OCI cannot force a web search.",
+                "tool_choice.allowed_tools.mode", "invalid_value");
+        }
+        req.has_function_tools = false;
+        req.tool_choice.reset();
+        return std::nullopt;
+    }
+    const std::unordered_set<std::string_view> listed(allowed.begin(), allowed.end());
+    for (chat_tool& t : req.tools) {
+        t.allowed = listed.contains(t.name);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 error_opt check_format_limits(chat_request& req, bool prediction_sent, bool web_search_sent)
@@ -332,6 +407,11 @@ error_opt check_format_limits(chat_request& req, bool prediction_sent, bool web_
                 "invalid_value");
         }
     }
+    // The thinking extension (a token budget) is COHEREV2's only: GENERIC's reasoningEffort
+    // and COHERE have no budget.
+    if (req.thinking && f != api_format::coherev2) {
+        return not_expressible("The 'thinking' extension", "thinking", f);
+    }
     if (f != api_format::generic) {
         return check_cohere_limits(req, prediction_sent, web_search_sent);
     }
@@ -342,7 +422,7 @@ error_opt validate_for_format(chat_request& req, const config& cfg)
 {
     const api_format f = req.model.format;
     if (auto e = f == api_format::cohere ? check_messages_cohere(req, cfg.limits.max_json_depth)
-                                         : check_messages_v(req.messages, f)) {
+                                         : check_messages_v(req.messages, f, req.model_name)) {
         return e;
     }
     // tool_choice: GENERIC takes all; COHEREV2 none and required; COHERE none (by sending no
@@ -359,6 +439,9 @@ error_opt validate_for_format(chat_request& req, const config& cfg)
                 "tool_choice '" + std::string(names[static_cast<int>(kind)]) + "'", "tool_choice",
                 f);
         }
+    }
+    if (auto e = apply_allowed_tools(req)) {
+        return e;
     }
     // Schemas (tools and response_format) may expand through `$ref` up to these bounds in all.
     schema_budget budget{cfg.limits.max_schema_nodes, cfg.limits.max_body_bytes};

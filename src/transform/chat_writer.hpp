@@ -20,14 +20,15 @@ void write_parts(json_writer& w, const chat_content& c, const char* image_type);
 /// without text has no `content`, and names and earlier reasoning are dropped.
 void write_messages(json_writer& w, const chat_request& req, bool generic);
 
-/// `tools`: one object per function tool (OCI has no other kind), its members from `body`.
+/// `tools`: one object per function tool (OCI has no other kind) that `tool_choice`
+/// allowed_tools does not leave out, its members from `body`.
 template <class Body>
 void write_function_tools(json_writer& w, const chat_request& req, Body&& body)
 {
     w.Key("tools");
     w.StartArray();
     for (const chat_tool& t : req.tools) {
-        if (t.type == chat_tool::kind::function) {
+        if (t.type == chat_tool::kind::function && t.allowed) {
             w.StartObject();
             body(t);
             w.EndObject();

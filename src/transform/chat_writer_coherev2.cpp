@@ -1,6 +1,6 @@
 // COHEREV2 ChatDetails (Command A and its vision and reasoning models): GENERIC's message
 // shape with Cohere's spellings (nested `function` objects, IMAGE_URL, `toolsChoice`,
-// `thinking`).
+// `thinking` with its `tokenBudget`).
 
 #include "chat_writer.hpp"
 
@@ -35,12 +35,18 @@ void write_chat_coherev2(json_writer& w, const chat_request& req, const config& 
         w.Key("isLogProbsEnabled");
         w.Bool(true);
     }
-    if (!req.reasoning_effort.empty()) {
-        // Thinking: on or off.
+    if (req.thinking || !req.reasoning_effort.empty()) {
+        // Thinking: on or off (the extension or the effort; validation made them agree), with
+        // the extension's token budget.
+        const bool on = req.thinking ? req.thinking->enabled : req.reasoning_effort != "NONE";
         w.Key("thinking");
         w.StartObject();
         w.Key("type");
-        w.String(req.reasoning_effort == "NONE" ? "DISABLED" : "ENABLED");
+        w.String(on ? "ENABLED" : "DISABLED");
+        if (req.thinking && req.thinking->budget_tokens) {
+            w.Key("tokenBudget");
+            w.Int64(*req.thinking->budget_tokens);
+        }
         w.EndObject();
     }
 }

@@ -138,6 +138,22 @@ void write_parts(json_writer& w, const chat_content& c, const char* image_type)
             write_string(w, p.url);
             w.EndObject();
             w.EndObject();
+        } else if (p.type == chat_part::kind::audio) {
+            // GENERIC only (validation): base64 audio as a data URL.
+            w.StartObject();
+            w.Key("type");
+            w.String("AUDIO");
+            w.Key("audioUrl");
+            w.StartObject();
+            w.Key("url");
+            std::string url = "data:";
+            url.reserve(url.size() + p.media_type.size() + 8 + p.data.size());
+            url += p.media_type;
+            url += ";base64,";
+            url += p.data;
+            write_string(w, url);
+            w.EndObject();
+            w.EndObject();
         }
         // Refusal parts are not content: the assistant's `refusal` (write_messages).
     }

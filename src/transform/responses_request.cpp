@@ -560,6 +560,10 @@ result<responses_plan> plan_responses(std::string_view openai_body, const config
         if (auto e = parse_tool_choice(*fl.tool_choice, req.tool_choice.emplace())) {
             return *e;
         }
+        // allowed_tools without the web_search tool: it is not offered either.
+        if (req.tool_choice->allowed_only && !req.tool_choice->allows_web_search) {
+            req.web_search.reset();
+        }
     }
     // What the format cannot express among the top-level parameters.
     const api_format f = req.model.format;

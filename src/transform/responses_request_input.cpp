@@ -123,6 +123,11 @@ error_opt parse_parts(const Value& list, const std::string& base, bool assistant
             if (auto e = parse_file(part, param, p)) {
                 return e;
             }
+        } else if (type == "input_audio") {
+            // ResponseInputAudio `{input_audio: {data, format}}`, as chat's: GENERIC AUDIO.
+            if (auto e = parse_input_audio(part, param, p)) {
+                return e;
+            }
         } else {
             return invalid_request("Content part type '" + std::string(type) +
                                        "' is not supported by OCI Generative AI here.",
@@ -773,6 +778,15 @@ std::string responses_param(std::string_view p, const std::vector<message_source
     }
     if (p == "web_search_options") {
         return std::string(web_search_path);
+    }
+    if (p.starts_with("tool_choice.allowed_tools.")) {
+        // Flat in Responses: `tool_choice.allowed_tools.tools[j].function.name` →
+        // `tool_choice.tools[j].name`.
+        std::string out = "tool_choice." + std::string(p.substr(26));
+        if (const auto at = out.find(".function."); at != std::string::npos) {
+            out.erase(at, 9);
+        }
+        return out;
     }
     return std::string(p);
 }

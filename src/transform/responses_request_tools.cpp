@@ -520,8 +520,62 @@ error_opt add_loaded_tools(const std::vector<detail::loaded_tools>& loaded, chat
     return std::nullopt;
 }
 
-// `tool_choice`: auto, none, required, or `{type: function | custom, name}` (a custom tool
-// is the function of its name).
+// `tool_choice: {type: allowed_tools, mode, tools}` (flat, unlike chat's): the mode and the
+// names of the function and custom tools listed (a custom tool is the function of its name,
+// the client tool_search the function `tool_search`), matched against the tools by the shared
+// validation; a web_search entry keeps the web_search tool (plan_responses drops it otherwise).
+static error_opt parse_allowed_tools(const Value& tc, chat_tool_choice& out)
+{
+    const std::string_view mode = get_string(tc, "mode");
+    if (mode == "auto") {
+        out.type = chat_tool_choice::kind::auto_;
+    } else if (mode == "required") {
+        out.type = chat_tool_choice::kind::required;
+    } else {
+        return invalid_request("Invalid 'tool_choice.mode': expected auto or required.",
+                               "tool_choice.mode", "invalid_value");
+    }
+    const Value* tools = get(tc, "tools");
+    if (tools == nullptr || !tools->IsArray()) {
+        return bad_type("tool_choice.tools", "an array");
+    }
+    if (tools->Empty()) {
+        return invalid_request("'tool_choice.tools' must name at least one tool.",
+                               "tool_choice.tools", "invalid_value");
+    }
+    out.allowed_only = true;
+    out.allowed.reserve(tools->Size());
+    for (rapidjson::SizeType j = 0; j < tools->Size(); ++j) {
+        const Value& t = (*tools)[j];
+        const std::string param = idx("tool_choice.tools", j);
+        if (!t.IsObject()) {
+            return bad_type(param, "a tool object");
+        }
+        const std::string_view type = get_string(t, "type");
+        if (type == "function" || type == "custom") {
+            const std::string_view name = get_string(t, "name");
+            if (name.empty()) {
+                return invalid_request("Missing tool name in allowed tool.", param + ".name",
+                                       "missing_required_parameter");
+            }
+            out.allowed.push_back(name);
+        } else if (type == "tool_search") {
+            out.allowed.emplace_back("tool_search");
+        } else if (is_web_search(type)) {
+            out.allows_web_search = true;
+        } else {
+            return unsupported("Allowed tool type '" + std::string(type) +
+                                   "' is not supported: only function, custom, tool_search "
+                                   "(client) and web_search tools can be offered to OCI "
+                                   "Generative AI on this route.",
+                               param + ".type");
+        }
+    }
+    return std::nullopt;
+}
+
+// `tool_choice`: auto, none, required, `{type: function | custom, name}` (a custom tool is the
+// function of its name), or allowed_tools.
 error_opt parse_tool_choice(const Value& tc, chat_tool_choice& out)
 {
     using k = chat_tool_choice::kind;
@@ -554,10 +608,7 @@ error_opt parse_tool_choice(const Value& tc, chat_tool_choice& out)
         return std::nullopt;
     }
     if (type == "allowed_tools") {
-        return unsupported(
-            "'tool_choice' of type allowed_tools is not supported; list only "
-            "the allowed tools in 'tools'.",
-            "tool_choice.type");
+        return parse_allowed_tools(tc, out);
     }
     return unsupported("'tool_choice' of type '" + std::string(type) +
                            "' is not supported: OCI Generative AI runs only function tools on "

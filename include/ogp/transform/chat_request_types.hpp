@@ -30,12 +30,17 @@ struct chat_part
         /// A document as a data URL (chat `file` with `file_data`, Responses `input_file`):
         /// GENERIC only (OCI DOCUMENT), in user turns.
         file,
+        /// Base64 audio (`input_audio` `{data, format}`): GENERIC only (OCI AUDIO, a data URL
+        /// of `media_type`), in user turns.
+        audio,
     };
     kind type = kind::text;
-    std::string_view text;      ///< text
-    std::string_view url;       ///< image_url, file (data URL); empty when missing (refused)
-    std::string_view detail;    ///< image_url detail as sent; empty when absent
-    std::string_view filename;  ///< file: as sent, not forwarded (OCI has no field for it)
+    std::string_view text;        ///< text
+    std::string_view url;         ///< image_url, file (data URL); empty when missing (refused)
+    std::string_view detail;      ///< image_url detail as sent; empty when absent
+    std::string_view filename;    ///< file: as sent, not forwarded (OCI has no field for it)
+    std::string_view data;        ///< audio: the base64 data (checked: base64 alphabet)
+    std::string_view media_type;  ///< audio: `audio/wav` or `audio/mpeg` (from `format`)
 };
 
 /// Message content: absent (or null), a plain string, or a list of parts.
@@ -87,7 +92,8 @@ struct chat_message
     std::string_view refusal;
 };
 
-/// One entry of `tools`. Only function tools are sent; the others are skipped.
+/// One entry of `tools`. Only function tools are sent (chat refuses any other type; the
+/// Responses path makes functions of the ones it can offer).
 struct chat_tool
 {
     enum class kind : std::uint8_t { function, other, not_object };
@@ -98,14 +104,31 @@ struct chat_tool
     bool strict = false;
     const rapidjson::Value* parameters = nullptr;  ///< as sent (may be a non-object)
     rapidjson::Value schema;                       ///< cleaned `parameters` (validation)
+    /// False when `tool_choice` `allowed_tools` leaves it out: validated, not sent.
+    bool allowed = true;
 };
 
-/// `tool_choice`.
+/// `tool_choice`. `allowed_tools` (`{mode: auto | required, tools}`) is kind auto_ or required
+/// with `allowed_only`: the tools not named in `allowed` are not sent (validation marks them).
 struct chat_tool_choice
 {
     enum class kind : std::uint8_t { auto_, none, required, function };
     kind type = kind::auto_;
     std::string_view function_name;  ///< kind::function; empty for the bare string "function"
+    bool allowed_only = false;       ///< `allowed_tools`
+    /// `allowed_tools`: the function names, in the order of its `tools` (entry j is
+    /// `tool_choice.allowed_tools.tools[j]` in errors; the Responses path renames it).
+    std::vector<std::string_view> allowed;
+    /// Responses `allowed_tools` lists the web_search tool (else it is not sent either).
+    bool allows_web_search = false;
+};
+
+/// The `thinking` extension (`{type: enabled | disabled, budget_tokens}`, Anthropic's shape):
+/// COHEREV2's `thinking` with its `tokenBudget`; the other formats refuse it.
+struct chat_thinking
+{
+    bool enabled = true;
+    std::optional<std::int64_t> budget_tokens;  ///< enabled only; 1..2^24
 };
 
 /// `response_format`.
@@ -156,6 +179,7 @@ struct chat_request
     const rapidjson::Value* logit_bias = nullptr;  ///< an object, passed through
     const rapidjson::Value* metadata = nullptr;    ///< an object, passed through
     std::string reasoning_effort;                  ///< NONE, MINIMAL, LOW, MEDIUM, HIGH or empty
+    std::optional<chat_thinking> thinking;         ///< the `thinking` extension (COHEREV2)
     std::string verbosity;                         ///< LOW, MEDIUM, HIGH or empty
     std::optional<std::string_view> service_tier_sent;  ///< as sent; "" for a non-string
     std::string service_tier;  ///< GENERIC: AUTO, DEFAULT or PRIORITY (validation); else empty

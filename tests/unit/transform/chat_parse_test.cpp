@@ -195,3 +195,36 @@ TEST_CASE("typed chat request: reasoning efforts newer than OCI's enum map to HI
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().param == "reasoning_effort");
 }
+
+TEST_CASE("typed chat request: audio parts, the thinking extension, allowed tools",
+          "[transform][chat_parse]")
+{
+    auto req = parse_ok(R"({"model":"command-v2","messages":[{"role":"user","content":"x"}],
+        "thinking":{"type":"Enabled","budget_tokens":512},
+        "tools":[{"type":"function","function":{"name":"a"}},
+                 {"type":"function","function":{"name":"b"}},
+                 {"type":"function","function":{"name":"c"}}],
+        "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required",
+            "tools":[{"type":"function","function":{"name":"c"}},
+                     {"type":"function","function":{"name":"a"}},
+                     {"type":"function","function":{"name":"a"}}]}}})");
+    REQUIRE(req.thinking);
+    CHECK(req.thinking->enabled);
+    CHECK(req.thinking->budget_tokens == 512);
+    REQUIRE(req.tool_choice);
+    CHECK(req.tool_choice->type == chat_tool_choice::kind::required);
+    CHECK(req.tool_choice->allowed_only);
+    CHECK(req.tool_choice->allowed.size() == 3);  // as sent, duplicates and all
+    REQUIRE(req.tools.size() == 3);
+    CHECK(req.tools[0].allowed);
+    CHECK_FALSE(req.tools[1].allowed);
+    CHECK(req.tools[2].allowed);
+
+    auto audio = parse_ok(R"({"model":"llama","messages":[{"role":"user","content":[
+        {"type":"input_audio","input_audio":{"data":"SUQzBA==","format":"mp3"}}]}]})");
+    const chat_part& p = audio.messages[0].content.parts.at(0);
+    CHECK(p.type == chat_part::kind::audio);
+    CHECK(p.data == "SUQzBA==");
+    CHECK(p.media_type == "audio/mpeg");
+    CHECK(p.url.empty());
+}

@@ -1,7 +1,10 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <optional>
+
 #include "ogp/transform/chat_request.hpp"
+#include "ogp/transform/responses.hpp"
 #include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
@@ -256,7 +259,7 @@ TEST_CASE("GENERIC message and parameter mapping details", "[transform][request]
     CHECK(std::string(msgs[2]["toolCalls"][0]["type"].GetString()) == "FUNCTION");
     CHECK(std::string(msgs[2]["toolCalls"][0]["name"].GetString()) == "get_weather");
     CHECK(std::string(msgs[3]["toolCallId"].GetString()) == "call_1");
-    // Only the function tool survives; its schema is cleaned ($ref inlined), unions kept.
+    // The function tool's schema is cleaned ($ref inlined), unions kept.
     REQUIRE(cr["tools"].Size() == 1);
     const auto& params = cr["tools"][0]["parameters"];
     CHECK_FALSE(params.HasMember("$defs"));
@@ -352,4 +355,243 @@ TEST_CASE("COHEREV2 mapping", "[transform][request]")
     CHECK(std::string(cr["thinking"]["type"].GetString()) == "DISABLED");
     CHECK(std::string(cr["responseFormat"]["type"].GetString()) == "JSON_OBJECT");
     CHECK(cr["responseFormat"].HasMember("schema"));
+}
+
+namespace {
+
+// The OCI body of a Responses request, which must plan.
+rapidjson::Document responses_body(const std::string& body)
+{
+    auto r = plan_responses(body, ogp_test::test_config());
+    if (!r) {
+        FAIL("unexpected error: " << r.error().body());
+    }
+    return parsed_body(r.value().chat);
+}
+
+// A 400 naming `param` with `code`, for a chat (`responses` false) or Responses body.
+void check_400(const std::string& body, const std::string& param, const std::string& code,
+               bool responses = false)
+{
+    INFO("body: " << body);
+    const auto cfg = ogp_test::test_config();
+    std::optional<ogp::api_error> err;
+    if (responses) {
+        if (auto r = plan_responses(body, cfg); !r) {
+            err = r.error();
+        }
+    } else if (auto r = plan_chat(body, cfg); !r) {
+        err = r.error();
+    }
+    REQUIRE(err);
+    CHECK(err->status == 400);
+    CHECK(err->param == param);
+    CHECK(err->code == code);
+}
+
+std::string s(const rapidjson::Value& v)
+{
+    return {v.GetString(), v.GetStringLength()};
+}
+
+}  // namespace
+
+TEST_CASE("input_audio parts: GENERIC AUDIO data URLs; checked data; refused on Cohere",
+          "[transform][request]")
+{
+    SECTION("wav and mp3 become data URLs of their media type")
+    {
+        auto d = parsed_body(
+            plan_ok(read_file(fixture_dir("requests") / "generic_input_audio.openai.json")));
+        const auto& parts = d["chatRequest"]["messages"][0]["content"];
+        REQUIRE(parts.Size() == 3);
+        CHECK(s(parts[1]["type"]) == "AUDIO");
+        CHECK(s(parts[1]["audioUrl"]["url"]) == "data:audio/wav;base64,UklGRiQAAABXQVZF");
+        CHECK(s(parts[2]["audioUrl"]["url"]) == "data:audio/mpeg;base64,SUQzBA==");
+        CHECK_FALSE(parts[2]["audioUrl"].HasMember("detail"));
+    }
+    SECTION("the data must be whole base64")
+    {
+        const std::string pre =
+            R"({"model":"llama","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"format":"wav","data":)";
+        for (const char* bad : {R"("UklGR")", R"("Ukl GRg==")", R"("U===")", R"("Ukl=GRg=")"}) {
+            check_400(pre + bad + "}}]}]}", "messages[0].content[0].input_audio.data",
+                      "invalid_value");
+        }
+        check_400(pre + "5}}]}]}", "messages[0].content[0].input_audio.data", "invalid_type");
+        plan_ok(pre + R"("UklGRg==")" + "}}]}]}");
+        plan_ok(pre + R"("UklGRiQ=")" + "}}]}]}");
+        check_400(
+            R"({"model":"llama","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"UklGRg=="}}]}]})",
+            "messages[0].content[0].input_audio.format", "missing_required_parameter");
+    }
+    SECTION("Responses input_audio: the same mapping, Responses paths in errors")
+    {
+        auto d = responses_body(
+            R"({"model":"llama","max_output_tokens":9,"input":[{"role":"user","content":[{"type":"input_text","text":"t"},{"type":"input_audio","input_audio":{"data":"SUQzBA==","format":"mp3"}}]}]})");
+        const auto& part = d["chatRequest"]["messages"][0]["content"][1];
+        CHECK(s(part["type"]) == "AUDIO");
+        CHECK(s(part["audioUrl"]["url"]) == "data:audio/mpeg;base64,SUQzBA==");
+        check_400(
+            R"({"model":"llama","input":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"SUQzBA==","format":"ogg"}}]}]})",
+            "input[0].content[0].input_audio.format", "invalid_value", true);
+        check_400(
+            R"({"model":"command-v2","input":[{"role":"user","content":[{"type":"input_text","text":"t"},{"type":"input_audio","input_audio":{"data":"SUQzBA==","format":"mp3"}}]}]})",
+            "input[0].content[1].type", "unsupported_parameter", true);
+        check_400(
+            R"({"model":"cohere.command-r-08-2024","input":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"SUQzBA==","format":"wav"}}]}]})",
+            "input[0].content[0].type", "unsupported_parameter", true);
+    }
+    SECTION("the refusal names the part and the model")
+    {
+        auto r = plan_chat(
+            R"({"model":"command-v2","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"SUQzBA==","format":"mp3"}}]}]})",
+            ogp_test::test_config());
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().param == "messages[0].content[0].type");
+        CHECK(r.error().message.find("COHEREV2") != std::string::npos);
+        CHECK(r.error().message.find("'command-v2'") != std::string::npos);
+    }
+}
+
+TEST_CASE("COHEREV2 thinking: the extension's budget becomes tokenBudget", "[transform][request]")
+{
+    SECTION("budget and effort agree")
+    {
+        auto d = parsed_body(
+            plan_ok(read_file(fixture_dir("requests") / "coherev2_thinking_budget.openai.json")));
+        const auto& th = d["chatRequest"]["thinking"];
+        CHECK(s(th["type"]) == "ENABLED");
+        CHECK(th["tokenBudget"].GetInt() == 2048);
+    }
+    SECTION("the extension alone, or disabled")
+    {
+        auto on = parsed_body(plan_ok(
+            R"({"model":"command-v2","messages":[{"role":"user","content":"x"}],"thinking":{"type":"enabled","budget_tokens":64}})"));
+        CHECK(s(on["chatRequest"]["thinking"]["type"]) == "ENABLED");
+        CHECK(on["chatRequest"]["thinking"]["tokenBudget"].GetInt() == 64);
+        auto off = parsed_body(plan_ok(
+            R"({"model":"command-v2","messages":[{"role":"user","content":"x"}],"thinking":{"type":"disabled"},"reasoning_effort":"none"})"));
+        CHECK(s(off["chatRequest"]["thinking"]["type"]) == "DISABLED");
+        CHECK_FALSE(off["chatRequest"]["thinking"].HasMember("tokenBudget"));
+        // reasoning_effort alone is on or off, without a budget, as before.
+        auto effort = parsed_body(plan_ok(
+            R"({"model":"command-v2","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low"})"));
+        CHECK(s(effort["chatRequest"]["thinking"]["type"]) == "ENABLED");
+        CHECK_FALSE(effort["chatRequest"]["thinking"].HasMember("tokenBudget"));
+    }
+    SECTION("bounds")
+    {
+        const std::string pre =
+            R"({"model":"command-v2","messages":[{"role":"user","content":"x"}],"thinking":)";
+        check_400(pre + R"({"type":"enabled","budget_tokens":16777217}})", "thinking.budget_tokens",
+                  "invalid_value");
+        check_400(pre + R"({"type":"enabled","budget_tokens":1.5}})", "thinking.budget_tokens",
+                  "invalid_type");
+        check_400(pre + R"("enabled"})", "thinking", "invalid_type");
+        check_400(pre + R"({"budget_tokens":5}})", "thinking.type", "missing_required_parameter");
+        plan_ok(pre + R"({"type":"enabled","budget_tokens":16777216}})");
+    }
+}
+
+TEST_CASE("tool_choice allowed_tools: only the named tools are sent, the mode maps",
+          "[transform][request]")
+{
+    SECTION("GENERIC: required")
+    {
+        auto d = parsed_body(
+            plan_ok(read_file(fixture_dir("requests") / "generic_allowed_tools.openai.json")));
+        const auto& cr = d["chatRequest"];
+        REQUIRE(cr["tools"].Size() == 2);
+        CHECK(s(cr["tools"][0]["name"]) == "get_weather");
+        CHECK(s(cr["tools"][1]["name"]) == "get_time");
+        CHECK(s(cr["toolChoice"]["type"]) == "REQUIRED");
+    }
+    SECTION("COHEREV2 and COHERE: auto")
+    {
+        auto v2 = parsed_body(
+            plan_ok(read_file(fixture_dir("requests") / "coherev2_thinking_budget.openai.json")));
+        REQUIRE(v2["chatRequest"]["tools"].Size() == 1);
+        CHECK(s(v2["chatRequest"]["tools"][0]["function"]["name"]) == "book");
+        CHECK_FALSE(v2["chatRequest"].HasMember("toolsChoice"));
+        auto v1 = parsed_body(
+            plan_ok(read_file(fixture_dir("requests") / "cohere_allowed_tools.openai.json")));
+        REQUIRE(v1["chatRequest"]["tools"].Size() == 1);
+        CHECK(s(v1["chatRequest"]["tools"][0]["name"]) == "book");
+    }
+    SECTION("Responses: function and custom names, the web_search tool only when listed")
+    {
+        auto d = responses_body(read_file(fixture_dir("responses/requests") /
+                                          "generic_input_audio_allowed_tools.openai.json"));
+        const auto& cr = d["chatRequest"];
+        REQUIRE(cr["tools"].Size() == 2);
+        CHECK(s(cr["tools"][0]["name"]) == "lookup");
+        CHECK(s(cr["tools"][1]["name"]) == "apply_patch");
+        CHECK(s(cr["toolChoice"]["type"]) == "REQUIRED");
+        CHECK_FALSE(cr.HasMember("webSearchOptions"));
+        const std::string base =
+            R"({"model":"llama","input":"x","tools":[{"type":"function","name":"f"},{"type":"function","name":"g"},{"type":"web_search"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":)";
+        auto ws =
+            responses_body(base + R"([{"type":"function","name":"g"},{"type":"web_search"}]}})");
+        REQUIRE(ws["chatRequest"]["tools"].Size() == 1);
+        CHECK(ws["chatRequest"].HasMember("webSearchOptions"));
+        CHECK(s(ws["chatRequest"]["toolChoice"]["type"]) == "AUTO");
+        // Only the web search allowed: no function at all.
+        auto only_ws = responses_body(base + R"([{"type":"web_search"}]}})");
+        CHECK_FALSE(only_ws["chatRequest"].HasMember("tools"));
+        CHECK_FALSE(only_ws["chatRequest"].HasMember("toolChoice"));
+        CHECK(only_ws["chatRequest"].HasMember("webSearchOptions"));
+        check_400(base + R"([{"type":"function","name":"f"},{"type":"function","name":"h"}]}})",
+                  "tool_choice.tools[1].name", "invalid_value", true);
+        check_400(base + R"([{"type":"mcp","server_label":"x"}]}})", "tool_choice.tools[0].type",
+                  "unsupported_parameter", true);
+        check_400(base + R"([{"type":"function"}]}})", "tool_choice.tools[0].name",
+                  "missing_required_parameter", true);
+        check_400(
+            R"({"model":"llama","input":"x","tools":[{"type":"web_search"}],"tool_choice":{"type":"allowed_tools","mode":"required","tools":[{"type":"web_search"}]}})",
+            "tool_choice.mode", "invalid_value", true);
+        check_400(
+            R"({"model":"llama","input":"x","tool_choice":{"type":"allowed_tools","mode":"any","tools":[]}})",
+            "tool_choice.mode", "invalid_value", true);
+    }
+    SECTION("chat: shape errors name the entry")
+    {
+        const std::string pre =
+            R"({"model":"llama","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"allowed_tools","allowed_tools":)";
+        check_400(pre + R"({"mode":"auto","tools":[]}}})", "tool_choice.allowed_tools.tools",
+                  "invalid_value");
+        check_400(pre + R"({"mode":"auto","tools":[{"type":"function"}]}}})",
+                  "tool_choice.allowed_tools.tools[0].function.name", "missing_required_parameter");
+        check_400(pre + R"({"mode":"auto","tools":[7]}}})", "tool_choice.allowed_tools.tools[0]",
+                  "invalid_type");
+        check_400(pre + R"("auto"}})", "tool_choice.allowed_tools", "invalid_type");
+    }
+}
+
+TEST_CASE("chat tools: a custom tool is refused by name, never dropped", "[transform][request]")
+{
+    auto r = plan_chat(
+        R"({"model":"llama","messages":[{"role":"user","content":"x"}],"tools":[{"type":"custom","custom":{"name":"apply_patch"}}]})",
+        ogp_test::test_config());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().param == "tools[0]");
+    CHECK(r.error().message.find("'apply_patch'") != std::string::npos);
+}
+
+TEST_CASE("top_k: Cohere formats take 0 to 500, GENERIC -1 to 1000", "[transform][request]")
+{
+    for (const char* model : {"cohere.command-r-08-2024", "command-v2"}) {
+        const std::string pre = std::string(R"({"model":")") + model +
+                                R"(","messages":[{"role":"user","content":"x"}],"top_k":)";
+        check_400(pre + "501}", "top_k", "invalid_value");
+        check_400(pre + "-1}", "top_k", "invalid_value");
+        CHECK(parsed_body(plan_ok(pre + "500}"))["chatRequest"]["topK"].GetInt() == 500);
+        CHECK(parsed_body(plan_ok(pre + "0}"))["chatRequest"]["topK"].GetInt() == 0);
+    }
+    const std::string generic =
+        R"({"model":"llama","messages":[{"role":"user","content":"x"}],"top_k":)";
+    CHECK(parsed_body(plan_ok(generic + "-1}"))["chatRequest"]["topK"].GetInt() == -1);
+    CHECK(parsed_body(plan_ok(generic + "1000}"))["chatRequest"]["topK"].GetInt() == 1000);
+    check_400(generic + "1001}", "top_k", "invalid_value");
+    check_400(generic + "-2}", "top_k", "invalid_value");
 }

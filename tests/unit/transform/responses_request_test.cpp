@@ -974,7 +974,7 @@ TEST_CASE("responses: 400s name the Responses parameter", "[transform][responses
         check_400(body(llama, R"("input":[{"role":"user","content":[{"type":"input_text"}]}])"),
                   "input[0].content[0].text", "invalid_type");
         check_400(body(llama, R"("input":[{"role":"user","content":[{"type":"input_audio"}]}])"),
-                  "input[0].content[0].type", "unsupported_content_type");
+                  "input[0].content[0].input_audio", "invalid_type");
         check_400(body(llama,
                        R"("input":[{"role":"user","content":[{"type":"refusal","refusal":"r"}]}])"),
                   "input[0].content[0].type", "unsupported_content_type");
@@ -1126,7 +1126,7 @@ TEST_CASE("responses: 400s name the Responses parameter", "[transform][responses
                   "missing_required_parameter");
         check_400(
             body(llama, t + R"("tool_choice":{"type":"allowed_tools","mode":"auto","tools":[]})"),
-            "tool_choice.type", "unsupported_parameter");
+            "tool_choice.tools", "invalid_value");
         check_400(body(llama, t + R"("tool_choice":{"type":"file_search"})"), "tool_choice.type",
                   "unsupported_parameter");
         check_400(body(cohere, t + R"("tool_choice":"required")"), "tool_choice",
