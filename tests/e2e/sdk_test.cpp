@@ -205,9 +205,20 @@ TEST_CASE("AI SDK: tool round trip with openai(model)", "[e2e][sdk][ai-sdk][resp
     run_responses_case(ai_sdk, "tools");
 }
 
+TEST_CASE("AI SDK: Output.object with openai(model) (nullable field)",
+          "[e2e][sdk][ai-sdk][responses]")
+{
+    run_responses_case(ai_sdk, "object");
+}
+
 TEST_CASE("Agents SDK: run with a function tool", "[e2e][sdk][agents][responses]")
 {
     run_responses_case(agents_sdk, "run");
+}
+
+TEST_CASE("Agents SDK: outputType (zod, nullable field)", "[e2e][sdk][agents][responses]")
+{
+    run_responses_case(agents_sdk, "output");
 }
 
 TEST_CASE("AI SDK: generateText with openai.chat(model)", "[e2e][sdk][ai-sdk][chat]")
@@ -268,7 +279,7 @@ TEST_CASE("LangChain: OpenAIEmbeddings", "[e2e][sdk][langchain][embeddings]")
     run_embeddings_case(langchain, "embeddings");
 }
 
-TEST_CASE("LangChain: ChatOpenAI with useResponsesApi (invoke, bindTools round trip)",
+TEST_CASE("LangChain: ChatOpenAI with useResponsesApi (invoke, stream, structured, tools)",
           "[e2e][sdk][langchain][responses]")
 {
     run_responses_case(langchain, "responses");

@@ -1,9 +1,9 @@
 // The OpenAI Agents SDK JS (@openai/agents, with its own openai 7.x) on its default model
 // provider, which speaks the Responses API (POST /v1/responses), against the daemon backed by
-// oci-genai-mock: one run of an agent with a function tool (case run), and the same on the
-// SDK's chat completions model, OpenAIChatCompletionsModel, plus an agent with an outputType
-// (case chat). Tracing is disabled (its exporter would post to api.openai.com; common.mjs
-// refuses any request off the daemon anyway).
+// oci-genai-mock: one run of an agent with a function tool (case run), an agent with an
+// outputType (case output), and both on the SDK's chat completions model,
+// OpenAIChatCompletionsModel (case chat). Tracing is disabled (its exporter would post to
+// api.openai.com; common.mjs refuses any request off the daemon anyway).
 // Usage: node agents.mjs <case>, environment: common.mjs.
 import assert from 'node:assert/strict';
 import { apiKey, baseURL, load, main, ok, versionOf } from './common.mjs';
@@ -53,6 +53,24 @@ const cases = {
       assert.equal(result.rawResponses.length, 2);
       for (const r of result.rawResponses) assert.match(r.responseId, /^resp_/);
       ok(`agent run with a tool on ${model}: ${result.finalOutput}`);
+    }
+  },
+
+  // outputType on the default provider: text.format json_schema; the mock answers a sample of
+  // the schema (strings: OCI's responseFormat type, GENERIC JSON_SCHEMA, Cohere JSON_OBJECT).
+  async output() {
+    for (const model of ['gpt-4o-mini', 'command-r-plus']) {
+      const m = model === 'command-r-plus' ? 'JSON_OBJECT' : 'JSON_SCHEMA';
+      const agent = new Agent({
+        name: 'Weather reporter',
+        instructions: 'Report the weather as the schema says.',
+        model,
+        outputType: z.object({ city: z.string(), degrees: z.number(), note: z.string().nullable() }),
+      });
+      const result = await run(agent, 'The weather in Paris', { maxTurns: 1 });
+      assert.deepEqual(result.finalOutput, { city: m, degrees: 1, note: m }, `outputType with ${model}`);
+      assert.match(result.rawResponses[0].responseId, /^resp_/);
+      ok(`agent outputType on ${model}: ${JSON.stringify(result.finalOutput)}`);
     }
   },
 

@@ -13,7 +13,7 @@ const versions = [
 const ai = await load('ai');
 const { createOpenAI } = await load('@ai-sdk/openai');
 const { z } = await load('zod');
-const { generateText, streamText, tool } = ai;
+const { generateText, Output, streamText, tool } = ai;
 const stepCountIs = ai.isStepCount ?? ai.stepCountIs;
 
 // The provider as a user would build it: only the base URL and the key differ from OpenAI's.
@@ -179,6 +179,24 @@ const cases = {
     assert.equal(executed, 1);
     assert.equal(text, 'The tool returned: mild in Paris');
     ok(`streamText tool round trip: ${text}`);
+  },
+
+  // text.format json_schema from a zod schema with a nullable field: the mock answers a sample of
+  // the schema that reached OCI (strings: its responseFormat type, GENERIC JSON_SCHEMA, Cohere
+  // JSON_OBJECT), so every field must have arrived.
+  async object() {
+    const schema = z.object({ city: z.string(), degrees: z.number(), note: z.string().nullable() });
+    for (const modelId of models) {
+      const m = modelId === 'command-r-plus' ? 'JSON_OBJECT' : 'JSON_SCHEMA';
+      const r = await generateText({
+        ...common,
+        model: openai(modelId),
+        output: Output.object({ schema }),
+        prompt: 'The weather in Paris as JSON',
+      });
+      assert.deepEqual(r.output, { city: m, degrees: 1, note: m }, `output of ${modelId}`);
+      ok(`generateText with Output.object ${modelId}: ${JSON.stringify(r.output)}`);
+    }
   },
 };
 

@@ -188,6 +188,19 @@ const cases = {
       assert.equal(r.text, echo('hello over responses'), `text of ${modelId}`);
       assert.match(r.id ?? r.response_metadata.id, /^(resp|msg)_/, `an id of the Responses API: ${r.id}`);
       ok(`invoke with useResponsesApi ${modelId}`);
+
+      let full = null;
+      for await (const chunk of await llm.stream('stream over responses')) full = full === null ? chunk : full.concat(chunk);
+      assert.equal(full.text, echo('stream over responses'), `streamed text of ${modelId}`);
+      assert.ok(full.usage_metadata?.output_tokens > 0, `usage_metadata ${JSON.stringify(full.usage_metadata)}`);
+      ok(`stream with useResponsesApi ${modelId}`);
+
+      const m = modelId === 'command-r-plus' ? 'JSON_OBJECT' : 'JSON_SCHEMA';
+      const schema = z.object({ city: z.string(), note: z.string().nullable() });
+      const structured = await llm.withStructuredOutput(schema, { name: 'weather' }).invoke('Weather in Paris as JSON');
+      assert.deepEqual(structured, { city: m, note: m }, `withStructuredOutput of ${modelId}`);
+      ok(`withStructuredOutput with useResponsesApi ${modelId}`);
+
       await toolRoundTrip(llm, modelId, 'responses');
     }
   },
