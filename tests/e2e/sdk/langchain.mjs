@@ -14,6 +14,10 @@ const versions = [
   `@langchain/core ${versionOf('@langchain/core', /^1\./)}`,
   `zod ${versionOf('zod', /^4\./)}`,
 ].join(', ');
+// LangSmith tracing would post runs to LangSmith: off, whatever the environment says.
+for (const v of ['LANGSMITH_TRACING', 'LANGSMITH_TRACING_V2', 'LANGCHAIN_TRACING', 'LANGCHAIN_TRACING_V2']) {
+  process.env[v] = 'false';
+}
 const { ChatOpenAI, OpenAIEmbeddings } = await load('@langchain/openai');
 const { HumanMessage, SystemMessage, AIMessage, ToolMessage } = await load('@langchain/core/messages');
 const { tool } = await load('@langchain/core/tools');
