@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unordered_set>
 #include <utility>
 
 namespace ogp::api {
@@ -20,7 +21,8 @@ bool plain_token(const std::string& t)
 
 model_catalog::model_catalog(model_catalog_options o, steady_clock_fn now)
     : o_(o),
-      now_(now ? std::move(now) : steady_clock_fn([] { return std::chrono::steady_clock::now(); }))
+      now_(now ? std::move(now) : steady_clock_fn([] { return std::chrono::steady_clock::now(); })),
+      models_(std::make_shared<const std::vector<transform::oci_model>>())
 {
 }
 
@@ -30,26 +32,26 @@ std::uint64_t model_catalog::pages_fetched() const
     return pages_;
 }
 
-std::optional<std::vector<std::string>> model_catalog::cached_or_claim()
+std::optional<model_list> model_catalog::cached_or_claim()
 {
     std::lock_guard lock(mutex_);
     const auto now = now_();
     if (have_list_ && now - fetched_at_ < o_.ttl) {
-        return ids_;
+        return models_;
     }
     // A recent failure: OCI is not asked again on every call while it is down.
     if (have_failure_ && now - failed_at_ < o_.failure_ttl) {
-        return ids_;
+        return models_;
     }
     // Someone is already refreshing: the previous answer will do meanwhile.
     if (refreshing_ > 0 && (have_list_ || have_failure_)) {
-        return ids_;
+        return models_;
     }
     ++refreshing_;
     return std::nullopt;
 }
 
-boost::asio::awaitable<std::vector<std::string>> model_catalog::get(fetch_model_page fetch)
+boost::asio::awaitable<model_list> model_catalog::get(fetch_model_page fetch)
 {
     if (auto cached = cached_or_claim()) {
         co_return std::move(*cached);
@@ -65,16 +67,17 @@ boost::asio::awaitable<std::vector<std::string>> model_catalog::get(fetch_model_
         }
     } guard{this};
 
-    std::vector<std::string> ids;
+    std::vector<transform::oci_model> models;
+    std::unordered_set<std::string> ids;
     std::string page;
     std::size_t pages = 0;
     auto status = model_page::outcome::ok;
     for (;;) {
-        if (pages >= o_.max_pages || ids.size() >= o_.max_models) {
+        if (pages >= o_.max_pages || models.size() >= o_.max_models) {
             spdlog::warn(
                 "upstream: model discovery stopped after {} pages and {} models (bound {} pages, "
                 "{} models); the rest of OCI's list is not offered",
-                pages, ids.size(), o_.max_pages, o_.max_models);
+                pages, models.size(), o_.max_pages, o_.max_models);
             break;
         }
         model_page p = co_await fetch(page);
@@ -87,8 +90,15 @@ boost::asio::awaitable<std::vector<std::string>> model_catalog::get(fetch_model_
             status = p.status;
             break;
         }
-        ids.insert(ids.end(), std::make_move_iterator(p.ids.begin()),
-                   std::make_move_iterator(p.ids.end()));
+        // The same OCID on two pages (the list moved while paging) is kept once.
+        for (auto& m : p.models) {
+            if (models.size() >= o_.max_models) {
+                break;
+            }
+            if (ids.insert(m.id).second) {
+                models.push_back(std::move(m));
+            }
+        }
         if (p.next_page.empty()) {
             break;
         }
@@ -109,17 +119,17 @@ boost::asio::awaitable<std::vector<std::string>> model_catalog::get(fetch_model_
             failed_at_ = now_();
             if (have_list_) {
                 spdlog::warn("upstream: model discovery failed; serving the last list ({} models)",
-                             ids_.size());
+                             models_->size());
             }
             break;
         case model_page::outcome::ok:
-            ids_ = std::move(ids);
+            models_ = std::make_shared<const std::vector<transform::oci_model>>(std::move(models));
             have_list_ = true;
             have_failure_ = false;
             fetched_at_ = now_();
             break;
     }
-    co_return ids_;
+    co_return models_;
 }
 
 }  // namespace ogp::api

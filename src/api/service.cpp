@@ -12,6 +12,7 @@
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/auth/signer.hpp"
 #include "ogp/config/region.hpp"
+#include "ogp/server/router.hpp"
 #include "ogp/transform/chat_request.hpp"
 #include "ogp/transform/chat_response.hpp"
 #include "ogp/transform/embeddings.hpp"
@@ -90,6 +91,17 @@ void log_upstream_refusal(std::string_view what, const api_error& e, unsigned st
 {
     spdlog::warn("upstream: OCI {} answered {} (opc-request-id={}): {} request_id={}", what, status,
                  opc_id, e.log_detail, request_id);
+}
+
+// The usable name of a model OCID in `known` (the catalog's list, alive for the request).
+transform::model_name_lookup name_lookup(const model_list& known)
+{
+    if (!known) {
+        return {};
+    }
+    return [&known](std::string_view ocid) {
+        return std::string(transform::model_name_of(*known, ocid));
+    };
 }
 
 http_response with_request_id(http_response r, const std::string& opc_request_id)
@@ -357,7 +369,8 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
 
 net::awaitable<http_response> service::chat(http_request& req, response_sink& sink)
 {
-    auto plan = transform::plan_chat(req.body, cfg_);
+    model_list known = co_await models_named_in(req, sink);
+    auto plan = transform::plan_chat(req.body, cfg_, name_lookup(known));
     if (!plan) {
         co_return server::error_response(plan.error());
     }
@@ -366,7 +379,8 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
 
 net::awaitable<http_response> service::responses(http_request& req, response_sink& sink)
 {
-    auto plan = transform::plan_responses(req.body, cfg_);
+    model_list known = co_await models_named_in(req, sink);
+    auto plan = transform::plan_responses(req.body, cfg_, name_lookup(known));
     if (!plan) {
         co_return server::error_response(plan.error());
     }
@@ -537,7 +551,8 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
 
 net::awaitable<http_response> service::embeddings(http_request& req, response_sink& sink)
 {
-    auto plan = transform::plan_embeddings(req.body, cfg_);
+    model_list known = co_await models_named_in(req, sink);
+    auto plan = transform::plan_embeddings(req.body, cfg_, name_lookup(known));
     if (!plan) {
         co_return server::error_response(plan.error());
     }
@@ -587,20 +602,47 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
 
 net::awaitable<http_response> service::models(http_request& req, response_sink& sink)
 {
-    std::vector<std::string> discovered;
-    if (cfg_.oci.models_discovery) {
-        discovered = co_await discover_models(req, sink);
-    }
+    model_list discovered = co_await discover_models(req, sink);
     co_return http_response{
-        200, "application/json", {}, transform::models_list_json(cfg_, started_unix_, discovered)};
+        200,
+        "application/json",
+        {},
+        transform::models_list_json(cfg_, started_unix_, *discovered, now_unix())};
 }
 
-net::awaitable<std::vector<std::string>> service::discover_models(const http_request& req,
-                                                                  response_sink& sink)
+net::awaitable<http_response> service::model(http_request& req, response_sink& sink)
 {
-    auto pool = control_pool();
+    auto id = server::model_id_of(req.head.path());
+    std::optional<std::string> body;
+    if (id) {
+        model_list discovered = co_await discover_models(req, sink);
+        body = transform::model_json(cfg_, started_unix_, *discovered, now_unix(), *id);
+    }
+    if (!body) {
+        // OpenAI's answer for an unknown model; the id is echoed only when short and decoded.
+        std::string name = id && id->size() <= 256 ? "The model '" + *id + "'" : "This model";
+        co_return server::error_response(
+            make_error(404, name + " does not exist.", error_codes::model_not_found, "model"));
+    }
+    co_return http_response{200, "application/json", {}, std::move(*body)};
+}
+
+net::awaitable<model_list> service::models_named_in(const http_request& req, response_sink& sink)
+{
+    // Only a body that may name a model OCID waits for the list (cached for ten minutes).
+    if (!cfg_.oci.models_discovery ||
+        req.body.find("ocid1.generativeaimodel.") == std::string::npos) {
+        co_return nullptr;
+    }
+    co_return co_await discover_models(req, sink);
+}
+
+net::awaitable<model_list> service::discover_models(const http_request& req, response_sink& sink)
+{
+    static const model_list none = std::make_shared<const std::vector<transform::oci_model>>();
+    auto pool = cfg_.oci.models_discovery ? control_pool() : nullptr;
     if (!pool) {
-        co_return std::vector<std::string>{};
+        co_return none;
     }
     // Paging bounds, the ten-minute cache and the failure window are model_catalog's; the
     // callback only forwards (a capturing lambda must not be a coroutine itself).
@@ -642,7 +684,7 @@ net::awaitable<model_page> service::fetch_models_page(std::shared_ptr<upstream::
         co_return out;
     }
     ex.finish();
-    out.ids = transform::model_ids_from_oci_list(body);
+    out.models = transform::models_from_oci_list(body);
     out.next_page = ex.header("opc-next-page");
     co_return out;
 }

@@ -160,6 +160,9 @@ public:
         server_.set_handler(
             server::route::models,
             [svc](server::http_request& r, server::response_sink& s) { return svc->models(r, s); });
+        server_.set_handler(
+            server::route::model,
+            [svc](server::http_request& r, server::response_sink& s) { return svc->model(r, s); });
         server_.set_readiness([svc] { return svc->readiness(); });
         // Listen first: a bind failure is a start-up error.
         try {

@@ -172,6 +172,14 @@ std::optional<std::string> check_profile(const std::string& v)
     return std::nullopt;
 }
 
+std::optional<std::string> check_truncate(const std::string& v)
+{
+    if (v != "none" && v != "start" && v != "end") {
+        return "must be none, start or end";
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> check_log_level(const std::string& v)
 {
     static const std::set<std::string_view> levels{"trace", "debug",    "info", "warn",
@@ -383,6 +391,9 @@ constexpr key_entry table[] = {
                "frequency_penalty when a request has none; unset or 0: not sent"),
     number_key("defaults.presence_penalty", OGP_FIELD(defaults.presence_penalty), -2, 2,
                "presence_penalty when a request has none; unset or 0: not sent"),
+    text_key("defaults.embeddings_truncate", OGP_FIELD(defaults.embeddings_truncate), "",
+             "embeddings truncate when a request has none: none (a too-long input is a 400, as "
+             "with OpenAI), start or end", check_truncate),
 
     size_key("limits.max_body_bytes", OGP_FIELD(limits.max_body_bytes), "largest request body"),
     size_key("limits.max_header_bytes", OGP_FIELD(limits.max_header_bytes), "largest request head",

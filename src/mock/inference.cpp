@@ -89,6 +89,121 @@ reply error_reply(unsigned status, std::string_view code, std::string_view messa
     return r;
 }
 
+// OCI's model list as the management API's ListModels answers it (ModelCollection of
+// ModelSummary): OCIDs as ids, the usable name in displayName, several versions of one name,
+// deprecated and retired models, states other than ACTIVE, capabilities the OpenAI API has no
+// use for, a fine-tuned (CUSTOM) model; two pages. The lifecycleState filter of the query is
+// not applied, so the daemon's own filter is what the tests see.
+struct mock_model
+{
+    std::string_view id;
+    std::string_view name;
+    std::string_view vendor;
+    std::string_view capabilities;  // JSON array
+    std::string_view state;
+    std::string_view created;
+    std::string_view deprecated;  // may be empty
+    std::string_view retired;     // timeOnDemandRetired; may be empty
+    std::string_view type = "BASE";
+};
+
+constexpr std::string_view ocid_prefix = "ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamock";
+
+const std::vector<mock_model>& mock_models()
+{
+    static const std::vector<mock_model> models{
+        // Page 1.
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockllama33a",
+         "meta.llama-3.3-70b-instruct", "meta", R"(["CHAT"])", "ACTIVE", "2024-12-18T20:40:50.123Z",
+         "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockcmdrplus",
+         "cohere.command-r-plus-08-2024", "cohere", R"(["CHAT"])", "ACTIVE", "2024-09-05T10:00:00Z",
+         "2025-06-01T00:00:00Z", "2099-01-01T00:00:00Z"},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockcmdr16k", "cohere.command-r-16k",
+         "cohere", R"(["CHAT"])", "ACTIVE", "2024-03-01T00:00:00Z", "2024-08-01T00:00:00Z",
+         "2024-12-01T00:00:00Z"},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockembeden3",
+         "cohere.embed-english-v3.0", "cohere", R"(["TEXT_EMBEDDINGS"])", "ACTIVE",
+         "2024-02-01T00:00:00Z", "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockembedv4", "cohere.embed-v4.0",
+         "cohere", R"(["TEXT_EMBEDDINGS"])", "ACTIVE", "2025-05-20T00:00:00Z", "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockrerank", "cohere.rerank-v3.5",
+         "cohere", R"(["TEXT_RERANK"])", "ACTIVE", "2025-01-01T00:00:00Z", "", ""},
+        // Page 2.
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockllama33b",
+         "meta.llama-3.3-70b-instruct", "meta", R"(["CHAT","FINE_TUNE"])", "ACTIVE",
+         "2025-02-01T08:00:00Z", "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockgptoss", "openai.gpt-oss-120b",
+         "openai", R"(["CHAT"])", "ACTIVE", "2025-08-05T00:00:00Z", "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockllama31ft",
+         "meta.llama-3.1-70b-instruct-ft", "meta", R"(["FINE_TUNE"])", "ACTIVE",
+         "2024-07-23T00:00:00Z", "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockgrok5", "xai.grok-5", "xai",
+         R"(["CHAT"])", "CREATING", "2026-11-01T00:00:00Z", "", ""},
+        {"ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaamockcustom", "my-fine-tuned-llama",
+         "meta", R"(["CHAT"])", "ACTIVE", "2025-03-01T00:00:00Z", "", "", "CUSTOM"},
+    };
+    return models;
+}
+constexpr std::size_t mock_models_first_page = 6;
+
+// The displayName of a mock model OCID, else `model` itself.
+std::string_view mock_model_name(std::string_view model)
+{
+    if (model.starts_with(ocid_prefix)) {
+        for (const auto& m : mock_models()) {
+            if (m.id == model) {
+                return m.name;
+            }
+        }
+    }
+    return model;
+}
+
+// One page of the list: `page` empty (the first) or "page-2".
+reply list_models_reply(std::string_view query)
+{
+    if (query.find("compartmentId=ocid1.") == std::string_view::npos) {
+        return error_reply(400, "MissingParameter", "compartmentId is required.");
+    }
+    const bool second = query.find("page=page-2") != std::string_view::npos;
+    const auto& all = mock_models();
+    std::size_t from = second ? mock_models_first_page : 0;
+    std::size_t to = second ? all.size() : mock_models_first_page;
+    std::string body = R"({"items":[)";
+    for (std::size_t i = from; i < to; ++i) {
+        const auto& m = all[i];
+        body += i == from ? "{" : ",{";
+        body += R"("id":")" + std::string(m.id) + R"(","compartmentId":)" +
+                (m.type == "CUSTOM" ? std::string(R"("ocid1.compartment.oc1..e2e")") : "null") +
+                R"(,"capabilities":)" + std::string(m.capabilities) + R"(,"lifecycleState":")" +
+                std::string(m.state) + R"(","displayName":")" + std::string(m.name) +
+                R"(","vendor":")" + std::string(m.vendor) + R"(","version":"1.0","timeCreated":")" +
+                std::string(m.created) + R"(","type":")" + std::string(m.type) +
+                ""
+                ";
+                if (!m.deprecated.empty())
+        {
+            body += R"(,"timeDeprecated":")" + std::string(m.deprecated) +
+                    ""
+                    ";
+        }
+        if (!m.retired.empty()) {
+            body += R"(,"timeOnDemandRetired":")" + std::string(m.retired) +
+                    ""
+                    ";
+        }
+        body += R"(,"freeformTags":{},"definedTags":{},"systemTags":{}})";
+    }
+    body += "]}";
+    reply r;
+    r.body = std::move(body);
+    if (!second) {
+        r.headers.emplace_back("opc-next-page", "page-2");
+    }
+    return r;
+}
+
 // Splits the concatenated events into writes at irregular, deterministic positions: some
 // writes hold several events, some events straddle two writes.
 std::vector<std::string> irregular_writes(const std::string& all)
@@ -645,14 +760,8 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                                "provided or was incorrect.");
         }
         if (path == "/20231130/models" && req.method() == http::verb::get) {
-            reply r;
-            r.body =
-                R"({"items":[)"
-                R"({"id":"meta.llama-3.3-70b-instruct","displayName":"meta.llama-3.3-70b-instruct","vendor":"meta","capabilities":["CHAT"],"lifecycleState":"ACTIVE"},)"
-                R"({"id":"cohere.command-r-plus-08-2024","displayName":"cohere.command-r-plus-08-2024","vendor":"cohere","capabilities":["CHAT"],"lifecycleState":"ACTIVE"},)"
-                R"({"id":"cohere.embed-english-v3.0","displayName":"cohere.embed-english-v3.0","vendor":"cohere","capabilities":["TEXT_EMBEDDINGS"],"lifecycleState":"ACTIVE"},)"
-                R"({"id":"openai.gpt-oss-120b","displayName":"openai.gpt-oss-120b","vendor":"openai","capabilities":["CHAT"],"lifecycleState":"ACTIVE"}]})";
-            return r;
+            return list_models_reply(q == std::string::npos ? std::string_view()
+                                                            : std::string_view(target).substr(q));
         }
         if (req.method() != http::verb::post) {
             return error_reply(404, "NotAuthorizedOrNotFound", "Unknown resource " + path);
@@ -713,7 +822,9 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             d["chatRequest"].HasMember("apiFormat") && d["chatRequest"]["apiFormat"].IsString()) {
             format = d["chatRequest"]["apiFormat"].GetString();
         }
-        const bool cohere = model.starts_with("cohere.");
+        // A model OCID is served like the model it names.
+        const bool cohere = mock_model_name(model).starts_with("cohere.");
+
         if ((cohere && format != "COHERE" && format != "COHEREV2") ||
             (!cohere && format != "GENERIC")) {
             return error_reply(400, "400", "Chat request type does not match serving model.");
@@ -808,9 +919,21 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
     reply embed_reply(const rapidjson::Document& d, const std::string& model)
     {
         int dims = 16;
-        if (d.HasMember("outputDimensions") && d["outputDimensions"].IsInt()) {
-            dims = d["outputDimensions"].GetInt();
+        // As OCI: outputDimensions only from embed v4 on, and only its four sizes.
+        const std::string_view name = mock_model_name(model);
+        if (d.HasMember("outputDimensions")) {
+            const bool v4 = name.starts_with("cohere.embed-v4");
+            const int want = d["outputDimensions"].IsInt() ? d["outputDimensions"].GetInt() : 0;
+            if (!v4 || (want != 256 && want != 512 && want != 1024 && want != 1536)) {
+                return error_reply(400, "InvalidParameter",
+                                   "outputDimensions must be 256, 512, 1024 or 1536 and is only "
+                                   "available for embed-v4 and newer models.");
+            }
+            dims = want;
         }
+        // Inputs over 512 tokens (words here): an error with truncate NONE, cut otherwise.
+        const std::string truncate =
+            d.HasMember("truncate") && d["truncate"].IsString() ? d["truncate"].GetString() : "END";
         if (!d.HasMember("inputs") || !d["inputs"].IsArray() || d["inputs"].Empty() ||
             d["inputs"].Size() > 96) {
             return error_reply(400, "InvalidParameter", "inputs must hold 1 to 96 strings.");
@@ -823,7 +946,13 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             if (!in.IsString()) {
                 return error_reply(400, "InvalidParameter", "inputs must be strings.");
             }
-            tokens += static_cast<int>(words_of(in.GetString()).size());
+            const auto words = static_cast<int>(words_of(in.GetString()).size());
+            if (words > 512 && truncate == "NONE") {
+                return error_reply(400, "InvalidParameter",
+                                   "An input is longer than the model's 512 tokens; set truncate "
+                                   "to START or END to cut it.");
+            }
+            tokens += std::min(words, 512);
             body += first ? "[" : ",[";
             first = false;
             auto v = replies::embedding(in.GetString(), dims);

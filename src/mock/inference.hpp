@@ -51,9 +51,10 @@ struct inference_stats
 };
 
 /// The GenAI inference endpoint on 127.0.0.1: `POST /20231130/actions/chat`, `POST
-/// /20231130/actions/embedText`, `GET /20231130/models`, plus `GET /mock/stats` (JSON counters,
-/// unsigned). Verifies every OCI signature like OCI (401 NotAuthenticated otherwise) and rejects a
-/// chat request whose apiFormat does not fit the model family. Models named `mock-429`,
+/// /20231130/actions/embedText`, `GET /20231130/models` (ListModels: model OCIDs as ids, two pages
+/// by `opc-next-page`; a listed OCID is served like its displayName), plus `GET /mock/stats` (JSON
+/// counters, unsigned). Verifies every OCI signature like OCI (401 NotAuthenticated otherwise) and
+/// rejects a chat request whose apiFormat does not fit the model family. Models named `mock-429`,
 /// `mock-500`, `mock-503`, `mock-reset`, `mock-stall`, `mock-slow`, `mock-401`, `mock-hang`
 /// (request read, never answered), `mock-cl-te` (Content-Length with chunked encoding),
 /// `mock-bad-chunk` (an invalid chunk size after the first chunk), `mock-long` (a 16 MiB stream

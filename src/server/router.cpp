@@ -69,6 +69,14 @@ route_match match_route(std::string_view method, std::string_view path)
         return route_match{route::method_not_allowed, r.method == "GET" ? "GET, HEAD" : r.method,
                            false};
     }
+    // One model: any id after the prefix (ids may hold `/` and `:`).
+    constexpr std::string_view model_prefix = "/v1/models/";
+    if (path.starts_with(model_prefix)) {
+        if (method == "GET" || method == "HEAD") {
+            return route_match{route::model, {}, true};
+        }
+        return route_match{route::method_not_allowed, "GET, HEAD", false};
+    }
     // The stored-response family: this route keeps no state, the handler explains.
     constexpr std::string_view stored_prefix = "/v1/responses/";
     if (path.starts_with(stored_prefix)) {
@@ -81,6 +89,46 @@ route_match match_route(std::string_view method, std::string_view path)
         }
     }
     return route_match{route::not_found, {}, false};
+}
+
+std::optional<std::string> model_id_of(std::string_view path)
+{
+    constexpr std::string_view model_prefix = "/v1/models/";
+    if (path.size() > model_prefix.size() + 1 && path.back() == '/') {
+        path.remove_suffix(1);
+    }
+    if (!path.starts_with(model_prefix) || path.size() == model_prefix.size()) {
+        return std::nullopt;
+    }
+    path.remove_prefix(model_prefix.size());
+    auto hex = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    };
+    std::string id;
+    id.reserve(path.size());
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        char c = path[i];
+        if (c == '%') {
+            if (i + 2 >= path.size()) {
+                return std::nullopt;
+            }
+            int hi = hex(path[i + 1]);
+            int lo = hex(path[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            c = static_cast<char>(hi * 16 + lo);
+            i += 2;
+        }
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            return std::nullopt;
+        }
+        id.push_back(c);
+    }
+    return id;
 }
 
 }  // namespace ogp::server

@@ -886,7 +886,8 @@ error_opt parse_extras(const fields& fl, chat_request& req)
 
 }  // namespace
 
-result<chat_request> parse_chat_request(std::string_view openai_body, const config& cfg)
+result<chat_request> parse_chat_request(std::string_view openai_body, const config& cfg,
+                                        const model_name_lookup& names)
 {
     chat_request req;
     req.doc = std::make_unique<rapidjson::Document>();
@@ -909,7 +910,7 @@ result<chat_request> parse_chat_request(std::string_view openai_body, const conf
                                "missing_required_parameter");
     }
     req.model_name = sv(*fl.model);
-    auto resolved = resolve_model(req.model_name, cfg);
+    auto resolved = resolve_model(req.model_name, cfg, names);
     if (!resolved) {
         return resolved.error();
     }

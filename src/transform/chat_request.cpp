@@ -4,6 +4,7 @@
 // chat_validate.cpp), then the writer of the model's format (chat_writer_*.cpp).
 
 #include <string>
+#include <utility>
 
 #include "chat_writer.hpp"
 #include "json_util.hpp"
@@ -30,7 +31,8 @@ bool uses_max_completion_tokens(std::string_view id)
     return f != nullptr && f->max_completion_tokens;
 }
 
-result<resolved_model> resolve_model(std::string_view name, const config& cfg)
+result<resolved_model> resolve_model(std::string_view name, const config& cfg,
+                                     const model_name_lookup& names)
 {
     // The name goes into bodies, logs and maybe headers: printable and bounded.
     if (name.empty()) {
@@ -57,6 +59,16 @@ result<resolved_model> resolve_model(std::string_view name, const config& cfg)
                           error_codes::misconfigured_model, "model");
     }
     m.dedicated = m.oci_id.starts_with("ocid1.generativeaiendpoint");
+    // A model OCID: sent as is, but format and family follow its usable name when OCI's model
+    // list knows it (an alias' explicit format still wins).
+    if (m.oci_id.starts_with("ocid1.generativeaimodel.") && names) {
+        std::string known = names(m.oci_id);
+        if (!known.empty() && known.size() <= 256 && !detail::has_control_chars(known)) {
+            m.model_ocid = std::exchange(m.oci_id, std::move(known));
+            const model_alias* a = cfg.find_model(name);
+            m.format = a != nullptr && a->format ? *a->format : detect_format(m.oci_id);
+        }
+    }
     // The compartment: per alias, else the daemon's.
     if (m.compartment_id.empty()) {
         m.compartment_id = cfg.oci.compartment_id;
@@ -104,9 +116,10 @@ chat_plan make_chat_plan(const chat_request& req, const config& cfg)
 
 }  // namespace detail
 
-result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg)
+result<chat_plan> plan_chat(std::string_view openai_body, const config& cfg,
+                            const model_name_lookup& names)
 {
-    auto parsed = parse_chat_request(openai_body, cfg);
+    auto parsed = parse_chat_request(openai_body, cfg, names);
     if (!parsed) {
         return parsed.error();
     }

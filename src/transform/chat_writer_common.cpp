@@ -87,7 +87,7 @@ void begin_chat_details(json_writer& w, const resolved_model& m)
     w.StartObject();
     w.Key("compartmentId");
     write_string(w, m.compartment_id);
-    write_serving_mode(w, m.dedicated, m.oci_id);
+    write_serving_mode(w, m.dedicated, m.serving_id());
     w.Key("chatRequest");
     w.StartObject();
     w.Key("apiFormat");

@@ -1,5 +1,6 @@
 #include "ogp/transform/embeddings.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ogp/transform/chat_request.hpp"
@@ -47,7 +48,48 @@ std::string base64_encode(std::string_view data)
     return out;
 }
 
-result<embeddings_plan> plan_embeddings(std::string_view openai_body, const config& cfg)
+namespace {
+
+// What `dimensions` a model takes: `sizes` (OCI's `outputDimensions`), else only its native
+// size (not sent: OCI takes outputDimensions from embed v4 on); unknown models (dedicated
+// endpoints, names this table does not know): passed through for OCI to decide.
+struct embed_dimensions
+{
+    bool known = false;
+    std::vector<std::int64_t> sizes;  ///< sent as outputDimensions
+    std::int64_t native = 0;          ///< accepted and not sent
+};
+
+embed_dimensions dimensions_of(const resolved_model& m)
+{
+    const std::string_view id = m.oci_id;
+    if (m.dedicated || !id.starts_with("cohere.embed-")) {
+        return {};
+    }
+    // cohere.embed-v4.0 (and later): 256, 512, 1024 or 1536 (the SDK's outputDimensions).
+    if (id.starts_with("cohere.embed-v") && !id.starts_with("cohere.embed-v3")) {
+        return {.known = true, .sizes = {256, 512, 1024, 1536}};
+    }
+    // The v3 family: 1024, the light models 384.
+    if (id.find("-v3") != std::string_view::npos) {
+        return {.known = true, .native = id.find("light") != std::string_view::npos ? 384 : 1024};
+    }
+    return {};
+}
+
+std::string join(const std::vector<std::int64_t>& v)
+{
+    std::string out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        out += (i == 0 ? "" : i + 1 == v.size() ? " or " : ", ") + std::to_string(v[i]);
+    }
+    return out;
+}
+
+}  // namespace
+
+result<embeddings_plan> plan_embeddings(std::string_view openai_body, const config& cfg,
+                                        const model_name_lookup& names)
 {
     // Parse and resolve the model.
     rapidjson::Document doc;
@@ -59,14 +101,14 @@ result<embeddings_plan> plan_embeddings(std::string_view openai_body, const conf
         return invalid_request("you must provide a model parameter", "model",
                                "missing_required_parameter");
     }
-    auto resolved = resolve_model(sv(*model), cfg);
+    auto resolved = resolve_model(sv(*model), cfg, names);
     if (!resolved) {
         return resolved.error();
     }
     const resolved_model& rm = resolved.value();
     embeddings_plan plan;
     plan.client_model = std::string(sv(*model));
-    plan.oci_model = rm.oci_id;
+    plan.oci_model = std::string(rm.serving_id());
     // Inputs: a string or a list of strings; token arrays are not supported.
     std::vector<std::string_view> inputs;
     const Value* input = get(doc, "input");
@@ -120,10 +162,24 @@ result<embeddings_plan> plan_embeddings(std::string_view openai_body, const conf
     plan.base64 = enc == "base64";
     // Dimensions, input type, truncation.
     std::int64_t dims = 0;
-    if (const Value* d = get(doc, "dimensions"); d != nullptr) {
+    if (const Value* d = get(doc, "dimensions"); d != nullptr && !d->IsNull()) {
         if (!detail::as_int(*d, dims) || dims < 1 || dims > 65536) {
             return invalid_request("Invalid 'dimensions': expected a positive integer.",
                                    "dimensions", "invalid_value");
+        }
+        // Only what the model produces: OCI would refuse (or ignore) any other size.
+        const embed_dimensions known = dimensions_of(rm);
+        if (known.known && known.native == dims) {
+            dims = 0;  // the model's own size: nothing to ask for
+        } else if (known.known &&
+                   std::find(known.sizes.begin(), known.sizes.end(), dims) == known.sizes.end()) {
+            return invalid_request(
+                "Invalid 'dimensions': " + std::to_string(dims) + " is not supported by " +
+                    rm.oci_id + "; it takes " +
+                    (known.sizes.empty() ? "only its own size, " + std::to_string(known.native)
+                                         : join(known.sizes)) +
+                    ".",
+                "dimensions", "invalid_value");
         }
     }
     std::string input_type = detail::to_upper(get_string(doc, "input_type"));
@@ -137,9 +193,11 @@ result<embeddings_plan> plan_embeddings(std::string_view openai_body, const conf
             "classification, clustering or image.",
             "input_type", "invalid_value");
     }
+    // OpenAI refuses an input longer than the model takes: so does OCI with NONE, unless the
+    // request (the `truncate` extension) or `defaults.embeddings_truncate` says otherwise.
     std::string truncate = detail::to_upper(get_string(doc, "truncate"));
     if (truncate.empty()) {
-        truncate = "END";
+        truncate = detail::to_upper(cfg.defaults.embeddings_truncate);
     }
     if (truncate != "NONE" && truncate != "START" && truncate != "END") {
         return invalid_request("Invalid 'truncate': expected none, start or end.", "truncate",
@@ -157,7 +215,7 @@ result<embeddings_plan> plan_embeddings(std::string_view openai_body, const conf
             write_string(w, inputs[i]);
         }
         w.EndArray();
-        detail::write_serving_mode(w, rm.dedicated, rm.oci_id);
+        detail::write_serving_mode(w, rm.dedicated, rm.serving_id());
         w.Key("compartmentId");
         write_string(w, rm.compartment_id);
         w.Key("truncate");

@@ -503,7 +503,8 @@ std::string write_echo(const fields& fl, const chat_request& req, const config& 
 
 }  // namespace
 
-result<responses_plan> plan_responses(std::string_view openai_body, const config& cfg)
+result<responses_plan> plan_responses(std::string_view openai_body, const config& cfg,
+                                      const model_name_lookup& names)
 {
     chat_request req;
     req.doc = std::make_unique<rapidjson::Document>();
@@ -517,7 +518,7 @@ result<responses_plan> plan_responses(std::string_view openai_body, const config
                                "missing_required_parameter");
     }
     req.model_name = sv(*fl.model);
-    auto resolved = resolve_model(req.model_name, cfg);
+    auto resolved = resolve_model(req.model_name, cfg, names);
     if (!resolved) {
         return resolved.error();
     }

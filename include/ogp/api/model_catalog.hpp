@@ -4,10 +4,13 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "ogp/transform/models.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,12 +22,12 @@ namespace ogp::api {
 struct model_page
 {
     enum class outcome {
-        ok,       ///< `ids` hold the page; `next_page` the `opc-next-page` token (empty: last)
+        ok,       ///< `models` hold the page; `next_page` the `opc-next-page` token (empty: last)
         failed,   ///< OCI or the network failed (already logged by the callback)
         aborted,  ///< the client went away: says nothing about OCI
     };
     outcome status = outcome::ok;
-    std::vector<std::string> ids;
+    std::vector<transform::oci_model> models;
     std::string next_page;
 };
 
@@ -38,36 +41,40 @@ struct model_catalog_options
     std::chrono::seconds ttl{std::chrono::minutes(10)};
     /// After a failed discovery, no new attempt for this long (the last good list is served).
     std::chrono::seconds failure_ttl{30};
-    /// Paging stops after this many pages or once this many ids were gathered (with a warning;
-    /// what was gathered is served).
+    /// Paging stops after this many pages or once this many models were gathered (with a
+    /// warning; what was gathered is served).
     std::size_t max_pages = 100;
     std::size_t max_models = 10000;
 };
 
-/// The cache of discovered OCI model ids behind `/v1/models`: follows `opc-next-page` within
-/// bounds, serves the list for `ttl`, remembers a failure for `failure_ttl` (no discovery in
-/// that window) and serves the last good list when a refresh fails. While one discovery runs,
-/// other callers get the cached answer (when there is one) instead of starting another.
-/// Thread-safe; no I/O of its own (the callback does it), time from the injected clock.
+/// Discovered OCI models, as listed: shared and never modified once published.
+using model_list = std::shared_ptr<const std::vector<transform::oci_model>>;
+
+/// The cache of discovered OCI models behind `/v1/models` and model OCIDs in requests: follows
+/// `opc-next-page` within bounds, serves the list for `ttl`, remembers a failure for `failure_ttl`
+/// (no discovery in that window) and serves the last good list when a refresh fails. While one
+/// discovery runs, other callers get the cached answer (when there is one) instead of starting
+/// another. Thread-safe; no I/O of its own (the callback does it), time from the injected clock.
 class model_catalog
 {
 public:
     explicit model_catalog(model_catalog_options o = {}, steady_clock_fn now = {});
 
-    /// The model ids, from the cache or discovered through `fetch`.
-    boost::asio::awaitable<std::vector<std::string>> get(fetch_model_page fetch);
+    /// The models, from the cache or discovered through `fetch` (never null; empty when OCI
+    /// never answered).
+    boost::asio::awaitable<model_list> get(fetch_model_page fetch);
 
     /// Pages requested from `fetch` so far (tests and diagnostics).
     std::uint64_t pages_fetched() const;
 
 private:
     // Decides under the lock: the cached answer, or nullopt when this caller must discover.
-    std::optional<std::vector<std::string>> cached_or_claim();
+    std::optional<model_list> cached_or_claim();
 
     model_catalog_options o_;
     steady_clock_fn now_;
     mutable std::mutex mutex_;
-    std::vector<std::string> ids_;  // last good list
+    model_list models_;  // last good list
     bool have_list_ = false;
     bool have_failure_ = false;
     int refreshing_ = 0;                                // discoveries running

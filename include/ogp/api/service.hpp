@@ -64,8 +64,13 @@ public:
                                                           server::response_sink& sink);
     net::awaitable<server::http_response> embeddings(server::http_request& req,
                                                      server::response_sink& sink);
+    /// GET /v1/models: the aliases, then (with `models_discovery`) OCI's usable models.
     net::awaitable<server::http_response> models(server::http_request& req,
                                                  server::response_sink& sink);
+    /// GET /v1/models/{id}: one model object of that list (or a listed model's OCID), else 404
+    /// `model_not_found`.
+    net::awaitable<server::http_response> model(server::http_request& req,
+                                                server::response_sink& sink);
 
     /// nullopt when requests can be served, else why not (for /readyz).
     std::optional<std::string> readiness() const;
@@ -88,8 +93,13 @@ private:
                                                    server::response_sink& sink,
                                                    transform::chat_plan& plan,
                                                    const transform::responses_plan* responses);
-    net::awaitable<std::vector<std::string>> discover_models(const server::http_request& req,
-                                                             server::response_sink& sink);
+    /// OCI's model list when the request body may name a model OCID and `models_discovery` is
+    /// on (its names decide the OCID's format), else null.
+    net::awaitable<model_list> models_named_in(const server::http_request& req,
+                                               server::response_sink& sink);
+    /// OCI's model list (cached), or an empty one without `models_discovery`.
+    net::awaitable<model_list> discover_models(const server::http_request& req,
+                                               server::response_sink& sink);
     net::awaitable<model_page> fetch_models_page(std::shared_ptr<upstream::pool> pool,
                                                  std::string page, const server::http_request& req,
                                                  server::response_sink& sink);
@@ -101,7 +111,7 @@ private:
     std::shared_ptr<upstream::pool> pool_;
     std::shared_ptr<upstream::pool> control_pool_;
     resilience resilience_;
-    model_catalog models_;  ///< discovered OCI model ids
+    model_catalog models_;  ///< discovered OCI models
     std::atomic<std::uint64_t> upstream_requests_{0};
     std::int64_t started_unix_;
 };

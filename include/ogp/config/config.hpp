@@ -51,6 +51,9 @@ struct generation_defaults
     std::optional<double> frequency_penalty;  ///< -2..2; 0 is not sent
     std::optional<double> presence_penalty;   ///< -2..2; 0 is not sent
     std::optional<int> top_k;                 ///< >= 0; 0 (disabled) is not sent
+    /// Embeddings `truncate` when a request has none: `none` (OpenAI's behaviour: a too-long
+    /// input is a 400), `start` or `end`.
+    std::string embeddings_truncate = "none";
 };
 
 /// Resource limits (`limits.*`). All safe by default: nobody tunes a proxy.

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace ogp::server {
@@ -11,6 +13,7 @@ enum class route {
     responses,          ///< POST /v1/responses
     stored_response,    ///< GET/DELETE /v1/responses/{id}, POST .../cancel, GET .../input_items
     models,             ///< GET  /v1/models
+    model,              ///< GET  /v1/models/{id}
     healthz,            ///< GET  /healthz (liveness)
     readyz,             ///< GET  /readyz (readiness)
     not_found,          ///< unknown path -> 404
@@ -28,5 +31,10 @@ struct route_match
 /// Maps (method, path) to a route. `path` excludes the query; a trailing slash is tolerated
 /// (`/v1/models/`). HEAD is accepted wherever GET is. Pure, thread-safe.
 route_match match_route(std::string_view method, std::string_view path);
+
+/// The model id of a `/v1/models/{id}` path: everything after `/v1/models/` (a trailing slash
+/// dropped), percent-decoded, so ids with `/` or `:` arrive whether or not the client encoded
+/// them. nullopt for another path, a bad escape, or an id that decodes to a control character.
+std::optional<std::string> model_id_of(std::string_view path);
 
 }  // namespace ogp::server

@@ -198,6 +198,7 @@ struct chat_request
 /// format: every 400 (and the 500s of a misconfigured alias) is decided here, so writing the
 /// result cannot fail. Bounded by cfg.limits (depth, messages, tools, schema nodes); pure;
 /// never throws on bad input.
-result<chat_request> parse_chat_request(std::string_view openai_body, const config& cfg);
+result<chat_request> parse_chat_request(std::string_view openai_body, const config& cfg,
+                                        const model_name_lookup& names = {});
 
 }  // namespace ogp::transform

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ogp/config/config.hpp"
+#include "ogp/transform/chat_request.hpp"
 #include "ogp/transform/result.hpp"
 
 namespace ogp::transform {
@@ -25,14 +26,18 @@ struct embeddings_plan
     std::vector<std::size_t> batch_sizes;
     std::string path{embed_path};
     std::string client_model;
-    std::string oci_model;
-    bool base64 = false;  ///< `encoding_format: base64` (little-endian float32)
+    std::string oci_model;  ///< what servingMode names (the model OCID when one was named)
+    bool base64 = false;    ///< `encoding_format: base64` (little-endian float32)
     std::size_t input_count = 0;
 };
 
 /// Translates an OpenAI embeddings body. Token-array input, an unknown encoding, input type
-/// or truncate value give a 400 naming `param`.
-result<embeddings_plan> plan_embeddings(std::string_view openai_body, const config& cfg);
+/// or truncate value, or `dimensions` the model does not produce (cohere.embed-v4: 256, 512,
+/// 1024, 1536; the v3 models only their own size, which is then not sent; other models: passed
+/// to OCI) give a 400 naming `param`. `truncate` defaults to `defaults.embeddings_truncate`
+/// (`none`: a too-long input is OCI's 400, as OpenAI answers). `names`: see resolve_model().
+result<embeddings_plan> plan_embeddings(std::string_view openai_body, const config& cfg,
+                                        const model_name_lookup& names = {});
 
 /// Translates the OCI `EmbedTextResult` of each batch, in plan order, into one OpenAI `list`
 /// as the batches arrive: only the answer being built is held, not every batch's body too.

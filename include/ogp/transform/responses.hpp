@@ -49,7 +49,9 @@ struct responses_plan
 /// `param`. Custom tools and a client-executed tool_search become functions (see
 /// responses_plan); the tools a tool_search_output item loaded are offered too. Bounded by
 /// cfg.limits like plan_chat; pure; never throws on bad input.
-result<responses_plan> plan_responses(std::string_view openai_body, const config& cfg);
+/// `names`: see resolve_model().
+result<responses_plan> plan_responses(std::string_view openai_body, const config& cfg,
+                                      const model_name_lookup& names = {});
 
 /// A fresh `resp_` id from 96 caller-supplied random bits (hex).
 std::string make_response_id(std::uint64_t random_hi, std::uint32_t random_lo);

@@ -31,6 +31,7 @@ struct fake_oci
     bool down = false;
     bool client_gone = false;
     int bad_token_at = -1;  // this page's next token would break the URL
+    bool repeat = false;
     int calls = 0;
     std::vector<std::string> tokens;  // the tokens asked for
 
@@ -49,7 +50,11 @@ struct fake_oci
         }
         int n = token.empty() ? 0 : std::stoi(token.substr(1));
         for (int i = 0; i < per_page; ++i) {
-            p.ids.push_back(prefix + std::to_string(n) + "-" + std::to_string(i));
+            // `repeat`: every page also lists the first page's first model again.
+            p.models.push_back({.id = prefix + std::to_string(n) + "-" + std::to_string(i)});
+        }
+        if (repeat && n > 0) {
+            p.models.push_back({.id = prefix + "0-0"});
         }
         if (n + 1 < pages) {
             p.next_page = "p" + std::to_string(n + 1);
@@ -67,9 +72,13 @@ std::vector<std::string> discover(model_catalog& c, fake_oci& oci)
     std::optional<std::vector<std::string>> out;
     // The callback only forwards (a capturing lambda must not itself be a coroutine).
     fetch_model_page fetch = [&oci](std::string token) { return oci.fetch(std::move(token)); };
-    net::co_spawn(
-        ioc, c.get(std::move(fetch)),
-        [&out](std::exception_ptr, std::vector<std::string> ids) { out.emplace(std::move(ids)); });
+    net::co_spawn(ioc, c.get(std::move(fetch)), [&out](std::exception_ptr, model_list models) {
+        REQUIRE(models != nullptr);
+        out.emplace();
+        for (const auto& m : *models) {
+            out->push_back(m.id);
+        }
+    });
     ioc.run();
     REQUIRE(out.has_value());
     return std::move(*out);
@@ -196,4 +205,14 @@ TEST_CASE("model_catalog: a client that went away leaves the cache as it was", "
     oci.client_gone = false;
     CHECK(discover(c, oci).size() == 3);  // no negative cache: discovered at once
     CHECK(oci.calls == 2);
+}
+
+TEST_CASE("model_catalog: an OCID listed on two pages is kept once", "[api][models]")
+{
+    fake_clock clock;
+    model_catalog c({}, clock.fn());
+    fake_oci oci{.pages = 3, .repeat = true};
+    auto ids = discover(c, oci);
+    CHECK(ids.size() == 9);
+    CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 9);
 }

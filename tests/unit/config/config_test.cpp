@@ -566,6 +566,7 @@ std::pair<std::string, std::string> sample_for(const config_key_info& key, const
         {"oci.auth", {"api_key", "api_key"}},
         {"clients.api_keys", {"[k1, k2]", "k1,k2"}},
         {"models", {"[{name: s, id: x}]", ""}},
+        {"defaults.embeddings_truncate", {"end", "end"}},
         {"log.level", {"debug", "debug"}},
         {"log.format", {"json", "json"}},
     };

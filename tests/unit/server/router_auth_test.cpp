@@ -83,3 +83,37 @@ TEST_CASE("anonymous mode only when no keys are configured", "[auth]")
     client_authenticator closed({}, false);
     CHECK(closed.check(std::string_view("Bearer anything")));
 }
+
+TEST_CASE("GET /v1/models/{id}: any id, other methods 405", "[router][models]")
+{
+    for (const char* path : {"/v1/models/gpt-4o-mini", "/v1/models/meta.llama-3.3-70b-instruct",
+                             "/v1/models/ft:gpt-4o:org:x", "/v1/models/org/model",
+                             "/v1/models/a%2Fb", "/v1/models/x/"}) {
+        INFO(path);
+        CHECK(match_route("GET", path).target == route::model);
+        CHECK(match_route("HEAD", path).target == route::model);
+        CHECK(match_route("GET", path).requires_client_auth);
+        auto del = match_route("DELETE", path);
+        CHECK(del.target == route::method_not_allowed);
+        CHECK(del.allow == "GET, HEAD");
+    }
+    // The list keeps its route, with or without the trailing slash.
+    CHECK(match_route("GET", "/v1/models/").target == route::models);
+    CHECK(match_route("GET", "/v1/modelsx").target == route::not_found);
+}
+
+TEST_CASE("model_id_of decodes the id after /v1/models/", "[router][models]")
+{
+    CHECK(model_id_of("/v1/models/gpt-4o-mini") == "gpt-4o-mini");
+    CHECK(model_id_of("/v1/models/gpt-4o-mini/") == "gpt-4o-mini");
+    CHECK(model_id_of("/v1/models/ft%3Agpt-4o%3Aorg") == "ft:gpt-4o:org");
+    CHECK(model_id_of("/v1/models/org/model") == "org/model");
+    CHECK(model_id_of("/v1/models/org%2fmodel") == "org/model");
+    CHECK(model_id_of("/v1/models/a%20b") == "a b");
+    CHECK_FALSE(model_id_of("/v1/models/"));
+    CHECK_FALSE(model_id_of("/v1/models"));
+    CHECK_FALSE(model_id_of("/v1/chat/x"));
+    CHECK_FALSE(model_id_of("/v1/models/bad%2"));
+    CHECK_FALSE(model_id_of("/v1/models/bad%zz"));
+    CHECK_FALSE(model_id_of("/v1/models/nl%0a"));
+}

@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "ogp/transform/embeddings.hpp"
-#include "ogp/transform/models.hpp"
 #include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
@@ -91,7 +90,7 @@ TEST_CASE("embeddings request: batches of at most 96, options mapped", "[transfo
         d.Parse(p.bodies[1].c_str());
         CHECK(std::string(d["inputs"][0].GetString()) == "t96");
         CHECK(d["outputDimensions"].GetInt() == 512);
-        CHECK(std::string(d["truncate"].GetString()) == "END");
+        CHECK(std::string(d["truncate"].GetString()) == "NONE");  // OpenAI: too long is a 400
         CHECK(std::string(d["inputType"].GetString()) == "SEARCH_DOCUMENT");  // alias default
         CHECK(std::string(d["servingMode"]["modelId"].GetString()) == "cohere.embed-v4.0");
         CHECK(std::string(d["compartmentId"].GetString()) == "ocid1.compartment.oc1..test");
@@ -193,26 +192,6 @@ TEST_CASE("base64", "[transform][embeddings]")
           std::string("\x00\xff\x10", 3));
 }
 
-TEST_CASE("models list from the alias table, mergeable with OCI ids", "[transform][models]")
-{
-    auto cfg = ogp_test::test_config();
-    std::string json =
-        models_list_json(cfg, 1700000000, {"meta.llama-3.3-70b-instruct", "llama", "bad\nid"});
-    rapidjson::Document d;
-    d.Parse(json.c_str());
-    REQUIRE(d.IsObject());
-    CHECK(std::string(d["object"].GetString()) == "list");
-    const auto& data = d["data"];
-    REQUIRE(data.Size() == cfg.models.size() + 1);
-    CHECK(std::string(data[0]["id"].GetString()) == "my-endpoint");
-    CHECK(std::string(data[0]["owned_by"].GetString()) == "oci");
-    CHECK(std::string(data[1]["owned_by"].GetString()) == "cohere");
-    CHECK(std::string(data[0]["object"].GetString()) == "model");
-    CHECK(data[0]["created"].GetInt64() == 1700000000);
-    CHECK(std::string(data[cfg.models.size()]["id"].GetString()) == "meta.llama-3.3-70b-instruct");
-    CHECK(std::string(data[cfg.models.size()]["owned_by"].GetString()) == "meta");
-}
-
 TEST_CASE("embeddings golden fixtures in both directions", "[transform][embeddings]")
 {
     ogp_test::for_each_fixture(
@@ -245,15 +224,90 @@ TEST_CASE("embeddings golden fixtures in both directions", "[transform][embeddin
         });
 }
 
-TEST_CASE("models list golden fixture", "[transform][models]")
+TEST_CASE("embeddings truncate: NONE unless the request or defaults.embeddings_truncate says",
+          "[transform][embeddings]")
 {
-    auto path = ogp_test::fixture_dir("models") / "aliases_and_oci.json";
-    std::string json = models_list_json(ogp_test::test_config(), 1700000000,
-                                        {"cohere.command-a-03-2025", "xai.grok-4", "embed"});
-    if (ogp_test::update_golden()) {
-        std::filesystem::create_directories(path.parent_path());
-        ogp_test::write_file(path, ogp_test::pretty(json));
-        return;
+    auto cfg = ogp_test::test_config();
+    auto truncate_of = [&](const std::string& body) {
+        auto r = plan_embeddings(body, cfg);
+        REQUIRE(r.ok());
+        rapidjson::Document d;
+        d.Parse(r.value().bodies[0].c_str());
+        return std::string(d["truncate"].GetString());
+    };
+    CHECK(truncate_of(R"({"model":"embed","input":"x"})") == "NONE");
+    cfg.defaults.embeddings_truncate = "end";
+    CHECK(truncate_of(R"({"model":"embed","input":"x"})") == "END");
+    CHECK(truncate_of(R"({"model":"embed","input":"x","truncate":"none"})") == "NONE");
+    cfg.defaults.embeddings_truncate = "start";
+    CHECK(truncate_of(R"({"model":"embed","input":"x"})") == "START");
+}
+
+TEST_CASE("embeddings dimensions: only what the model produces", "[transform][embeddings]")
+{
+    auto cfg = ogp_test::test_config();
+    // outputDimensions sent, or absent (0); a 400 naming `dimensions` is -1.
+    auto dims_sent = [&](const std::string& model, int dims) -> long {
+        auto r = plan_embeddings(
+            R"({"model":")" + model + R"(","input":"x","dimensions":)" + std::to_string(dims) + "}",
+            cfg);
+        if (!r.ok()) {
+            CHECK(r.error().status == 400);
+            CHECK(r.error().param == "dimensions");
+            CHECK(r.error().message.find(std::to_string(dims)) != std::string::npos);
+            return -1;
+        }
+        rapidjson::Document d;
+        d.Parse(r.value().bodies[0].c_str());
+        return d.HasMember("outputDimensions") ? d["outputDimensions"].GetInt() : 0;
+    };
+    // embed v4 (the alias `embed` and the model name): 256, 512, 1024, 1536.
+    for (int n : {256, 512, 1024, 1536}) {
+        CHECK(dims_sent("embed", n) == n);
+        CHECK(dims_sent("cohere.embed-v4.0", n) == n);
     }
-    CHECK(ogp_test::json_equal(json, ogp_test::read_file(path)));
+    for (int n : {8, 100, 384, 768, 2048, 3072}) {
+        CHECK(dims_sent("cohere.embed-v4.0", n) == -1);
+    }
+    // v3: only the model's own size, which is then not sent (OCI takes no outputDimensions).
+    CHECK(dims_sent("cohere.embed-english-v3.0", 1024) == 0);
+    CHECK(dims_sent("cohere.embed-multilingual-v3.0", 1024) == 0);
+    CHECK(dims_sent("cohere.embed-english-light-v3.0", 384) == 0);
+    CHECK(dims_sent("cohere.embed-english-v3.0", 8) == -1);
+    CHECK(dims_sent("cohere.embed-english-v3.0", 512) == -1);
+    CHECK(dims_sent("cohere.embed-multilingual-light-v3.0", 1024) == -1);
+    // Models this table does not know, dedicated endpoints: OCI decides.
+    CHECK(dims_sent("vendor.embed-next", 8) == 8);
+    CHECK(dims_sent("my-endpoint", 8) == 8);
+}
+
+TEST_CASE("embeddings: a model OCID goes as the OCID, its dimensions by its name",
+          "[transform][embeddings][models]")
+{
+    auto cfg = ogp_test::test_config();
+    const std::string ocid = "ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaaembedv4";
+    ogp::transform::model_name_lookup names = [&](std::string_view id) {
+        return id == ocid ? std::string("cohere.embed-v4.0") : std::string();
+    };
+    auto r =
+        plan_embeddings(R"({"model":")" + ocid + R"(","input":"x","dimensions":256})", cfg, names);
+    REQUIRE(r.ok());
+    rapidjson::Document d;
+    d.Parse(r.value().bodies[0].c_str());
+    CHECK(std::string(d["servingMode"]["servingType"].GetString()) == "ON_DEMAND");
+    CHECK(std::string(d["servingMode"]["modelId"].GetString()) == ocid);
+    CHECK(d["outputDimensions"].GetInt() == 256);
+    CHECK(r.value().client_model == ocid);
+    auto bad =
+        plan_embeddings(R"({"model":")" + ocid + R"(","input":"x","dimensions":300})", cfg, names);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().param == "dimensions");
+    // Unknown OCID: sent as is, dimensions passed through.
+    auto unknown = plan_embeddings(
+        R"({"model":"ocid1.generativeaimodel.oc1..other","input":"x","dimensions":300})", cfg,
+        names);
+    REQUIRE(unknown.ok());
+    d.Parse(unknown.value().bodies[0].c_str());
+    CHECK(std::string(d["servingMode"]["modelId"].GetString()) ==
+          "ocid1.generativeaimodel.oc1..other");
 }
