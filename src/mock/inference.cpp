@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -412,6 +413,44 @@ struct turn
     int max_tokens = 20;  // OCI's own default truncates at about 20 tokens
 };
 
+// A url citation of the whole answer, as OCI's web search answers carry them.
+std::string mock_annotations(const std::string& text)
+{
+    return "[{\"type\":\"url_citation\",\"urlCitation\":{\"startIndex\":0,\"endIndex\":" +
+           std::to_string(text.size()) +
+           ",\"title\":\"Mock source\",\"url\":\"https://example.com/mock-source\"}}]";
+}
+
+// GENERIC `logprobs` for `words` (legacy shape): each token with `n` alternatives besides
+// itself in `topLogprobs`, values as strings (as OCI sends them).
+std::string mock_generic_logprobs(const std::vector<std::string>& words, int n)
+{
+    std::string tokens, lps, tops;
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        const char* sep = k > 0 ? "," : "";
+        tokens += sep + quote(words[k]);
+        lps += sep + std::string("-0.25");
+        tops += sep + std::string("{") + quote(words[k]) + ":\"-0.25\"";
+        for (int a = 1; a <= n; ++a) {
+            tops += ",\"alt" + std::to_string(a) + "\":\"-" + std::to_string(a + 1) + ".5\"";
+        }
+        tops += "}";
+    }
+    return "{\"tokens\":[" + tokens + "],\"tokenLogprobs\":[" + lps + "],\"topLogprobs\":[" + tops +
+           "]}";
+}
+
+// COHEREV2 `logProbabilities` for `words`: one chunk per word.
+std::string mock_cohere_logprobs(const std::vector<std::string>& words)
+{
+    std::string out = "[";
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        out += (k > 0 ? ",{\"tokenIds\":[" : "{\"tokenIds\":[") + std::to_string(k) +
+               "],\"text\":" + quote(words[k]) + ",\"logProbabilities\":[-0.25]}";
+    }
+    return out + "]";
+}
+
 reply chat_reply(const rapidjson::Document& d, const std::string& model, std::string_view format,
                  std::chrono::milliseconds token_delay)
 {
@@ -494,6 +533,17 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
                                        : truncated          ? "length"
                                                             : "stop";
     const std::string cohere_finish = truncated ? "MAX_TOKENS" : "COMPLETE";
+    // What the request asked for besides text: web search → url annotations (GENERIC), logProbs
+    // → that many alternatives per token (GENERIC), isLogProbsEnabled → logProbabilities (V2).
+    const bool web_search =
+        format == "GENERIC" && cr.HasMember("webSearchOptions") && !t.text.empty();
+    int logprobs_n = -1;
+    if (format == "GENERIC" && cr.HasMember("logProbs") && cr["logProbs"].IsInt() &&
+        !t.text.empty()) {
+        logprobs_n = std::clamp(cr["logProbs"].GetInt(), 0, 20);
+    }
+    const bool v2_logprobs = format == "COHEREV2" && cr.HasMember("isLogProbsEnabled") &&
+                             cr["isLogProbsEnabled"].IsBool() && cr["isLogProbsEnabled"].GetBool();
 
     reply r;
     if (!stream) {
@@ -508,11 +558,18 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
                     "\"type\":\"FUNCTION\",\"name\":" +
                     quote(t.tool_name) + ",\"arguments\":" + quote(t.tool_args) + "}]";
             }
+            if (web_search) {
+                msg += ",\"annotations\":" + mock_annotations(t.text);
+            }
             msg += "}";
+            std::string lp;
+            if (logprobs_n >= 0) {
+                lp = ",\"logprobs\":" + mock_generic_logprobs(words, logprobs_n);
+            }
             resp = "{\"apiFormat\":\"GENERIC\",\"timeCreated\":\"" + iso_now() +
                    "\",\"choices\":[{\"index\":0,\"message\":" + msg + ",\"finishReason\":\"" +
-                   generic_finish + "\"}],\"usage\":" + usage_json(t.prompt_tokens, completion) +
-                   "}";
+                   generic_finish + "\"" + lp +
+                   "}],\"usage\":" + usage_json(t.prompt_tokens, completion) + "}";
         } else if (format == "COHERE") {
             resp = "{\"apiFormat\":\"COHERE\",\"text\":" + quote(t.text) + ",\"finishReason\":\"" +
                    cohere_finish + "\"";
@@ -527,8 +584,9 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
                 "\"ASSISTANT\","
                 "\"content\":[{\"type\":\"TEXT\",\"text\":" +
                 quote(t.text) + "}]},\"finishReason\":\"" +
-                (truncated ? std::string("MAX_TOKENS") : std::string("COMPLETE")) +
-                "\",\"usage\":" + usage_json(t.prompt_tokens, completion) + "}";
+                (truncated ? std::string("MAX_TOKENS") : std::string("COMPLETE")) + "\"" +
+                (v2_logprobs ? ",\"logProbabilities\":" + mock_cohere_logprobs(words) : "") +
+                ",\"usage\":" + usage_json(t.prompt_tokens, completion) + "}";
         }
         r.body = "{\"modelId\":" + quote(model) +
                  ",\"modelVersion\":\"1.0.0\",\"chatResponse\":" + resp + "}";
@@ -556,15 +614,21 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
                 "{\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"toolCalls\":[{\"arguments\":" +
                 quote(args.substr(half)) + "}]},\"pad\":\"abcdefgh\"}" + sep();
         }
-        for (const auto& w : words) {
+        for (std::size_t k = 0; k < words.size(); ++k) {
+            // The first event names the model version; each carries its token's logprobs.
             all +=
                 "data: "
                 "{\"index\":0,\"message\":{\"role\":\"ASSISTANT\",\"content\":[{\"type\":\"TEXT\","
                 "\"text\":" +
-                quote(w) + "}]},\"pad\":\"abc\"}" + sep();
+                quote(words[k]) + "}]}" + (k == 0 ? ",\"modelVersion\":\"1.0.0\"" : "") +
+                (logprobs_n >= 0 ? ",\"logprobs\":" + mock_generic_logprobs({words[k]}, logprobs_n)
+                                 : "") +
+                ",\"pad\":\"abc\"}" + sep();
         }
-        all += "data: {\"index\":0,\"message\":{\"role\":\"ASSISTANT\"},\"finishReason\":\"" +
-               generic_finish + "\"}\n\n";
+        // The finish event brings the answer's url citations.
+        all += "data: {\"index\":0,\"message\":{\"role\":\"ASSISTANT\"" +
+               (web_search ? ",\"annotations\":" + mock_annotations(t.text) : "") +
+               "},\"finishReason\":\"" + generic_finish + "\"}\n\n";
     } else if (format == "COHERE") {
         for (const auto& w : words) {
             all +=

@@ -45,6 +45,19 @@ std::string output_item_id(std::string_view response_id, output_kind kind, std::
     return id;
 }
 
+void append_url_citation_annotation(std::string& out, const answer_citation& a)
+{
+    out += "{\"type\":\"url_citation\",\"start_index\":";
+    append_int(out, a.start_index);
+    out += ",\"end_index\":";
+    append_int(out, a.end_index);
+    out += ",\"title\":";
+    append_json_string(out, a.title);
+    out += ",\"url\":";
+    append_json_string(out, a.url);
+    out += "}";
+}
+
 void append_output_text_part(std::string& out, std::string_view text,
                              const std::vector<answer_citation>* citations)
 {
@@ -53,17 +66,8 @@ void append_output_text_part(std::string& out, std::string_view text,
     out += ",\"annotations\":[";
     if (citations != nullptr) {
         for (std::size_t k = 0; k < citations->size(); ++k) {
-            const answer_citation& a = (*citations)[k];
-            out += k > 0 ? ",{\"type\":\"url_citation\",\"start_index\":"
-                         : "{\"type\":\"url_citation\",\"start_index\":";
-            append_int(out, a.start_index);
-            out += ",\"end_index\":";
-            append_int(out, a.end_index);
-            out += ",\"title\":";
-            append_json_string(out, a.title);
-            out += ",\"url\":";
-            append_json_string(out, a.url);
-            out += "}";
+            out += k > 0 ? "," : "";
+            append_url_citation_annotation(out, (*citations)[k]);
         }
     }
     out += "]}";

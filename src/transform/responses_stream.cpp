@@ -82,6 +82,34 @@ public:
         end_event(out);
     }
 
+    // Url citations: an annotation.added event each, kept for the part's and item's done.
+    void text_with_extras(std::string& out, std::size_t choice, std::string_view text,
+                          const stream_extras& x) override
+    {
+        this->text(out, choice, text, false);
+        if (ended_ || finished_ || choice != 0 || x.citations == nullptr) {
+            return;
+        }
+        for (const answer_citation& a : *x.citations) {
+            if (!keep(out, a.title.size() + a.url.size() + item_overhead)) {
+                return;
+            }
+            if (current_ == npos || items_[current_].kind != output_kind::message) {
+                close_current(out);
+                current_ = open_item(out, output_kind::message);
+            }
+            item& it = items_[current_];
+            it.citations.push_back(a);
+            begin_event(out, "response.output_text.annotation.added");
+            append_item_ref(out, current_);
+            out += ",\"content_index\":0,\"annotation_index\":";
+            append_int(out, static_cast<std::int64_t>(it.citations.size() - 1));
+            out += ",\"annotation\":";
+            detail::append_url_citation_annotation(out, a);
+            end_event(out);
+        }
+    }
+
     void tool_call(std::string& out, std::size_t choice, const stream_tool_call& call) override
     {
         if (ended_ || finished_ || choice != 0) {
@@ -212,6 +240,7 @@ private:
         detail::custom_input_decoder input;  // custom_tool_call
         std::string call_id;
         std::string name;
+        std::vector<answer_citation> citations;  // message: its annotations
         bool open = true;
         bool incomplete = false;
     };
@@ -325,7 +354,7 @@ private:
                 begin_event(out, "response.content_part.done");
                 append_item_ref(out, i);
                 out += ",\"content_index\":0,\"part\":";
-                detail::append_output_text_part(out, it.text, nullptr);
+                detail::append_output_text_part(out, it.text, &it.citations);
                 end_event(out);
                 break;
             case output_kind::reasoning:
@@ -388,6 +417,7 @@ private:
         v.text = full || it.kind == output_kind::function_call ? std::string_view(it.text) : "";
         v.call_id = it.call_id;
         v.name = it.name;
+        v.citations = full ? &it.citations : nullptr;
         if (it.kind == output_kind::function_call || it.kind == output_kind::custom_tool_call) {
             v.ns = detail::namespace_of(plan_, it.name);
         }

@@ -105,6 +105,9 @@ std::string output_item_id(std::string_view response_id, output_kind kind, std::
 /// The output item object.
 void append_output_item(std::string& out, const output_item_view& item);
 
+/// A Responses `url_citation` annotation (`{type, start_index, end_index, title, url}`).
+void append_url_citation_annotation(std::string& out, const answer_citation& a);
+
 /// An `output_text` content part (annotations from `citations`, none when null).
 void append_output_text_part(std::string& out, std::string_view text,
                              const std::vector<answer_citation>* citations);

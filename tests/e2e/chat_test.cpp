@@ -2,6 +2,7 @@
 // signature and rejects a chat format that does not fit the model): chat non-stream and
 // stream in each chat format, tool calls, embeddings batching, the models list, OCI error
 // mapping (B.6 #47), and the connection economy of the upstream pool.
+#include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -411,4 +412,116 @@ TEST_CASE("a spare connection the upstream closed meanwhile is retried on a new 
     REQUIRE(second.status == 200);
     CHECK(stream_content(second.sse_data()) == "Hello from the OCI mock. You said: two");
     CHECK(m.stats().stale_drops == 1);
+}
+
+TEST_CASE_METHOD(e2e_stack,
+                 "chat answers: web-search annotations, logprobs, system_fingerprint, service_tier",
+                 "[e2e][chat]")
+{
+    // The mock cites a source when webSearchOptions came, gives logProbs alternatives per token
+    // (values as strings, the sampled token among them) and names modelVersion 1.0.0.
+    const std::string extra =
+        R"("web_search_options":{"search_context_size":"low","user_location":{"type":)"
+        R"("approximate","approximate":{"city":"Paris","country":"FR"}}},)"
+        R"("logprobs":true,"top_logprobs":2,"service_tier":"default")";
+    auto r = c.request("POST", chat_path, chat_body("gpt-4o-mini", "hi there", false, extra));
+    INFO(printable(r.body));
+    REQUIRE(r.status == 200);
+    const std::string text = chat_content(r.body);
+    CHECK(json_string(r.body, "/choices/0/message/annotations/0/type") == "url_citation");
+    CHECK(json_string(r.body, "/choices/0/message/annotations/0/url_citation/url") ==
+          "https://example.com/mock-source");
+    CHECK(json_int(r.body, "/choices/0/message/annotations/0/url_citation/end_index") ==
+          static_cast<long long>(text.size()));
+    CHECK(json_string(r.body, "/system_fingerprint") == "1.0.0");
+    CHECK(json_string(r.body, "/service_tier") == "default");
+    rapidjson::Document d;
+    d.Parse(r.body.data(), r.body.size());
+    REQUIRE(d.IsObject());
+    const auto& lp = d["choices"][0]["logprobs"];
+    REQUIRE(lp.IsObject());
+    CHECK(lp["refusal"].IsNull());
+    REQUIRE(lp["content"].IsArray());
+    REQUIRE(lp["content"].Size() > 0);
+    std::string joined;
+    for (const auto& tok : lp["content"].GetArray()) {
+        joined += tok["token"].GetString();
+        CHECK(tok["logprob"].IsNumber());
+        // OCI's strings become numbers; two alternatives of the three OCI sent, best first.
+        REQUIRE(tok["top_logprobs"].Size() == 2);
+        CHECK(tok["top_logprobs"][0]["token"] == tok["token"]);
+        CHECK(tok["top_logprobs"][0]["logprob"].GetDouble() == -0.25);
+        CHECK(tok["top_logprobs"][1]["logprob"].GetDouble() == -2.5);
+    }
+    CHECK(joined == text);
+
+    // Streamed: logprobs on the text chunks, the annotation as a delta, the fingerprint
+    // once OCI's events name it, usage null before the usage chunk.
+    auto s = c.request("POST", chat_path,
+                       chat_body("gpt-4o-mini", "hi there", true,
+                                 extra + R"(,"stream_options":{"include_usage":true})"),
+                       15s);
+    INFO(printable(s.body, 3000));
+    REQUIRE(s.status == 200);
+    auto events = s.sse_data();
+    check_openai_stream(events);
+    int with_logprobs = 0;
+    bool annotated = false;
+    for (std::size_t i = 0; i + 2 < events.size(); ++i) {
+        INFO(events[i]);
+        CHECK(events[i].find("\"usage\":null") != std::string::npos);
+        CHECK(json_string(events[i], "/service_tier") == "default");
+        CHECK(json_string(events[i], "/system_fingerprint") == "1.0.0");
+        if (!json_string(events[i], "/choices/0/logprobs/content/0/token").empty()) {
+            ++with_logprobs;
+        }
+        annotated = annotated ||
+                    json_string(events[i], "/choices/0/delta/annotations/0/url_citation/url") ==
+                        "https://example.com/mock-source";
+    }
+    CHECK(with_logprobs == static_cast<int>(lp["content"].Size()));
+    CHECK(annotated);
+    CHECK(stream_content(events) == text);
+    CHECK(m.stats().rejected_signatures == 0);
+}
+
+TEST_CASE_METHOD(e2e_stack, "media parts: audio and documents reach OCI as data URLs it checks",
+                 "[e2e][chat]")
+{
+    // The mock checks GENERIC AUDIO and DOCUMENT parts as OCI does (a base64 data URL of the
+    // part's media family) and names what it received in its answer.
+    auto body = [](std::string_view part) {
+        return std::string(R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":[)"
+                           R"({"type":"text","text":"listen"},)") +
+               std::string(part) + "]}]}";
+    };
+    auto audio = c.request(
+        "POST", chat_path,
+        body(R"({"type":"input_audio","input_audio":{"data":"UklGRiQAAABXQVZF","format":"wav"}})"));
+    INFO(printable(audio.body));
+    REQUIRE(audio.status == 200);
+    CHECK(chat_content(audio.body) ==
+          "Hello from the OCI mock. You said: listen [audio: audio/wav]");
+    auto pdf = c.request(
+        "POST", chat_path,
+        body(
+            R"({"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}})"));
+    INFO(printable(pdf.body));
+    REQUIRE(pdf.status == 200);
+    CHECK(chat_content(pdf.body) ==
+          "Hello from the OCI mock. You said: listen [document: application/pdf]");
+    // An image sent as a document passes the proxy (a data URL) but not OCI's check.
+    auto png =
+        c.request("POST", chat_path,
+                  body(R"({"type":"file","file":{"file_data":"data:image/png;base64,iVBORw0K"}})"));
+    INFO(printable(png.body));
+    CHECK(png.status == 400);
+    // Audio on a Cohere model never leaves the proxy.
+    auto cohere = c.request("POST", chat_path,
+                            std::string(R"({"model":"command-r-plus","messages":[{"role":"user",)"
+                                        R"("content":[{"type":"input_audio","input_audio":)"
+                                        R"({"data":"UklGRg==","format":"wav"}}]}]})"));
+    CHECK(cohere.status == 400);
+    CHECK(json_string(cohere.body, "/error/param") == "messages[0].content[0].type");
+    CHECK(m.stats().chat == 3);
 }

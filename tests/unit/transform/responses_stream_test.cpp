@@ -212,6 +212,7 @@ std::string check_invariants(const std::string& out)
         bool done = false;
         std::string text;
         std::string done_payload;
+        int annotations = 0;
     };
     auto events = events_of(out);
     REQUIRE(events.size() >= 3);
@@ -376,6 +377,11 @@ std::string check_invariants(const std::string& out)
                    e.type == "response.reasoning_summary_part.done") {
             CHECK(s(e["part"]["text"]) == it.text);
             it.part_done = true;
+        } else if (e.type == "response.output_text.annotation.added") {
+            // Numbered from 0 within the part; the part's done payload lists them all.
+            CHECK(it.type == "message");
+            CHECK(e["annotation_index"].GetInt() == it.annotations++);
+            CHECK(s(e["annotation"]["type"]) == "url_citation");
         } else {
             FAIL("unexpected event " << e.type);
         }
@@ -420,6 +426,26 @@ TEST_CASE("Responses stream fixtures: golden events, identical for every split, 
 
 TEST_CASE("Responses stream specifics", "[transform][responses][stream]")
 {
+    SECTION("url citations: annotation.added events, then in the part and the final output")
+    {
+        auto events = events_of(run_fixture("generic_web_search_annotations"));
+        std::vector<std::string> urls;
+        for (const auto& e : events) {
+            if (e.type == "response.output_text.annotation.added") {
+                urls.push_back(s(e["annotation"]["url"]));
+                CHECK(e["annotation"]["start_index"].IsInt());
+            }
+        }
+        CHECK(urls ==
+              std::vector<std::string>{"https://example.com/paris", "https://example.com/rain"});
+        const auto& done = events.back();
+        REQUIRE(done.type == "response.completed");
+        const auto& part = done["response"]["output"][0]["content"][0];
+        CHECK(s(part["text"]) == "It rained in Paris.");
+        REQUIRE(part["annotations"].Size() == 2);
+        CHECK(part["annotations"][1]["end_index"].GetInt() == 9);
+        CHECK(s(part["annotations"][1]["title"]) == "Rain");
+    }
     SECTION("final status: completed, incomplete for length, usage or null")
     {
         auto done = events_of(run_fixture("generic_text"));
