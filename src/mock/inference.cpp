@@ -240,6 +240,31 @@ std::vector<std::string> words_of(std::string_view text)
     return out;
 }
 
+// The media type of a data URL (`data:<type>;...`), or empty.
+std::string_view data_url_type(std::string_view url)
+{
+    if (!url.starts_with("data:")) {
+        return {};
+    }
+    url.remove_prefix(5);
+    return url.substr(0, std::min(url.find(';'), url.find(',')));
+}
+
+// `part[outer].url` as a string view, or empty.
+std::string_view media_url(const rapidjson::Value& part, const char* outer)
+{
+    if (!part.HasMember(outer) || !part[outer].IsObject()) {
+        return {};
+    }
+    const auto& o = part[outer];
+    if (!o.HasMember("url") || !o["url"].IsString()) {
+        return {};
+    }
+    return {o["url"].GetString(), o["url"].GetStringLength()};
+}
+
+// The text of the parts; an AUDIO or DOCUMENT part is mentioned by its media type, so that an
+// answer shows what arrived.
 std::string text_of_content(const rapidjson::Value& content)
 {
     if (content.IsString()) {
@@ -248,12 +273,76 @@ std::string text_of_content(const rapidjson::Value& content)
     std::string out;
     if (content.IsArray()) {
         for (const auto& part : content.GetArray()) {
-            if (part.IsObject() && part.HasMember("text") && part["text"].IsString()) {
+            if (!part.IsObject()) {
+                continue;
+            }
+            if (part.HasMember("text") && part["text"].IsString()) {
                 out += part["text"].GetString();
+            }
+            const bool audio = part.HasMember("audioUrl");
+            if (audio || part.HasMember("documentUrl")) {
+                out += audio ? " [audio: " : " [document: ";
+                out += data_url_type(media_url(part, audio ? "audioUrl" : "documentUrl"));
+                out += "]";
             }
         }
     }
     return out;
+}
+
+// OCI's checks of the content part types and of the media parts, so that a wrong shape fails
+// the e2e tests as it fails on OCI: GENERIC AUDIO and DOCUMENT carry base64 data URLs of their
+// media family in `audioUrl.url` / `documentUrl.url`; COHEREV2 has no AUDIO (nor a document
+// URL). An error message, or empty.
+std::string check_content_parts(const rapidjson::Value& cr, std::string_view format)
+{
+    if (!cr.HasMember("messages") || !cr["messages"].IsArray()) {
+        return {};
+    }
+    const bool generic = format == "GENERIC";
+    for (const auto& m : cr["messages"].GetArray()) {
+        if (!m.IsObject() || !m.HasMember("content") || !m["content"].IsArray()) {
+            continue;
+        }
+        for (const auto& part : m["content"].GetArray()) {
+            if (!part.IsObject() || !part.HasMember("type") || !part["type"].IsString()) {
+                return "A content part needs a type.";
+            }
+            const std::string_view type = part["type"].GetString();
+            const bool known = generic ? (type == "TEXT" || type == "IMAGE" || type == "AUDIO" ||
+                                          type == "VIDEO" || type == "DOCUMENT")
+                                       : (type == "TEXT" || type == "IMAGE_URL" ||
+                                          type == "DOCUMENT" || type == "THINKING");
+            if (!known) {
+                return "Invalid content type " + std::string(type) + " for apiFormat " +
+                       std::string(format) + ".";
+            }
+            if (!generic || (type != "AUDIO" && type != "DOCUMENT")) {
+                continue;
+            }
+            const bool audio = type == "AUDIO";
+            const char* key = audio ? "audioUrl" : "documentUrl";
+            const std::string_view url = media_url(part, key);
+            if (url.empty()) {
+                return std::string(key) + ".url is required for " + std::string(type) + " content.";
+            }
+            const std::string_view mime = data_url_type(url);
+            const std::size_t comma = url.find(',');
+            if (mime.empty() || comma == std::string_view::npos ||
+                url.substr(0, comma).find(";base64") == std::string_view::npos) {
+                return std::string(key) + ".url must be a base64 data URL.";
+            }
+            const bool family_ok =
+                audio ? mime.starts_with("audio/")
+                      : !(mime.starts_with("audio/") || mime.starts_with("image/") ||
+                          mime.starts_with("video/"));
+            if (!family_ok) {
+                return "Media type " + std::string(mime) + " is not valid for " +
+                       std::string(type) + " content.";
+            }
+        }
+    }
+    return {};
 }
 
 std::string usage_json(int prompt, int completion)
@@ -892,6 +981,9 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
         if ((cohere && format != "COHERE" && format != "COHEREV2") ||
             (!cohere && format != "GENERIC")) {
             return error_reply(400, "400", "Chat request type does not match serving model.");
+        }
+        if (auto bad = check_content_parts(d["chatRequest"], format); !bad.empty()) {
+            return error_reply(400, "InvalidParameter", bad);
         }
         if (auto bad = check_length(d, model); !bad.empty()) {
             return error_reply(400, "400", bad);

@@ -484,3 +484,44 @@ TEST_CASE_METHOD(e2e_stack,
     CHECK(stream_content(events) == text);
     CHECK(m.stats().rejected_signatures == 0);
 }
+
+TEST_CASE_METHOD(e2e_stack, "media parts: audio and documents reach OCI as data URLs it checks",
+                 "[e2e][chat]")
+{
+    // The mock checks GENERIC AUDIO and DOCUMENT parts as OCI does (a base64 data URL of the
+    // part's media family) and names what it received in its answer.
+    auto body = [](std::string_view part) {
+        return std::string(R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":[)"
+                           R"({"type":"text","text":"listen"},)") +
+               std::string(part) + "]}]}";
+    };
+    auto audio = c.request(
+        "POST", chat_path,
+        body(R"({"type":"input_audio","input_audio":{"data":"UklGRiQAAABXQVZF","format":"wav"}})"));
+    INFO(printable(audio.body));
+    REQUIRE(audio.status == 200);
+    CHECK(chat_content(audio.body) ==
+          "Hello from the OCI mock. You said: listen [audio: audio/wav]");
+    auto pdf = c.request(
+        "POST", chat_path,
+        body(
+            R"({"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}})"));
+    INFO(printable(pdf.body));
+    REQUIRE(pdf.status == 200);
+    CHECK(chat_content(pdf.body) ==
+          "Hello from the OCI mock. You said: listen [document: application/pdf]");
+    // An image sent as a document passes the proxy (a data URL) but not OCI's check.
+    auto png =
+        c.request("POST", chat_path,
+                  body(R"({"type":"file","file":{"file_data":"data:image/png;base64,iVBORw0K"}})"));
+    INFO(printable(png.body));
+    CHECK(png.status == 400);
+    // Audio on a Cohere model never leaves the proxy.
+    auto cohere = c.request("POST", chat_path,
+                            std::string(R"({"model":"command-r-plus","messages":[{"role":"user",)"
+                                        R"("content":[{"type":"input_audio","input_audio":)"
+                                        R"({"data":"UklGRg==","format":"wav"}}]}]})"));
+    CHECK(cohere.status == 400);
+    CHECK(json_string(cohere.body, "/error/param") == "messages[0].content[0].type");
+    CHECK(m.stats().chat == 3);
+}
