@@ -337,3 +337,36 @@ TEST_CASE("A 401 without a request body keeps the connection usable", "[routes][
     REQUIRE(r2);
     CHECK(r2->status != 401);
 }
+
+TEST_CASE("GET /v1/models/{id}: the client key is required, a model or 404 model_not_found",
+          "[routes][models]")
+{
+    daemon_config cfg;
+    cfg.extra =
+        "models:\n  - name: my-model\n    id: meta.llama-3.3-70b-instruct\n"
+        "  - name: org/with:colon\n    id: cohere.command-r-08-2024\n";
+    daemon_process d(cfg);
+    const std::string key = "Authorization: Bearer test-key-1\r\n";
+    CHECK(one(d, get_request("/v1/models/my-model")).status == 401);
+    auto ok = one(d, get_request("/v1/models/my-model", key));
+    INFO(ok.body);
+    REQUIRE(ok.status == 200);
+    CHECK(ok.body.find(R"("id":"my-model")") != std::string::npos);
+    CHECK(ok.body.find(R"("object":"model")") != std::string::npos);
+    CHECK(ok.body.find(R"("owned_by":"meta")") != std::string::npos);
+    // An id with `/` and `:`, encoded (as the OpenAI SDKs send it) or not.
+    for (const char* path : {"/v1/models/org%2Fwith%3Acolon", "/v1/models/org/with:colon"}) {
+        INFO(path);
+        auto r = one(d, get_request(path, key));
+        CHECK(r.status == 200);
+        CHECK(r.body.find(R"("id":"org/with:colon")") != std::string::npos);
+    }
+    auto missing = one(d, get_request("/v1/models/gpt-5", key));
+    CHECK(missing.status == 404);
+    CHECK(is_openai_error(missing.body));
+    CHECK(error_code_of(missing.body) == "model_not_found");
+    CHECK(missing.body.find(R"("param":"model")") != std::string::npos);
+    auto post = one(d, post_request("/v1/models/my-model", "{}"));
+    CHECK(post.status == 405);
+    CHECK(post.header("allow") == std::string("GET, HEAD"));
+}
