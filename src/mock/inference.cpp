@@ -180,19 +180,12 @@ reply list_models_reply(std::string_view query)
                 R"(,"capabilities":)" + std::string(m.capabilities) + R"(,"lifecycleState":")" +
                 std::string(m.state) + R"(","displayName":")" + std::string(m.name) +
                 R"(","vendor":")" + std::string(m.vendor) + R"(","version":"1.0","timeCreated":")" +
-                std::string(m.created) + R"(","type":")" + std::string(m.type) +
-                ""
-                ";
-                if (!m.deprecated.empty())
-        {
-            body += R"(,"timeDeprecated":")" + std::string(m.deprecated) +
-                    ""
-                    ";
+                std::string(m.created) + R"(","type":")" + std::string(m.type) + "\"";
+        if (!m.deprecated.empty()) {
+            body += R"(,"timeDeprecated":")" + std::string(m.deprecated) + "\"";
         }
         if (!m.retired.empty()) {
-            body += R"(,"timeOnDemandRetired":")" + std::string(m.retired) +
-                    ""
-                    ";
+            body += R"(,"timeOnDemandRetired":")" + std::string(m.retired) + "\"";
         }
         body += R"(,"freeformTags":{},"definedTags":{},"systemTags":{}})";
     }
