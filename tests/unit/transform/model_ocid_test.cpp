@@ -131,3 +131,25 @@ TEST_CASE("chat and Responses by model OCID: ON_DEMAND with the OCID, the name's
     CHECK(what_is_sent(unknown.value().body).format == "GENERIC");
     CHECK(what_is_sent(unknown.value().body).model_id == cohere_ocid);
 }
+
+TEST_CASE("a model OCID gets its family's output length and parameter names", "[models][ocid]")
+{
+    auto cfg = ogp_test::test_config();
+    const std::string gpt5 = "ocid1.generativeaimodel.oc1.us-chicago-1.amaaaaaagpt5";
+    model_name_lookup names = [&](std::string_view id) {
+        return id == gpt5 ? std::string("openai.gpt-5") : std::string();
+    };
+    auto known = plan_chat(chat_body(gpt5), cfg, names);
+    REQUIRE(known.ok());
+    rapidjson::Document d;
+    d.Parse(known.value().body.c_str());
+    // openai.gpt-5 takes maxCompletionTokens, never maxTokens (the family table's entry).
+    CHECK(d["chatRequest"].HasMember("maxCompletionTokens"));
+    CHECK_FALSE(d["chatRequest"].HasMember("maxTokens"));
+    CHECK(std::string(d["servingMode"]["modelId"].GetString()) == gpt5);
+    // Unknown, the OCID names no family: no maxCompletionTokens.
+    auto unknown = plan_chat(chat_body(gpt5), cfg);
+    REQUIRE(unknown.ok());
+    d.Parse(unknown.value().body.c_str());
+    CHECK_FALSE(d["chatRequest"].HasMember("maxCompletionTokens"));
+}
