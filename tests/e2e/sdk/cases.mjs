@@ -191,6 +191,20 @@ const cases = {
       assert.ok(ids.includes(alias), `${alias} in ${ids}`);
     }
     ok(`models (${ids.length})`);
+    // retrieve(): GET /v1/models/{id} as the SDK encodes the id; an unknown id is a NotFoundError.
+    const one = await client.models.retrieve('gpt-4o-mini');
+    assert.equal(one.id, 'gpt-4o-mini');
+    assert.equal(one.object, 'model');
+    assert.equal(one.owned_by, 'meta');
+    try {
+      await client.models.retrieve('ft:gpt-4o:org/x');
+      assert.fail('retrieve of an unknown model succeeded');
+    } catch (e) {
+      assert.ok(e instanceof OpenAI.NotFoundError, `${e}`);
+      assert.equal(e.code, 'model_not_found');
+      assert.ok(e.message.includes('ft:gpt-4o:org/x'), e.message);
+    }
+    ok('models.retrieve (and NotFoundError)');
   },
 
   async errors() {
