@@ -970,7 +970,6 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
         }
         // A model OCID is served like the model it names.
         const bool cohere = mock_model_name(model).starts_with("cohere.");
-
         if ((cohere && format != "COHERE" && format != "COHEREV2") ||
             (!cohere && format != "GENERIC")) {
             return error_reply(400, "400", "Chat request type does not match serving model.");
@@ -978,7 +977,7 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
         if (auto bad = check_content_parts(d["chatRequest"], format); !bad.empty()) {
             return error_reply(400, "InvalidParameter", bad);
         }
-        if (auto bad = check_length(d, model); !bad.empty()) {
+        if (auto bad = check_length(d, mock_model_name(model)); !bad.empty()) {
             return error_reply(400, "400", bad);
         }
         auto r = chat_reply(d, model, format, opts.token_delay);
