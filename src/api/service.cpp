@@ -12,7 +12,7 @@
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/auth/signer.hpp"
 #include "ogp/config/region.hpp"
-#include "ogp/server/router.hpp"
+#include "ogp/server/handler.hpp"  // model_id_of (router.hpp, through the handler contract)
 #include "ogp/transform/chat_request.hpp"
 #include "ogp/transform/chat_response.hpp"
 #include "ogp/transform/embeddings.hpp"
