@@ -381,8 +381,8 @@ constexpr key_entry table[] = {
     integer_key("defaults.max_tokens", OGP_FIELD(defaults.max_tokens), 1, 1000000,
                 "max_tokens when neither the request nor the alias has one; unset: the model "
                 "family's maximum output"),
-    integer_key("defaults.top_k", OGP_FIELD(defaults.top_k), 0, 1000000,
-                "top_k when a request has none; unset or 0: not sent"),
+    integer_key("defaults.top_k", OGP_FIELD(defaults.top_k), 0, 500,
+                "top_k when a request has none; unset or 0: not sent (at most 500: Cohere's limit)"),
     number_key("defaults.temperature", OGP_FIELD(defaults.temperature), 0, 2,
                "temperature when a request has none; unset: not sent"),
     number_key("defaults.top_p", OGP_FIELD(defaults.top_p), 0, 1,

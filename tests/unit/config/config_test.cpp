@@ -804,3 +804,11 @@ defaults:
                        "    max_completion_tokens: true\n");
     CHECK(has_error(cohere, "models[0].max_completion_tokens: applies to GENERIC models only"));
 }
+
+TEST_CASE("defaults.top_k stays within every format's range (Cohere: 0-500)", "[config]")
+{
+    CHECK(load(std::string(minimal) + "defaults:\n  top_k: 500\n").value);
+    auto bad = load(std::string(minimal) + "defaults:\n  top_k: 501\n");
+    REQUIRE_FALSE(bad.value);
+    CHECK(has_error(bad, "test.yaml: defaults.top_k: must be between 0 and 500, got 501"));
+}
