@@ -375,6 +375,30 @@ void write_sample(json_writer& w, const rapidjson::Value& schema, std::string_vi
     if (schema.IsObject() && schema.HasMember("type") && schema["type"].IsString()) {
         type = schema["type"].GetString();
     }
+    // A nullable value (`["T","null"]`, or anyOf/oneOf with a null branch) gets a T sample, as a
+    // model filling it would mostly give: the first non-null type or branch.
+    if (schema.IsObject() && schema.HasMember("type") && schema["type"].IsArray()) {
+        for (const auto& t : schema["type"].GetArray()) {
+            if (t.IsString() && std::string_view(t.GetString()) != "null") {
+                type = t.GetString();
+                break;
+            }
+        }
+    }
+    for (const char* key : {"anyOf", "oneOf"}) {
+        if (depth > 8 || !schema.IsObject() || !schema.HasMember(key) || !schema[key].IsArray()) {
+            continue;
+        }
+        for (const auto& branch : schema[key].GetArray()) {
+            const bool null_branch = branch.IsObject() && branch.HasMember("type") &&
+                                     branch["type"].IsString() &&
+                                     std::string_view(branch["type"].GetString()) == "null";
+            if (branch.IsObject() && !null_branch) {
+                write_sample(w, branch, marker, depth + 1);
+                return;
+            }
+        }
+    }
     if (schema.IsObject() && schema.HasMember("enum") && schema["enum"].IsArray() &&
         !schema["enum"].Empty()) {
         schema["enum"][0].Accept(w);
