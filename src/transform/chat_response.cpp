@@ -236,20 +236,26 @@ void read_url_citations(const Value& anns, std::vector<answer_citation>& out)
     }
 }
 
+void append_url_citation_fields(std::string& out, const answer_citation& a)
+{
+    out += "\"start_index\":";
+    append_int(out, a.start_index);
+    out += ",\"end_index\":";
+    append_int(out, a.end_index);
+    out += ",\"title\":";
+    append_json_string(out, a.title);
+    out += ",\"url\":";
+    append_json_string(out, a.url);
+}
+
 void append_annotations(std::string& out, const std::vector<answer_citation>& cs)
 {
     out += "[";
     for (std::size_t k = 0; k < cs.size(); ++k) {
         const answer_citation& a = cs[k];
         out += k > 0 ? "," : "";
-        out += "{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":";
-        append_int(out, a.start_index);
-        out += ",\"end_index\":";
-        append_int(out, a.end_index);
-        out += ",\"title\":";
-        append_json_string(out, a.title);
-        out += ",\"url\":";
-        append_json_string(out, a.url);
+        out += "{\"type\":\"url_citation\",\"url_citation\":{";
+        append_url_citation_fields(out, a);
         out += "}}";
     }
     out += "]";

@@ -47,6 +47,10 @@ std::string wrap_logprobs(std::string_view items);
 /// other kinds have no OpenAI spelling and are skipped.
 void read_url_citations(const rapidjson::Value& anns, std::vector<answer_citation>& out);
 
+/// Appends the members of an OpenAI url citation (`"start_index":..,"end_index":..,"title":..,
+/// "url":..`): chat nests them in `url_citation`, the Responses API writes them flat.
+void append_url_citation_fields(std::string& out, const answer_citation& a);
+
 /// Appends OpenAI's annotations array (`[{type:url_citation, url_citation:{...}}]`).
 void append_annotations(std::string& out, const std::vector<answer_citation>& cs);
 

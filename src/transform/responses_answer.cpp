@@ -47,14 +47,8 @@ std::string output_item_id(std::string_view response_id, output_kind kind, std::
 
 void append_url_citation_annotation(std::string& out, const answer_citation& a)
 {
-    out += "{\"type\":\"url_citation\",\"start_index\":";
-    append_int(out, a.start_index);
-    out += ",\"end_index\":";
-    append_int(out, a.end_index);
-    out += ",\"title\":";
-    append_json_string(out, a.title);
-    out += ",\"url\":";
-    append_json_string(out, a.url);
+    out += "{\"type\":\"url_citation\",";
+    append_url_citation_fields(out, a);
     out += "}";
 }
 
