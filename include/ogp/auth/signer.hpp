@@ -30,6 +30,9 @@ public:
         std::string tenancy;                                  ///< tenancy OCID if known
         std::string region;                                   ///< region id if the source told it
         bool sign_host = true;  ///< include `host` in the signed headers (false: federation)
+        /// A GenAI API key (`oci.auth: genai_api_key`): requests carry `Authorization: Bearer
+        /// <bearer>` instead of a signature, and `key` may be null.
+        std::string bearer;
     };
 
     /// Builds a snapshot; fails when the key is missing or not usable for RSA-SHA256 signing.
@@ -47,6 +50,8 @@ public:
     const std::string& tenancy() const { return p_.tenancy; }
     const std::string& region() const { return p_.region; }
     bool sign_host() const { return p_.sign_host; }
+    /// Non-empty for a GenAI API key: send `Authorization: Bearer <bearer>`, do not sign.
+    const std::string& bearer() const { return p_.bearer; }
 
     /// True when `now` is before the expiry.
     bool valid_at(clock::time_point now) const { return now < p_.expiry; }

@@ -14,6 +14,11 @@ namespace ogp {
 /// How the daemon proves its identity to OCI (`oci.auth`).
 enum class auth_mode { instance_principal, api_key, session_token, resource_principal };
 
+/// Where an alias' requests go (`models[].route`): `native` translates to OCI's own chat API
+/// (`/20231130/actions/chat`), `openai` forwards the OpenAI request to OCI's OpenAI-compatible
+/// endpoint (`<endpoint>/openai/v1/...`) with only `model` rewritten.
+enum class model_route { native, openai };
+
 /// OCI chat request format (`chatRequest.apiFormat`).
 enum class api_format { generic, cohere, coherev2 };
 
@@ -37,6 +42,10 @@ struct model_alias
     /// GENERIC: send the length as `maxCompletionTokens` (true) or `maxTokens` (false). Unset:
     /// decided by the model family of `id`; false for a dedicated endpoint.
     std::optional<bool> max_completion_tokens;
+    model_route route = model_route::native;
+    /// GenAI project OCID sent as `OpenAI-Project` on the `openai` route; empty:
+    /// `oci.project_id`.
+    std::string project_id;
 };
 
 /// Generation defaults applied when a request omits a value (`defaults.*`). Each is unset
@@ -101,6 +110,13 @@ struct oci_config
     std::string metadata_url;       ///< IMDS base; `OCI_METADATA_BASE_URL`, default below
     std::string federation_url;     ///< `OCI_SDK_AUTH_CLIENT_REGION_URL`, default from region
     bool models_discovery = false;  ///< merge OCI's model list into /v1/models
+    /// GenAI project OCID (`ocid1.generativeaiproject...`): `OpenAI-Project` on the `openai`
+    /// route, and where stateful resources (stored responses, files, ...) live. May be empty.
+    std::string project_id;
+    std::string genai_api_key_file;  ///< `oci.auth: genai_api_key`: file holding the key
+    /// The GenAI API key (from genai_api_key_file, else `$OCI_GENAI_API_KEY`): a secret, sent
+    /// only as `Authorization: Bearer` to OCI; never logged or described.
+    std::string genai_api_key;
 };
 
 /// `clients.*`: who may call the daemon.
