@@ -1,6 +1,7 @@
 #include "inference.hpp"
 
 #include "ogp/util/asio.hpp"
+#include "openai_compat.hpp"
 #include "signature.hpp"
 
 #include <openssl/sha.h>
@@ -74,7 +75,12 @@ struct reply
     std::vector<std::pair<std::string, std::string>> headers;
     bool stream = false;
     std::vector<std::string> writes;  // each one HTTP chunk
-    enum class tail { keep_open, reset, stall } end = tail::keep_open;
+    enum class tail {
+        keep_open,
+        reset,
+        stall,
+        finish
+    } end = tail::keep_open;             // finish: end the body
     std::chrono::milliseconds delay{0};  // between writes
     bool hang = false;                   // read the request, never answer (hold the connection)
     std::string raw;      // non-empty: these bytes are the whole response (bad framing faults)
@@ -813,7 +819,11 @@ std::vector<float> embedding(std::string_view text, int dims)
 struct inference_server::impl : std::enable_shared_from_this<impl>
 {
     impl(net::io_context& io, inference_options o)
-        : ioc(io), opts(std::move(o)), tls(ssl::context::tls_server), acceptor(net::make_strand(io))
+        : ioc(io),
+          opts(std::move(o)),
+          tls(ssl::context::tls_server),
+          acceptor(net::make_strand(io)),
+          openai({opts.genai_api_keys, opts.token_delay})
     {
         tls.use_certificate_chain(net::buffer(opts.cert_pem));
         tls.use_private_key(net::buffer(opts.key_pem), ssl::context::pem);
@@ -825,6 +835,7 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
     tcp::acceptor acceptor;
     inference_stats stats;
     std::uint16_t port = 0;
+    openai::service openai;  // `/openai/v1/*`
 
     // Checks the OCI signature of `req`; empty string when valid, else why not.
     std::string verify(const http::request<http::string_body>& req)
@@ -918,10 +929,19 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                 ",\"closed_by_client\":" + std::to_string(stats.closed_by_client.load()) +
                 ",\"open_connections\":" + std::to_string(stats.open_connections.load()) +
                 ",\"open_used\":" + std::to_string(stats.open_used.load()) +
-                ",\"stale_drops\":" + std::to_string(stats.stale_drops.load()) + "}";
+                ",\"stale_drops\":" + std::to_string(stats.stale_drops.load()) +
+                openai.stats_fields() + "}";
+            return r;
+        }
+        if (path == "/mock/openai/last") {
+            reply r;
+            r.body = openai.last_json();
             return r;
         }
         ++stats.requests;
+        if (path.starts_with("/openai/")) {
+            return openai_reply(req);
+        }
         if (auto why = verify(req); !why.empty()) {
             ++stats.rejected_signatures;
             spdlog::warn("mock: 401 for {} {}: {}", req.method_string(), path, why);
@@ -1037,6 +1057,31 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                 "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; "
                 "rel=preload\r\n\r\n";
         }
+        return r;
+    }
+
+    // OCI's OpenAI-compatible API: its own authentication and answers; a signature is verified
+    // as on the native API.
+    reply openai_reply(const http::request<http::string_body>& req)
+    {
+        auto a = openai.handle(req, [this](const openai::request& rq) {
+            auto why = verify(rq);
+            if (!why.empty()) {
+                ++stats.rejected_signatures;
+                spdlog::warn("mock: 401 for {} {}: {}", rq.method_string(),
+                             rq.target().substr(0, rq.target().find('?')), why);
+            }
+            return why;
+        });
+        reply r;
+        r.status = a.status;
+        r.content_type = std::move(a.content_type);
+        r.headers = std::move(a.headers);
+        r.body = std::move(a.body);
+        r.stream = a.stream;
+        r.writes = std::move(a.writes);
+        r.delay = a.delay;
+        r.end = a.stall ? reply::tail::stall : reply::tail::finish;
         return r;
     }
 
@@ -1253,7 +1298,11 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
         std::string head =
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
             "opc-request-id: " +
-            opc + "\r\n\r\n";
+            opc + "\r\n";
+        for (const auto& [k, v] : r.headers) {
+            head += k + ": " + v + "\r\n";
+        }
+        head += "\r\n";
         auto [hwec, hwn] = co_await net::async_write(s, net::buffer(head), use_nothrow);
         bool failed = static_cast<bool>(hwec);
         net::steady_timer pause(co_await net::this_coro::executor);
@@ -1274,6 +1323,15 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
         if (failed) {
             ++im->stats.closed_by_client;
             break;
+        }
+        if (r.end == reply::tail::finish) {
+            // The OpenAI-compatible API ends its streams (the native one never does).
+            auto [fec, fn] = co_await net::async_write(s, net::buffer("0\r\n\r\n", 5), use_nothrow);
+            if (fec || !req.keep_alive()) {
+                break;
+            }
+            idle_since = std::chrono::steady_clock::now();
+            continue;
         }
         if (r.end == reply::tail::reset) {
             // An abrupt reset: linger 0 then close.

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ogp/auth/crypto.hpp"
 
@@ -33,6 +34,8 @@ struct inference_options
     /// handshake or its last answer) is dropped unanswered and the connection closed (an idle
     /// close racing the request).
     std::chrono::milliseconds stale_after{0};
+    /// `Authorization: Bearer` keys the OpenAI-compatible API (`/openai/v1/*`) accepts.
+    std::vector<std::string> genai_api_keys;
 };
 
 /// Counters the tests read (through the mock's /mock/stats endpoint).
@@ -58,8 +61,9 @@ struct inference_stats
 /// `mock-500`, `mock-503`, `mock-reset`, `mock-stall`, `mock-slow`, `mock-401`, `mock-hang`
 /// (request read, never answered), `mock-cl-te` (Content-Length with chunked encoding),
 /// `mock-bad-chunk` (an invalid chunk size after the first chunk), `mock-long` (a 16 MiB stream
-/// that never finishes) (and names containing them) trigger faults. Thread-safe; runs on the given
-/// io_context.
+/// that never finishes) (and names containing them) trigger faults. OCI's OpenAI-compatible API
+/// is served under `/openai/v1/` (see openai_compat.hpp), its last exchange at `GET
+/// /mock/openai/last`. Thread-safe; runs on the given io_context.
 class inference_server
 {
 public:

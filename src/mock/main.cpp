@@ -33,6 +33,8 @@ constexpr std::string_view usage =
     "  --region REGION        region IMDS reports (default us-chicago-1)\n"
     "  --token-delay-ms N     delay between streamed writes (default 0)\n"
     "  --api-key ID=PEMFILE   also accept API-key signatures with this keyId and public key\n"
+    "  --genai-api-key K      accept `Authorization: Bearer K` on the OpenAI-compatible API\n"
+    "                         (repeatable)\n"
     "  --threads N            io threads (default 1)\n"
     "  --stale-after-ms N     drop a request arriving on a connection idle for N ms or more\n"
     "                         (since its handshake or last answer), unanswered, and close it\n"
@@ -42,6 +44,16 @@ constexpr std::string_view usage =
     "(a stream of SSE comments only), mock-drip (a body one byte per 200 ms), mock-1xx\n"
     "(100 and 103 heads first), unknown (404);\n"
     "mock-slow combined with mock-reset or mock-stall paces their writes.\n"
+    "OCI's OpenAI-compatible API on the inference port, under /openai/v1/: chat/completions,\n"
+    "responses[/{id}[/input_items]], files[/{id}[/content]] (multipart upload),\n"
+    "conversations[/{id}], vector_stores[/{id}]. Auth: an OCI signature plus the headers\n"
+    "openai-project (ocid1.generativeaiproject.*) and opc-compartment-id, or a Bearer key from\n"
+    "--genai-api-key; objects live per project. Answers are gzip/zstd encoded when\n"
+    "accept-encoding asks (zstd preferred). Faults by model substring there: mock-gzip,\n"
+    "mock-zstd (that coding, asked or not), mock-429 (retry-after: 1), mock-503, mock-500\n"
+    "(plain-text body), mock-stall (a stream sends one event, then stalls);\n"
+    "--token-delay-ms paces its streams. GET /mock/openai/last: the last /openai/v1 request\n"
+    "and its answer (JSON). GET /mock/stats: counters (unsigned).\n"
     "Prints one line `ready imds=... federation=... inference=... ca=...` when serving;\n"
     "stops on SIGINT/SIGTERM.\n";
 
@@ -126,6 +138,7 @@ int main(int argc, char** argv)
     long stale_after = 0;
     unsigned threads = 1;
     std::vector<std::pair<std::string, std::string>> api_keys;
+    std::vector<std::string> genai_api_keys;
     // Command line: every option takes one value.
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -155,6 +168,11 @@ int main(int argc, char** argv)
                 stale_after = std::stol(v);
             } else if (a == "--threads") {
                 threads = static_cast<unsigned>(std::max(1ul, std::stoul(v)));
+            } else if (a == "--genai-api-key") {
+                if (v.empty()) {
+                    throw std::invalid_argument(v);
+                }
+                genai_api_keys.push_back(v);
             } else if (a == "--api-key") {
                 auto eq = v.find('=');
                 if (eq == std::string::npos) {
@@ -192,6 +210,7 @@ int main(int argc, char** argv)
     opts.key_pem = key;
     opts.token_delay = std::chrono::milliseconds(token_delay);
     opts.stale_after = std::chrono::milliseconds(stale_after);
+    opts.genai_api_keys = genai_api_keys;
     opts.lookup = [&keys](std::string_view id, std::string& why) { return keys.lookup(id, why); };
     ogp::mock::inference_server inference(ioc, opts, inference_port);
 
