@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -30,6 +31,8 @@ std::string_view to_string(auth_mode m)
             return "session_token";
         case auth_mode::resource_principal:
             return "resource_principal";
+        case auth_mode::genai_api_key:
+            return "genai_api_key";
     }
     return "instance_principal";
 }
@@ -433,7 +436,14 @@ void read_key(loader& l, const key_entry& e, const YAML::Node& parent, config& c
         return;
     }
     const std::string path(e.path);
-    if (e.kind == key_kind::models) {
+    if (e.derived) {
+        // A secret that must not sit in a config file (its value is not echoed). The only
+        // derived key is the GenAI API key.
+        l.error(path,
+                "is not read from the config file; put the key in a file named by "
+                "oci.genai_api_key_file, or in $" +
+                    std::string(e.sdk_env));
+    } else if (e.kind == key_kind::models) {
         read_models(l, n, c);
     } else if (e.kind == key_kind::text_list) {
         if (!n.IsSequence()) {
@@ -513,6 +523,117 @@ void read_environment(loader& l, config& c)
                 out = *v;
             }
         }
+    }
+}
+
+// Longest GenAI API key accepted, and largest file it may come from.
+constexpr std::size_t max_genai_key = 4096;
+constexpr std::uintmax_t max_genai_key_file = 64 * 1024;
+
+// `oci.auth: genai_api_key`: the key from oci.genai_api_key_file, else $OCI_GENAI_API_KEY
+// (already in c.oci.genai_api_key, see read_environment()). No message contains the key.
+void load_genai_key(loader& l, config& c)
+{
+    std::string& key = c.oci.genai_api_key;
+    const std::string& path = c.oci.genai_api_key_file;
+    constexpr std::string_view file_key = "oci.genai_api_key_file";
+    if (!path.empty()) {
+        key.clear();  // the file wins over the variable
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(path, ec);
+        std::ifstream in(path, std::ios::binary);
+        if (!readable_file(path) || !in || ec) {
+            l.error(std::string(file_key), "cannot read file '" + path + "'");
+            return;
+        }
+        if (size > max_genai_key_file) {
+            l.error(std::string(file_key), "file '" + path + "' is larger than 64 KiB");
+            return;
+        }
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto k = ogp::text::trim(text);
+        if (k.empty()) {
+            l.error(std::string(file_key), "file '" + path + "' holds no key");
+        } else if (!is_token_like(k)) {
+            l.error(std::string(file_key), "the key in '" + path +
+                                               "' contains whitespace or control characters (one "
+                                               "key on one line expected)");
+        } else if (k.size() > max_genai_key) {
+            l.error(std::string(file_key), "the key in '" + path + "' is longer than " +
+                                               std::to_string(max_genai_key) + " characters");
+        } else {
+            key = std::string(k);
+        }
+        std::fill(text.begin(), text.end(), '\0');
+        return;
+    }
+    key = std::string(ogp::text::trim(key));
+    if (key.empty()) {
+        l.error(std::string(file_key),
+                "oci.auth: genai_api_key needs a GenAI API key: set oci.genai_api_key_file (or "
+                "OGP_GENAI_API_KEY_FILE) or $OCI_GENAI_API_KEY");
+    } else if (!is_token_like(key) || key.size() > max_genai_key) {
+        key.clear();
+        l.env_error("OCI_GENAI_API_KEY", "must be 1 to " + std::to_string(max_genai_key) +
+                                             " printable characters without spaces (not shown)");
+    }
+}
+
+// Routes, projects and the GenAI API key mode: what each alias' route needs from OCI.
+void validate_routes(loader& l, config& c)
+{
+    const bool bearer = c.oci.auth == auth_mode::genai_api_key;
+    for (std::size_t i = 0; i < c.models.size(); ++i) {
+        const auto& m = c.models[i];
+        const std::string prefix = "models[" + std::to_string(i) + "]";
+        if (m.route == model_route::native) {
+            if (bearer) {
+                l.error(prefix + ".route",
+                        "alias '" + m.name +
+                            "' is on route: native; GenAI API keys (oci.auth: genai_api_key) work "
+                            "only with route: openai");
+            }
+            continue;
+        }
+        const bool cohere =
+            m.format ? *m.format != api_format::generic : m.id.starts_with("cohere.");
+        if (cohere) {
+            l.error(prefix + ".route",
+                    "Cohere models are not served by OCI's OpenAI-compatible API; use route: "
+                    "native");
+        }
+        // The client's body is forwarded as is: nothing of the native translation applies.
+        for (auto [set, field] :
+             {std::pair{!m.input_type.empty(), "input_type"},
+              std::pair{m.max_tokens.has_value(), "max_tokens"},
+              std::pair{m.max_completion_tokens.has_value(), "max_completion_tokens"}}) {
+            if (set) {
+                l.error(prefix + "." + field,
+                        "does not apply to route: openai (the client's request body is "
+                        "forwarded unchanged)");
+            }
+        }
+        if (!bearer && m.project_id.empty() && c.oci.project_id.empty()) {
+            l.error(prefix + ".project_id",
+                    "is required for route: openai under oci.auth: " +
+                        std::string(to_string(c.oci.auth)) +
+                        " (sent as OpenAI-Project); set it or oci.project_id");
+        }
+    }
+    if (!bearer) {
+        c.oci.genai_api_key.clear();  // not used: not kept
+        return;
+    }
+    load_genai_key(l, c);
+    if (c.oci.models_discovery) {
+        l.error("models_discovery",
+                "cannot be used with oci.auth: genai_api_key (listing OCI's models needs an IAM "
+                "signature)");
+    }
+    if (c.oci.region.empty() && c.oci.endpoint.empty()) {
+        l.error("oci.region",
+                "is required with oci.auth: genai_api_key unless oci.endpoint is set (a GenAI "
+                "API key belongs to one region; there is no instance metadata to ask)");
     }
 }
 
@@ -612,6 +733,7 @@ void validate(loader& l, config& c)
                     "applies to GENERIC models only (this alias uses a Cohere format)");
         }
     }
+    validate_routes(l, c);
 }
 
 config_result finish(loader& l, config c)
@@ -644,6 +766,9 @@ std::string describe_value(const key_entry& e, const config& c)
     switch (e.kind) {
         case key_kind::text: {
             const auto& v = member<std::string>(e, c);
+            if (e.secret) {
+                return std::string(v.empty() ? not_set : "(set)");
+            }
             return v.empty() ? "\"\"" : v;
         }
         case key_kind::flag:
@@ -703,6 +828,12 @@ std::string describe_value(const key_entry& e, const config& c)
                 if (m.max_completion_tokens) {
                     out += std::string(" max_completion_tokens ") +
                            (*m.max_completion_tokens ? "true" : "false");
+                }
+                if (m.route == model_route::openai) {
+                    out += " route openai";
+                }
+                if (!m.project_id.empty()) {
+                    out += " project " + m.project_id;
                 }
             }
             return out + "]";

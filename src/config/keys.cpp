@@ -20,6 +20,11 @@ bool is_token_like(std::string_view s)
     return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
 }
 
+bool is_project_ocid(std::string_view s)
+{
+    return s.starts_with("ocid1.generativeaiproject.") && is_token_like(s) && s.size() <= 255;
+}
+
 bool readable_file(const std::string& path)
 {
     std::error_code ec;
@@ -99,13 +104,14 @@ std::string get_listen(const config& c)
 std::optional<std::string> set_auth(config& c, std::string_view s)
 {
     for (auto m : {auth_mode::instance_principal, auth_mode::api_key, auth_mode::session_token,
-                   auth_mode::resource_principal}) {
+                   auth_mode::resource_principal, auth_mode::genai_api_key}) {
         if (to_string(m) == s) {
             c.oci.auth = m;
             return std::nullopt;
         }
     }
-    return "must be one of instance_principal, api_key, session_token, resource_principal, got '" +
+    return "must be one of instance_principal, api_key, session_token, resource_principal, "
+           "genai_api_key, got '" +
            std::string(s) + "'";
 }
 
@@ -134,6 +140,14 @@ std::optional<std::string> check_compartment(const std::string& v)
 {
     if (!v.starts_with("ocid1.") || !is_token_like(v) || v.size() > 255) {
         return "must be an OCID (ocid1.<type>.<realm>..., e.g. ocid1.compartment.oc1..aaaa)";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_project(const std::string& v)
+{
+    if (!v.empty() && !is_project_ocid(v)) {
+        return std::string(project_ocid_message);
     }
     return std::nullopt;
 }
@@ -255,6 +269,27 @@ std::optional<std::string> set_model_max_completion_tokens(model_alias& m, const
     return std::nullopt;
 }
 
+std::optional<std::string> set_model_route(model_alias& m, const std::string& v)
+{
+    if (v == "native") {
+        m.route = model_route::native;
+    } else if (v == "openai") {
+        m.route = model_route::openai;
+    } else {
+        return "must be native or openai, got '" + v + "'";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> set_model_project(model_alias& m, const std::string& v)
+{
+    m.project_id = v;  // kept when refused: "is required" would only repeat the problem
+    if (!is_project_ocid(v)) {
+        return std::string(project_ocid_message);
+    }
+    return std::nullopt;
+}
+
 constexpr model_field model_field_table[] = {
     {"name", true, set_model_name},
     {"id", true, set_model_id},
@@ -263,6 +298,8 @@ constexpr model_field model_field_table[] = {
     {"input_type", false, set_model_input_type},
     {"max_tokens", false, set_model_max_tokens},
     {"max_completion_tokens", false, set_model_max_completion_tokens},
+    {"route", false, set_model_route},
+    {"project_id", false, set_model_project},
 };
 
 // --- the table -----------------------------------------------------------------------------
@@ -361,8 +398,22 @@ constexpr key_entry table[] = {
                           "instance principal federation URL; empty: derived from the region",
                           check_url),
                  "OCI_SDK_AUTH_CLIENT_REGION_URL"),
-    custom_key("oci.auth", "instance_principal|api_key|session_token|resource_principal",
-               set_auth, get_auth, "OGP_AUTH", "how the daemon authenticates to OCI"),
+    custom_key("oci.auth",
+               "instance_principal|api_key|session_token|resource_principal|genai_api_key",
+               set_auth, get_auth, "OGP_AUTH",
+               "how the daemon authenticates to OCI; genai_api_key: a GenAI API key as Bearer "
+               "token (route: openai aliases only)"),
+    text_key("oci.project_id", OGP_FIELD(oci.project_id), "OGP_OCI_PROJECT_ID",
+             "GenAI project OCID (ocid1.generativeaiproject...): OpenAI-Project on route: openai "
+             "and where stored responses, files, ... live", check_project),
+    text_key("oci.genai_api_key_file", OGP_FIELD(oci.genai_api_key_file),
+             "OGP_GENAI_API_KEY_FILE",
+             "oci.auth: genai_api_key: file holding the GenAI API key; else $OCI_GENAI_API_KEY"),
+    // The key itself never comes from the config file: described as (set) or (not set).
+    {.path = "oci.genai_api_key", .kind = key_kind::text,
+     .help = "the GenAI API key in use, from oci.genai_api_key_file or the variable; never shown",
+     .field = OGP_FIELD(oci.genai_api_key), .sdk_env = "OCI_GENAI_API_KEY", .secret = true,
+     .derived = true},
 
     {.path = "clients.api_keys", .kind = key_kind::text_list,
      .help = "client API keys (Bearer tokens); the environment's are added",

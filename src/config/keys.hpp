@@ -79,7 +79,10 @@ struct key_entry
     std::string_view kind_name{};  ///< custom keys: what config_keys() calls their kind
     value_check check = nullptr;   ///< text keys, after merging; also called on ""
     bool required = false;         ///< text keys: empty after merging is an error
-    bool secret = false;           ///< described by count, never by value
+    bool secret = false;           ///< described by count (or set/not set), never by value
+    /// Not read from the YAML file (naming it there is an error): filled from `sdk_env` and by
+    /// validation only. For secrets that must not sit in a config file.
+    bool derived = false;
 };
 
 /// The key table, in reading order (which is also the order of errors and of printing).
@@ -100,5 +103,9 @@ std::span<const model_field> model_fields();
 /// True when `s` has no control characters and no whitespace (safe in URLs, headers, logs).
 bool is_token_like(std::string_view s);
 bool readable_file(const std::string& path);
+/// True for a GenAI project OCID (`ocid1.generativeaiproject.<realm>...`), header-safe.
+bool is_project_ocid(std::string_view s);
+inline constexpr std::string_view project_ocid_message =
+    "must be a GenAI project OCID (ocid1.generativeaiproject.<realm>...)";
 
 }  // namespace ogp::config_detail

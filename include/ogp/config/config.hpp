@@ -11,8 +11,16 @@
 
 namespace ogp {
 
-/// How the daemon proves its identity to OCI (`oci.auth`).
-enum class auth_mode { instance_principal, api_key, session_token, resource_principal };
+/// How the daemon proves its identity to OCI (`oci.auth`). All but `genai_api_key` sign
+/// requests with an OCI IAM signature; `genai_api_key` sends a GenAI API key as a Bearer token
+/// and works only on the `openai` route.
+enum class auth_mode {
+    instance_principal,
+    api_key,
+    session_token,
+    resource_principal,
+    genai_api_key
+};
 
 /// Where an alias' requests go (`models[].route`): `native` translates to OCI's own chat API
 /// (`/20231130/actions/chat`), `openai` forwards the OpenAI request to OCI's OpenAI-compatible
@@ -114,8 +122,9 @@ struct oci_config
     /// route, and where stateful resources (stored responses, files, ...) live. May be empty.
     std::string project_id;
     std::string genai_api_key_file;  ///< `oci.auth: genai_api_key`: file holding the key
-    /// The GenAI API key (from genai_api_key_file, else `$OCI_GENAI_API_KEY`): a secret, sent
-    /// only as `Authorization: Bearer` to OCI; never logged or described.
+    /// The GenAI API key (from genai_api_key_file, else `$OCI_GENAI_API_KEY`; never from the
+    /// YAML file): a secret, sent only as `Authorization: Bearer` to OCI; never logged, never
+    /// in an error, described only as `(set)`. Empty unless `oci.auth` is `genai_api_key`.
     std::string genai_api_key;
 };
 

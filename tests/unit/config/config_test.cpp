@@ -564,6 +564,10 @@ std::pair<std::string, std::string> sample_for(const config_key_info& key, const
         {"oci.metadata_url", {"http://127.0.0.1:2/opc/v2", "http://127.0.0.1:2/opc/v2"}},
         {"oci.federation_url", {"https://127.0.0.1:3", "https://127.0.0.1:3"}},
         {"oci.auth", {"api_key", "api_key"}},
+        {"oci.project_id",
+         {"ocid1.generativeaiproject.oc1.us-chicago-1.sample",
+          "ocid1.generativeaiproject.oc1.us-chicago-1.sample"}},
+        {"oci.genai_api_key_file", {"/etc/sample/genai.key", "/etc/sample/genai.key"}},
         {"clients.api_keys", {"[k1, k2]", "k1,k2"}},
         {"models", {"[{name: s, id: x}]", ""}},
         {"defaults.embeddings_truncate", {"end", "end"}},
@@ -642,13 +646,16 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
                    "OGP_ALLOW_ANONYMOUS",
                    "OGP_MODELS_DISCOVERY",
                    "OGP_API_KEYS",
+                   "OGP_OCI_PROJECT_ID",
+                   "OGP_GENAI_API_KEY_FILE",
                    "OCI_METADATA_BASE_URL",
                    "OCI_SDK_AUTH_CLIENT_REGION_URL",
-                   "OCI_CONFIG_FILE"}) {
+                   "OCI_CONFIG_FILE",
+                   "OCI_GENAI_API_KEY"}) {
         INFO(v);
         CHECK(vars.count(v) == 1);
     }
-    CHECK(vars.size() == 20);
+    CHECK(vars.size() == 23);
 }
 
 TEST_CASE("key table: every key is read from YAML and from its variable", "[config][keys]")
@@ -659,6 +666,9 @@ TEST_CASE("key table: every key is read from YAML and from its variable", "[conf
     REQUIRE(base.value);
     for (const auto& k : config_keys()) {
         INFO(k.path);
+        if (k.path == "oci.genai_api_key") {
+            continue;  // never read from the file: "genai_api_key: ..." tests below
+        }
         auto [yaml_value, env_value] = sample_for(k, *base.value, pem, keys_file);
         REQUIRE_FALSE(yaml_value.empty());
         const std::string before = described(*base.value, k.path);
@@ -756,6 +766,7 @@ TEST_CASE("describe_config lists every key once, in table order, without client 
     // Optional keys say so when unset.
     CHECK(described(*r.value, "defaults.max_tokens") == "defaults.max_tokens: (not set)");
     CHECK(described(*r.value, "defaults.top_p") == "defaults.top_p: (not set)");
+    CHECK(described(*r.value, "oci.genai_api_key") == "oci.genai_api_key: (not set)");
 }
 
 TEST_CASE("per-alias length settings are read, validated and described", "[config]")
@@ -811,4 +822,253 @@ TEST_CASE("defaults.top_k stays within every format's range (Cohere: 0-500)", "[
     auto bad = load(std::string(minimal) + "defaults:\n  top_k: 501\n");
     REQUIRE_FALSE(bad.value);
     CHECK(has_error(bad, "test.yaml: defaults.top_k: must be between 0 and 500, got 501"));
+}
+
+namespace {
+
+constexpr std::string_view project_a = "ocid1.generativeaiproject.oc1.us-chicago-1.aaaa";
+constexpr std::string_view project_b = "ocid1.generativeaiproject.oc1.us-chicago-1.bbbb";
+
+// `minimal` with an `oci` section of its own: `oci_extra` lines (indented) and `rest` appended.
+std::string genai_yaml(std::string_view oci_extra, std::string_view rest)
+{
+    return "oci:\n  compartment_id: ocid1.compartment.oc1..aaaa\n" + std::string(oci_extra) +
+           "clients:\n  api_keys: [sk-1]\n" + std::string(rest);
+}
+
+// True when no error and no line of describe_config() contains `secret`.
+bool secret_hidden(const config_result& r, std::string_view secret)
+{
+    for (const auto& e : r.errors) {
+        if (e.find(secret) != std::string::npos) {
+            return false;
+        }
+    }
+    return !r.value || describe_config(*r.value).find(secret) == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("route and project_id: read, described, project OCIDs checked", "[config][route]")
+{
+    auto r = load(genai_yaml("",
+                             "models:\n"
+                             "  - name: gpt\n    id: openai.gpt-oss-120b\n    route: openai\n"
+                             "    project_id: " +
+                                 std::string(project_a) +
+                                 "\n"
+                                 "  - name: cmd\n    id: cohere.command-a-03-2025\n"
+                                 "    route: native\n"
+                                 "  - name: plain\n    id: meta.llama-3.3-70b-instruct\n"));
+    INFO(r.errors.size() << (r.errors.empty() ? "" : r.errors[0]));
+    REQUIRE(r.value);
+    const config& c = *r.value;
+    CHECK(c.models[0].route == model_route::openai);
+    CHECK(c.models[0].project_id == project_a);
+    CHECK(c.models[1].route == model_route::native);
+    CHECK(c.models[2].route == model_route::native);  // the default
+    CHECK(c.models[2].project_id.empty());
+    const std::string text = describe_config(c);
+    CHECK(text.find("gpt = openai.gpt-oss-120b route openai project " + std::string(project_a)) !=
+          std::string::npos);
+    CHECK(text.find("plain = meta.llama-3.3-70b-instruct]") != std::string::npos);
+
+    // oci.project_id from the file or OGP_OCI_PROJECT_ID covers an alias without its own.
+    const std::string open_alias = "models:\n  - name: g\n    id: xai.grok-4\n    route: openai\n";
+    auto shared = load(genai_yaml("  project_id: " + std::string(project_b) + "\n", open_alias));
+    REQUIRE(shared.value);
+    CHECK(shared.value->oci.project_id == project_b);
+    CHECK(described(*shared.value, "oci.project_id") ==
+          "oci.project_id: " + std::string(project_b));
+    auto from_env =
+        load(genai_yaml("", open_alias), {{"OGP_OCI_PROJECT_ID", std::string(project_a)}});
+    REQUIRE(from_env.value);
+    CHECK(from_env.value->oci.project_id == project_a);
+
+    // Refusals, one line each naming the key.
+    for (auto [yaml, needle] : {
+             std::pair{genai_yaml("", "models:\n  - name: g\n    id: x\n    route: direct\n"),
+                       "test.yaml: models[0].route: must be native or openai, got 'direct'"},
+             std::pair{genai_yaml("", open_alias + "    project_id: ocid1.compartment.oc1..a\n"),
+                       "test.yaml: models[0].project_id: must be a GenAI project OCID"},
+             std::pair{genai_yaml("  project_id: ocid1.tenancy.oc1..x\n", open_alias),
+                       "test.yaml: oci.project_id: must be a GenAI project OCID"},
+             std::pair{genai_yaml("  project_id: \"ocid1.generativeaiproject.a b\"\n", open_alias),
+                       "test.yaml: oci.project_id: must be a GenAI project OCID"},
+             std::pair{genai_yaml("", open_alias),
+                       "test.yaml: models[0].project_id: is required for route: openai under "
+                       "oci.auth: instance_principal"},
+         }) {
+        INFO(yaml);
+        auto bad = load(yaml);
+        REQUIRE_FALSE(bad.value);
+        CHECK(bad.errors.size() == 1);
+        CHECK(has_error(bad, needle));
+    }
+    auto bad_env = load(genai_yaml("", open_alias), {{"OGP_OCI_PROJECT_ID", "ocid1.x"}});
+    REQUIRE_FALSE(bad_env.value);
+    CHECK(has_error(bad_env, "test.yaml: oci.project_id: must be a GenAI project OCID"));
+}
+
+TEST_CASE("route: openai refuses Cohere and the native translation's settings", "[config][route]")
+{
+    const std::string project = "  project_id: " + std::string(project_a) + "\n";
+    auto alias = [](std::string_view lines) {
+        return "models:\n  - name: a\n    route: openai\n" + std::string(lines);
+    };
+    for (auto [lines, needle] : {
+             std::pair{"    id: cohere.command-a-03-2025\n",
+                       "test.yaml: models[0].route: Cohere models are not served by OCI's "
+                       "OpenAI-compatible API"},
+             std::pair{"    id: ocid1.generativeaiendpoint.oc1..x\n    format: COHERE\n",
+                       "test.yaml: models[0].route: Cohere models are not served by OCI's "
+                       "OpenAI-compatible API"},
+             std::pair{"    id: meta.x\n    format: cohereV2\n",
+                       "test.yaml: models[0].route: Cohere models are not served by OCI's "
+                       "OpenAI-compatible API"},
+             std::pair{"    id: openai.gpt-5\n    max_tokens: 100\n",
+                       "test.yaml: models[0].max_tokens: does not apply to route: openai"},
+             std::pair{"    id: openai.gpt-5\n    max_completion_tokens: true\n",
+                       "test.yaml: models[0].max_completion_tokens: does not apply to route: "
+                       "openai"},
+             std::pair{"    id: openai.text-embedding\n    input_type: SEARCH_QUERY\n",
+                       "test.yaml: models[0].input_type: does not apply to route: openai"},
+         }) {
+        INFO(lines);
+        auto bad = load(genai_yaml(project, alias(lines)));
+        REQUIRE_FALSE(bad.value);
+        CHECK(bad.errors.size() == 1);
+        CHECK(has_error(bad, needle));
+    }
+    // The same settings stay valid on the native route; format GENERIC is fine on openai.
+    CHECK(load(genai_yaml(project,
+                          "models:\n  - name: a\n    id: cohere.command-r\n"
+                          "    input_type: SEARCH_QUERY\n    max_tokens: 9\n"))
+              .value);
+    CHECK(load(genai_yaml(project, alias("    id: meta.llama-4\n    format: GENERIC\n"))).value);
+}
+
+TEST_CASE("genai_api_key: the key from its file (trimmed) or $OCI_GENAI_API_KEY, never shown",
+          "[config][genai_key]")
+{
+    const std::string oci = "  auth: genai_api_key\n  region: ord\n";
+    const std::string alias =
+        "models:\n  - name: g\n    id: openai.gpt-oss-120b\n    route: openai\n";
+    const auto key_file = temp_file("genai_key", "  gk-file-secret-1\r\n\n");
+
+    auto from_file = load(genai_yaml(oci + "  genai_api_key_file: " + key_file + "\n", alias));
+    INFO((from_file.errors.empty() ? "" : from_file.errors[0]));
+    REQUIRE(from_file.value);
+    const config& c = *from_file.value;
+    CHECK(c.oci.auth == auth_mode::genai_api_key);
+    CHECK(c.oci.genai_api_key == "gk-file-secret-1");
+    CHECK(c.oci.region == "us-chicago-1");
+    CHECK(c.oci.project_id.empty());  // optional with a GenAI API key
+    CHECK(described(c, "oci.auth") == "oci.auth: genai_api_key");
+    CHECK(described(c, "oci.genai_api_key") == "oci.genai_api_key: (set)");
+    CHECK(described(c, "oci.genai_api_key_file") == "oci.genai_api_key_file: " + key_file);
+    CHECK(secret_hidden(from_file, "gk-file-secret-1"));
+
+    // The variable when no file is named; the file wins over it; OGP_GENAI_API_KEY_FILE names it.
+    auto from_env = load(genai_yaml(oci, alias), {{"OCI_GENAI_API_KEY", " gk-env-secret\n"}});
+    REQUIRE(from_env.value);
+    CHECK(from_env.value->oci.genai_api_key == "gk-env-secret");
+    CHECK(described(*from_env.value, "oci.genai_api_key") == "oci.genai_api_key: (set)");
+    CHECK(secret_hidden(from_env, "gk-env-secret"));
+    auto both = load(genai_yaml(oci + "  genai_api_key_file: " + key_file + "\n", alias),
+                     {{"OCI_GENAI_API_KEY", "gk-env-secret"}});
+    REQUIRE(both.value);
+    CHECK(both.value->oci.genai_api_key == "gk-file-secret-1");
+    auto file_env = load(genai_yaml(oci, alias), {{"OGP_GENAI_API_KEY_FILE", key_file}});
+    REQUIRE(file_env.value);
+    CHECK(file_env.value->oci.genai_api_key == "gk-file-secret-1");
+    // oci.endpoint alone is enough (no region: the key's region is the endpoint's).
+    auto endpoint_only =
+        load(genai_yaml("  auth: genai_api_key\n  endpoint: https://127.0.0.1:9/\n", alias),
+             {{"OCI_GENAI_API_KEY", "gk-env-secret"}});
+    REQUIRE(endpoint_only.value);
+    CHECK(endpoint_only.value->oci.region.empty());
+    CHECK(endpoint_only.value->oci.endpoint == "https://127.0.0.1:9");
+
+    // Under IAM auth the key is neither needed nor kept.
+    auto iam = load(minimal, {{"OCI_GENAI_API_KEY", "gk-env-secret"}});
+    REQUIRE(iam.value);
+    CHECK(iam.value->oci.genai_api_key.empty());
+    CHECK(described(*iam.value, "oci.genai_api_key") == "oci.genai_api_key: (not set)");
+    std::remove(key_file.c_str());
+}
+
+TEST_CASE("genai_api_key: every refusal names the key and never contains the secret",
+          "[config][genai_key]")
+{
+    const std::string oci = "  auth: genai_api_key\n  region: ord\n";
+    const std::string alias =
+        "models:\n  - name: g\n    id: openai.gpt-oss-120b\n    route: openai\n";
+    const std::string secret = "gk-do-not-print";
+    auto with_file = [&](const std::string& name, const std::string& content) {
+        return genai_yaml(oci + "  genai_api_key_file: " + temp_file(name, content) + "\n", alias);
+    };
+    const std::string missing = "/nonexistent/genai.key";
+    const std::map<std::string, std::string> env_key{{"OCI_GENAI_API_KEY", secret}};
+    struct refusal
+    {
+        std::string yaml;
+        std::map<std::string, std::string> env;
+        std::string needle;
+    };
+    const std::vector<refusal> cases{
+        {genai_yaml(oci + "  genai_api_key_file: " + missing + "\n", alias), env_key,
+         "test.yaml: oci.genai_api_key_file: cannot read file '" + missing + "'"},
+        {with_file("genai_empty", ""), {}, "test.yaml: oci.genai_api_key_file: file '"},
+        {with_file("genai_blank", " \n\t\n"), {}, "holds no key"},
+        {with_file("genai_space", secret + " second\n"),
+         {},
+         "test.yaml: oci.genai_api_key_file: the key in '"},
+        {with_file("genai_ctl", secret + "\x01x\n"),
+         {},
+         "contains whitespace or control characters"},
+        {with_file("genai_long", std::string(5000, 'k')), {}, "is longer than 4096 characters"},
+        {genai_yaml(oci, alias),
+         {},
+         "test.yaml: oci.genai_api_key_file: oci.auth: genai_api_key needs a GenAI API key: set "
+         "oci.genai_api_key_file (or OGP_GENAI_API_KEY_FILE) or $OCI_GENAI_API_KEY"},
+        {genai_yaml(oci, alias),
+         {{"OCI_GENAI_API_KEY", secret + " x"}},
+         "environment: OCI_GENAI_API_KEY: must be 1 to 4096 printable characters"},
+        {genai_yaml(oci, "models:\n  - name: n\n    id: meta.llama-3.3-70b-instruct\n"), env_key,
+         "test.yaml: models[0].route: alias 'n' is on route: native; GenAI API keys (oci.auth: "
+         "genai_api_key) work only with route: openai"},
+        {genai_yaml(oci, alias + "  - name: c\n    id: cohere.command-r\n    route: native\n"),
+         env_key, "test.yaml: models[1].route: alias 'c' is on route: native"},
+        {genai_yaml(oci, alias + "models_discovery: true\n"), env_key,
+         "test.yaml: models_discovery: cannot be used with oci.auth: genai_api_key"},
+        {genai_yaml("  auth: genai_api_key\n", alias), env_key,
+         "test.yaml: oci.region: is required with oci.auth: genai_api_key unless oci.endpoint is "
+         "set"},
+        {genai_yaml(oci + "  genai_api_key: " + secret + "\n", alias), env_key,
+         "test.yaml: oci.genai_api_key: is not read from the config file"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.yaml);
+        auto bad = load(c.yaml, c.env);
+        REQUIRE_FALSE(bad.value);
+        CHECK(bad.errors.size() == 1);
+        CHECK(has_error(bad, c.needle));
+        CHECK(secret_hidden(bad, secret));
+        CHECK(secret_hidden(bad, std::string(100, 'k')));
+    }
+    // All at once, each on its own line.
+    auto many = load(genai_yaml("  auth: genai_api_key\n",
+                                "models:\n  - name: n\n    id: cohere.command-r\n"
+                                "models_discovery: true\n"));
+    REQUIRE_FALSE(many.value);
+    CHECK(many.errors.size() == 4);
+    for (auto needle :
+         {"models[0].route:", "oci.genai_api_key_file:", "models_discovery:", "oci.region:"}) {
+        INFO(needle);
+        CHECK(has_error(many, needle));
+    }
+    for (auto name : {"genai_empty", "genai_blank", "genai_space", "genai_ctl", "genai_long"}) {
+        std::remove(("/tmp/ogp_unit_" + std::to_string(::getpid()) + "_" + name).c_str());
+    }
 }
