@@ -377,6 +377,13 @@ net::awaitable<result<snapshot_ptr>> credential_cache::renew_after_rejection(
         if (!s->started) {
             co_return error{errc::not_ready, "credentials: the credential cache was not started"};
         }
+        // A fixed key (GenAI API key): a renewal would hand back the refused credentials.
+        if (s->provider->fixed() && s->snap) {
+            co_return error{errc::not_ready,
+                            std::string(s->provider->name()) +
+                                ": OCI refused the credentials and there are no newer ones (the "
+                                "key is fixed at start-up)"};
+        }
         // A renewal in flight started after `rejected` was installed (renewals run one at a
         // time): join it. Otherwise start one, unless OCI keeps refusing fresh credentials.
         if (!s->in_flight && !s->renew_requested) {
@@ -424,7 +431,7 @@ net::awaitable<result<snapshot_ptr>> credential_cache::renew_after_rejection(
 void credential_cache::force_refresh()
 {
     std::lock_guard lock(s_->mu);
-    if (!s_->started || s_->stopped || s_->in_flight) {
+    if (!s_->started || s_->stopped || s_->in_flight || (s_->provider->fixed() && s_->snap)) {
         return;
     }
     // A snapshot obtained moments ago is not refreshed again.

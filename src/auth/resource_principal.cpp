@@ -130,6 +130,8 @@ std::unique_ptr<credential_provider> make_provider(const config& cfg, const env_
             return make_session_token_provider(config_file(), profile, env);
         case auth_mode::resource_principal:
             return make_resource_principal_provider(env);
+        case auth_mode::genai_api_key:
+            return make_genai_api_key_provider(cfg.oci.genai_api_key, cfg.oci.region);
         case auth_mode::instance_principal:
             break;
     }

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -94,8 +95,19 @@ credential_snapshot::~credential_snapshot() = default;
 
 result<std::shared_ptr<const credential_snapshot>> credential_snapshot::create(params p)
 {
+    // The key is never echoed: a bad one is only described.
+    if (!p.bearer.empty() &&
+        (p.bearer.size() > 4096 || std::any_of(p.bearer.begin(), p.bearer.end(), [](char c) {
+             return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f;
+         }))) {
+        return error{errc::key, "the GenAI API key contains characters not allowed in a header"};
+    }
     if (!p.key) {
-        return error{errc::key, "no private key"};
+        if (p.bearer.empty()) {
+            return error{errc::key, "no private key"};
+        }
+        // Bearer credentials: nothing to sign with, no signing context or prefixes.
+        return std::shared_ptr<const credential_snapshot>(new credential_snapshot(std::move(p)));
     }
     if (bad_header_value(p.key_id) || p.key_id.find('"') != std::string::npos) {
         return error{errc::token, "the keyId contains characters not allowed in a header"};
@@ -118,6 +130,9 @@ result<std::shared_ptr<const credential_snapshot>> credential_snapshot::create(p
 
 result<std::string> credential_snapshot::sign_base64(std::string_view data) const
 {
+    if (!template_ctx_) {
+        return error{errc::key, "these credentials are a GenAI API key: they cannot sign"};
+    }
     std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
     std::array<unsigned char, 1024> sig{};
     std::size_t len = sig.size();
@@ -157,6 +172,11 @@ std::string signing_string(const request_to_sign& req, bool with_host)
 
 result<signed_headers> sign_request(const credential_snapshot& creds, const request_to_sign& req)
 {
+    if (creds.key() == nullptr) {
+        return error{errc::key,
+                     "these credentials are a GenAI API key (sent as Bearer): requests are not "
+                     "signed"};
+    }
     // Refuse values that would inject headers.
     if (bad_header_value(req.host) || bad_header_value(req.target) || bad_header_value(req.date) ||
         bad_header_value(req.content_type) || bad_header_value(req.method)) {

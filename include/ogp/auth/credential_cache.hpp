@@ -49,7 +49,9 @@ struct cache_options
 ///   flight) and every caller waits for it.
 /// - renew_after_rejection() (after an HTTP 401 from OCI) hands out credentials newer than the
 ///   refused snapshot, renewing once for all requests refused with it; never the refused one.
-/// - force_refresh() renews now without waiting; requests keep using the current snapshot.
+///   With a fixed provider (credential_provider::fixed(), a GenAI API key) it fails at once.
+/// - force_refresh() renews now without waiting; requests keep using the current snapshot
+///   (ignored for a fixed provider that has its snapshot).
 /// - status() is the not-ready reason for /readyz (nullopt = ready).
 ///
 /// Thread-safe: every member may be called from any thread. The provider runs on an internal

@@ -37,6 +37,10 @@ public:
     {
         return std::nullopt;
     }
+
+    /// True when fetch() always returns the same never-expiring snapshot (a key fixed at
+    /// start-up): renewing after a rejection cannot give anything newer.
+    virtual bool fixed() const { return false; }
 };
 
 /// Settings of the instance-principal provider (defaults applied by make_provider()).
@@ -69,6 +73,13 @@ std::unique_ptr<credential_provider> make_instance_principal_provider(
 /// Resource-principal v2.2 provider reading `OCI_RESOURCE_PRINCIPAL_*` through `env` (each a
 /// value or an absolute path, re-read on every fetch).
 std::unique_ptr<credential_provider> make_resource_principal_provider(env_lookup env);
+
+/// GenAI API key provider (`oci.auth: genai_api_key`): every fetch() returns the same snapshot
+/// with `bearer` = `key`, `region` = `region` (resolved to its id when known; may be empty when
+/// only `oci.endpoint` is set), no private key and no expiry. fixed() is true. The key is never
+/// logged or put in an error message.
+std::unique_ptr<credential_provider> make_genai_api_key_provider(std::string key,
+                                                                 std::string region);
 
 /// Builds the provider chosen by `cfg.oci.auth`, applying the final defaults: `~/.oci/config`,
 /// IMDS `http://169.254.169.254/opc/v2`, federation `https://auth.<region>.<domain>`. Does no

@@ -36,6 +36,8 @@ public:
     };
 
     /// Builds a snapshot; fails when the key is missing or not usable for RSA-SHA256 signing.
+    /// With a non-empty `bearer` the key may be null (then the snapshot cannot sign); fails
+    /// when the bearer has characters not allowed in a header or is longer than 4096 bytes.
     static result<std::shared_ptr<const credential_snapshot>> create(params p);
 
     ~credential_snapshot();
@@ -115,7 +117,8 @@ bool method_signs_body(std::string_view method);
 std::string signing_string(const request_to_sign& req, bool with_host = true);
 
 /// Signs `req` with `creds` (OCI signature version 1). One SHA-256 of the body, one RSA
-/// private-key operation. Fails on CR/LF in any value or an OpenSSL error. Pure, thread-safe.
+/// private-key operation. Fails on CR/LF in any value, on bearer-only credentials (no key) or
+/// an OpenSSL error. Pure, thread-safe.
 result<signed_headers> sign_request(const credential_snapshot& creds, const request_to_sign& req);
 
 /// Stateless facade over sign_request() for callers that prefer positional arguments.
