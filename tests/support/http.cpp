@@ -327,6 +327,14 @@ void http_client::send_request(std::string_view method, std::string_view path,
     }
 }
 
+void http_client::send_bytes(std::string_view raw)
+{
+    sent_at_ = steady::now();
+    if (!conn_.send(raw)) {
+        throw std::runtime_error("cannot send the request");
+    }
+}
+
 http_response http_client::read_head_and_chunks(std::size_t chunks, ms timeout)
 {
     const auto deadline = steady::now() + timeout;

@@ -110,6 +110,9 @@ public:
     /// Sends the request without reading; the response is read by read_response().
     void send_request(std::string_view method, std::string_view path, std::string_view body,
                       bool auth = true, std::string_view extra_headers = {});
+    /// Sends `raw` (a complete request, e.g. one with a multipart body) as it is, without
+    /// reading; the response is read by read_response().
+    void send_bytes(std::string_view raw);
     /// Reads the head and the body; for chunked bodies stops after the last chunk, at EOF or at
     /// the deadline (then `complete` is false). Throws when the head does not arrive in time.
     http_response read_response(ms timeout);

@@ -1,6 +1,7 @@
 #include "support/stack.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
@@ -28,11 +29,20 @@ std::string proxy_yaml(const mock& m, const daemon_options& o)
     y << "oci:\n";
     y << "  region: us-chicago-1\n";
     y << "  compartment_id: ocid1.compartment.oc1..e2e\n";
-    if (o.api_key_config.empty()) {
+    if (!o.auth.empty()) {
+        y << "  auth: " << o.auth << "\n";
+    } else if (o.api_key_config.empty()) {
         y << "  auth: instance_principal\n";
     } else {
         y << "  auth: api_key\n  config_file: " << o.api_key_config << "\n";
     }
+    if (!o.genai_api_key.empty()) {
+        y << "  genai_api_key_file: " << m.dir().write("genai_api_key", o.genai_api_key) << "\n";
+    }
+    if (!o.project_id.empty()) {
+        y << "  project_id: " << o.project_id << "\n";
+    }
+    y << o.oci_extra;
     y << "  endpoint: " << (o.endpoint.empty() ? m.endpoint() : o.endpoint) << "\n";
     if (o.use_ca_file) {
         y << "  ca_file: " << m.ca_file() << "\n";
@@ -41,12 +51,14 @@ std::string proxy_yaml(const mock& m, const daemon_options& o)
     y << "  metadata_url: " << m.metadata_url() << "\n";
     y << "  federation_url: " << m.federation_url() << "\n";
     y << "clients:\n  api_keys: [\"" << test_key << "\"]\n";
-    y << "models:\n"
-         "  - name: gpt-4o-mini\n    id: meta.llama-3.3-70b-instruct\n"
-         "  - name: command-r-plus\n    id: cohere.command-r-plus-08-2024\n"
-         "  - name: text-embedding-3-small\n    id: cohere.embed-english-v3.0\n"
-         "    input_type: SEARCH_DOCUMENT\n"
-      << o.models;
+    y << "models:\n";
+    if (o.native_aliases) {
+        y << "  - name: gpt-4o-mini\n    id: meta.llama-3.3-70b-instruct\n"
+             "  - name: command-r-plus\n    id: cohere.command-r-plus-08-2024\n"
+             "  - name: text-embedding-3-small\n    id: cohere.embed-english-v3.0\n"
+             "    input_type: SEARCH_DOCUMENT\n";
+    }
+    y << o.models;
     y << "timeouts:\n";
     y << "  upstream_connect: " << o.upstream_connect << "\n";
     y << "  upstream_first_byte: " << o.upstream_first_byte << "\n";
@@ -114,11 +126,11 @@ mock::mock(const std::vector<std::string>& extra_args)
     port_ = static_cast<std::uint16_t>(std::stoul(endpoint_.substr(colon + 1)));
 }
 
-mock_stats mock::stats()
+std::string mock::get(std::string_view path)
 {
     int fd = connect_loopback(port_, 5s);
     if (fd < 0) {
-        throw sys_error("mock stats: connect");
+        throw sys_error("mock " + std::string(path) + ": connect");
     }
     // OpenSSL on a blocking socket, bounded by socket timeouts.
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -130,7 +142,7 @@ mock_stats mock::stats()
     if (ctx == nullptr || SSL_CTX_load_verify_locations(ctx, ca_file_.c_str(), nullptr) != 1) {
         SSL_CTX_free(ctx);
         ::close(fd);
-        throw std::runtime_error("mock stats: cannot load the mock CA");
+        throw std::runtime_error("mock: cannot load the mock CA");
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     SSL* ssl = SSL_new(ctx);
@@ -139,12 +151,15 @@ mock_stats mock::stats()
     std::string got;
     bool ok = SSL_connect(ssl) == 1;
     if (ok) {
-        std::string req = "GET /mock/stats HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+        std::string req = "GET " + std::string(path) +
+                          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
                           "\r\nConnection: close\r\n\r\n";
         ok = SSL_write(ssl, req.data(), static_cast<int>(req.size())) ==
              static_cast<int>(req.size());
-        char buf[4096];
-        for (int n = 0; ok && (n = SSL_read(ssl, buf, sizeof buf)) > 0;) {
+        char buf[16384];
+        // Bounded: the mock's answers to these paths are small (last answer at most 1 MiB).
+        for (int n = 0;
+             ok && got.size() < (4u << 20) && (n = SSL_read(ssl, buf, sizeof buf)) > 0;) {
             got.append(buf, static_cast<std::size_t>(n));
         }
     }
@@ -153,9 +168,34 @@ mock_stats mock::stats()
     ::close(fd);
     auto at = got.find("\r\n\r\n");
     if (!ok || !got.starts_with("HTTP/1.1 200") || at == std::string::npos) {
-        throw std::runtime_error("mock stats: bad answer: " + printable(got));
+        throw std::runtime_error("mock " + std::string(path) + ": bad answer: " + printable(got));
     }
+    auto parsed = parse_head(std::string_view(got).substr(0, at));
     std::string body = got.substr(at + 4);
+    if (parsed && parsed->chunked) {
+        // De-chunk (Connection: close, so the whole body is here).
+        std::string plain;
+        std::size_t pos = 0;
+        while (pos < body.size()) {
+            auto eol = body.find("\r\n", pos);
+            if (eol == std::string::npos) {
+                break;
+            }
+            std::size_t size = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
+            if (size == 0 || eol + 2 + size > body.size()) {
+                break;
+            }
+            plain.append(body, eol + 2, size);
+            pos = eol + 2 + size + 2;
+        }
+        body = std::move(plain);
+    }
+    return body;
+}
+
+mock_stats mock::stats()
+{
+    const std::string body = get("/mock/stats");
     mock_stats s;
     auto num = [&](const char* ptr) {
         long long v = json_int(body, ptr);
@@ -163,6 +203,11 @@ mock_stats mock::stats()
             throw std::runtime_error(std::string("mock stats: no ") + ptr + " in " + body);
         }
         return static_cast<std::uint64_t>(v);
+    };
+    // Counters a mock without the OpenAI-compatible paths does not report.
+    auto optional_num = [&](const char* ptr) {
+        long long v = json_int(body, ptr);
+        return v < 0 ? std::uint64_t{0} : static_cast<std::uint64_t>(v);
     };
     s.connections = num("/connections") - stats_calls_;
     s.resumed = num("/resumed");
@@ -174,7 +219,17 @@ mock_stats mock::stats()
     s.open_connections = num("/open_connections") - 1;
     s.open_used = num("/open_used") - 1;
     s.stale_drops = num("/stale_drops");
+    s.openai_requests = optional_num("/openai_requests");
+    s.openai_bearer = optional_num("/openai_bearer");
+    s.openai_signed = optional_num("/openai_signed");
+    s.openai_rejected = optional_num("/openai_rejected");
+    s.openai_compressed = optional_num("/openai_compressed");
     return s;
+}
+
+std::string mock::openai_last()
+{
+    return get("/mock/openai/last");
 }
 
 mock_stats mock::wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout)
@@ -230,6 +285,30 @@ std::uint64_t wait_all_closed(mock& m, ms timeout)
 e2e_stack::e2e_stack(const daemon_options& o, const std::vector<std::string>& mock_args)
     : m(mock_args), d(m, o), c(d.port())
 {
+}
+
+std::string openai_alias(std::string_view name, std::string_view id, std::string_view project)
+{
+    std::string y =
+        "  - name: " + std::string(name) + "\n    id: " + std::string(id) + "\n    route: openai\n";
+    if (!project.empty()) {
+        y += "    project_id: " + std::string(project) + "\n";
+    }
+    return y;
+}
+
+std::string sha256_hex(std::string_view bytes)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
 }
 
 std::string chat_body(std::string_view model, std::string_view prompt, bool stream,

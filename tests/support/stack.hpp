@@ -35,6 +35,12 @@ struct mock_stats
     /// Open connections that carried a request: excludes the daemon's idle spare.
     std::uint64_t open_used = 0;
     std::uint64_t stale_drops = 0;
+    // The OpenAI-compatible paths (/openai/v1/...): 0 when the mock does not report them.
+    std::uint64_t openai_requests = 0;
+    std::uint64_t openai_bearer = 0;      ///< authenticated by the GenAI API key
+    std::uint64_t openai_signed = 0;      ///< authenticated by an OCI signature
+    std::uint64_t openai_rejected = 0;    ///< refused for auth, project or compartment
+    std::uint64_t openai_compressed = 0;  ///< answers sent gzip or zstd
 };
 
 /// A running oci-genai-mock with `--ready-file` (and `extra_args`); throws std::runtime_error
@@ -56,8 +62,15 @@ public:
     mock_stats stats();
     /// Polls stats() every 20 ms until `pred` holds or `timeout` passes; returns the last.
     mock_stats wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout);
+    /// GET /mock/openai/last: JSON of the last /openai/v1/* request the mock served and its
+    /// answer ({"method","target","headers","body","body_sha256","body_bytes","status",
+    /// "answer"}); throws on failure.
+    std::string openai_last();
 
 private:
+    // GET `path` over HTTPS (verified against the mock's CA); the body of a 200, else throws.
+    std::string get(std::string_view path);
+
     temp_dir dir_;
     std::unique_ptr<child> proc_;
     std::string metadata_url_;
@@ -87,6 +100,14 @@ struct daemon_options
     std::string limits;  ///< raw YAML lines inside `limits:` ("  key: v\n")
     std::string models;  ///< raw YAML list items appended to `models:` ("  - name: x\n ...")
     std::string log_level = "info";
+    /// The default native aliases above (a `genai_api_key` daemon refuses native aliases).
+    bool native_aliases = true;
+    /// Non-empty: `oci.auth` (e.g. "genai_api_key"); overrides api_key_config.
+    std::string auth;
+    /// Non-empty: written to a file in the mock's directory named by `oci.genai_api_key_file`.
+    std::string genai_api_key;
+    std::string project_id;  ///< `oci.project_id` when non-empty
+    std::string oci_extra;   ///< raw YAML lines inside `oci:` ("  key: v\n")
 };
 
 /// The daemon against mock `m` with a config built from `o`; with `wait_ready` the
@@ -117,6 +138,13 @@ struct e2e_stack
     proxy d;
     http_client c;
 };
+
+/// Aliases on the `openai` route (YAML list items for daemon_options::models): `name` ->
+/// `id`, with `project` as the alias' own project_id when non-empty.
+std::string openai_alias(std::string_view name, std::string_view id, std::string_view project = {});
+
+/// Lower-case hex SHA-256 of `bytes` (to compare with the mock's body_sha256).
+std::string sha256_hex(std::string_view bytes);
 
 /// A chat completions request body for `model` with one user message.
 std::string chat_body(std::string_view model, std::string_view prompt, bool stream = false,
