@@ -799,7 +799,8 @@ struct service::impl
         const std::string_view auth = req[http::field::authorization];
         const std::string_view proj = req["openai-project"];
         constexpr std::string_view project_prefix = "ocid1.generativeaiproject.";
-        if (auth.starts_with("Bearer ")) {
+        // The scheme is case-insensitive (RFC 9110).
+        if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") {
             const std::string_view key = trim(auth.substr(7));
             bool ok = false;
             for (const auto& k : opts.api_keys) {

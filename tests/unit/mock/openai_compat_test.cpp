@@ -5,6 +5,7 @@
 #include <zstd.h>
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -155,6 +156,49 @@ TEST_CASE("parse_form refuses malformed bodies and enforces its limits", "[mock]
         }
         many += "--b--";
         CHECK_FALSE(parse_form(many, "b", {}, error));
+    }
+}
+
+TEST_CASE("parse_form survives mutated bodies, parts stay inside the body", "[mock][multipart]")
+{
+    const std::string good = form("bnd", "some file data\r\n-- more");
+    std::uint32_t seed = 12345u;
+    auto next = [&seed] {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        return seed;
+    };
+    const std::string alphabet = "-\r\n\"; =bndBa";
+    for (int i = 0; i < 20000; ++i) {
+        std::string body = good;
+        for (int k = 0, n = 1 + static_cast<int>(next() % 4); k < n; ++k) {
+            const std::size_t at = next() % body.size();
+            switch (next() % 3) {
+                case 0:
+                    body[at] = alphabet[next() % alphabet.size()];
+                    break;
+                case 1:
+                    body.erase(at, 1 + next() % 8);
+                    break;
+                default:
+                    body.insert(at, 1, alphabet[next() % alphabet.size()]);
+                    break;
+            }
+            if (body.empty()) {
+                body = "-";
+            }
+        }
+        std::string error;
+        auto parts = parse_form(body, "bnd", {}, error);
+        if (!parts) {
+            REQUIRE_FALSE(error.empty());
+            continue;
+        }
+        for (const auto& p : *parts) {
+            REQUIRE(p.data.data() >= body.data());
+            REQUIRE(p.data.data() + p.data.size() <= body.data() + body.size());
+        }
     }
 }
 
