@@ -50,6 +50,50 @@ stored_path match_stored_response(std::string_view method, std::string_view rest
     return {};
 }
 
+// The families whose state lives at OCI: the collection's methods and those of any path below
+// it (`{id}`, `{id}/content`, `{id}/items/{item}`, ...: OpenAI's own API answers 404 for the
+// ones it does not have, and so does OCI).
+struct state_family
+{
+    std::string_view prefix;  ///< without trailing slash
+    std::string_view collection_allow;
+    std::string_view member_allow;
+};
+
+constexpr std::array<state_family, 3> state_families{{
+    {"/v1/conversations", "POST", "GET, HEAD, POST, DELETE"},
+    {"/v1/files", "GET, HEAD, POST", "GET, HEAD, DELETE"},
+    {"/v1/vector_stores", "GET, HEAD, POST", "GET, HEAD, POST, DELETE"},
+}};
+
+// True when `method` is one of the comma-separated `allow` list.
+bool allows(std::string_view allow, std::string_view method)
+{
+    while (!allow.empty()) {
+        std::size_t comma = allow.find(',');
+        std::string_view one = allow.substr(0, comma);
+        if (one == method) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        allow.remove_prefix(comma + 1);
+        while (!allow.empty() && allow.front() == ' ') {
+            allow.remove_prefix(1);
+        }
+    }
+    return false;
+}
+
+route_match state_route(std::string_view method, std::string_view allow)
+{
+    if (allows(allow, method)) {
+        return route_match{route::openai_state, {}, true, method == "POST"};
+    }
+    return route_match{route::method_not_allowed, allow, false};
+}
+
 }  // namespace
 
 route_match match_route(std::string_view method, std::string_view path)
@@ -64,7 +108,7 @@ route_match match_route(std::string_view method, std::string_view path)
         }
         // HEAD is GET without a body.
         if (r.method == method || (r.method == "GET" && method == "HEAD")) {
-            return route_match{r.target, {}, r.auth};
+            return route_match{r.target, {}, r.auth, r.method == "POST"};
         }
         return route_match{route::method_not_allowed, r.method == "GET" ? "GET, HEAD" : r.method,
                            false};
@@ -82,10 +126,23 @@ route_match match_route(std::string_view method, std::string_view path)
     if (path.starts_with(stored_prefix)) {
         stored_path sp = match_stored_response(method, path.substr(stored_prefix.size()));
         if (sp.matches) {
-            return route_match{route::stored_response, {}, true};
+            return route_match{route::stored_response, {}, true, method == "POST"};
         }
         if (!sp.allow.empty()) {
             return route_match{route::method_not_allowed, sp.allow, false};
+        }
+    }
+    for (const auto& f : state_families) {
+        if (!path.starts_with(f.prefix)) {
+            continue;
+        }
+        std::string_view rest = path.substr(f.prefix.size());
+        if (rest.empty()) {
+            return state_route(method, f.collection_allow);
+        }
+        // `/v1/files/x`, never `/v1/filesx` or `/v1/files//x` (an empty segment).
+        if (rest.size() > 1 && rest[0] == '/' && rest[1] != '/') {
+            return state_route(method, f.member_allow);
         }
     }
     return route_match{route::not_found, {}, false};

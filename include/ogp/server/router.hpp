@@ -8,10 +8,13 @@ namespace ogp::server {
 
 /// The daemon's endpoints.
 enum class route {
-    chat_completions,   ///< POST /v1/chat/completions
-    embeddings,         ///< POST /v1/embeddings
-    responses,          ///< POST /v1/responses
-    stored_response,    ///< GET/DELETE /v1/responses/{id}, POST .../cancel, GET .../input_items
+    chat_completions,  ///< POST /v1/chat/completions
+    embeddings,        ///< POST /v1/embeddings
+    responses,         ///< POST /v1/responses
+    stored_response,   ///< GET/DELETE /v1/responses/{id}, POST .../cancel, GET .../input_items
+    /// `/v1/conversations[/...]`, `/v1/files[/...]`, `/v1/vector_stores[/...]`: state kept by
+    /// OCI's OpenAI-compatible endpoint, forwarded there (with `oci.project_id`).
+    openai_state,
     models,             ///< GET  /v1/models
     model,              ///< GET  /v1/models/{id}
     healthz,            ///< GET  /healthz (liveness)
@@ -26,6 +29,8 @@ struct route_match
     route target = route::not_found;
     std::string_view allow;             ///< e.g. "POST"; empty unless method_not_allowed
     bool requires_client_auth = false;  ///< the /v1 API; health probes are open
+    /// The handler needs the request body (the POST API routes); other bodies are dropped.
+    bool takes_body = false;
 };
 
 /// Maps (method, path) to a route. `path` excludes the query; a trailing slash is tolerated

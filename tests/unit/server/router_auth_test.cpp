@@ -117,3 +117,47 @@ TEST_CASE("model_id_of decodes the id after /v1/models/", "[router][models]")
     CHECK_FALSE(model_id_of("/v1/models/bad%zz"));
     CHECK_FALSE(model_id_of("/v1/models/nl%0a"));
 }
+
+TEST_CASE("the OpenAI-compatible state routes: conversations, files, vector stores",
+          "[router][openai_route]")
+{
+    for (auto [method, path] :
+         {std::pair{"POST", "/v1/conversations"}, std::pair{"GET", "/v1/conversations/conv_1"},
+          std::pair{"POST", "/v1/conversations/conv_1"},
+          std::pair{"DELETE", "/v1/conversations/conv_1"},
+          std::pair{"GET", "/v1/conversations/conv_1/items"},
+          std::pair{"DELETE", "/v1/conversations/conv_1/items/msg_1"},
+          std::pair{"POST", "/v1/files"}, std::pair{"GET", "/v1/files"},
+          std::pair{"HEAD", "/v1/files/"}, std::pair{"GET", "/v1/files/file-1"},
+          std::pair{"DELETE", "/v1/files/file-1"}, std::pair{"GET", "/v1/files/file-1/content"},
+          std::pair{"POST", "/v1/vector_stores"}, std::pair{"GET", "/v1/vector_stores"},
+          std::pair{"GET", "/v1/vector_stores/vs_1"},
+          std::pair{"POST", "/v1/vector_stores/vs_1/search"},
+          std::pair{"DELETE", "/v1/vector_stores/vs_1"}}) {
+        INFO(method << " " << path);
+        auto m = match_route(method, path);
+        CHECK(m.target == route::openai_state);
+        CHECK(m.requires_client_auth);
+        CHECK(m.takes_body == (std::string_view(method) == "POST"));
+    }
+    CHECK(match_route("GET", "/v1/conversations").allow == "POST");
+    CHECK(match_route("PUT", "/v1/files").allow == "GET, HEAD, POST");
+    CHECK(match_route("POST", "/v1/files/file-1").allow == "GET, HEAD, DELETE");
+    CHECK(match_route("PATCH", "/v1/vector_stores/vs_1").allow == "GET, HEAD, POST, DELETE");
+    CHECK_FALSE(match_route("PATCH", "/v1/vector_stores/vs_1").requires_client_auth);
+    CHECK(match_route("GET", "/v1/filesx").target == route::not_found);
+    CHECK(match_route("GET", "/v1/files//x").target == route::not_found);
+    CHECK(match_route("GET", "/v1/conversationsx/1").target == route::not_found);
+    CHECK(match_route("GET", "/v1/containers").target == route::not_found);
+}
+
+TEST_CASE("only the POST API routes take a request body", "[router]")
+{
+    CHECK(match_route("POST", "/v1/chat/completions").takes_body);
+    CHECK(match_route("POST", "/v1/responses").takes_body);
+    CHECK(match_route("POST", "/v1/embeddings").takes_body);
+    CHECK(match_route("POST", "/v1/responses/resp_1/cancel").takes_body);
+    CHECK_FALSE(match_route("GET", "/v1/models").takes_body);
+    CHECK_FALSE(match_route("DELETE", "/v1/responses/resp_1").takes_body);
+    CHECK_FALSE(match_route("GET", "/healthz").takes_body);
+}
