@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <chrono>
 #include <optional>
 
@@ -17,9 +18,12 @@
 #include "ogp/transform/chat_response.hpp"
 #include "ogp/transform/embeddings.hpp"
 #include "ogp/transform/models.hpp"
+#include "ogp/transform/passthrough.hpp"
 #include "ogp/transform/responses.hpp"
 #include "ogp/transform/stream_transcoder.hpp"
 #include "ogp/upstream/client.hpp"
+#include "ogp/upstream/content_decoder.hpp"
+#include "ogp/util/json.hpp"
 #include "ogp/util/log.hpp"
 
 namespace ogp::api {
@@ -112,6 +116,129 @@ http_response with_request_id(http_response r, const std::string& opc_request_id
     return r;
 }
 
+// Longest `/v1/...` path plus query forwarded to the OpenAI-compatible endpoint.
+constexpr std::size_t max_forward_target = 2048;
+
+int hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+// A client path forwarded as is must stay below `/openai/v1`: printable ASCII, bounded, no
+// empty, `.` or `..` segment, and no escape that decodes to one of those or to a separator
+// or a control byte (`%2e%2e`, `%2f`, `%5c`, `%00`).
+bool forwardable_target(std::string_view target)
+{
+    if (target.size() > max_forward_target) {
+        return false;
+    }
+    for (char c : target) {
+        if (c <= 0x20 || c >= 0x7F || c == '\\' || c == '#') {
+            return false;
+        }
+    }
+    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view query =
+        path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+    // Every escape anywhere must be well-formed and decode to a printable, non-separator byte.
+    auto escapes_ok = [](std::string_view text, bool in_path) {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] != '%') {
+                continue;
+            }
+            if (i + 2 >= text.size()) {
+                return false;
+            }
+            int hi = hex_value(text[i + 1]);
+            int lo = hex_value(text[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return false;
+            }
+            char c = static_cast<char>(hi * 16 + lo);
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F ||
+                (in_path && (c == '/' || c == '\\'))) {
+                return false;
+            }
+        }
+        return true;
+    };
+    if (!escapes_ok(path, true) || !escapes_ok(query, false)) {
+        return false;
+    }
+    // Segments after the leading '/': none empty, none `.` or `..` once decoded.
+    if (path.empty() || path.front() != '/') {
+        return false;
+    }
+    std::string_view rest = path.substr(1);
+    while (true) {
+        std::size_t slash = rest.find('/');
+        std::string_view seg = rest.substr(0, slash);
+        if (seg.empty() && slash != std::string_view::npos) {
+            return false;
+        }
+        std::string decoded;
+        for (std::size_t i = 0; i < seg.size(); ++i) {
+            if (seg[i] == '%') {
+                decoded.push_back(
+                    static_cast<char>(hex_value(seg[i + 1]) * 16 + hex_value(seg[i + 2])));
+                i += 2;
+            } else {
+                decoded.push_back(seg[i]);
+            }
+            if (decoded.size() > 2) {
+                break;
+            }
+        }
+        if (decoded == "." || decoded == "..") {
+            return false;
+        }
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        rest.remove_prefix(slash + 1);
+    }
+    return true;
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix)
+{
+    return s.size() >= prefix.size() &&
+           std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) ==
+                      std::tolower(static_cast<unsigned char>(b));
+           });
+}
+
+// An upstream error body relayed as it is: JSON whose `error` is an object.
+bool is_openai_error(std::string_view body)
+{
+    if (body.empty() || body.find("\"error\"") == std::string_view::npos) {
+        return false;
+    }
+    rapidjson::Document d;
+    if (!json::parse_bounded(body, json::upstream_max_depth, d) || !d.IsObject()) {
+        return false;
+    }
+    auto it = d.FindMember("error");
+    return it != d.MemberEnd() && it->value.IsObject();
+}
+
+// The answer headers relayed from OCI's OpenAI-compatible endpoint.
+std::vector<std::pair<std::string, std::string>> relayed_headers(const upstream::exchange& ex)
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::string_view name : {"opc-request-id", "retry-after", "openai-processing-ms"}) {
+        std::string v = ex.header(name);
+        if (!v.empty()) {
+            out.emplace_back(std::string(name), std::move(v));
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 /// Outcome of service::call(): the exchange with a response head, or the error to answer.
@@ -131,6 +258,9 @@ service::service(const config& cfg, auth::credential_cache& creds,
     : cfg_(cfg),
       creds_(creds),
       tls_(std::move(tls)),
+      any_openai_route_(
+          std::any_of(cfg.models.begin(), cfg.models.end(),
+                      [](const model_alias& a) { return a.route == model_route::openai; })),
       resilience_(resilience_options{.max_inflight = cfg.limits.max_inflight_upstream}),
       started_unix_(now_unix())
 {
@@ -198,6 +328,27 @@ std::shared_ptr<upstream::pool> service::control_pool()
     return control_pool_;
 }
 
+std::shared_ptr<upstream::pool> service::openai_pool()
+{
+    std::lock_guard lock(mutex_);
+    if (openai_pool_) {
+        return openai_pool_;
+    }
+    auto endpoint = inference_base();
+    if (endpoint.empty()) {
+        return nullptr;
+    }
+    while (!endpoint.empty() && endpoint.back() == '/') {
+        endpoint.pop_back();
+    }
+    endpoint += "/openai/v1";
+    openai_pool_ = make_pool(endpoint);
+    if (openai_pool_) {
+        spdlog::info("upstream: OCI's OpenAI-compatible API at {}", endpoint);
+    }
+    return openai_pool_;
+}
+
 std::optional<std::string> service::readiness() const
 {
     if (auto reason = creds_.status()) {
@@ -212,7 +363,7 @@ std::optional<std::string> service::readiness() const
 void service::close_idle()
 {
     std::lock_guard lock(mutex_);
-    for (auto* p : {&pool_, &control_pool_}) {
+    for (auto* p : {&pool_, &control_pool_, &openai_pool_}) {
         if (*p) {
             (*p)->clear();
         }
@@ -232,7 +383,8 @@ service_stats service::stats() const
 net::awaitable<service::call_result> service::call(std::string method, std::string path,
                                                    std::string body, bool stream,
                                                    const http_request& req, response_sink& sink,
-                                                   std::shared_ptr<upstream::pool> pool)
+                                                   std::shared_ptr<upstream::pool> pool,
+                                                   call_options options)
 {
     call_result out;
     out.deadline = std::chrono::steady_clock::now() + cfg_.timeouts.upstream_total;
@@ -277,28 +429,49 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             }
             snap = std::move(creds.value());
         }
-        // Sign exactly what is sent.
-        std::string date = auth::format_http_date(std::chrono::system_clock::now());
-        auth::request_to_sign to_sign{method, host, target, body, date};
-        auto signed_headers = auth::sign_request(*snap, to_sign);
-        if (!signed_headers) {
-            out.error =
-                make_error(500, "Signing the OCI request failed.", error_codes::signing_failed);
-            co_return out;
+        std::vector<std::pair<std::string, std::string>> headers;
+        const std::string_view accept = !options.accept.empty() ? options.accept
+                                        : stream                ? "text/event-stream"
+                                                                : "application/json";
+        if (!snap->bearer().empty()) {
+            // A GenAI API key: no signature, no private-key operation.
+            headers = {
+                {"host", host},
+                {"authorization", "Bearer " + snap->bearer()},
+                {"accept", std::string(accept)},
+                {"opc-request-id", req.request_id},
+                {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
+            };
+            if (auth::method_signs_body(method) || !body.empty()) {
+                headers.emplace_back("content-type", std::string(options.content_type));
+            }
+        } else {
+            // Sign exactly what is sent.
+            std::string date = auth::format_http_date(std::chrono::system_clock::now());
+            auth::request_to_sign to_sign{method, host, target, body, date, options.content_type};
+            auto signed_headers = auth::sign_request(*snap, to_sign);
+            if (!signed_headers) {
+                out.error =
+                    make_error(500, "Signing the OCI request failed.", error_codes::signing_failed);
+                co_return out;
+            }
+            const auto& sh = signed_headers.value();
+            headers = {
+                {"date", sh.date},
+                {"host", sh.host},
+                {"authorization", sh.authorization},
+                {"accept", std::string(accept)},
+                {"opc-request-id", req.request_id},
+                {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
+            };
+            if (sh.has_body) {
+                headers.emplace_back("content-type", sh.content_type);
+                headers.emplace_back("content-length", sh.content_length);
+                headers.emplace_back("x-content-sha256", sh.x_content_sha256);
+            }
         }
-        const auto& sh = signed_headers.value();
-        std::vector<std::pair<std::string, std::string>> headers{
-            {"date", sh.date},
-            {"host", sh.host},
-            {"authorization", sh.authorization},
-            {"accept", stream ? "text/event-stream" : "application/json"},
-            {"opc-request-id", req.request_id},
-            {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
-        };
-        if (sh.has_body) {
-            headers.emplace_back("content-type", sh.content_type);
-            headers.emplace_back("content-length", sh.content_length);
-            headers.emplace_back("x-content-sha256", sh.x_content_sha256);
+        if (options.extra != nullptr) {
+            headers.insert(headers.end(), options.extra->begin(), options.extra->end());
         }
 
         // Send; a client disconnect aborts the exchange at once.
@@ -369,6 +542,12 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
 
 net::awaitable<http_response> service::chat(http_request& req, response_sink& sink)
 {
+    if (any_openai_route_) {
+        transform::model_field at;
+        if (const model_alias* alias = openai_alias(req, at)) {
+            co_return co_await forward_model(req, sink, *alias, at, "/chat/completions");
+        }
+    }
     model_list known = co_await models_named_in(req, sink);
     auto plan = transform::plan_chat(req.body, cfg_, name_lookup(known));
     if (!plan) {
@@ -379,6 +558,12 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
 
 net::awaitable<http_response> service::responses(http_request& req, response_sink& sink)
 {
+    if (any_openai_route_) {
+        transform::model_field at;
+        if (const model_alias* alias = openai_alias(req, at)) {
+            co_return co_await forward_model(req, sink, *alias, at, "/responses");
+        }
+    }
     model_list known = co_await models_named_in(req, sink);
     auto plan = transform::plan_responses(req.body, cfg_, name_lookup(known));
     if (!plan) {
@@ -389,7 +574,9 @@ net::awaitable<http_response> service::responses(http_request& req, response_sin
 
 net::awaitable<http_response> service::stored_response(http_request& req, response_sink& sink)
 {
-    (void)sink;
+    if (!cfg_.oci.project_id.empty()) {
+        co_return co_await forward_state(req, sink);
+    }
     // The id goes into the message only when it is short and printable.
     std::string_view path = req.head.path();
     std::string_view id =
@@ -404,7 +591,21 @@ net::awaitable<http_response> service::stored_response(http_request& req, respon
         404,
         name + " is not stored: on this model route the proxy translates the Responses API to "
                "OCI Generative AI's native chat API, which keeps no state. Send the whole "
-               "conversation as `input` instead of referring to an earlier response.",
+               "conversation as `input` instead of referring to an earlier response. (Stored "
+               "responses need a model on `route: openai` and a GenAI project in "
+               "`oci.project_id`.)",
+        error_codes::not_found));
+}
+
+net::awaitable<http_response> service::openai_state(http_request& req, response_sink& sink)
+{
+    if (!cfg_.oci.project_id.empty()) {
+        co_return co_await forward_state(req, sink);
+    }
+    co_return server::error_response(make_error(
+        404,
+        "Conversations, files and vector stores are kept by OCI Generative AI in a GenAI "
+        "project, and this proxy has none configured: set `oci.project_id`.",
         error_codes::not_found));
 }
 
@@ -551,6 +752,16 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
 
 net::awaitable<http_response> service::embeddings(http_request& req, response_sink& sink)
 {
+    if (any_openai_route_) {
+        transform::model_field at;
+        if (const model_alias* alias = openai_alias(req, at)) {
+            co_return server::error_response(invalid_request(
+                "The model '" + alias->name +
+                    "' is served through OCI's OpenAI-compatible API (route: openai), which has "
+                    "no embeddings endpoint; use an embedding model on the native route.",
+                "model", std::string(error_codes::model_not_found)));
+        }
+    }
     model_list known = co_await models_named_in(req, sink);
     auto plan = transform::plan_embeddings(req.body, cfg_, name_lookup(known));
     if (!plan) {
@@ -687,6 +898,286 @@ net::awaitable<model_page> service::fetch_models_page(std::shared_ptr<upstream::
     out.models = transform::models_from_oci_list(body);
     out.next_page = ex.header("opc-next-page");
     co_return out;
+}
+
+const model_alias* service::openai_alias(const http_request& req, transform::model_field& at) const
+{
+    // One SAX pass over the body; a body that does not parse goes the native way, whose
+    // validation answers it.
+    auto found = transform::locate_model(req.body, cfg_.limits.max_json_depth);
+    if (!found) {
+        return nullptr;
+    }
+    const model_alias* alias = cfg_.find_model(found.value().value);
+    if (alias == nullptr || alias->route != model_route::openai) {
+        return nullptr;
+    }
+    at = std::move(found.value());
+    return alias;
+}
+
+net::awaitable<http_response> service::forward_model(http_request& req, response_sink& sink,
+                                                     const model_alias& alias,
+                                                     const transform::model_field& at,
+                                                     std::string_view path)
+{
+    std::string body = transform::splice_model(req.body, at, alias.id);
+    // The client's body is not needed any more: free it before the exchange.
+    std::string().swap(req.body);
+    const std::string& project = alias.project_id.empty() ? cfg_.oci.project_id : alias.project_id;
+    const std::string& compartment =
+        alias.compartment_id.empty() ? cfg_.oci.compartment_id : alias.compartment_id;
+    co_return co_await forward(req, sink, "POST", std::string(path), std::move(body), project,
+                               compartment);
+}
+
+net::awaitable<http_response> service::forward_state(http_request& req, response_sink& sink)
+{
+    // The path after `/v1` and the query, as the client sent them.
+    std::string_view target = req.head.target;
+    constexpr std::string_view v1 = "/v1";
+    if (!target.starts_with(v1) || !forwardable_target(target.substr(v1.size()))) {
+        co_return server::error_response(invalid_request(
+            "The request path is not valid: it must be printable ASCII of at most " +
+            std::to_string(max_forward_target) +
+            " bytes, without empty, `.` or `..` segments or encoded "
+            "separators."));
+    }
+    // HEAD is GET without a body: the server drops the body of the answer.
+    std::string method = req.head.method == "HEAD" ? std::string("GET") : req.head.method;
+    std::string body = std::move(req.body);
+    co_return co_await forward(req, sink, std::move(method), std::string(target.substr(v1.size())),
+                               std::move(body), cfg_.oci.project_id, cfg_.oci.compartment_id);
+}
+
+net::awaitable<http_response> service::forward(http_request& req, response_sink& sink,
+                                               std::string method, std::string rest,
+                                               std::string body, std::string_view project,
+                                               std::string_view compartment)
+{
+    // The headers of the contract, and of the client's only these: content-type, accept,
+    // openai-beta, idempotency-key (never its Authorization).
+    std::vector<std::pair<std::string, std::string>> extra;
+    extra.reserve(6);
+    if (!project.empty()) {
+        extra.emplace_back("openai-project", std::string(project));
+    }
+    if (!compartment.empty()) {
+        extra.emplace_back("opc-compartment-id", std::string(compartment));
+    }
+    extra.emplace_back("accept-encoding", "identity");
+    for (std::string_view name : {"openai-beta", "idempotency-key"}) {
+        if (auto v = req.head.find(name)) {
+            extra.emplace_back(std::string(name), std::string(*v));
+        }
+    }
+    call_options options;
+    options.extra = &extra;
+    auto content_type = req.head.find("content-type");
+    if (content_type && !content_type->empty()) {
+        options.content_type = *content_type;
+    }
+    auto accept = req.head.find("accept");
+    options.accept = accept && !accept->empty() ? *accept : std::string_view("application/json");
+
+    auto call_out = co_await call(std::move(method), std::move(rest), std::move(body), false, req,
+                                  sink, openai_pool(), options);
+    if (call_out.client_gone) {
+        co_return http_response{};
+    }
+    if (call_out.error) {
+        co_return server::error_response(*call_out.error);
+    }
+    auto& ex = *call_out.exchange;
+    struct unregister
+    {
+        response_sink& s;
+        ~unregister() { s.on_disconnect(nullptr); }
+    } guard{sink};
+    const unsigned status = ex.status();
+    const std::string opc_id = ex.header("opc-request-id");
+    std::string answer_type = ex.header("content-type");
+    const bool ok = status >= 200 && status < 300;
+    const bool event_stream = ok && starts_with_icase(answer_type, "text/event-stream");
+    const std::size_t limit = ok ? max_result_body : max_error_body;
+    auto decoder = upstream::content_decoder::create(ex.header("content-encoding"), limit);
+    if (!decoder) {
+        ex.abort();
+        spdlog::warn(
+            "upstream: OpenAI-compatible answer in an unknown content-encoding "
+            "(opc-request-id={}) request_id={}",
+            opc_id, req.request_id);
+        co_return with_request_id(
+            server::error_response(make_error(
+                502, "OCI Generative AI answered in a content encoding the proxy cannot decode.",
+                error_codes::bad_upstream_response)),
+            opc_id);
+    }
+    auto headers = relayed_headers(ex);
+
+    if (!event_stream) {
+        // Whole answers: read (bounded, under timeouts.upstream_total), decode, relay.
+        std::string raw;
+        auto ec = co_await ex.read_all(raw, limit, call_out.deadline);
+        if (ec) {
+            spdlog::warn("upstream: OpenAI-compatible answer failed: {} request_id={}",
+                         ec.message(), req.request_id);
+            api_error e = ec == boost::beast::http::error::body_limit
+                              ? make_error(502, "OCI Generative AI's answer is too large.",
+                                           error_codes::upstream_response_too_large)
+                              : upstream_failure(ec, ex.phase());
+            co_return with_request_id(server::error_response(e), opc_id);
+        }
+        ex.finish();
+        std::string body;
+        if (upstream::content_decoder::is_identity(ex.header("content-encoding"))) {
+            body = std::move(raw);
+        } else if (!raw.empty()) {
+            auto st = decoder->feed(raw, body);
+            if (st == upstream::content_decoder::status::ok) {
+                st = decoder->finish(body);
+            }
+            if (st != upstream::content_decoder::status::ok) {
+                spdlog::warn(
+                    "upstream: OpenAI-compatible answer not decodable: {} "
+                    "(opc-request-id={}) request_id={}",
+                    upstream::to_string(st), opc_id, req.request_id);
+                co_return with_request_id(
+                    server::error_response(make_error(
+                        502,
+                        st == upstream::content_decoder::status::too_large
+                            ? "OCI Generative AI's answer is too large."
+                            : "OCI Generative AI's compressed answer could not be decoded.",
+                        st == upstream::content_decoder::status::too_large
+                            ? error_codes::upstream_response_too_large
+                            : error_codes::bad_upstream_response)),
+                    opc_id);
+            }
+        }
+        if (!ok && !is_openai_error(body)) {
+            // Not OpenAI's error shape: mapped like the native route, the status kept.
+            auto err = transform::map_oci_error(status, body, {}, opc_id);
+            log_upstream_refusal("OpenAI-compatible API", err, status, opc_id, req.request_id);
+            err.status = status;
+            auto r = server::error_response(err);
+            r.headers.insert(r.headers.end(), headers.begin(), headers.end());
+            co_return r;
+        }
+        if (!ok) {
+            spdlog::warn(
+                "upstream: OCI OpenAI-compatible API answered {} (opc-request-id={}) "
+                "request_id={}",
+                status, opc_id, req.request_id);
+        }
+        if (answer_type.empty()) {
+            answer_type = body.empty() ? "application/json" : "application/octet-stream";
+        }
+        co_return http_response{status, std::move(answer_type), std::move(headers),
+                                std::move(body)};
+    }
+
+    // SSE: relayed byte for byte as it arrives; one downstream write per upstream read, the
+    // next read only after the write (backpressure).
+    headers.emplace_back("Cache-Control", "no-cache");
+    headers.emplace_back("X-Accel-Buffering", "no");
+    if (!co_await sink.begin_stream(status, std::move(answer_type), std::move(headers))) {
+        ex.abort();
+        co_return http_response{};
+    }
+    const bool identity = upstream::content_decoder::is_identity(ex.header("content-encoding"));
+    std::string in;
+    std::string out;
+    bool at_boundary = true;  // the bytes relayed so far end with a whole event
+    const auto idle = cfg_.timeouts.upstream_stream_idle;
+    auto last_progress = std::chrono::steady_clock::now();
+    // Ends the stream with an OpenAI error event, when the relayed bytes allow one.
+    auto fail_event = [&](std::string_view message, std::string_view code) {
+        std::string ev;
+        if (at_boundary) {
+            ev = "data: " + make_error(502, std::string(message), code).body() + "\n\n";
+        }
+        return ev;
+    };
+    for (;;) {
+        in.clear();
+        out.clear();
+        auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - last_progress);
+        std::optional<std::chrono::milliseconds> wait =
+            std::max(std::chrono::milliseconds(1), idle - quiet);
+        auto ec = co_await ex.read_some(in, wait);
+        if (sink.client_gone()) {
+            ex.abort();
+            co_return http_response{};
+        }
+        if (sink.cut()) {
+            spdlog::warn(
+                "upstream: OpenAI-compatible stream cut at the drain deadline "
+                "request_id={}",
+                req.request_id);
+            auto ev =
+                fail_event("The proxy is shutting down; this stream ended before its answer did.",
+                           "server_shutting_down");
+            if (!ev.empty()) {
+                co_await sink.write(ev);
+            }
+            break;
+        }
+        if (ec) {
+            spdlog::warn("upstream: OpenAI-compatible stream ended early: {} request_id={}",
+                         ec.message(), req.request_id);
+            auto ev =
+                fail_event(ec == boost::beast::error::timeout
+                               ? "OCI Generative AI stopped sending its answer."
+                               : "The connection to OCI Generative AI failed during the "
+                                 "answer.",
+                           ec == boost::beast::error::timeout ? error_codes::upstream_timeout
+                                                              : error_codes::upstream_incomplete);
+            if (!ev.empty()) {
+                co_await sink.write(ev);
+            }
+            break;
+        }
+        if (in.empty() && ex.complete()) {
+            if (!identity) {
+                auto st = decoder->finish(out);
+                if (st != upstream::content_decoder::status::ok) {
+                    spdlog::warn(
+                        "upstream: OpenAI-compatible stream not decodable: {} "
+                        "request_id={}",
+                        upstream::to_string(st), req.request_id);
+                }
+            }
+            break;
+        }
+        std::string_view piece = in;
+        if (!identity) {
+            auto st = decoder->feed(in, out);
+            if (st != upstream::content_decoder::status::ok) {
+                spdlog::warn("upstream: OpenAI-compatible stream not decodable: {} request_id={}",
+                             upstream::to_string(st), req.request_id);
+                ex.abort();
+                break;
+            }
+            piece = out;
+        }
+        if (piece.empty()) {
+            continue;
+        }
+        at_boundary = piece.ends_with("\n\n") || piece.ends_with("\r\n\r\n");
+        last_progress = std::chrono::steady_clock::now();
+        if (!co_await sink.write(piece)) {
+            ex.abort();
+            co_return http_response{};
+        }
+    }
+    if (ex.complete()) {
+        ex.finish();
+    } else {
+        ex.abort();
+    }
+    co_await sink.end_stream();
+    co_return http_response{};
 }
 
 }  // namespace ogp::api

@@ -153,6 +153,10 @@ public:
                             [svc](server::http_request& r, server::response_sink& s) {
                                 return svc->stored_response(r, s);
                             });
+        server_.set_handler(server::route::openai_state,
+                            [svc](server::http_request& r, server::response_sink& s) {
+                                return svc->openai_state(r, s);
+                            });
         server_.set_handler(server::route::embeddings,
                             [svc](server::http_request& r, server::response_sink& s) {
                                 return svc->embeddings(r, s);

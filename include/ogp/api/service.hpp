@@ -10,6 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ogp/api/model_catalog.hpp"
@@ -23,6 +25,7 @@ class credential_cache;
 namespace ogp::transform {
 struct chat_plan;
 struct responses_plan;
+struct model_field;
 }  // namespace ogp::transform
 namespace ogp::upstream {
 class pool;
@@ -38,6 +41,16 @@ struct service_stats
     std::uint64_t upstream_requests = 0;  ///< exchanges started with OCI
     std::uint64_t retries = 0;            ///< 401/429/503 retries
     std::uint64_t handshakes = 0;         ///< TLS handshakes of the inference pool
+};
+
+/// How service::call() builds an upstream request beyond the signature: the content type
+/// signed and sent, the `accept` value (empty: by the call's `stream`), and headers added as
+/// they are. Views must outlive the call.
+struct call_options
+{
+    std::string_view content_type = "application/json";
+    std::string_view accept;
+    const std::vector<std::pair<std::string, std::string>>* extra = nullptr;
 };
 
 /// The OpenAI API handlers: translate, sign, send to OCI over the pooled TLS client, and map
@@ -59,9 +72,14 @@ public:
     /// POST /v1/responses: the Responses API translated onto OCI's native chat.
     net::awaitable<server::http_response> responses(server::http_request& req,
                                                     server::response_sink& sink);
-    /// GET/DELETE /v1/responses/{id} and friends: 404, this route stores nothing.
+    /// GET/DELETE /v1/responses/{id} and friends: forwarded to OCI's OpenAI-compatible
+    /// endpoint with `oci.project_id`; without one 404 (the native route stores nothing).
     net::awaitable<server::http_response> stored_response(server::http_request& req,
                                                           server::response_sink& sink);
+    /// `/v1/conversations...`, `/v1/files...`, `/v1/vector_stores...`: forwarded like
+    /// stored_response; 404 naming `oci.project_id` without one.
+    net::awaitable<server::http_response> openai_state(server::http_request& req,
+                                                       server::response_sink& sink);
     net::awaitable<server::http_response> embeddings(server::http_request& req,
                                                      server::response_sink& sink);
     /// GET /v1/models: the aliases, then (with `models_discovery`) OCI's usable models.
@@ -85,10 +103,34 @@ private:
     std::string inference_base() const;
     std::shared_ptr<upstream::pool> inference_pool();
     std::shared_ptr<upstream::pool> control_pool();
+    /// `<inference base>/openai/v1`: OCI's OpenAI-compatible endpoint (the `openai` route).
+    std::shared_ptr<upstream::pool> openai_pool();
     net::awaitable<call_result> call(std::string method, std::string path, std::string body,
                                      bool stream, const server::http_request& req,
                                      server::response_sink& sink,
-                                     std::shared_ptr<upstream::pool> pool = nullptr);
+                                     std::shared_ptr<upstream::pool> pool = nullptr,
+                                     call_options options = {});
+    /// The `openai`-route alias named by the body's `model` (located without a DOM), or null
+    /// (`at` is then its place); only called when some alias is on that route.
+    const model_alias* openai_alias(const server::http_request& req,
+                                    transform::model_field& at) const;
+    /// POST /v1/chat/completions or /v1/responses for an `openai`-route alias: the body with
+    /// only `model` rewritten to the alias' id, forwarded to `<base>/openai/v1<path>`.
+    net::awaitable<server::http_response> forward_model(server::http_request& req,
+                                                        server::response_sink& sink,
+                                                        const model_alias& alias,
+                                                        const transform::model_field& at,
+                                                        std::string_view path);
+    /// Forwards `method` `/v1<rest>` with `body` to the OpenAI-compatible endpoint and relays
+    /// the answer (SSE as it arrives, anything else whole; decoded; errors kept or mapped).
+    net::awaitable<server::http_response> forward(server::http_request& req,
+                                                  server::response_sink& sink, std::string method,
+                                                  std::string rest, std::string body,
+                                                  std::string_view project,
+                                                  std::string_view compartment);
+    /// A stateful path (`/v1/responses/{id}`, files, ...): forwarded with `oci.project_id`.
+    net::awaitable<server::http_response> forward_state(server::http_request& req,
+                                                        server::response_sink& sink);
     net::awaitable<server::http_response> converse(server::http_request& req,
                                                    server::response_sink& sink,
                                                    transform::chat_plan& plan,
@@ -110,6 +152,9 @@ private:
     mutable std::mutex mutex_;
     std::shared_ptr<upstream::pool> pool_;
     std::shared_ptr<upstream::pool> control_pool_;
+    std::shared_ptr<upstream::pool> openai_pool_;
+    /// Some alias is on the `openai` route: only then do chat/responses locate `model` first.
+    bool any_openai_route_ = false;
     resilience resilience_;
     model_catalog models_;  ///< discovered OCI models
     std::atomic<std::uint64_t> upstream_requests_{0};
