@@ -215,6 +215,29 @@ std::string input_text(const rapidjson::Value& input)
     return out;
 }
 
+// True when `v` nests at most `max` levels: rapidjson's writer recurses, so stored input is
+// checked first (the parser itself is iterative).
+bool depth_ok(const rapidjson::Value& v, int max)
+{
+    if (max < 0) {
+        return false;
+    }
+    if (v.IsArray()) {
+        for (const auto& e : v.GetArray()) {
+            if (!depth_ok(e, max - 1)) {
+                return false;
+            }
+        }
+    } else if (v.IsObject()) {
+        for (const auto& m : v.GetObject()) {
+            if (!depth_ok(m.value, max - 1)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 // OpenAI's metadata limits: at most 16 string pairs, keys up to 64, values up to 512 chars.
 bool valid_metadata(const rapidjson::Value& m)
 {
@@ -1314,6 +1337,10 @@ struct service::impl
         if (!d.HasMember("input") || !(d["input"].IsString() || d["input"].IsArray())) {
             return error(400, "input must be a string or an array of items.",
                          "invalid_request_error", "input", "invalid_value");
+        }
+        if (!depth_ok(d["input"], 64)) {
+            return error(400, "input is nested too deeply.", "invalid_request_error", "input",
+                         "invalid_value");
         }
         if (d.HasMember("metadata") && !valid_metadata(d["metadata"])) {
             return error(400, "metadata must hold at most 16 string values.",
