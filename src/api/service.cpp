@@ -212,6 +212,16 @@ bool starts_with_icase(std::string_view s, std::string_view prefix)
            });
 }
 
+// Under `oci.auth: genai_api_key` nothing can go to the native API (a GenAI API key is
+// accepted only by the OpenAI-compatible one).
+api_error native_refused()
+{
+    return invalid_request(
+        "This model is not served: with oci.auth: genai_api_key the proxy serves only the models "
+        "configured with route: openai (GET /v1/models lists them).",
+        "model", std::string(error_codes::model_not_found));
+}
+
 // An upstream error body relayed as it is: JSON whose `error` is an object.
 bool is_openai_error(std::string_view body)
 {
@@ -547,6 +557,9 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
         if (const model_alias* alias = openai_alias(req, at)) {
             co_return co_await forward_model(req, sink, *alias, at, "/chat/completions");
         }
+        if (cfg_.oci.auth == auth_mode::genai_api_key) {
+            co_return server::error_response(native_refused());
+        }
     }
     model_list known = co_await models_named_in(req, sink);
     auto plan = transform::plan_chat(req.body, cfg_, name_lookup(known));
@@ -562,6 +575,9 @@ net::awaitable<http_response> service::responses(http_request& req, response_sin
         transform::model_field at;
         if (const model_alias* alias = openai_alias(req, at)) {
             co_return co_await forward_model(req, sink, *alias, at, "/responses");
+        }
+        if (cfg_.oci.auth == auth_mode::genai_api_key) {
+            co_return server::error_response(native_refused());
         }
     }
     model_list known = co_await models_named_in(req, sink);
@@ -760,6 +776,9 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
                     "' is served through OCI's OpenAI-compatible API (route: openai), which has "
                     "no embeddings endpoint; use an embedding model on the native route.",
                 "model", std::string(error_codes::model_not_found)));
+        }
+        if (cfg_.oci.auth == auth_mode::genai_api_key) {
+            co_return server::error_response(native_refused());
         }
     }
     model_list known = co_await models_named_in(req, sink);

@@ -239,7 +239,7 @@ public:
     std::function<void()> hook;
 };
 
-enum class api_route { chat, responses, embeddings, stored_response, openai_state };
+enum class api_route { chat, responses, embeddings, stored_response, openai_state, models };
 
 struct handler_call
 {
@@ -267,6 +267,9 @@ net::awaitable<void> run_handler(api::service& svc, api_route r, std::shared_ptr
             break;
         case api_route::openai_state:
             resp = co_await svc.openai_state(c->req, c->sink);
+            break;
+        case api_route::models:
+            resp = co_await svc.models(c->req, c->sink);
             break;
     }
     c->finished = steady::now();
@@ -675,6 +678,36 @@ TEST_CASE("openai route: without oci.project_id the stateful paths are 404 namin
         auto c = f.call(api_route::openai_state, "GET", target, "");
         CHECK(c->resp->status == 404);
         CHECK(c->resp->body.find("oci.project_id") != std::string::npos);
+    }
+    CHECK(f.fake->requests.empty());
+}
+
+TEST_CASE("openai route: under genai_api_key a model off the openai route is a 400",
+          "[api][openai_route][bearer]")
+{
+    route_fixture f("genai-key-123");
+    f.cfg.oci.auth = auth_mode::genai_api_key;
+    for (auto r : {api_route::chat, api_route::responses, api_route::embeddings}) {
+        auto c = f.call(r, "POST", "/v1/x", R"({"model":"llama","input":"x","messages":[]})");
+        INFO(c->resp->body);
+        CHECK(c->resp->status == 400);
+        CHECK(c->resp->body.find("route: openai") != std::string::npos);
+    }
+    CHECK(f.fake->requests.empty());
+    auto ok = f.chat(R"({"model":"gpt-oss"})");
+    CHECK(ok->resp->status == 200);
+    CHECK(f.fake->requests.size() == 1);
+}
+
+TEST_CASE("openai route: /v1/models lists openai-route aliases like the others",
+          "[api][openai_route]")
+{
+    route_fixture f;
+    auto c = f.call(api_route::models, "GET", "/v1/models", "");
+    INFO(c->resp->body);
+    CHECK(c->resp->status == 200);
+    for (std::string_view name : {"\"gpt-oss\"", "\"grok\"", "\"llama\""}) {
+        CHECK(c->resp->body.find(name) != std::string::npos);
     }
     CHECK(f.fake->requests.empty());
 }
