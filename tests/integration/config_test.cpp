@@ -181,6 +181,83 @@ TEST_CASE("Bad config values exit 2 with one line naming the key and the file", 
                        {"oci.compartment_id"});
     check_config_error(with("oci:\n", "oci:\n  auth: magic\n"), {"oci.auth", "'magic'"});
     check_config_error(with("oci:\n", "oci:\n  region: mars-central-9x\n"), {"oci.region"});
+
+    // The openai route and GenAI API keys (issue 14).
+    check_config_error(with("oci:\n", "oci:\n  project_id: ocid1.compartment.oc1..x\n"),
+                       {"oci.project_id", "ocid1.generativeaiproject."});
+    const std::string open_alias =
+        "models:\n  - name: g\n    id: openai.gpt-oss-120b\n    route: openai\n";
+    check_config_error(valid_yaml(open_alias), {"models[0].project_id", "route: openai"});
+    check_config_error(
+        valid_yaml("models:\n  - name: c\n    id: cohere.command-r\n    route: openai\n"
+                   "    project_id: ocid1.generativeaiproject.oc1..p\n"),
+        {"models[0].route", "Cohere models are not served by OCI's OpenAI-compatible API"});
+    check_config_error(valid_yaml("models:\n  - name: g\n    id: x\n    route: sideways\n"),
+                       {"models[0].route", "'sideways'"});
+    check_config_error(with("oci:\n", "oci:\n  auth: genai_api_key\n"),
+                       {"oci.genai_api_key_file", "OCI_GENAI_API_KEY"});
+    check_config_error(with("oci:\n",
+                            "oci:\n  auth: genai_api_key\n  genai_api_key_file: "
+                            "/nonexistent/genai.key\n"),
+                       {"oci.genai_api_key_file", "/nonexistent/genai.key"});
+}
+
+TEST_CASE("GenAI API key problems exit 2 without echoing the key", "[config][auth]")
+{
+    const std::string secret = "gk-integration-secret-42";
+    temp_dir keys;
+    const auto good_key = keys.write("genai.key", secret + "\n");
+    const auto bad_key = keys.write("bad.key", secret + " and more\n");
+    auto genai = [](const std::string& key_file, std::string_view models) {
+        std::string y = valid_yaml(models);
+        y.replace(y.find("oci:\n"), 5,
+                  "oci:\n  auth: genai_api_key\n  genai_api_key_file: " + key_file + "\n");
+        return y;
+    };
+    const std::string open_alias =
+        "models:\n  - name: g\n    id: openai.gpt-oss-120b\n    route: openai\n";
+    // A native alias: GenAI API keys work only on route: openai.
+    check_config_error(genai(good_key, "models:\n  - name: n\n    id: meta.llama-4\n"),
+                       {"models[0].route", "alias 'n'", "route: openai"});
+    check_config_error(genai(good_key, open_alias + "models_discovery: true\n"),
+                       {"models_discovery", "genai_api_key"});
+    // A key with a space: refused, named by its file, not shown.
+    {
+        temp_dir dir;
+        const auto path = dir.write("bad.yaml", genai(bad_key, open_alias));
+        auto r = run_daemon({"--config", path, "--check-config"});
+        INFO("stderr: " << r.err);
+        REQUIRE(r.status);
+        CHECK(r.status->code == 2);
+        CHECK(r.err.find("oci.genai_api_key_file") != std::string::npos);
+        CHECK(r.err.find(bad_key) != std::string::npos);
+        CHECK(r.err.find(secret) == std::string::npos);
+        CHECK(lines_of(r.err).size() == 1);
+    }
+    // A good one: accepted, described as set, never printed.
+    {
+        temp_dir dir;
+        const auto path = dir.write("good.yaml", genai(good_key, open_alias));
+        auto r = run_daemon({"--config", path, "--check-config"});
+        INFO("stdout: " << r.out << "stderr: " << r.err);
+        REQUIRE(r.status);
+        CHECK(r.status->code == 0);
+        CHECK(r.out.find("oci.genai_api_key: (set)") != std::string::npos);
+        CHECK(r.out.find("oci.auth: genai_api_key") != std::string::npos);
+        CHECK(r.out.find(secret) == std::string::npos);
+        CHECK(r.err.find(secret) == std::string::npos);
+        // The variable instead of the file.
+        std::string y = valid_yaml(open_alias);
+        y.replace(y.find("oci:\n"), 5, "oci:\n  auth: genai_api_key\n");
+        const auto env_path = dir.write("env.yaml", y);
+        auto e = run_daemon({"--config", env_path, "--check-config"}, 10s,
+                            {"OCI_GENAI_API_KEY=" + secret});
+        INFO("stdout: " << e.out << "stderr: " << e.err);
+        REQUIRE(e.status);
+        CHECK(e.status->code == 0);
+        CHECK(e.out.find("oci.genai_api_key: (set)") != std::string::npos);
+        CHECK(e.out.find(secret) == std::string::npos);
+    }
 }
 
 TEST_CASE("Client key problems exit 2 without echoing the key", "[config][auth]")
