@@ -21,9 +21,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         body[at.end - 1] != '"') {
         std::abort();
     }
-    // The new id: the old one reversed plus bytes that need escaping.
-    std::string id(at.value.rbegin(), at.value.rend());
-    id += "\"\\\n\x01/";
+    // The new id: bytes that need escaping, then the old one's ASCII bytes reversed (an alias
+    // id is valid UTF-8; a decoded value may hold an escaped lone surrogate).
+    std::string id = "\"\\\n\x01/";
+    for (auto it = at.value.rbegin(); it != at.value.rend(); ++it) {
+        if (static_cast<unsigned char>(*it) < 0x80) {
+            id.push_back(*it);
+        }
+    }
     std::string out = ogp::transform::splice_model(body, at, id);
     auto again = ogp::transform::locate_model(out);
     if (!again || again.value().value != id) {
