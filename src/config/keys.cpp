@@ -424,7 +424,9 @@ constexpr key_entry table[] = {
              "accept clients without an API key"),
 
     {.path = "models", .kind = key_kind::models,
-     .help = "model aliases: client-visible name to OCI model id or endpoint"},
+     .help = "model aliases: client-visible name to OCI model id or endpoint; route: native "
+             "(default, OCI's chat API) or openai (OCI's OpenAI-compatible API, with project_id "
+             "or oci.project_id under IAM auth)"},
     flag_key("models_discovery", OGP_FIELD(oci.models_discovery), "OGP_MODELS_DISCOVERY",
              "merge OCI's model list into /v1/models"),
 
