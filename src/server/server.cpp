@@ -307,9 +307,8 @@ void session::route(exchange& x)
     auto& req = x.req;
     x.match = match_route(req.head.method, x.path);
     req.target = x.match.target;
-    // Only the POST routes take a body; the others never buffer one.
-    x.takes_body = req.target == route::chat_completions || req.target == route::embeddings ||
-                   req.target == route::responses;
+    // Only the POST routes take a body (the router says which); the others never buffer one.
+    x.takes_body = x.match.takes_body;
     x.keep_alive = req.head.keep_alive && !st_->draining && !c_->evicting &&
                    served_ < st_->cfg.limits.max_requests_per_connection;
     x.answered = true;
@@ -317,7 +316,9 @@ void session::route(exchange& x)
         x.res = error_response(not_found("Unknown request URL: " + req.head.method + " " +
                                          std::string(x.path) +
                                          ". Supported: POST /v1/chat/completions, POST "
-                                         "/v1/responses, POST /v1/embeddings, GET /v1/models."));
+                                         "/v1/responses, POST /v1/embeddings, GET /v1/models, "
+                                         "and with oci.project_id /v1/responses/{id}, "
+                                         "/v1/conversations, /v1/files, /v1/vector_stores."));
     } else if (x.match.target == route::method_not_allowed) {
         x.res = error_response(method_not_allowed(
             "Method " + req.head.method + " is not allowed for " + std::string(x.path) + "."));
