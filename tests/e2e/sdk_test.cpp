@@ -2,6 +2,7 @@
 // runs one case of a script in sdk/ with the machine's node. The clients are installed at pinned
 // versions into their own prefixes by ctest fixtures (tests/e2e/CMakeLists.txt):
 //   [openai]  the official OpenAI SDK 6.x   sdk/cases.mjs (chat completions), sdk/responses.mjs
+//             and on the `openai` route (both auth modes)                 sdk/openai_route.mjs
 //   [ai-sdk]  the Vercel AI SDK's openai(model) (a Responses model)            sdk/ai_sdk.mjs
 //             and openai.chat(model), openai.embedding(model)              sdk/ai_sdk_chat.mjs
 //   [agents]  the OpenAI Agents SDK on its default (Responses) model provider  sdk/agents.mjs
@@ -10,8 +11,10 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/http.hpp"
 #include "support/json.hpp"
@@ -35,6 +38,8 @@ struct node_client
 const node_client openai_chat{"cases.mjs", OGP_NODE_PREFIX, "openai", "e2e:npm_install_openai"};
 const node_client openai_responses{"responses.mjs", OGP_NODE_PREFIX, "openai",
                                    "e2e:npm_install_openai"};
+const node_client openai_route{"openai_route.mjs", OGP_NODE_PREFIX, "openai",
+                               "e2e:npm_install_openai"};
 const node_client ai_sdk{"ai_sdk.mjs", OGP_NODE_PREFIX_AI, "@ai-sdk/openai",
                          "e2e:npm_install_ai_sdk"};
 const node_client agents_sdk{"agents.mjs", OGP_NODE_PREFIX_AGENTS, "@openai/agents",
@@ -47,16 +52,30 @@ const node_client langchain{"langchain.mjs", OGP_NODE_PREFIX_LANGCHAIN, "@langch
 // What the daemon's access log says about the routes a case used.
 struct routes_used
 {
-    std::size_t responses_ok = 0;   ///< POST /v1/responses answered 200
-    std::size_t responses_all = 0;  ///< any request to /v1/responses...
-    std::size_t chat_all = 0;       ///< any request to /v1/chat/completions
-    std::size_t chat_ok = 0;        ///< POST /v1/chat/completions answered 200
-    std::size_t embeddings_ok = 0;  ///< POST /v1/embeddings answered 200
+    std::size_t responses_ok = 0;       ///< POST /v1/responses answered 200
+    std::size_t responses_all = 0;      ///< any request to /v1/responses...
+    std::size_t chat_all = 0;           ///< any request to /v1/chat/completions
+    std::size_t chat_ok = 0;            ///< POST /v1/chat/completions answered 200
+    std::size_t embeddings_ok = 0;      ///< POST /v1/embeddings answered 200
+    std::size_t files_all = 0;          ///< any request to /v1/files...
+    std::size_t conversations_all = 0;  ///< any request to /v1/conversations...
+    std::size_t vector_stores_all = 0;  ///< any request to /v1/vector_stores...
+};
+
+// How run_case sets up the stack: daemon options, mock arguments, extra environment for the
+// script, and checks on the mock and the daemon once the script has ended.
+struct stack_setup
+{
+    daemon_options options;
+    std::vector<std::string> mock_args;
+    std::vector<std::string> env;
+    std::function<void(mock&, proxy&)> after;
 };
 
 // Runs `node sdk/<script> <name>` against a fresh stack; the case's output (and the daemon's log)
 // is shown on failure.
-routes_used run_case(const node_client& client, const std::string& name)
+routes_used run_case(const node_client& client, const std::string& name,
+                     const stack_setup& setup = {})
 {
     const std::string node = OGP_NODE_PATH;
     if (node.empty() || !std::filesystem::exists(node)) {
@@ -70,12 +89,14 @@ routes_used run_case(const node_client& client, const std::string& name)
         FAIL(package + " is not installed in " + prefix + ": run the fixture test " +
              std::string(client.fixture) + " (ctest -R e2e runs it first)");
     }
-    mock m;
-    proxy d(m);
+    mock m(setup.mock_args);
+    proxy d(m, setup.options);
+    std::vector<std::string> env{"OGP_BASE_URL=" + d.base_url(),
+                                 "OGP_API_KEY=" + std::string(test_key),
+                                 "OGP_NODE_PREFIX=" + prefix};
+    env.insert(env.end(), setup.env.begin(), setup.env.end());
     auto r = run_program(
-        {node, std::string(OGP_E2E_SDK_DIR) + "/" + std::string(client.script), name}, 60s,
-        {"OGP_BASE_URL=" + d.base_url(), "OGP_API_KEY=" + std::string(test_key),
-         "OGP_NODE_PREFIX=" + prefix});
+        {node, std::string(OGP_E2E_SDK_DIR) + "/" + std::string(client.script), name}, 60s, env);
     // The access log line of the last request may trail the client's exit.
     d.wait_for_log("path=/v", 2s);
     routes_used used;
@@ -84,6 +105,9 @@ routes_used run_case(const node_client& client, const std::string& name)
     used.chat_all = d.log_count("path=/v1/chat/completions");
     used.chat_ok = d.log_count("method=POST path=/v1/chat/completions status=200 ");
     used.embeddings_ok = d.log_count("method=POST path=/v1/embeddings status=200 ");
+    used.files_all = d.log_count("path=/v1/files");
+    used.conversations_all = d.log_count("path=/v1/conversations");
+    used.vector_stores_all = d.log_count("path=/v1/vector_stores");
     INFO("node stdout:\n"
          << r.out << "\nnode stderr:\n"
          << r.err << "\n(" << r.seconds << " s)\ndaemon log:\n"
@@ -92,6 +116,9 @@ routes_used run_case(const node_client& client, const std::string& name)
     CHECK(r.status->success());
     CHECK(r.out.find("PASS " + name) != std::string::npos);
     CHECK(m.stats().rejected_signatures == 0);
+    if (setup.after) {
+        setup.after(m, d);
+    }
     return used;
 }
 
@@ -122,6 +149,42 @@ void run_embeddings_case(const node_client& client, const std::string& name)
     CHECK(used.embeddings_ok > 0);
     CHECK(used.chat_all == 0);
     CHECK(used.responses_all == 0);
+}
+
+constexpr std::string_view route_project = "ocid1.generativeaiproject.oc1.us-chicago-1.e2esdk";
+constexpr std::string_view route_genai_key = "e2e-sdk-genai-api-key-0123456789";
+
+// A case of sdk/openai_route.mjs against a daemon whose alias gpt-oss is on the `openai` route
+// (with oci.project_id), under instance principal or (`genai_key`) a GenAI API key; checks that
+// every forwarded request was authenticated the configured way, that the last one carried the
+// configured project (not the SDK's) and none of the SDK's own headers. Returns the routes used.
+routes_used run_openai_route_case(bool genai_key, const std::string& name)
+{
+    stack_setup setup;
+    setup.options.project_id = std::string(route_project);
+    setup.options.models = openai_alias("gpt-oss", "openai.gpt-oss-120b");
+    if (genai_key) {
+        setup.options.auth = "genai_api_key";
+        setup.options.genai_api_key = std::string(route_genai_key);
+        setup.options.native_aliases = false;
+    }
+    setup.mock_args = {"--genai-api-key", std::string(route_genai_key)};
+    setup.env = {"OGP_OPENAI_MODEL=gpt-oss", "OGP_OPENAI_MODEL_ID=openai.gpt-oss-120b"};
+    setup.after = [genai_key](mock& m, proxy& d) {
+        auto s = m.stats();
+        CHECK(s.openai_requests > 0);
+        CHECK(s.openai_rejected == 0);
+        CHECK(s.chat == 0);  // nothing on the native API
+        CHECK((genai_key ? s.openai_bearer : s.openai_signed) == s.openai_requests);
+        const std::string last = m.openai_last();
+        INFO(printable(last, 3000));
+        CHECK(json_string(last, "/headers/openai-project") == route_project);
+        CHECK(json_string(last, "/headers/authorization") == (genai_key ? "Bearer" : "Signature"));
+        CHECK(json_string(last, "/headers/x-stainless-lang").empty());
+        CHECK(last.find("from-the-client") == std::string::npos);
+        CHECK(d.captured_stderr().find(std::string(route_genai_key)) == std::string::npos);
+    };
+    return run_case(openai_route, name, setup);
 }
 
 }  // namespace
@@ -174,6 +237,40 @@ TEST_CASE("openai SDK: responses function tool round trip", "[e2e][sdk][openai][
 TEST_CASE("openai SDK: responses text.format json_schema", "[e2e][sdk][openai][responses]")
 {
     run_responses_case(openai_responses, "json_schema");
+}
+
+TEST_CASE("openai SDK, openai route, instance principal: chat completions and responses",
+          "[e2e][sdk][openai][openai-route]")
+{
+    auto used = run_openai_route_case(false, "inference");
+    CHECK(used.chat_ok >= 2);
+    CHECK(used.responses_ok >= 3);
+}
+
+TEST_CASE("openai SDK, openai route, genai_api_key: chat completions and responses",
+          "[e2e][sdk][openai][openai-route]")
+{
+    auto used = run_openai_route_case(true, "inference");
+    CHECK(used.chat_ok >= 2);
+    CHECK(used.responses_ok >= 3);
+}
+
+TEST_CASE("openai SDK, openai route, instance principal: files, conversations, vector stores",
+          "[e2e][sdk][openai][openai-route]")
+{
+    auto used = run_openai_route_case(false, "state");
+    CHECK(used.files_all >= 6);
+    CHECK(used.conversations_all >= 4);
+    CHECK(used.vector_stores_all >= 3);
+}
+
+TEST_CASE("openai SDK, openai route, genai_api_key: files, conversations, vector stores",
+          "[e2e][sdk][openai][openai-route]")
+{
+    auto used = run_openai_route_case(true, "state");
+    CHECK(used.files_all >= 6);
+    CHECK(used.conversations_all >= 4);
+    CHECK(used.vector_stores_all >= 3);
 }
 
 TEST_CASE("openai SDK: responses errors", "[e2e][sdk][openai][responses]")
