@@ -51,7 +51,8 @@ std::string openai_aliases(std::string_view own_project = {})
            openai_alias("gpt-gzip", "openai.mock-gzip-1", own_project) +
            openai_alias("gpt-zstd", "openai.mock-zstd-1", own_project) +
            openai_alias("gpt-429", "openai.mock-429-1", own_project) +
-           openai_alias("gpt-500", "openai.mock-500-1", own_project);
+           openai_alias("gpt-500", "openai.mock-500-1", own_project) +
+           openai_alias("gpt-stall", "openai.mock-stall-1", own_project);
 }
 
 // Daemon options for `a`: with `oci.project_id` (`with_project`), else each alias has its own
@@ -321,6 +322,24 @@ TEST_CASE(
     REQUIRE(r.arrivals.size() >= 5);
     CHECK(r.arrivals.back() - r.arrivals.front() >= 0.25);
     CHECK(json_string(last_answered(m, r.body), "/answer") == r.body);
+}
+
+TEST_CASE(
+    "openai route: a stalled upstream stream ends at the idle deadline and its upstream "
+    "connection is closed",
+    "[e2e][openai][b6]")
+{
+    auto o = openai_options(auth::genai_key);
+    o.upstream_stream_idle = "1s";
+    e2e_stack stack(o, mock_args());
+    auto& [m, d, c] = stack;
+    auto [r, took] =
+        timed_request(c, "POST", chat_path, chat_body("gpt-stall", long_prompt, true), 10s);
+    INFO(printable(r.body, 3000) << " after " << took << " s");
+    REQUIRE(r.status == 200);
+    check_window(took, {0.9, 4.0}, "stream ended after");
+    CHECK(r.body.find("[DONE]") == std::string::npos);  // not made to look complete
+    CHECK(wait_used_closed(m, 3s) == 0);
 }
 
 TEST_CASE(
