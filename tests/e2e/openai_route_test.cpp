@@ -168,8 +168,8 @@ std::string raw_request(std::string_view method, std::string_view path,
 }  // namespace
 
 TEST_CASE(
-    "openai route: chat non-stream forwards the body unchanged but for model, with the "
-    "project, compartment and credentials of each auth mode",
+    "openai route: chat non-stream forwards the body unchanged but for model with the project and "
+    "compartment and credentials of each auth mode",
     "[e2e][openai]")
 {
     for (auth a : {auth::iam, auth::genai_key}) {
@@ -249,7 +249,7 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("openai route: streams are relayed byte for byte, chunked, in both auth modes",
+TEST_CASE("openai route: streams are relayed byte for byte and chunked in both auth modes",
           "[e2e][openai]")
 {
     for (auth a : {auth::iam, auth::genai_key}) {
@@ -292,7 +292,7 @@ TEST_CASE("openai route: streams are relayed byte for byte, chunked, in both aut
 }
 
 TEST_CASE(
-    "openai route: a slow stream arrives as sent; a client disconnect closes the upstream "
+    "openai route: a slow stream arrives as sent and a client disconnect closes the upstream "
     "connection within 1 s",
     "[e2e][openai][b6]")
 {
@@ -325,8 +325,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "openai route: a stalled upstream stream ends at the idle deadline and its upstream "
-    "connection is closed",
+    "openai route: a stalled upstream stream ends at the idle deadline and its upstream connection "
+    "is closed",
     "[e2e][openai][b6]")
 {
     auto o = openai_options(auth::genai_key);
@@ -343,8 +343,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "openai route: gzip and zstd answers are decoded, stream and not; the client's "
-    "answer is never compressed",
+    "openai route: gzip and zstd answers are decoded (stream and not) and the client's answer is "
+    "never compressed",
     "[e2e][openai]")
 {
     e2e_stack stack(openai_options(auth::genai_key), mock_args());
@@ -380,7 +380,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "openai route: a JSON upstream error is relayed unchanged (429 after the retries), a "
+    "openai route: a JSON upstream error is relayed unchanged (429 after the retries) and a "
     "non-JSON 500 becomes an OpenAI error",
     "[e2e][openai][errors]")
 {
@@ -456,8 +456,8 @@ TEST_CASE("openai route: without oci.project_id the stateful paths answer 404 na
 }
 
 TEST_CASE(
-    "openai route: with oci.project_id, responses, files, conversations and vector stores "
-    "are forwarded in both auth modes",
+    "openai route: with oci.project_id the stateful paths (responses files conversations vector "
+    "stores) are forwarded in both auth modes",
     "[e2e][openai]")
 {
     for (auth a : {auth::iam, auth::genai_key}) {
@@ -580,8 +580,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "openai route: one daemon serves native and openai-route aliases; embeddings on an "
-    "openai alias are refused",
+    "openai route: one daemon serves native and openai-route aliases and refuses embeddings on an "
+    "openai alias",
     "[e2e][openai]")
 {
     e2e_stack stack(openai_options(auth::iam), mock_args());

@@ -239,7 +239,7 @@ TEST_CASE("openai SDK: responses text.format json_schema", "[e2e][sdk][openai][r
     run_responses_case(openai_responses, "json_schema");
 }
 
-TEST_CASE("openai SDK, openai route, instance principal: chat completions and responses",
+TEST_CASE("openai SDK on the openai route (instance principal): chat completions and responses",
           "[e2e][sdk][openai][openai-route]")
 {
     auto used = run_openai_route_case(false, "inference");
@@ -247,7 +247,7 @@ TEST_CASE("openai SDK, openai route, instance principal: chat completions and re
     CHECK(used.responses_ok >= 3);
 }
 
-TEST_CASE("openai SDK, openai route, genai_api_key: chat completions and responses",
+TEST_CASE("openai SDK on the openai route (genai_api_key): chat completions and responses",
           "[e2e][sdk][openai][openai-route]")
 {
     auto used = run_openai_route_case(true, "inference");
@@ -255,8 +255,10 @@ TEST_CASE("openai SDK, openai route, genai_api_key: chat completions and respons
     CHECK(used.responses_ok >= 3);
 }
 
-TEST_CASE("openai SDK, openai route, instance principal: files, conversations, vector stores",
-          "[e2e][sdk][openai][openai-route]")
+TEST_CASE(
+    "openai SDK on the openai route (instance principal): files and conversations and vector "
+    "stores",
+    "[e2e][sdk][openai][openai-route]")
 {
     auto used = run_openai_route_case(false, "state");
     CHECK(used.files_all >= 6);
@@ -264,8 +266,9 @@ TEST_CASE("openai SDK, openai route, instance principal: files, conversations, v
     CHECK(used.vector_stores_all >= 3);
 }
 
-TEST_CASE("openai SDK, openai route, genai_api_key: files, conversations, vector stores",
-          "[e2e][sdk][openai][openai-route]")
+TEST_CASE(
+    "openai SDK on the openai route (genai_api_key): files and conversations and vector stores",
+    "[e2e][sdk][openai][openai-route]")
 {
     auto used = run_openai_route_case(true, "state");
     CHECK(used.files_all >= 6);
