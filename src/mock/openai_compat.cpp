@@ -799,7 +799,7 @@ struct service::impl
     counters stats;
     mutable std::mutex mu;
     bounded_store<stored_response> responses{1000, 64 * 1024 * 1024};
-    bounded_store<stored_file> files{1000, 128 * 1024 * 1024};
+    bounded_store<stored_file> files{1000, 256 * 1024 * 1024};
     bounded_store<stored_conversation> conversations{1000, 8 * 1024 * 1024};
     bounded_store<stored_vector_store> vector_stores{1000, 8 * 1024 * 1024};
     last_exchange last;
@@ -1579,7 +1579,7 @@ struct service::impl
         }
         std::string why;
         form_limits limits;
-        limits.max_body = 32 * 1024 * 1024;
+        limits.max_body = 64 * 1024 * 1024;  // the e2e upload test sends 40 MiB
         auto parts = parse_form(c.req.body(), *boundary, limits, why);
         if (!parts) {
             return error(400, "Invalid multipart body: " + why + ".", "invalid_request_error", {},
