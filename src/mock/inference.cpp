@@ -75,12 +75,9 @@ struct reply
     std::vector<std::pair<std::string, std::string>> headers;
     bool stream = false;
     std::vector<std::string> writes;  // each one HTTP chunk
-    enum class tail {
-        keep_open,
-        reset,
-        stall,
-        finish
-    } end = tail::keep_open;             // finish: end the body
+    // After the writes: hold the connection open, reset it, stall, or end the body (finish,
+    // the OpenAI-compatible API's streams).
+    enum class tail { keep_open, reset, stall, finish } end = tail::keep_open;
     std::chrono::milliseconds delay{0};  // between writes
     bool hang = false;                   // read the request, never answer (hold the connection)
     std::string raw;      // non-empty: these bytes are the whole response (bad framing faults)
