@@ -165,8 +165,15 @@ bool method_signs_body(std::string_view method)
 std::string signing_string(const request_to_sign& req, bool with_host)
 {
     bool with_body = method_signs_body(req.method);
-    std::string length = with_body ? std::to_string(req.body.size()) : std::string{};
-    std::string sha = with_body ? body_sha256_base64(req.body) : std::string{};
+    std::string length;
+    std::string sha;
+    if (with_body && req.digest) {
+        length = std::to_string(req.digest->length);
+        sha = req.digest->sha256_base64;
+    } else if (with_body) {
+        length = std::to_string(req.body.size());
+        sha = body_sha256_base64(req.body);
+    }
     return make_signing_string(req, with_host, with_body, length, sha);
 }
 
@@ -186,7 +193,14 @@ result<signed_headers> sign_request(const credential_snapshot& creds, const requ
     h.has_body = method_signs_body(req.method);
     h.date = req.date;
     h.host = req.host;
-    if (h.has_body) {
+    if (h.has_body && req.digest) {
+        if (bad_header_value(req.digest->sha256_base64) || req.digest->sha256_base64.empty()) {
+            return error{errc::config, "the precomputed body hash is empty or not a header value"};
+        }
+        h.content_length = std::to_string(req.digest->length);
+        h.content_type = req.content_type;
+        h.x_content_sha256 = req.digest->sha256_base64;
+    } else if (h.has_body) {
         h.content_length = std::to_string(req.body.size());
         h.content_type = req.content_type;
         h.x_content_sha256 = body_sha256_base64(req.body);

@@ -169,6 +169,12 @@ TEST_CASE("Bad config values exit 2 with one line naming the key and the file", 
                        {"limits.max_body_bytes", "'lots'"});
     check_config_error(with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  max_connections: 0"),
                        {"limits.max_connections"});
+    check_config_error(
+        with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  spool_dir: /nonexistent/spool"),
+        {"limits.spool_dir", "'/nonexistent/spool' is not a directory"});
+    check_config_error(
+        with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  max_upload_bytes: lots"),
+        {"limits.max_upload_bytes", "'lots'"});
     check_config_error(with("listen: 127.0.0.1:0", "listen: 127.0.0.1:99999"), {"listen"});
     check_config_error(with("listen: 127.0.0.1:0", "listen: localhost"), {"listen", "'localhost'"});
     check_config_error(with("threads: 2", "threads: many"), {"threads"});

@@ -4,7 +4,9 @@
 #include "ogp/auth/error.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -85,6 +87,14 @@ private:
 /// Shared handle to a snapshot.
 using snapshot_ptr = std::shared_ptr<const credential_snapshot>;
 
+/// A body that is not held in memory (a spooled upload): its length and the base64 of its
+/// SHA-256, computed while it was written.
+struct body_digest
+{
+    std::uint64_t length = 0;
+    std::string_view sha256_base64;
+};
+
 /// The request parts a signature covers. Views must stay valid during sign_request().
 struct request_to_sign
 {
@@ -94,6 +104,8 @@ struct request_to_sign
     std::string_view body;
     std::string_view date;  ///< the `Date` header value to send (format_http_date)
     std::string_view content_type = "application/json";
+    /// When set, the body headers are signed from it and `body` is ignored.
+    std::optional<body_digest> digest;
 };
 
 /// The header values to send with a signed request (lower-case names in comments). The content

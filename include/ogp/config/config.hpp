@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
@@ -88,6 +89,22 @@ struct limits_config
     std::size_t max_tools = 128;              ///< chat `tools` items (OpenAI's own limit)
     std::size_t max_schema_nodes = 100000;    ///< all JSON-schema nodes of a request, $refs inlined
     std::size_t max_embedding_inputs = 2048;  ///< embeddings `input` items (OpenAI's own limit)
+    /// Largest `POST /v1/files` body: uploads are spooled to disk, not held in memory, so they
+    /// may exceed max_body_bytes (OpenAI allows 512 MB files).
+    std::size_t max_upload_bytes = 512u * 1024 * 1024;
+    /// Directory for spooled uploads (unlinked temporary files); empty: `$TMPDIR`, else
+    /// `/var/tmp`. See spool_directory().
+    std::string spool_dir;
+
+    /// The spool directory in effect: `spool_dir`, else a non-empty `$TMPDIR`, else `/var/tmp`.
+    std::string spool_directory() const
+    {
+        if (!spool_dir.empty()) {
+            return spool_dir;
+        }
+        const char* tmp = std::getenv("TMPDIR");
+        return tmp != nullptr && *tmp != '\0' ? std::string(tmp) : std::string("/var/tmp");
+    }
 };
 
 /// Deadlines (`timeouts.*`). In YAML a number is seconds; strings take `ms`, `s` or `m`.

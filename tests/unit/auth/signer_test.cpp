@@ -117,6 +117,44 @@ TEST_CASE("signer reproduces the published POST vector byte for byte", "[auth][s
             std::string(post_signature) + "\"");
 }
 
+TEST_CASE("signer: a precomputed body digest signs like the body in memory", "[auth][signer]")
+{
+    auto snap = example_snapshot();
+    const std::string body =
+        "--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n"
+        "assistants\r\n--b--\r\n";
+    request_to_sign mem{.method = "POST",
+                        .host = vector_host,
+                        .target = "/openai/v1/files",
+                        .body = body,
+                        .date = vector_date,
+                        .content_type = "multipart/form-data; boundary=b"};
+    auto in_memory = sign_request(*snap, mem);
+    REQUIRE(in_memory);
+    // The same request with no body in memory: only its length and hash.
+    request_to_sign spooled = mem;
+    spooled.body = {};
+    spooled.digest = body_digest{body.size(), in_memory->x_content_sha256};
+    auto from_digest = sign_request(*snap, spooled);
+    REQUIRE(from_digest);
+    CHECK(from_digest->authorization == in_memory->authorization);
+    CHECK(from_digest->content_length == std::to_string(body.size()));
+    CHECK(from_digest->x_content_sha256 == in_memory->x_content_sha256);
+    CHECK(signing_string(spooled) == signing_string(mem));
+    // The published POST vector through the digest path.
+    request_to_sign vec{.method = "POST",
+                        .host = vector_host,
+                        .target = "/20160918/volumeAttachments",
+                        .date = vector_date,
+                        .digest = body_digest{316, "V9Z20UJTvkvpJ50flBzKE32+6m2zJjweHpDMX/U4Uy0="}};
+    auto h = sign_request(*snap, vec);
+    REQUIRE(h);
+    CHECK(h->authorization.ends_with("signature=\"" + std::string(post_signature) + "\""));
+    // A hash that would inject a header is refused.
+    vec.digest->sha256_base64 = "abc\r\nx: y";
+    CHECK_FALSE(sign_request(*snap, vec));
+}
+
 TEST_CASE("signer facade gives the same headers as sign_request", "[auth][signer]")
 {
     auto snap = example_snapshot();

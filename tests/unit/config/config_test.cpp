@@ -573,6 +573,7 @@ std::pair<std::string, std::string> sample_for(const config_key_info& key, const
         {"defaults.embeddings_truncate", {"end", "end"}},
         {"log.level", {"debug", "debug"}},
         {"log.format", {"json", "json"}},
+        {"limits.spool_dir", {"/tmp", "/tmp"}},
     };
     static const std::map<std::string_view, std::string> by_kind{
         {"integer", "20"}, {"number", "0.5"}, {"size", "9KiB"}, {"duration", "7s"}};
@@ -648,6 +649,7 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
                    "OGP_API_KEYS",
                    "OGP_OCI_PROJECT_ID",
                    "OGP_GENAI_API_KEY_FILE",
+                   "OGP_SPOOL_DIR",
                    "OCI_METADATA_BASE_URL",
                    "OCI_SDK_AUTH_CLIENT_REGION_URL",
                    "OCI_CONFIG_FILE",
@@ -655,7 +657,7 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
         INFO(v);
         CHECK(vars.count(v) == 1);
     }
-    CHECK(vars.size() == 23);
+    CHECK(vars.size() == 24);
 }
 
 TEST_CASE("key table: every key is read from YAML and from its variable", "[config][keys]")
@@ -1071,4 +1073,36 @@ TEST_CASE("genai_api_key: every refusal names the key and never contains the sec
     for (auto name : {"genai_empty", "genai_blank", "genai_space", "genai_ctl", "genai_long"}) {
         std::remove(("/tmp/ogp_unit_" + std::to_string(::getpid()) + "_" + name).c_str());
     }
+}
+
+TEST_CASE("config: limits.max_upload_bytes and limits.spool_dir", "[config]")
+{
+    auto d = load(minimal);
+    REQUIRE(d.value);
+    CHECK(d.value->limits.max_upload_bytes == 512u * 1024 * 1024);
+    CHECK(d.value->limits.spool_dir.empty());
+
+    auto r = load(std::string(minimal) + "limits:\n  max_upload_bytes: 1GiB\n  spool_dir: /tmp\n");
+    REQUIRE(r.value);
+    CHECK(r.value->limits.max_upload_bytes == 1024u * 1024 * 1024);
+    CHECK(r.value->limits.spool_dir == "/tmp");
+    CHECK(r.value->limits.spool_directory() == "/tmp");
+
+    // From the environment too.
+    auto e = load(minimal, {{"OGP_SPOOL_DIR", "/tmp"}});
+    REQUIRE(e.value);
+    CHECK(e.value->limits.spool_dir == "/tmp");
+
+    // Not a directory, or missing: refused at start-up, naming the key.
+    const auto file = temp_file("spool_not_dir", "x");
+    auto f = load(std::string(minimal) + "limits:\n  spool_dir: " + file + "\n");
+    CHECK_FALSE(f.value);
+    CHECK(has_error(f, "limits.spool_dir: '" + file + "' is not a directory"));
+    auto m = load(std::string(minimal) + "limits:\n  spool_dir: /nonexistent/ogp-spool\n");
+    CHECK_FALSE(m.value);
+    CHECK(has_error(m, "limits.spool_dir:"));
+    auto s = load(std::string(minimal) + "limits:\n  max_upload_bytes: lots\n");
+    CHECK_FALSE(s.value);
+    CHECK(has_error(s, "limits.max_upload_bytes:"));
+    std::remove(file.c_str());
 }
