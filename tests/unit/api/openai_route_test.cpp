@@ -444,7 +444,7 @@ TEST_CASE("openai route: chat is forwarded signed, only model rewritten, contrac
     CHECK(r.body == R"({"ok":true})");
 }
 
-TEST_CASE("openai route: an alias' own project and compartment; responses path",
+TEST_CASE("openai route: an alias' own project and compartment - responses path",
           "[api][openai_route]")
 {
     route_fixture f;
@@ -561,7 +561,7 @@ TEST_CASE("openai route: upstream errors: OpenAI JSON relayed unchanged, others 
     CHECK(m->resp->body.find("host-7") == std::string::npos);
 }
 
-TEST_CASE("openai route: a gzip answer is decoded; an unknown coding is a 502",
+TEST_CASE("openai route: a gzip answer is decoded - an unknown coding is a 502",
           "[api][openai_route][decode]")
 {
     route_fixture f;

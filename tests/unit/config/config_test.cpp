@@ -443,7 +443,7 @@ TEST_CASE("parse_duration units", "[config]")
     CHECK_FALSE(parse_duration("5 fortnights"));
 }
 
-TEST_CASE("listen takes an IP address; localhost means 127.0.0.1", "[config]")
+TEST_CASE("listen takes an IP address - localhost means 127.0.0.1", "[config]")
 {
     auto local = load(std::string(minimal) + "listen: localhost:9000\n");
     REQUIRE(local.value);

@@ -86,7 +86,7 @@ TEST_CASE("resolve_model: a model OCID takes the format of its usable name", "[m
     CHECK(rb.value().model_ocid.empty());
 }
 
-TEST_CASE("resolve_model: an alias to a model OCID; its explicit format wins", "[models][ocid]")
+TEST_CASE("resolve_model: an alias to a model OCID - its explicit format wins", "[models][ocid]")
 {
     auto cfg = ogp_test::test_config();
     cfg.models.push_back({"cmd", cohere_ocid, std::nullopt, {}, {}});

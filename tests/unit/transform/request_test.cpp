@@ -224,7 +224,7 @@ TEST_CASE("defaults apply only where the request is silent", "[transform][reques
     }
 }
 
-TEST_CASE("streaming always asks OCI for usage; the client flag is kept apart",
+TEST_CASE("streaming always asks OCI for usage - the client flag is kept apart",
           "[transform][request]")
 {
     auto with = plan_ok(
@@ -396,7 +396,7 @@ std::string s(const rapidjson::Value& v)
 
 }  // namespace
 
-TEST_CASE("input_audio parts: GENERIC AUDIO data URLs; checked data; refused on Cohere",
+TEST_CASE("input_audio parts: GENERIC AUDIO data URLs - checked data - refused on Cohere",
           "[transform][request]")
 {
     SECTION("wav and mp3 become data URLs of their media type")

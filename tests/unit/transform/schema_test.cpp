@@ -172,7 +172,7 @@ TEST_CASE("schemas: Gemini's exclusive bounds keep the tighter of the two bounds
     CHECK_FALSE(p["b"].HasMember("exclusiveMinimum"));
 }
 
-TEST_CASE("schemas: COHERE v1 parameters take the non-null type; a nullable one is not required",
+TEST_CASE("schemas: COHERE v1 parameters take the non-null type - a nullable one is not required",
           "[transform][schema]")
 {
     auto d = planned(body("cohere.command-r-plus-08-2024", false));
