@@ -452,13 +452,20 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                 {"opc-request-id", req.request_id},
                 {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
             };
-            if (auth::method_signs_body(method) || !body.empty()) {
+            if (auth::method_signs_body(method) || !body.empty() || options.spooled != nullptr) {
                 headers.emplace_back("content-type", std::string(options.content_type));
             }
         } else {
             // Sign exactly what is sent.
             std::string date = auth::format_http_date(std::chrono::system_clock::now());
             auth::request_to_sign to_sign{method, host, target, body, date, options.content_type};
+            // A spooled upload is signed from the hash taken while it was written.
+            std::string spooled_sha;
+            if (options.spooled != nullptr) {
+                spooled_sha = options.spooled->sha256_base64();
+                to_sign.body = {};
+                to_sign.digest = auth::body_digest{options.spooled->size(), spooled_sha};
+            }
             auto signed_headers = auth::sign_request(*snap, to_sign);
             if (!signed_headers) {
                 out.error =
@@ -489,7 +496,15 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         auto* raw = exchange.get();
         sink.on_disconnect([raw] { raw->abort(); });
         ++upstream_requests_;
-        auto ec = co_await exchange->start(method, target, headers, body);
+        error_code ec;
+        if (options.spooled != nullptr) {
+            // From the spool file, in pieces; each attempt starts again at its beginning.
+            ec = co_await exchange->start_file(
+                method, target, headers,
+                upstream::file_body{options.spooled->fd(), options.spooled->size()});
+        } else {
+            ec = co_await exchange->start(method, target, headers, body);
+        }
         if (sink.client_gone()) {
             sink.on_disconnect(nullptr);
             out.client_gone = true;
@@ -992,6 +1007,10 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
     }
     call_options options;
     options.extra = &extra;
+    // An upload (POST /v1/files) arrives spooled, not in `body`.
+    if (req.spooled.valid()) {
+        options.spooled = &req.spooled;
+    }
     auto content_type = req.head.find("content-type");
     if (content_type && !content_type->empty()) {
         options.content_type = *content_type;

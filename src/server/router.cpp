@@ -138,7 +138,10 @@ route_match match_route(std::string_view method, std::string_view path)
         }
         std::string_view rest = path.substr(f.prefix.size());
         if (rest.empty()) {
-            return state_route(method, f.collection_allow);
+            auto m = state_route(method, f.collection_allow);
+            // Uploads: streamed to disk, never held whole in memory.
+            m.spools_body = m.takes_body && f.prefix == "/v1/files";
+            return m;
         }
         // `/v1/files/x`, never `/v1/filesx` or `/v1/files//x` (an empty segment).
         if (rest.size() > 1 && rest[0] == '/' && rest[1] != '/') {

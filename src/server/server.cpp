@@ -104,7 +104,9 @@ server::shared_state::shared_state(std::vector<net::io_context*> io, const confi
     limits.max_header_bytes = c.limits.max_header_bytes;
     limits.max_header_count = c.limits.max_header_count;
     limits.max_uri_bytes = c.limits.max_uri_bytes;
-    limits.max_body_bytes = c.limits.max_body_bytes;
+    // The head guard admits what an upload may declare; routes that hold their body in memory
+    // refuse more than limits.max_body_bytes in route().
+    limits.max_body_bytes = std::max(c.limits.max_body_bytes, c.limits.max_upload_bytes);
 }
 
 std::uint64_t server::shared_state::add(const conn_ptr& c)
@@ -312,7 +314,15 @@ void session::route(exchange& x)
     x.keep_alive = req.head.keep_alive && !st_->draining && !c_->evicting &&
                    served_ < st_->cfg.limits.max_requests_per_connection;
     x.answered = true;
-    if (x.match.target == route::not_found) {
+    const auto& limits = st_->cfg.limits;
+    if (!x.match.spools_body && !req.head.chunked &&
+        req.head.content_length > limits.max_body_bytes) {
+        // As the head guard would have refused it, before routing (only uploads go further).
+        api_error e = make_error(413, "request body exceeds the limit of " +
+                                          std::to_string(limits.max_body_bytes) + " bytes");
+        e.code = "payload_too_large";
+        x.res = error_response(e);
+    } else if (x.match.target == route::not_found) {
         x.res = error_response(not_found("Unknown request URL: " + req.head.method + " " +
                                          std::string(x.path) +
                                          ". Supported: POST /v1/chat/completions, POST "

@@ -35,6 +35,8 @@ inline constexpr std::size_t max_discard_bytes = 64 * 1024;
 // so a declared length that never comes costs nothing.
 inline constexpr std::size_t max_body_reserve = 256 * 1024;
 
+class spool_file;
+
 /// One client connection's I/O objects, shared with the watchdog timer and the drain registry.
 /// Everything in it is touched only on the connection's strand, except the atomics.
 struct connection
@@ -204,6 +206,12 @@ public:
 private:
     // Answers a refused request with its OpenAI error and `Connection: close`, and logs it.
     net::awaitable<void> reply_and_close(exchange& x, unsigned status, const std::string& reason);
+    // Refuses an upload that cannot be spooled (over limits.max_upload_bytes, no spool file)
+    // before any of its body is read or solicited; opens the spool file into `file`.
+    net::awaitable<bool> open_spool(exchange& x, spool_file& file);
+    // Reads the body of an upload into the spool file, `spool_piece` at a time, under the body
+    // deadline re-armed after each piece; hands it to the handler as `x.req.spooled`.
+    net::awaitable<bool> spool_body(exchange& x, spool_file& file);
     // Writes `x.res` (head from format_response_head); false when the write failed or stalled.
     net::awaitable<bool> write_response(exchange& x);
 

@@ -8,11 +8,14 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/http/status.hpp>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <variant>
 
 #include "session.hpp"
+#include "spool.hpp"
 
 namespace ogp::server {
 
@@ -351,6 +354,12 @@ net::awaitable<bool> session::read_body(exchange& x)
     if (!read_it) {
         co_return true;
     }
+    // An upload goes to a spool file: refused now if it cannot, before a 100 solicits it.
+    spool_file spool;
+    const bool spooled = x.match.spools_body;
+    if (spooled && !co_await open_spool(x, spool)) {
+        co_return false;
+    }
     // `Expect: 100-continue` is answered only now that the head passed.
     if (head.expect_continue && c_->buffer.size() == 0) {
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -363,12 +372,15 @@ net::awaitable<bool> session::read_body(exchange& x)
             co_return false;
         }
     }
+    if (spooled) {
+        co_return co_await spool_body(x, spool);
+    }
     // One total deadline for the whole body.
     connection::arm(c_, st_->cfg.timeouts.request_body);
     std::optional<guard_reject> bad;
     if (head.chunked) {
-        const auto max = x.takes_body ? st_->limits.max_body_bytes
-                                      : std::min(max_discard_bytes, st_->limits.max_body_bytes);
+        const auto limit = st_->cfg.limits.max_body_bytes;
+        const auto max = x.takes_body ? limit : std::min(max_discard_bytes, limit);
         bad = co_await read_chunked_body(c_, max, x.req.body, !x.takes_body);
     } else {
         bad = co_await read_sized_body(c_, static_cast<std::size_t>(head.content_length),
@@ -388,6 +400,111 @@ net::awaitable<bool> session::read_body(exchange& x)
                    " client_gone=true");
     }
     co_return false;
+}
+
+net::awaitable<bool> session::open_spool(exchange& x, spool_file& file)
+{
+    const auto& head = x.req.head;
+    const std::size_t max = st_->cfg.limits.max_upload_bytes;
+    if (!head.chunked && head.content_length > max) {
+        co_await reply_and_close(x, 413,
+                                 "upload exceeds the limit of " + std::to_string(max) + " bytes");
+        co_return false;
+    }
+    const std::string dir = st_->cfg.limits.spool_directory();
+    if (int err = file.open(dir); err != 0) {
+        spdlog::error(
+            "upload: cannot create a spool file in {} (limits.spool_dir): {} request_id={}", dir,
+            std::strerror(err), x.req.request_id);
+        co_await reply_and_close(x, err == ENOSPC || err == EDQUOT ? 507 : 500,
+                                 "the upload cannot be stored");
+        co_return false;
+    }
+    co_return true;
+}
+
+net::awaitable<bool> session::spool_body(exchange& x, spool_file& file)
+{
+    const auto& head = x.req.head;
+    auto& buf = c_->buffer;
+    const auto deadline = st_->cfg.timeouts.request_body;
+    std::optional<chunked_decoder> dec;
+    if (head.chunked) {
+        dec.emplace(st_->cfg.limits.max_upload_bytes);
+    }
+    const std::uint64_t need = head.content_length;
+    std::string piece;  // decoded chunk data: at most what one read buffered
+    std::optional<guard_reject> bad;
+    int write_error = 0;
+    // The deadline covers each piece, not the whole upload: a large upload at a sane rate
+    // completes, a trickle (less than a piece per deadline) still ends.
+    std::uint64_t armed_at = 0;
+    connection::arm(c_, deadline);
+    bool done = !dec && need == 0;
+    while (!done) {
+        if (buf.size() == 0) {
+            auto [ec, n] =
+                co_await c_->socket.async_read_some(buf.prepare(spool_piece), use_nothrow);
+            if (ec) {
+                bad = c_->timed_out ? guard_reject{408, "request body timed out"}
+                                    : guard_reject{0, "client closed during body"};
+                break;
+            }
+            buf.commit(n);
+        }
+        if (dec) {
+            piece.clear();
+            auto r = dec->feed(c_->buffered(), piece);
+            if (auto* refused = std::get_if<guard_reject>(&r)) {
+                bad = *refused;
+                break;
+            }
+            buf.consume(std::get<std::size_t>(r));
+            write_error = file.write(piece);
+            done = dec->done();
+            if (!done && buf.size() > 0) {
+                // The decoder takes all it is given until the body ends: never spin.
+                bad = guard_reject{400, "invalid chunked body"};
+                break;
+            }
+        } else {
+            const auto take =
+                static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), need - file.size()));
+            write_error = file.write(c_->buffered().substr(0, take));
+            buf.consume(take);
+            done = file.size() >= need;
+        }
+        if (write_error != 0) {
+            break;
+        }
+        if (file.size() - armed_at >= spool_piece) {
+            armed_at = file.size();
+            connection::arm(c_, deadline);
+        }
+    }
+    c_->disarm();
+    if (write_error != 0) {
+        spdlog::error("upload: writing the spool file failed after {} bytes: {} request_id={}",
+                      file.size(), std::strerror(write_error), x.req.request_id);
+        co_await reply_and_close(x, write_error == ENOSPC || write_error == EDQUOT ? 507 : 500,
+                                 "the upload cannot be stored");
+        co_return false;
+    }
+    if (bad) {
+        if (bad->status != 0) {
+            co_await reply_and_close(x, bad->status, bad->reason);
+        } else {
+            log_access(st_, head.method, x.path, 499, 0, x.started, x.req.request_id, remote_,
+                       " client_gone=true");
+        }
+        co_return false;
+    }
+    x.req.spooled = file.finish();
+    if (!x.req.spooled.valid()) {
+        co_await reply_and_close(x, 500, "the upload cannot be stored");
+        co_return false;
+    }
+    co_return true;
 }
 
 net::awaitable<bool> session::handle(exchange& x)

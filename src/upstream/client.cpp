@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -398,9 +399,9 @@ exchange::~exchange()
 namespace {
 
 template <class Stream>
-net::awaitable<error_code> write_request(Stream& s, const std::string& wire)
+net::awaitable<error_code> write_request(Stream& s, std::string_view wire)
 {
-    auto [ec, n] = co_await net::async_write(s, net::buffer(wire), use_nothrow);
+    auto [ec, n] = co_await net::async_write(s, net::buffer(wire.data(), wire.size()), use_nothrow);
     co_return ec;
 }
 
@@ -415,7 +416,8 @@ bool has_line_break(std::string_view v)
 // Transfer-Encoding or Connection from the caller. Empty when a header would break the framing.
 std::string serialize_request(std::string_view method, std::string_view target,
                               const std::vector<std::pair<std::string, std::string>>& headers,
-                              std::string_view body, const std::string& authority)
+                              std::string_view body, const std::string& authority,
+                              const file_body* file)
 {
     std::string wire;
     wire.reserve(512 + body.size());
@@ -438,6 +440,11 @@ std::string serialize_request(std::string_view method, std::string_view target,
     }
     if (!host) {
         wire.append("Host: ").append(authority).append("\r\n");
+    }
+    if (file != nullptr) {
+        // The body follows from the file.
+        wire.append("Content-Length: ").append(std::to_string(file->size)).append("\r\n\r\n");
+        return wire;
     }
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
         wire.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
@@ -481,13 +488,13 @@ bool is_closed_error(const error_code& ec)
 net::awaitable<error_code> exchange::attempt(
     std::shared_ptr<connection> c, std::string_view method, std::string_view target,
     const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
-    bool& stale)
+    const file_body* file, bool& stale)
 {
     auto ex = co_await net::this_coro::executor;
     stale = false;
     // Build the request: our headers only, never anything copied from the client.
     const std::string wire =
-        serialize_request(method, target, headers, body, pool_->target().authority());
+        serialize_request(method, target, headers, body, pool_->target().authority(), file);
     if (wire.empty()) {
         phase_ = failure_phase::write;
         co_return error_code(net::error::invalid_argument);
@@ -499,13 +506,37 @@ net::awaitable<error_code> exchange::attempt(
     ++c->requests;
     const bool reused = c->pooled;  // an idle one may have been closed by the server meanwhile
 
+    // A file body: head and pieces, each write under the idle timeout (an upload of any size
+    // proceeds while the connection takes bytes).
+    if (file != nullptr) {
+        phase_ = failure_phase::write;
+        error_code ec;
+        {
+            watchdog guard(ex, c, pool_->options().idle_timeout);
+            if (c->tls) {
+                ec = co_await write_request(c->stream, wire);
+            } else {
+                ec = co_await write_request(c->socket(), wire);
+            }
+            if (ec) {
+                stale = reused && !guard.fired();
+                co_return timed(guard, ec);
+            }
+        }
+        ec = co_await send_file(c, *file, reused, stale);
+        if (ec) {
+            co_return ec;
+        }
+    }
     // Write, then wait for the head under the first-byte deadline.
     {
         watchdog guard(ex, c, pool_->options().first_byte_timeout);
         phase_ = failure_phase::write;
         // Plain if/else, never `cond ? co_await a : co_await b`: GCC 12 evaluates both arms.
         error_code ec;
-        if (c->tls) {
+        if (file != nullptr) {
+            // Sent above.
+        } else if (c->tls) {
             ec = co_await write_request(c->stream, wire);
         } else {
             ec = co_await write_request(c->socket(), wire);
@@ -546,9 +577,65 @@ net::awaitable<error_code> exchange::attempt(
     co_return error_code{};
 }
 
+net::awaitable<error_code> exchange::send_file(std::shared_ptr<connection> c, const file_body& file,
+                                               bool reused, bool& stale)
+{
+    auto ex = co_await net::this_coro::executor;
+    // One piece in memory, reused for every read.
+    std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(file_body_piece, file.size)),
+                      '\0');
+    std::uint64_t offset = 0;
+    while (offset < file.size) {
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), file.size - offset));
+        const auto n = ::pread(file.fd, piece.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            // Never a short body under a longer Content-Length.
+            co_return error_code(n < 0 ? errno : EIO, boost::system::system_category());
+        }
+        watchdog guard(ex, c, pool_->options().idle_timeout);
+        const std::string_view data(piece.data(), static_cast<std::size_t>(n));
+        error_code ec;
+        if (c->tls) {
+            ec = co_await write_request(c->stream, data);
+        } else {
+            ec = co_await write_request(c->socket(), data);
+        }
+        if (ec) {
+            // A pooled connection the server closed fails here: the retry starts at offset 0.
+            stale = reused && !guard.fired();
+            co_return timed(guard, ec);
+        }
+        offset += static_cast<std::uint64_t>(n);
+        ++file_pieces_;
+    }
+    co_return error_code{};
+}
+
 net::awaitable<error_code> exchange::start(
     std::string_view method, std::string_view target,
     const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body)
+{
+    co_return co_await begin(method, target, headers, body, nullptr);
+}
+
+net::awaitable<error_code> exchange::start_file(
+    std::string_view method, std::string_view target,
+    const std::vector<std::pair<std::string, std::string>>& headers, const file_body& body)
+{
+    if (body.fd < 0) {
+        co_return error_code(net::error::invalid_argument);
+    }
+    co_return co_await begin(method, target, headers, {}, &body);
+}
+
+net::awaitable<error_code> exchange::begin(
+    std::string_view method, std::string_view target,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+    const file_body* file)
 {
     // A pooled connection first; a fresh one if none or if the pooled one proves stale.
     for (int round = 0; round < 2; ++round) {
@@ -568,7 +655,8 @@ net::awaitable<error_code> exchange::start(
         }
         conn_ = c;
         bool stale = false;
-        auto ec = co_await attempt(c, method, target, headers, body, stale);
+        file_pieces_ = 0;
+        auto ec = co_await attempt(c, method, target, headers, body, file, stale);
         if (!ec) {
             // Keep the head: status and headers stay readable after finish().
             const auto& h = c->parser->get();

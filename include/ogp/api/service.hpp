@@ -51,6 +51,9 @@ struct call_options
     std::string_view content_type = "application/json";
     std::string_view accept;
     const std::vector<std::pair<std::string, std::string>>* extra = nullptr;
+    /// A spooled upload to send instead of the in-memory body: read from its file in pieces,
+    /// signed with the hash computed while it was spooled.
+    const server::spooled_body* spooled = nullptr;
 };
 
 /// The OpenAI API handlers: translate, sign, send to OCI over the pooled TLS client, and map

@@ -3,7 +3,11 @@
 // What a request handler (the api part) needs from the server, and nothing more: the request
 // and response values, the sink for streamed answers and the handler signature.
 
+#include <unistd.h>
+
+#include <array>
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,11 +23,80 @@ namespace ogp::server {
 
 namespace net = boost::asio;
 
+/// A request body spooled to an unlinked temporary file (`POST /v1/files`) instead of memory:
+/// its descriptor, size and SHA-256, computed while it was written. Move-only; it owns the
+/// descriptor and closes it on destruction, which frees the disk space at once (the file has no
+/// name). Read it with pread() at offsets: the file offset is not meaningful.
+class spooled_body
+{
+public:
+    spooled_body() = default;
+    spooled_body(int fd, std::uint64_t size, const std::array<unsigned char, 32>& sha256)
+        : fd_(fd), size_(size), sha256_(sha256)
+    {
+    }
+    ~spooled_body() { reset(); }
+    spooled_body(spooled_body&& o) noexcept
+        : fd_(std::exchange(o.fd_, -1)), size_(o.size_), sha256_(o.sha256_)
+    {
+    }
+    spooled_body& operator=(spooled_body&& o) noexcept
+    {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+            size_ = o.size_;
+            sha256_ = o.sha256_;
+        }
+        return *this;
+    }
+    spooled_body(const spooled_body&) = delete;
+    spooled_body& operator=(const spooled_body&) = delete;
+
+    /// True when a body was spooled (the descriptor is open).
+    bool valid() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    std::uint64_t size() const { return size_; }
+    const std::array<unsigned char, 32>& sha256() const { return sha256_; }
+    /// The SHA-256 in standard base64 (what `x-content-sha256` carries).
+    std::string sha256_base64() const
+    {
+        static constexpr char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string out;
+        out.reserve(44);
+        for (std::size_t i = 0; i < sha256_.size(); i += 3) {
+            const unsigned n = (unsigned(sha256_[i]) << 16) |
+                               (i + 1 < sha256_.size() ? unsigned(sha256_[i + 1]) << 8 : 0u) |
+                               (i + 2 < sha256_.size() ? unsigned(sha256_[i + 2]) : 0u);
+            out += alphabet[(n >> 18) & 63];
+            out += alphabet[(n >> 12) & 63];
+            out += i + 1 < sha256_.size() ? alphabet[(n >> 6) & 63] : '=';
+            out += i + 2 < sha256_.size() ? alphabet[n & 63] : '=';
+        }
+        return out;
+    }
+    /// Closes the descriptor now (frees the space).
+    void reset()
+    {
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+    }
+
+private:
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+    std::array<unsigned char, 32> sha256_{};
+};
+
 /// A complete, guarded request as a handler sees it (body fully read).
 struct http_request
 {
     request_head head;
-    std::string body;
+    std::string body;        ///< empty when the body was spooled
+    spooled_body spooled;    ///< `POST /v1/files` only (route_match::spools_body)
     std::string request_id;  ///< adopted `x-request-id` or a generated one
     std::string remote;      ///< peer address, for logs
     route target = route::not_found;

@@ -31,6 +31,9 @@ struct route_match
     bool requires_client_auth = false;  ///< the /v1 API; health probes are open
     /// The handler needs the request body (the POST API routes); other bodies are dropped.
     bool takes_body = false;
+    /// The body goes to a spool file, not memory (`POST /v1/files`: uploads up to
+    /// `limits.max_upload_bytes`); see http_request::spooled.
+    bool spools_body = false;
 };
 
 /// Maps (method, path) to a route. `path` excludes the query; a trailing slash is tolerated

@@ -127,6 +127,18 @@ private:
     std::chrono::steady_clock::time_point endpoints_until_{};
 };
 
+/// A request body sent from a file instead of memory (a spooled upload): read with pread() at
+/// offsets `file_body_piece` bytes at a time, so a retry starts again at offset 0 and no more
+/// than one piece is ever in memory. The descriptor must stay open during start().
+struct file_body
+{
+    int fd = -1;
+    std::uint64_t size = 0;
+};
+
+/// Bytes of a file body read and written upstream at a time.
+inline constexpr std::size_t file_body_piece = 64 * 1024;
+
 /// Where an exchange failed, for mapping to a client status (connect/TLS → 502/504, ...).
 enum class failure_phase { none, connect, write, first_byte, body };
 
@@ -147,6 +159,16 @@ public:
     net::awaitable<error_code> start(
         std::string_view method, std::string_view target,
         const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body);
+
+    /// As start() above, with the body sent from `body.fd` in pieces (Content-Length: body.size).
+    /// The head goes first, then each piece under the pool's idle timeout, then the answer's
+    /// head is awaited under the first-byte deadline. A file shorter than `size` fails the
+    /// exchange (EIO), never sends a short body.
+    net::awaitable<error_code> start_file(
+        std::string_view method, std::string_view target,
+        const std::vector<std::pair<std::string, std::string>>& headers, const file_body& body);
+    /// Pieces of a file body written by the last start() (its last attempt).
+    std::uint64_t file_pieces() const { return file_pieces_; }
 
     /// Response status (after a successful start(); still valid after finish()).
     unsigned status() const;
@@ -185,10 +207,17 @@ private:
     // Reads at least one body byte (or the end) into `out`, `piece` bytes at most per read.
     net::awaitable<error_code> read_piece(std::string& out, std::size_t piece,
                                           std::optional<std::chrono::milliseconds> timeout);
+    net::awaitable<error_code> begin(
+        std::string_view method, std::string_view target,
+        const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+        const file_body* file);
     net::awaitable<error_code> attempt(
         std::shared_ptr<connection> c, std::string_view method, std::string_view target,
         const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
-        bool& stale);
+        const file_body* file, bool& stale);
+    // Writes the file body in pieces after the head; each write under the idle timeout.
+    net::awaitable<error_code> send_file(std::shared_ptr<connection> c, const file_body& file,
+                                         bool reused, bool& stale);
 
     std::shared_ptr<pool> pool_;
     std::shared_ptr<connection> conn_;
@@ -198,6 +227,7 @@ private:
     std::vector<std::pair<std::string, std::string>> head_;
     std::uint64_t body_expected_ = 0;  ///< Content-Length of the response, 0 when unknown
     std::uint64_t body_read_ = 0;
+    std::uint64_t file_pieces_ = 0;
 };
 
 }  // namespace ogp::upstream
