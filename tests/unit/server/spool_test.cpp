@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -51,6 +53,21 @@ int entries(const std::string& dir)
     return n;
 }
 
+// Descriptors of this process open on a file in `dir` (a spool file shows as
+// `<dir>/#<inode> (deleted)`).
+int open_in(const std::string& dir)
+{
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        auto target = std::filesystem::read_symlink(e.path(), ec);
+        if (!ec && target.string().starts_with(dir + "/")) {
+            ++n;
+        }
+    }
+    return n;
+}
+
 struct seen
 {
     int calls = 0;
@@ -60,6 +77,7 @@ struct seen
     bool body_empty = false;
     int fd = -1;
     int dir_entries = -1;  // spool directory entries while the handler ran
+    int open_in_dir = -1;  // descriptors open on files in the spool directory, meanwhile
 };
 
 struct harness
@@ -111,6 +129,7 @@ struct harness
         s.size = r.spooled.size();
         s.sha = r.spooled.sha256_base64();
         s.dir_entries = entries(dir);
+        s.open_in_dir = open_in(dir);
         s.content.resize(static_cast<std::size_t>(s.size));
         if (r.spooled.valid() && s.size > 0) {
             REQUIRE(::pread(r.spooled.fd(), s.content.data(), s.content.size(), 0) ==
@@ -246,8 +265,10 @@ TEST_CASE("spool: an upload over max_body_bytes reaches the handler spooled", "[
         CHECK(h.s.content == body);
         // The file never had a name, and it is closed (its space freed) once answered.
         CHECK(h.s.dir_entries == 0);
+        CHECK(h.s.open_in_dir == 1);  // the one spool file, while the handler ran
         CHECK(entries(h.dir) == 0);
         CHECK(fd_closed(h.s.fd));
+        CHECK(open_in(h.dir) == 0);
     }
     SECTION("chunked")
     {
@@ -433,4 +454,28 @@ TEST_CASE("router: only POST /v1/files spools its body", "[router][spool]")
     CHECK_FALSE(match_route("POST", "/v1/vector_stores").spools_body);
     CHECK_FALSE(match_route("POST", "/v1/conversations").spools_body);
     CHECK_FALSE(match_route("POST", "/v1/chat/completions").spools_body);
+}
+
+TEST_CASE("spool: a failed spool write is a 500, the file closed, nothing handled",
+          "[session][spool]")
+{
+    // The file-size limit makes the spool write fail (EFBIG) as a full disk would (ENOSPC: 507).
+    rlimit old{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    harness h;
+    rlimit small = old;
+    small.rlim_cur = 100 * 1024;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    const auto body = payload(300 * 1024);
+    h.send(upload_head(body.size()));
+    bool sent = false;
+    net::async_write(h.client, net::buffer(body), [&](error_code, std::size_t) { sent = true; });
+    auto r = h.next_response();
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK(r.starts_with("HTTP/1.1 500 "));
+    CHECK(r.find("the upload cannot be stored") != std::string::npos);
+    CHECK(h.s.calls == 0);
+    CHECK(open_in(h.dir) == 0);
 }
