@@ -10,6 +10,9 @@
 #include "ogp/util/asio.hpp"
 #include "unit/auth/test_util.hpp"
 
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,6 +27,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -710,4 +714,80 @@ TEST_CASE("openai route: /v1/models lists openai-route aliases like the others",
         CHECK(c->resp->body.find(name) != std::string::npos);
     }
     CHECK(f.fake->requests.empty());
+}
+
+namespace {
+
+// A spooled upload as the server hands it over: an unlinked file holding `body`, its SHA-256.
+server::spooled_body spool_of(const std::string& body)
+{
+    const int fd = ::open("/tmp", O_TMPFILE | O_RDWR | O_EXCL, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()));
+    std::array<unsigned char, 32> sha{};
+    unsigned len = 0;
+    REQUIRE(EVP_Digest(body.data(), body.size(), sha.data(), &len, EVP_sha256(), nullptr) == 1);
+    return server::spooled_body(fd, body.size(), sha);
+}
+
+}  // namespace
+
+TEST_CASE("openai route: a spooled upload is sent from its file and signed like the same body",
+          "[api][openai_route][state][upload]")
+{
+    std::string multipart =
+        "--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nuser_data\r\n--b\r\n"
+        "Content-Disposition: form-data; name=\"file\"; filename=\"x.bin\"\r\n\r\n";
+    for (int i = 0; i < 200000; ++i) {
+        multipart += static_cast<char>((i * 7919) & 0xff);
+    }
+    multipart += "\r\n--b--\r\n";
+    const std::vector<std::pair<std::string, std::string>> fields{
+        {"Content-Type", "multipart/form-data; boundary=b"}};
+    SECTION("signed")
+    {
+        route_fixture f;
+        // The same body in memory first: the reference for the signed headers.
+        f.call(api_route::openai_state, "POST", "/v1/files", multipart, fields);
+        auto c = std::make_shared<handler_call>();
+        c->req.head.method = "POST";
+        c->req.head.target = "/v1/files";
+        c->req.head.fields = fields;
+        c->req.spooled = spool_of(multipart);
+        c->req.request_id = "req-spooled";
+        net::co_spawn(f.ioc, run_handler(*f.svc, api_route::openai_state, c), net::detached);
+        REQUIRE(run_until(
+            f.ioc, [&c] { return c->resp.has_value(); }, 15s));
+        CHECK(c->resp->status == 200);
+        REQUIRE(f.fake->requests.size() == 2);
+        const auto& mem = f.fake->requests[0];
+        const auto& up = f.fake->requests[1];
+        CHECK(up.target == "/openai/v1/files");
+        CHECK(up.body == multipart);
+        CHECK(up.headers.at("content-type") == "multipart/form-data; boundary=b");
+        CHECK(up.headers.at("content-length") == std::to_string(multipart.size()));
+        CHECK(up.headers.at("x-content-sha256") == mem.headers.at("x-content-sha256"));
+        CHECK(up.headers.at("authorization").starts_with("Signature "));
+        CHECK(up.headers.at("openai-project") == project);
+    }
+    SECTION("GenAI API key")
+    {
+        route_fixture f("genai-key-1");
+        auto c = std::make_shared<handler_call>();
+        c->req.head.method = "POST";
+        c->req.head.target = "/v1/files";
+        c->req.head.fields = fields;
+        c->req.spooled = spool_of(multipart);
+        c->req.request_id = "req-spooled";
+        net::co_spawn(f.ioc, run_handler(*f.svc, api_route::openai_state, c), net::detached);
+        REQUIRE(run_until(
+            f.ioc, [&c] { return c->resp.has_value(); }, 15s));
+        CHECK(c->resp->status == 200);
+        REQUIRE(f.fake->requests.size() == 1);
+        const auto& up = f.fake->requests[0];
+        CHECK(up.body == multipart);
+        CHECK(up.headers.at("authorization") == "Bearer genai-key-1");
+        CHECK(up.headers.at("content-type") == "multipart/form-data; boundary=b");
+        CHECK(up.headers.count("x-content-sha256") == 0);
+    }
 }

@@ -420,7 +420,7 @@ TEST_CASE("spool: the body deadline applies per piece", "[session][spool]")
     }
 }
 
-TEST_CASE("spool: no spool file, no upload (500, nothing read)", "[session][spool]")
+TEST_CASE("spool: without a spool file the upload is a 500 and nothing is read", "[session][spool]")
 {
     harness h([](config& c) { c.limits.spool_dir = "/nonexistent/ogp-spool"; });
     h.send(upload_head(10) + "0123456789");
@@ -456,7 +456,7 @@ TEST_CASE("router: only POST /v1/files spools its body", "[router][spool]")
     CHECK_FALSE(match_route("POST", "/v1/chat/completions").spools_body);
 }
 
-TEST_CASE("spool: a failed spool write is a 500, the file closed, nothing handled",
+TEST_CASE("spool: a failed spool write is a 500 with the file closed and no handler call",
           "[session][spool]")
 {
     // The file-size limit makes the spool write fail (EFBIG) as a full disk would (ENOSPC: 507).

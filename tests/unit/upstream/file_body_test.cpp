@@ -336,7 +336,7 @@ TEST_CASE("exchange: an empty file body sends Content-Length: 0", "[upstream][fi
     CHECK(out.pieces == 0);
 }
 
-TEST_CASE("exchange: a file shorter than its declared size fails, no short body",
+TEST_CASE("exchange: a file shorter than its declared size fails instead of a short body",
           "[upstream][file_body]")
 {
     rig r;
