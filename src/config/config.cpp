@@ -734,6 +734,14 @@ void validate(loader& l, config& c)
         }
     }
     validate_routes(l, c);
+    // The spool directory must take files now (an upload is the wrong time to learn), but only
+    // where uploads are forwarded: with a GenAI project. A read-only container without one
+    // needs no writable temporary directory.
+    if (!c.oci.project_id.empty()) {
+        if (auto why = check_spool_dir(c.limits.spool_dir)) {
+            l.error("limits.spool_dir", *why);
+        }
+    }
 }
 
 config_result finish(loader& l, config c)

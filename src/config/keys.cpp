@@ -36,6 +36,23 @@ bool readable_file(const std::string& path)
     return f.good();
 }
 
+std::optional<std::string> check_spool_dir(const std::string& v)
+{
+    limits_config l;
+    l.spool_dir = v;
+    const std::string dir = l.spool_directory();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        return "'" + dir + "' is not a directory" +
+               (v.empty() ? std::string(" (from $TMPDIR, else /var/tmp)") : std::string());
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        return "'" + dir + "' is not writable" +
+               (v.empty() ? std::string(" (from $TMPDIR, else /var/tmp)") : std::string());
+    }
+    return std::nullopt;
+}
+
 namespace {
 
 bool is_http_url(std::string_view s)
@@ -191,24 +208,6 @@ std::optional<std::string> check_truncate(const std::string& v)
 {
     if (v != "none" && v != "start" && v != "end") {
         return "must be none, start or end";
-    }
-    return std::nullopt;
-}
-
-// The spool directory must exist and take files now: an upload is the wrong time to learn.
-std::optional<std::string> check_spool_dir(const std::string& v)
-{
-    limits_config l;
-    l.spool_dir = v;
-    const std::string dir = l.spool_directory();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-        return "'" + dir + "' is not a directory" +
-               (v.empty() ? std::string(" (from $TMPDIR, else /var/tmp)") : std::string());
-    }
-    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-        return "'" + dir + "' is not writable" +
-               (v.empty() ? std::string(" (from $TMPDIR, else /var/tmp)") : std::string());
     }
     return std::nullopt;
 }
@@ -472,7 +471,8 @@ constexpr key_entry table[] = {
              "largest POST /v1/files upload (spooled to limits.spool_dir, not held in memory)"),
     text_key("limits.spool_dir", OGP_FIELD(limits.spool_dir), "OGP_SPOOL_DIR",
              "writable directory for spooled uploads (unlinked files); empty: $TMPDIR, else "
-             "/var/tmp", check_spool_dir),
+             "/var/tmp; checked at start-up when oci.project_id is set (uploads are forwarded only "
+             "then)"),
     size_key("limits.max_header_bytes", OGP_FIELD(limits.max_header_bytes), "largest request head",
              256),
     size_key("limits.max_uri_bytes", OGP_FIELD(limits.max_uri_bytes),

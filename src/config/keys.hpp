@@ -103,6 +103,8 @@ std::span<const model_field> model_fields();
 /// True when `s` has no control characters and no whitespace (safe in URLs, headers, logs).
 bool is_token_like(std::string_view s);
 bool readable_file(const std::string& path);
+/// Why `limits.spool_dir` (empty: $TMPDIR, else /var/tmp) cannot take spooled uploads, or nullopt.
+std::optional<std::string> check_spool_dir(const std::string& v);
 /// True for a GenAI project OCID (`ocid1.generativeaiproject.<realm>...`), header-safe.
 bool is_project_ocid(std::string_view s);
 inline constexpr std::string_view project_ocid_message =

@@ -169,9 +169,15 @@ TEST_CASE("Bad config values exit 2 with one line naming the key and the file", 
                        {"limits.max_body_bytes", "'lots'"});
     check_config_error(with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  max_connections: 0"),
                        {"limits.max_connections"});
-    check_config_error(
-        with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  spool_dir: /nonexistent/spool"),
-        {"limits.spool_dir", "'/nonexistent/spool' is not a directory"});
+    {
+        // Checked where uploads are forwarded: with a GenAI project.
+        std::string y =
+            with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  spool_dir: /nonexistent/spool");
+        const std::string compartment = "compartment_id: ocid1.compartment.oc1..test\n";
+        y.replace(y.find(compartment), compartment.size(),
+                  compartment + "  project_id: ocid1.generativeaiproject.oc1..test\n");
+        check_config_error(y, {"limits.spool_dir", "'/nonexistent/spool' is not a directory"});
+    }
     check_config_error(
         with("max_body_bytes: 64KiB", "max_body_bytes: 64KiB\n  max_upload_bytes: lots"),
         {"limits.max_upload_bytes", "'lots'"});

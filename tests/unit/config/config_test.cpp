@@ -1093,14 +1093,21 @@ TEST_CASE("config: limits.max_upload_bytes and limits.spool_dir", "[config]")
     REQUIRE(e.value);
     CHECK(e.value->limits.spool_dir == "/tmp");
 
-    // Not a directory, or missing: refused at start-up, naming the key.
+    // With a GenAI project (uploads are forwarded): not a directory, or missing, is refused at
+    // start-up, naming the key.
+    const std::string project =
+        std::string(minimal).replace(std::string(minimal).find("clients:"), 0,
+                                     "  project_id: ocid1.generativeaiproject.oc1..p\n");
     const auto file = temp_file("spool_not_dir", "x");
-    auto f = load(std::string(minimal) + "limits:\n  spool_dir: " + file + "\n");
+    auto f = load(project + "limits:\n  spool_dir: " + file + "\n");
     CHECK_FALSE(f.value);
     CHECK(has_error(f, "limits.spool_dir: '" + file + "' is not a directory"));
-    auto m = load(std::string(minimal) + "limits:\n  spool_dir: /nonexistent/ogp-spool\n");
+    auto m = load(project + "limits:\n  spool_dir: /nonexistent/ogp-spool\n");
     CHECK_FALSE(m.value);
     CHECK(has_error(m, "limits.spool_dir:"));
+    // Without one, nothing is ever spooled: a read-only container needs no writable directory.
+    auto n = load(std::string(minimal) + "limits:\n  spool_dir: /nonexistent/ogp-spool\n");
+    CHECK(n.value);
     auto s = load(std::string(minimal) + "limits:\n  max_upload_bytes: lots\n");
     CHECK_FALSE(s.value);
     CHECK(has_error(s, "limits.max_upload_bytes:"));
