@@ -219,23 +219,6 @@ std::vector<std::string> irregular_writes(const std::string& all)
     return out;
 }
 
-std::vector<std::string> words_of(std::string_view text)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : text) {
-        cur.push_back(c);
-        if (c == ' ') {
-            out.push_back(std::move(cur));
-            cur.clear();
-        }
-    }
-    if (!cur.empty()) {
-        out.push_back(std::move(cur));
-    }
-    return out;
-}
-
 // The media type of a data URL (`data:<type>;...`), or empty.
 std::string_view data_url_type(std::string_view url)
 {
@@ -616,7 +599,7 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
             tool_result = prompt;
         }
     }
-    t.prompt_tokens = static_cast<int>(words_of(prompt).size()) + 5;
+    t.prompt_tokens = static_cast<int>(replies::words_of(prompt).size()) + 5;
     if (has_tools && last_role == "USER") {
         t.tool_name = first_tool;
     } else if (last_role == "TOOL") {
@@ -627,7 +610,7 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
         t.text = replies::reply_text(prompt);
     }
     // Truncate at the token budget.
-    auto words = words_of(t.text);
+    auto words = replies::words_of(t.text);
     bool truncated = false;
     if (static_cast<int>(words.size()) > t.max_tokens) {
         words.resize(static_cast<std::size_t>(std::max(0, t.max_tokens)));
@@ -778,6 +761,23 @@ reply chat_reply(const rapidjson::Document& d, const std::string& model, std::st
 }  // namespace
 
 namespace replies {
+
+std::vector<std::string> words_of(std::string_view text)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text) {
+        cur.push_back(c);
+        if (c == ' ') {
+            out.push_back(std::move(cur));
+            cur.clear();
+        }
+    }
+    if (!cur.empty()) {
+        out.push_back(std::move(cur));
+    }
+    return out;
+}
 
 std::string reply_text(std::string_view prompt)
 {
@@ -1160,7 +1160,7 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             if (!in.IsString()) {
                 return error_reply(400, "InvalidParameter", "inputs must be strings.");
             }
-            const auto words = static_cast<int>(words_of(in.GetString()).size());
+            const auto words = static_cast<int>(replies::words_of(in.GetString()).size());
             if (words > 512 && truncate == "NONE") {
                 return error_reply(400, "InvalidParameter",
                                    "An input is longer than the model's 512 tokens; set truncate "

@@ -86,6 +86,8 @@ namespace replies {
 std::string reply_text(std::string_view prompt);
 /// A deterministic embedding of `text` with `dims` dimensions.
 std::vector<float> embedding(std::string_view text, int dims);
+/// `text` split after each space: a stream's deltas (joined, they give `text` back).
+std::vector<std::string> words_of(std::string_view text);
 
 }  // namespace replies
 

@@ -1,5 +1,7 @@
 #include "openai_compat.hpp"
 
+#include "inference.hpp"
+
 #include "ogp/util/log.hpp"
 
 #include <openssl/crypto.h>
@@ -143,24 +145,6 @@ std::size_t word_count(std::string_view text)
         in = !space;
     }
     return n;
-}
-
-// The text split after each space (the stream's deltas; joined they give `text` back).
-std::vector<std::string> words_of(std::string_view text)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : text) {
-        cur.push_back(c);
-        if (c == ' ') {
-            out.push_back(std::move(cur));
-            cur.clear();
-        }
-    }
-    if (!cur.empty()) {
-        out.push_back(std::move(cur));
-    }
-    return out;
 }
 
 // The text of a message `content`: a string, or the `text` of its parts of the given types.
@@ -1100,7 +1084,7 @@ struct service::impl
         };
         chunk(R"({"role":"assistant","content":""})", {});
         if (tool.empty()) {
-            for (const auto& word : words_of(text)) {
+            for (const auto& word : replies::words_of(text)) {
                 rapidjson::StringBuffer sb;
                 json_writer w(sb);
                 w.StartObject();
@@ -1432,7 +1416,7 @@ struct service::impl
             key(w, "part");
             write_text_part(w, "");
         });
-        for (const auto& word : words_of(s.text)) {
+        for (const auto& word : replies::words_of(s.text)) {
             event("response.output_text.delta", [&](json_writer& w) {
                 where(w, true);
                 key(w, "delta");

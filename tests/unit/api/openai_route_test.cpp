@@ -8,6 +8,7 @@
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/upstream/tls.hpp"
 #include "ogp/util/asio.hpp"
+#include "unit/api/recording_sink.hpp"
 #include "unit/auth/test_util.hpp"
 
 #include <fcntl.h>
@@ -47,6 +48,8 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using steady = std::chrono::steady_clock;
 using tcp = net::ip::tcp;
+
+using ogp_test::recording_sink;
 
 namespace {
 
@@ -189,59 +192,6 @@ net::awaitable<void> accept_loop(std::shared_ptr<fake_upstream> f)
         net::co_spawn(f->acceptor.get_executor(), serve_one(f, std::move(s)), net::detached);
     }
 }
-
-class recording_sink final : public server::response_sink
-{
-public:
-    net::awaitable<bool> begin_stream(
-        unsigned s, std::string type,
-        std::vector<std::pair<std::string, std::string>> hdrs) override
-    {
-        if (gone) {
-            co_return false;
-        }
-        began = true;
-        status = s;
-        content_type = std::move(type);
-        headers = std::move(hdrs);
-        co_return true;
-    }
-    net::awaitable<bool> write(std::string_view d) override
-    {
-        if (gone) {
-            co_return false;
-        }
-        data.append(d.data(), d.size());
-        ++writes;
-        co_return true;
-    }
-    net::awaitable<bool> end_stream() override
-    {
-        ended = true;
-        co_return !gone;
-    }
-    bool streaming() const override { return began; }
-    bool client_gone() const override { return gone; }
-    void on_disconnect(std::function<void()> fn) override { hook = std::move(fn); }
-    void disconnect()
-    {
-        gone = true;
-        if (hook) {
-            auto fn = hook;
-            fn();
-        }
-    }
-
-    bool began = false;
-    bool ended = false;
-    bool gone = false;
-    unsigned status = 0;
-    std::string content_type;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string data;
-    int writes = 0;
-    std::function<void()> hook;
-};
 
 enum class api_route { chat, responses, embeddings, stored_response, openai_state, models };
 

@@ -9,6 +9,7 @@
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/upstream/tls.hpp"
 #include "ogp/util/asio.hpp"
+#include "unit/api/recording_sink.hpp"
 #include "unit/auth/test_util.hpp"
 
 #include <rapidjson/document.h>
@@ -38,6 +39,8 @@ using namespace std::chrono_literals;
 namespace net = boost::asio;
 using steady = std::chrono::steady_clock;
 
+using ogp_test::recording_sink;
+
 namespace {
 
 constexpr std::string_view key_prefix = "ocid1.tenancy.oc1..unit/ocid1.user.oc1..unit/fp-v";
@@ -57,62 +60,6 @@ public:
              .expiry = std::chrono::system_clock::now() + std::chrono::hours(1)});
     }
     std::atomic<int> calls{0};
-};
-
-// The connection as the handler sees it: records what was streamed; disconnect() plays the
-// server noticing the client went away (client_gone, then the registered hook).
-class recording_sink final : public server::response_sink
-{
-public:
-    net::awaitable<bool> begin_stream(
-        unsigned s, std::string type,
-        std::vector<std::pair<std::string, std::string>> hdrs) override
-    {
-        if (gone) {
-            co_return false;
-        }
-        began = true;
-        status = s;
-        content_type = std::move(type);
-        headers = std::move(hdrs);
-        co_return true;
-    }
-    net::awaitable<bool> write(std::string_view d) override
-    {
-        if (gone) {
-            co_return false;
-        }
-        data.append(d.data(), d.size());
-        ++writes;
-        co_return true;
-    }
-    net::awaitable<bool> end_stream() override
-    {
-        ended = true;
-        co_return !gone;
-    }
-    bool streaming() const override { return began; }
-    bool client_gone() const override { return gone; }
-    void on_disconnect(std::function<void()> fn) override { hook = std::move(fn); }
-
-    void disconnect()
-    {
-        gone = true;
-        if (hook) {
-            auto fn = hook;
-            fn();
-        }
-    }
-
-    bool began = false;
-    bool ended = false;
-    bool gone = false;
-    unsigned status = 0;
-    std::string content_type;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string data;
-    int writes = 0;
-    std::function<void()> hook;
 };
 
 enum class api_route { chat, embeddings, responses };
