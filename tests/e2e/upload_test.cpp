@@ -106,11 +106,13 @@ TEST_CASE("upload: a 40 MiB file is spooled and streamed upstream in both auth m
         CHECK(json_string(last, "/headers/authorization") == (genai ? "Bearer" : "Signature"));
         CHECK(json_string(last, "/headers/openai-project") == project);
         // Nothing left in the spool directory (the file never had a name), and the daemon's
-        // peak memory grew by much less than the upload.
+        // peak memory grew by less than the upload (a body held whole, plus its copy on the
+        // way, would add 40 MiB or more). Under ASan the quarantine keeps every freed piece
+        // buffer for a while (18-20 MiB measured for this upload), 0.3-0.9 MiB otherwise.
         CHECK(entries(spool.path()) == 0);
         const long rss_after = peak_rss_kib(d.pid());
         WARN("daemon VmHWM before " << rss_before << " KiB, after " << rss_after << " KiB");
-        CHECK(rss_after - rss_before < 16 * 1024);
+        CHECK(rss_after - rss_before < (asan_build ? 32 : 16) * 1024);
         // The connection stays usable.
         auto list = c.request("GET", "/v1/files", {}, 15s);
         CHECK(list.status == 200);
