@@ -161,6 +161,34 @@ struct log_config
     bool access_log = true;
 };
 
+/// `metrics.*`: the Prometheus endpoint `GET /metrics`.
+struct metrics_config
+{
+    bool enabled = true;
+    /// Separate `host:port` for scrapers (e.g. `127.0.0.1:9464`); empty: `/metrics` is served on
+    /// the main listener. Parsed into listen_host/listen_port.
+    std::string listen;
+    std::string listen_host;
+    std::uint16_t listen_port = 0;
+    /// A client key is needed for `/metrics`. Unset: true on the main listener, false on the
+    /// separate one. See requires_key().
+    std::optional<bool> require_key;
+
+    /// Whether `/metrics` on the main (`separate == false`) or the separate listener needs a key.
+    bool requires_key(bool separate) const { return require_key.value_or(!separate); }
+};
+
+/// `tls.*`: HTTPS on the main listener (and the metrics listener). Disabled when cert_file is
+/// empty. PEM files; the certificate file may hold the chain.
+struct tls_config
+{
+    std::string cert_file;
+    std::string key_file;
+    std::string client_ca_file;  ///< set: mutual TLS (a client certificate is required)
+
+    bool enabled() const { return !cert_file.empty(); }
+};
+
 /// The validated, immutable daemon configuration. Built once at start-up by load_config();
 /// shared read-only by every thread afterwards.
 struct config
@@ -175,6 +203,8 @@ struct config
     limits_config limits;
     timeouts_config timeouts;
     log_config log;
+    metrics_config metrics;
+    tls_config tls;
     std::string source;  ///< file it came from, or "(environment)"
 
     /// Finds an alias by client-visible name; nullptr when none.
@@ -220,6 +250,18 @@ std::vector<config_key_info> config_keys();
 /// The effective value of every key of config_keys(), one `path: value` line each, in the same
 /// order. Client API keys are counted, never shown.
 std::string describe_config(const config& c);
+
+/// What a reload from `old_cfg` to `new_cfg` means: keys whose new value takes effect only after a
+/// restart (`listen`, `threads`, `metrics.listen`, ...; the running value stays), and whether the
+/// credential provider must be rebuilt (`oci.auth`, `oci.profile`, `oci.config_file`, ... changed).
+struct reload_plan
+{
+    std::vector<std::string> restart_needed;  ///< YAML paths, in config_keys() order
+    bool credentials_changed = false;
+};
+
+/// Compares two validated configurations for a reload (see reload_plan).
+reload_plan plan_reload(const config& old_cfg, const config& new_cfg);
 
 /// Parses a duration: a number of seconds (`2`, `0.5`) or a string with unit (`500ms`, `10s`,
 /// `2m`).

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
@@ -91,6 +92,39 @@ private:
     std::array<unsigned char, 32> sha256_{};
 };
 
+/// What one exchange was, for the access log and the metrics: filled by the api handlers (and
+/// the server's own fields by the server), read by the server when the exchange ends. Plain data;
+/// a negative number or an empty string means "unknown / not applicable". Never holds secrets or
+/// prompt text.
+struct exchange_record
+{
+    /// OTel `gen_ai.operation.name`: "chat", "responses", "embeddings"; empty: not a GenAI call
+    /// (models, probes, stored state). Static strings only.
+    std::string_view operation;
+    /// The configured alias the client named (never an arbitrary client string: unknown models
+    /// leave it empty, so that label values stay bounded).
+    std::string model;
+    std::string oci_model;       ///< OCI model id or endpoint OCID sent upstream
+    std::string response_model;  ///< the model OCI's answer named (bounded to 256 bytes)
+    std::string_view route;      ///< "native" | "openai"; empty: no upstream call
+    std::int64_t input_tokens = -1;
+    std::int64_t output_tokens = -1;
+    std::int64_t cached_tokens = -1;     ///< input tokens served from OCI's prompt cache
+    std::int64_t reasoning_tokens = -1;  ///< output tokens spent on reasoning
+    /// Streams: from http_request::started to the first content event written to the client.
+    std::chrono::microseconds ttft{-1};
+    std::chrono::microseconds upstream{0};  ///< in upstream exchanges, every attempt summed
+    std::chrono::microseconds sign{0};      ///< signing requests (every attempt)
+    unsigned upstream_status = 0;           ///< the last upstream HTTP status; 0: none
+    unsigned retries = 0;                   ///< upstream attempts beyond the first
+    /// OTel `error.type` when the exchange failed for a known reason ("timeout",
+    /// "upstream_error", "rate_limited", ...); empty: the server derives it from the status.
+    std::string_view error_type;
+    /// Set by the server: the client key's name (`clients.keys[].name`) or `key-` and the first 8
+    /// hex digits of its SHA-256; empty when anonymous.
+    std::string client;
+};
+
 /// A complete, guarded request as a handler sees it (body fully read).
 struct http_request
 {
@@ -100,6 +134,9 @@ struct http_request
     std::string request_id;  ///< adopted `x-request-id` or a generated one
     std::string remote;      ///< peer address, for logs
     route target = route::not_found;
+    /// When the request's first byte was read (TTFT and the proxy overhead count from here).
+    std::chrono::steady_clock::time_point started{};
+    exchange_record record;  ///< filled while the exchange runs (see exchange_record)
 };
 
 /// A complete response. `content_length` and framing headers are added by the server;
