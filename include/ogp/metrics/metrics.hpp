@@ -1,0 +1,2 @@
+#pragma once
+// The metrics part (issue 15): written by the metrics owner.
