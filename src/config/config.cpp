@@ -259,7 +259,11 @@ std::optional<std::string> set_value(const key_entry& e, config& c, const std::s
             return std::nullopt;
         case key_kind::flag:
             if (auto v = parse_flag(text, from)) {
-                member<bool>(e, c) = *v;
+                if (std::holds_alternative<key_field<std::optional<bool>>>(e.field)) {
+                    member<std::optional<bool>>(e, c) = *v;
+                } else {
+                    member<bool>(e, c) = *v;
+                }
                 return std::nullopt;
             }
             return "must be true or false";
@@ -637,6 +641,30 @@ void validate_routes(loader& l, config& c)
     }
 }
 
+// The metrics listener and HTTPS: relations between keys (each file was checked by the table).
+void validate_listeners(loader& l, const config& c)
+{
+    const auto& m = c.metrics;
+    if (m.enabled && !m.listen.empty() &&
+        listen_conflict(m.listen_host, m.listen_port, c.listen_host, c.listen_port)) {
+        l.error("metrics.listen", "'" + m.listen + "' must differ from listen (" +
+                                      format_listen_address(c.listen_host, c.listen_port) +
+                                      "): leave it empty to serve /metrics there");
+    }
+    const auto& t = c.tls;
+    if (!t.cert_file.empty() && t.key_file.empty()) {
+        l.error("tls.key_file", "is required with tls.cert_file ('" + t.cert_file + "')");
+    }
+    if (t.cert_file.empty() && !t.key_file.empty()) {
+        l.error("tls.cert_file", "is required with tls.key_file ('" + t.key_file + "')");
+    }
+    if (t.cert_file.empty() && !t.client_ca_file.empty()) {
+        l.error("tls.client_ca_file", "('" + t.client_ca_file +
+                                          "') needs tls.cert_file and tls.key_file: client "
+                                          "certificates are checked on the HTTPS listener only");
+    }
+}
+
 // Checks once file and environment are merged: single keys by the table, then relations.
 void validate(loader& l, config& c)
 {
@@ -734,6 +762,7 @@ void validate(loader& l, config& c)
         }
     }
     validate_routes(l, c);
+    validate_listeners(l, c);
     // The spool directory must take files now (an upload is the wrong time to learn), but only
     // where uploads are forwarded: with a GenAI project. A read-only container without one
     // needs no writable temporary directory.
@@ -780,6 +809,10 @@ std::string describe_value(const key_entry& e, const config& c)
             return v.empty() ? "\"\"" : v;
         }
         case key_kind::flag:
+            if (std::holds_alternative<key_field<std::optional<bool>>>(e.field)) {
+                const auto& v = member<std::optional<bool>>(e, c);
+                return v ? (*v ? "true" : "false") : std::string(not_set);
+            }
             return member<bool>(e, c) ? "true" : "false";
         case key_kind::integer:
             return std::visit(
@@ -893,6 +926,44 @@ std::string describe_config(const config& c)
         out += std::string(e.path) + ": " + describe_value(e, c) + "\n";
     }
     return out;
+}
+
+reload_plan plan_reload(const config& old_cfg, const config& new_cfg)
+{
+    // Bound once at start-up: the listeners, the io threads, the connection table, the upstream
+    // pools' hosts and trust anchors, the log sink.
+    static const std::set<std::string_view> restart_keys{"listen",
+                                                         "threads",
+                                                         "metrics.listen",
+                                                         "metrics.enabled",
+                                                         "limits.max_connections",
+                                                         "limits.spool_dir",
+                                                         "oci.region",
+                                                         "oci.endpoint",
+                                                         "oci.ca_file",
+                                                         "oci.metadata_url",
+                                                         "oci.federation_url",
+                                                         "log.format"};
+    reload_plan plan;
+    for (const auto& e : key_table()) {
+        if (e.path == "tls.cert_file") {
+            // A new certificate is reloaded; turning HTTPS on or off changes the listener.
+            if (old_cfg.tls.enabled() != new_cfg.tls.enabled()) {
+                plan.restart_needed.emplace_back(e.path);
+            }
+            continue;
+        }
+        if (restart_keys.count(e.path) != 0 &&
+            describe_value(e, old_cfg) != describe_value(e, new_cfg)) {
+            plan.restart_needed.emplace_back(e.path);
+        }
+    }
+    const auto& a = old_cfg.oci;
+    const auto& b = new_cfg.oci;
+    plan.credentials_changed =
+        a.auth != b.auth || a.profile != b.profile || a.config_file != b.config_file ||
+        a.genai_api_key_file != b.genai_api_key_file || a.genai_api_key != b.genai_api_key;
+    return plan;
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text)

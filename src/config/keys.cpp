@@ -53,6 +53,73 @@ std::optional<std::string> check_spool_dir(const std::string& v)
     return std::nullopt;
 }
 
+std::optional<std::string> check_readable_file(const std::string& path)
+{
+    if (path.empty() || readable_file(path)) {
+        return std::nullopt;
+    }
+    return "cannot read file '" + path + "'";
+}
+
+std::optional<listen_address> parse_listen_address(std::string_view s, unsigned min_port)
+{
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view h = s.substr(0, colon);
+    std::string_view p = s.substr(colon + 1);
+    // IPv6 literals are bracketed: [::1]:8080.
+    if (h.starts_with('[')) {
+        if (!h.ends_with(']')) {
+            return std::nullopt;
+        }
+        h = h.substr(1, h.size() - 2);
+    }
+    unsigned port = 0;
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || port > 65535 ||
+        port < min_port) {
+        return std::nullopt;
+    }
+    std::string host = h.empty() ? "0.0.0.0" : std::string(h);
+    if (host == "localhost") {
+        host = "127.0.0.1";
+    }
+    // The listener binds an address, not a name.
+    in6_addr a6{};
+    in_addr a4{};
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1 && inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+        return std::nullopt;
+    }
+    return listen_address{std::move(host), static_cast<std::uint16_t>(port)};
+}
+
+std::string format_listen_address(const std::string& host, std::uint16_t port)
+{
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool listen_conflict(const std::string& host_a, std::uint16_t port_a, const std::string& host_b,
+                     std::uint16_t port_b)
+{
+    // Port 0 is an ephemeral port: never the same as another listener's.
+    if (port_a != port_b || port_a == 0) {
+        return false;
+    }
+    // A wildcard takes the port on every address (`::` on IPv4 too, as Linux binds it dual-stack).
+    auto wildcard = [](const std::string& h) {
+        in6_addr a6{};
+        in_addr a4{};
+        if (inet_pton(AF_INET, h.c_str(), &a4) == 1) {
+            return a4.s_addr == htonl(INADDR_ANY);
+        }
+        return inet_pton(AF_INET6, h.c_str(), &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+    };
+    return host_a == host_b || wildcard(host_a) || wildcard(host_b);
+}
+
 namespace {
 
 bool is_http_url(std::string_view s)
@@ -75,48 +142,46 @@ bool is_http_url(std::string_view s)
 
 std::optional<std::string> set_listen(config& c, std::string_view s)
 {
-    auto refuse = [&] {
+    auto a = parse_listen_address(s, 0);
+    if (!a) {
         return "must be address:port with an IP address (e.g. 127.0.0.1:8080, 0.0.0.0:8080, "
                "[::]:8080), got '" +
                std::string(s) + "'";
-    };
-    auto colon = s.rfind(':');
-    if (colon == std::string_view::npos) {
-        return refuse();
     }
-    std::string_view h = s.substr(0, colon);
-    std::string_view p = s.substr(colon + 1);
-    // IPv6 literals are bracketed: [::1]:8080.
-    if (h.starts_with('[')) {
-        if (!h.ends_with(']')) {
-            return refuse();
-        }
-        h = h.substr(1, h.size() - 2);
-    }
-    unsigned port = 0;
-    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || port > 65535) {
-        return refuse();
-    }
-    std::string host = h.empty() ? "0.0.0.0" : std::string(h);
-    if (host == "localhost") {
-        host = "127.0.0.1";
-    }
-    // The listener binds an address, not a name.
-    in6_addr a6{};
-    in_addr a4{};
-    if (inet_pton(AF_INET, host.c_str(), &a4) != 1 && inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
-        return refuse();
-    }
-    c.listen_host = std::move(host);
-    c.listen_port = static_cast<std::uint16_t>(port);
+    c.listen_host = std::move(a->host);
+    c.listen_port = a->port;
     return std::nullopt;
 }
 
 std::string get_listen(const config& c)
 {
-    const bool v6 = c.listen_host.find(':') != std::string::npos;
-    return (v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" + std::to_string(c.listen_port);
+    return format_listen_address(c.listen_host, c.listen_port);
+}
+
+// Empty: `/metrics` on the main listener. Port 0 is refused: scrapers need a known port.
+std::optional<std::string> set_metrics_listen(config& c, std::string_view s)
+{
+    if (s.empty()) {
+        c.metrics.listen.clear();
+        c.metrics.listen_host.clear();
+        c.metrics.listen_port = 0;
+        return std::nullopt;
+    }
+    auto a = parse_listen_address(s, 1);
+    if (!a) {
+        return "must be address:port with an IP address and a port 1-65535 (e.g. "
+               "127.0.0.1:9464, [::1]:9464), got '" +
+               std::string(s) + "'";
+    }
+    c.metrics.listen = format_listen_address(a->host, a->port);
+    c.metrics.listen_host = std::move(a->host);
+    c.metrics.listen_port = a->port;
+    return std::nullopt;
+}
+
+std::string get_metrics_listen(const config& c)
+{
+    return c.metrics.listen.empty() ? std::string("\"\"") : c.metrics.listen;
 }
 
 std::optional<std::string> set_auth(config& c, std::string_view s)
@@ -519,6 +584,24 @@ constexpr key_entry table[] = {
     custom_key("log.format", "text|json", set_log_format, get_log_format, "OGP_LOG_FORMAT",
                "log line format"),
     flag_key("log.access_log", OGP_FIELD(log.access_log), "", "one log line per request"),
+
+    flag_key("metrics.enabled", OGP_FIELD(metrics.enabled), "OGP_METRICS_ENABLED",
+             "serve Prometheus metrics at GET /metrics"),
+    custom_key("metrics.listen", "host:port", set_metrics_listen, get_metrics_listen,
+               "OGP_METRICS_LISTEN",
+               "separate address:port for /metrics (e.g. 127.0.0.1:9464); empty: the main "
+               "listener"),
+    flag_key("metrics.require_key", OGP_FIELD(metrics.require_key), "OGP_METRICS_REQUIRE_KEY",
+             "/metrics needs a client API key; unset: yes on the main listener, no on "
+             "metrics.listen"),
+
+    text_key("tls.cert_file", OGP_FIELD(tls.cert_file), "OGP_TLS_CERT_FILE",
+             "PEM certificate (chain allowed) for HTTPS; empty: plain HTTP", check_readable_file),
+    text_key("tls.key_file", OGP_FIELD(tls.key_file), "OGP_TLS_KEY_FILE",
+             "PEM private key of tls.cert_file", check_readable_file),
+    text_key("tls.client_ca_file", OGP_FIELD(tls.client_ca_file), "OGP_TLS_CLIENT_CA_FILE",
+             "PEM CA certificates; set: clients must present a certificate they issued (mutual "
+             "TLS)", check_readable_file),
 };
 // clang-format on
 

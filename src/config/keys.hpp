@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,12 +48,12 @@ template <class T>
 key_field(T& (*)(config&), const T& (*)(const config&)) -> key_field<T>;
 
 /// The member a table entry reads into; monostate for custom and models kinds. An optional
-/// integer or number is unset until configured (described as `(not set)`).
-using field_ref =
-    std::variant<std::monostate, key_field<std::string>, key_field<bool>, key_field<int>,
-                 key_field<unsigned>, key_field<std::size_t>, key_field<double>,
-                 key_field<std::chrono::milliseconds>, key_field<std::vector<std::string>>,
-                 key_field<std::optional<int>>, key_field<std::optional<double>>>;
+/// flag, integer or number is unset until configured (described as `(not set)`).
+using field_ref = std::variant<std::monostate, key_field<std::string>, key_field<bool>,
+                               key_field<int>, key_field<unsigned>, key_field<std::size_t>,
+                               key_field<double>, key_field<std::chrono::milliseconds>,
+                               key_field<std::vector<std::string>>, key_field<std::optional<int>>,
+                               key_field<std::optional<double>>, key_field<std::optional<bool>>>;
 
 /// Parses `text` into `c`; an error message (without key or source) when it is refused.
 using custom_set = std::optional<std::string> (*)(config& c, std::string_view text);
@@ -105,6 +106,22 @@ bool is_token_like(std::string_view s);
 bool readable_file(const std::string& path);
 /// Why `limits.spool_dir` (empty: $TMPDIR, else /var/tmp) cannot take spooled uploads, or nullopt.
 std::optional<std::string> check_spool_dir(const std::string& v);
+/// Why a file a key names cannot be used (missing, not a regular file, unreadable), or
+/// nullopt; "" is fine (the key is off).
+std::optional<std::string> check_readable_file(const std::string& path);
+/// An `address:port` listen value: `host` (an IP literal; `localhost` means 127.0.0.1, empty
+/// means 0.0.0.0) and `port` within [min_port, 65535]; nullopt when refused.
+struct listen_address
+{
+    std::string host;
+    std::uint16_t port = 0;
+};
+std::optional<listen_address> parse_listen_address(std::string_view text, unsigned min_port);
+/// `host:port`, IPv6 hosts in brackets (how listen values are printed).
+std::string format_listen_address(const std::string& host, std::uint16_t port);
+/// True when two listeners cannot both bind: the same port on the same host, or on a wildcard.
+bool listen_conflict(const std::string& host_a, std::uint16_t port_a, const std::string& host_b,
+                     std::uint16_t port_b);
 /// True for a GenAI project OCID (`ocid1.generativeaiproject.<realm>...`), header-safe.
 bool is_project_ocid(std::string_view s);
 inline constexpr std::string_view project_ocid_message =

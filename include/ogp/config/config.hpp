@@ -252,8 +252,9 @@ std::vector<config_key_info> config_keys();
 std::string describe_config(const config& c);
 
 /// What a reload from `old_cfg` to `new_cfg` means: keys whose new value takes effect only after a
-/// restart (`listen`, `threads`, `metrics.listen`, ...; the running value stays), and whether the
-/// credential provider must be rebuilt (`oci.auth`, `oci.profile`, `oci.config_file`, ... changed).
+/// restart (`listen`, `threads`, `metrics.listen`, ...; the running value stays; `tls.cert_file`
+/// when HTTPS is turned on or off, not when only the files change), and whether the credential
+/// provider must be rebuilt (`oci.auth`, `oci.profile`, `oci.config_file`, ... changed).
 struct reload_plan
 {
     std::vector<std::string> restart_needed;  ///< YAML paths, in config_keys() order

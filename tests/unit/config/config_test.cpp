@@ -574,6 +574,7 @@ std::pair<std::string, std::string> sample_for(const config_key_info& key, const
         {"log.level", {"debug", "debug"}},
         {"log.format", {"json", "json"}},
         {"limits.spool_dir", {"/tmp", "/tmp"}},
+        {"metrics.listen", {"\"127.0.0.1:9464\"", "127.0.0.1:9464"}},
     };
     static const std::map<std::string_view, std::string> by_kind{
         {"integer", "20"}, {"number", "0.5"}, {"size", "9KiB"}, {"duration", "7s"}};
@@ -650,6 +651,12 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
                    "OGP_OCI_PROJECT_ID",
                    "OGP_GENAI_API_KEY_FILE",
                    "OGP_SPOOL_DIR",
+                   "OGP_METRICS_ENABLED",
+                   "OGP_METRICS_LISTEN",
+                   "OGP_METRICS_REQUIRE_KEY",
+                   "OGP_TLS_CERT_FILE",
+                   "OGP_TLS_KEY_FILE",
+                   "OGP_TLS_CLIENT_CA_FILE",
                    "OCI_METADATA_BASE_URL",
                    "OCI_SDK_AUTH_CLIENT_REGION_URL",
                    "OCI_CONFIG_FILE",
@@ -657,7 +664,7 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
         INFO(v);
         CHECK(vars.count(v) == 1);
     }
-    CHECK(vars.size() == 24);
+    CHECK(vars.size() == 30);
 }
 
 TEST_CASE("key table: every key is read from YAML and from its variable", "[config][keys]")
@@ -670,6 +677,9 @@ TEST_CASE("key table: every key is read from YAML and from its variable", "[conf
         INFO(k.path);
         if (k.path == "oci.genai_api_key") {
             continue;  // never read from the file: "genai_api_key: ..." tests below
+        }
+        if (k.path.starts_with("tls.")) {
+            continue;  // valid only together (cert and key): "tls keys ..." tests below
         }
         auto [yaml_value, env_value] = sample_for(k, *base.value, pem, keys_file);
         REQUIRE_FALSE(yaml_value.empty());
@@ -719,7 +729,7 @@ TEST_CASE("key table: an unknown key is refused in every section", "[config][key
             CHECK(bad.errors.size() == 1);
         }
     }
-    CHECK(sections.size() == 6);
+    CHECK(sections.size() == 8);
     auto top = load(std::string(minimal) + "bogus_top: 1\n");
     CHECK(has_error(top, "test.yaml: unknown key 'bogus_top'"));
 }
