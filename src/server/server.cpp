@@ -17,9 +17,6 @@ namespace {
 // Keep-alive idle deadline for a connection that goes idle while at least 3/4 of
 // `limits.max_connections` are open.
 constexpr std::chrono::milliseconds pressure_idle{5000};
-// `/readyz` repeats an unchanged reason in the log at most this often.
-constexpr std::chrono::seconds readiness_log_interval{60};
-
 std::string remote_of(const tcp::socket& s)
 {
     error_code ec;
@@ -30,60 +27,7 @@ std::string remote_of(const tcp::socket& s)
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-// Logs why `/readyz` fails (the probe is unauthenticated, so clients are told only "not
-// ready"): a new reason at once, an unchanged one once a minute, and the return to ready.
-void log_readiness(const state_ptr& st, const std::optional<std::string>& reason)
-{
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(st->readiness_mutex);
-    if (!reason) {
-        if (!st->readiness_logged.empty()) {
-            st->readiness_logged.clear();
-            spdlog::info("ready");
-        }
-        return;
-    }
-    const std::string text = reason->empty() ? "no reason given" : *reason;
-    if (text == st->readiness_logged && now - st->readiness_logged_at < readiness_log_interval) {
-        return;
-    }
-    st->readiness_logged = text;
-    st->readiness_logged_at = now;
-    spdlog::warn("not ready: {}", text);
-}
-
 }  // namespace
-
-net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response_sink& sink)
-{
-    switch (req.target) {
-        case route::healthz:
-            co_return http_response{200, "application/json", {}, R"({"status":"ok"})"};
-        case route::readyz: {
-            std::optional<std::string> reason;
-            if (st->draining) {
-                reason = "shutting down";
-            } else if (st->readiness) {
-                reason = st->readiness();
-            }
-            log_readiness(st, reason);
-            if (reason) {
-                // The reason (URLs, error texts) is for the log only.
-                http_response r =
-                    error_response(service_unavailable("not ready", "5", "not_ready"));
-                co_return r;
-            }
-            co_return http_response{200, "application/json", {}, R"({"status":"ready"})"};
-        }
-        default:
-            break;
-    }
-    auto it = st->handlers.find(req.target);
-    if (it == st->handlers.end() || !it->second) {
-        co_return error_response(not_implemented("this endpoint is not implemented"));
-    }
-    co_return co_await it->second(req, sink);
-}
 
 namespace {
 
@@ -95,18 +39,25 @@ std::string dropped_note(std::uint64_t n)
 
 }  // namespace
 
-server::shared_state::shared_state(std::vector<net::io_context*> io, const config& c)
-    : contexts(std::move(io)),
-      cfg(c),
-      acceptor(net::make_strand(*contexts.front())),
-      auth(c.clients.api_keys, c.clients.allow_anonymous)
+server_settings::server_settings(std::shared_ptr<const config> c)
+    : cfg(std::move(c)), auth(cfg->clients.api_keys, cfg->clients.allow_anonymous)
 {
-    limits.max_header_bytes = c.limits.max_header_bytes;
-    limits.max_header_count = c.limits.max_header_count;
-    limits.max_uri_bytes = c.limits.max_uri_bytes;
+    limits.max_header_bytes = cfg->limits.max_header_bytes;
+    limits.max_header_count = cfg->limits.max_header_count;
+    limits.max_uri_bytes = cfg->limits.max_uri_bytes;
     // The head guard admits what an upload may declare; routes that hold their body in memory
     // refuse more than limits.max_body_bytes in route().
-    limits.max_body_bytes = std::max(c.limits.max_body_bytes, c.limits.max_upload_bytes);
+    limits.max_body_bytes = std::max(cfg->limits.max_body_bytes, cfg->limits.max_upload_bytes);
+}
+
+server::shared_state::shared_state(std::vector<net::io_context*> io,
+                                   std::shared_ptr<const config> c, listener_kind k)
+    : contexts(std::move(io)),
+      kind(k),
+      startup(c),
+      acceptor(net::make_strand(*contexts.front())),
+      settings_(std::make_shared<const server_settings>(std::move(c)))
+{
 }
 
 std::uint64_t server::shared_state::add(const conn_ptr& c)
@@ -232,8 +183,9 @@ net::awaitable<bool> session::await_request()
         co_return false;
     }
     // Near the connection cap idle connections give their slot back sooner.
-    auto idle_for = st_->cfg.timeouts.keepalive_idle;
-    if (st_->active.load() * 4 >= st_->cfg.limits.max_connections * 3) {
+    const auto set = st_->settings();
+    auto idle_for = set->cfg->timeouts.keepalive_idle;
+    if (st_->active.load() * 4 >= st_->startup->limits.max_connections * 3) {
         idle_for = std::min<std::chrono::milliseconds>(idle_for, pressure_idle);
     }
     c_->set_idle(true);
@@ -252,10 +204,14 @@ net::awaitable<bool> session::read_head(exchange& x)
 {
     auto& buf = c_->buffer;
     x.started = std::chrono::steady_clock::now();
-    connection::arm(c_, st_->cfg.timeouts.request_header);
+    // The request runs with the configuration current at its first byte, to its end.
+    x.settings = st_->settings();
+    x.req.started = x.started;
+    x.req.remote = remote_;
+    connection::arm(c_, x.settings->cfg->timeouts.request_header);
     head_scan scan;
     for (;;) {
-        scan = scan_head(c_->buffered(), st_->limits);
+        scan = scan_head(c_->buffered(), x.settings->limits);
         if (scan.reject || scan.head_size > 0) {
             break;
         }
@@ -285,8 +241,8 @@ net::awaitable<bool> session::read_head(exchange& x)
         co_await reply_and_close(x, scan.reject->status, scan.reject->reason);
         co_return false;
     }
-    auto parsed =
-        parse_head(c_->buffered().substr(scan.skipped, scan.head_size - scan.skipped), st_->limits);
+    auto parsed = parse_head(c_->buffered().substr(scan.skipped, scan.head_size - scan.skipped),
+                             x.settings->limits);
     buf.consume(scan.head_size);
     if (auto* bad = std::get_if<guard_reject>(&parsed)) {
         x.req.request_id = new_request_id();
@@ -296,58 +252,11 @@ net::awaitable<bool> session::read_head(exchange& x)
     ++served_;
     auto& req = x.req;
     req.head = std::move(std::get<request_head>(parsed));
-    req.remote = remote_;
     auto rid = req.head.find("x-request-id");
     req.request_id = rid && valid_request_id(*rid) ? std::string(*rid) : new_request_id();
     x.path = req.head.path();
     x.head_only = req.head.method == "HEAD";
     co_return true;
-}
-
-void session::route(exchange& x)
-{
-    auto& req = x.req;
-    x.match = match_route(req.head.method, x.path);
-    req.target = x.match.target;
-    // Only the POST routes take a body (the router says which); the others never buffer one.
-    x.takes_body = x.match.takes_body;
-    x.keep_alive = req.head.keep_alive && !st_->draining && !c_->evicting &&
-                   served_ < st_->cfg.limits.max_requests_per_connection;
-    x.answered = true;
-    const auto& limits = st_->cfg.limits;
-    if (!x.match.spools_body && !req.head.chunked &&
-        req.head.content_length > limits.max_body_bytes) {
-        // As the head guard would have refused it, before routing (only uploads go further).
-        api_error e = make_error(413, "request body exceeds the limit of " +
-                                          std::to_string(limits.max_body_bytes) + " bytes");
-        e.code = "payload_too_large";
-        x.res = error_response(e);
-    } else if (x.match.target == route::not_found) {
-        x.res = error_response(not_found("Unknown request URL: " + req.head.method + " " +
-                                         std::string(x.path) +
-                                         ". Supported: POST /v1/chat/completions, POST "
-                                         "/v1/responses, POST /v1/embeddings, GET /v1/models, "
-                                         "and with oci.project_id /v1/responses/{id}, "
-                                         "/v1/conversations, /v1/files, /v1/vector_stores."));
-    } else if (x.match.target == route::method_not_allowed) {
-        x.res = error_response(method_not_allowed(
-            "Method " + req.head.method + " is not allowed for " + std::string(x.path) + "."));
-        x.res.headers.emplace_back("Allow", std::string(x.match.allow));
-    } else if (auto denied = x.match.requires_client_auth
-                                 ? st_->auth.check(req.head.find("authorization"))
-                                 : std::nullopt) {
-        x.res = error_response(*denied);
-        x.res.headers.emplace_back("WWW-Authenticate", "Bearer");
-    } else {
-        x.answered = false;
-        if (x.match.requires_client_auth) {
-            c_->authenticated = true;
-        }
-    }
-    // A refused request's body was not read: the connection cannot be reused.
-    if (x.answered && req.head.has_body()) {
-        x.keep_alive = false;
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +297,7 @@ net::awaitable<void> accept_loop(state_ptr st)
         // At the connection cap: make room by closing the connection idle the longest, so that
         // idle keep-alive connections cannot lock new clients out; refuse only when every
         // connection is busy.
-        if (st->active.load() >= st->cfg.limits.max_connections) {
+        if (st->active.load() >= st->startup->limits.max_connections) {
             if (st->evict_idlest()) {
                 if (auto dropped = st->evicted_log.admit()) {
                     spdlog::warn(
@@ -420,8 +329,19 @@ server::server(net::io_context& ioc, const config& cfg)
 }
 
 server::server(std::vector<net::io_context*> contexts, const config& cfg)
-    : state_(std::make_shared<shared_state>(std::move(contexts), cfg))
+    : server(std::move(contexts), std::make_shared<const config>(cfg))
 {
+}
+
+server::server(std::vector<net::io_context*> contexts, std::shared_ptr<const config> cfg,
+               listener_kind kind)
+    : state_(std::make_shared<shared_state>(std::move(contexts), std::move(cfg), kind))
+{
+}
+
+void server::reconfigure(std::shared_ptr<const config> cfg)
+{
+    state_->replace_settings(std::make_shared<const server_settings>(std::move(cfg)));
 }
 
 server::~server() = default;
@@ -438,8 +358,10 @@ void server::set_readiness(readiness_probe p)
 
 void server::listen()
 {
-    auto addr = net::ip::make_address(state_->cfg.listen_host);
-    tcp::endpoint ep(addr, state_->cfg.listen_port);
+    const auto& c = *state_->startup;
+    const bool metrics = state_->kind == listener_kind::metrics;
+    auto addr = net::ip::make_address(metrics ? c.metrics.listen_host : c.listen_host);
+    tcp::endpoint ep(addr, metrics ? c.metrics.listen_port : c.listen_port);
     auto& a = state_->acceptor;
     a.open(ep.protocol());
     a.set_option(net::socket_base::reuse_address(true));

@@ -113,19 +113,50 @@ struct connection
 
 using conn_ptr = std::shared_ptr<connection>;
 
+/// What a request runs with: its configuration generation and what the server derives from it
+/// (guard limits, the client authenticator). Immutable; replaced whole by reconfigure().
+struct server_settings
+{
+    explicit server_settings(std::shared_ptr<const config> c);
+
+    std::shared_ptr<const config> cfg;
+    guard_limits limits;
+    client_authenticator auth;
+};
+
+using settings_ptr = std::shared_ptr<const server_settings>;
+
 struct server::shared_state : std::enable_shared_from_this<server::shared_state>
 {
-    shared_state(std::vector<net::io_context*> io, const config& c);
+    shared_state(std::vector<net::io_context*> io, std::shared_ptr<const config> c,
+                 listener_kind k);
 
     std::vector<net::io_context*> contexts;  ///< connections go round-robin over these
     std::size_t next_context = 0;            ///< used by the accept loop only
-    const config& cfg;
+    const listener_kind kind;
+    /// The start-up configuration: listen address and connection cap (never reconfigured).
+    const std::shared_ptr<const config> startup;
     tcp::acceptor acceptor;
-    guard_limits limits;
-    client_authenticator auth;
     std::map<route, handler> handlers;
     readiness_probe readiness;
     std::atomic<bool> draining{false};
+
+    /// The settings for a request starting now.
+    settings_ptr settings() const
+    {
+        std::lock_guard lock(settings_mutex);
+        return settings_;
+    }
+    void replace_settings(settings_ptr s)
+    {
+        std::lock_guard lock(settings_mutex);
+        settings_ = std::move(s);
+    }
+
+    // observability (H-obs): the observer and the server's counters.
+    exchange_observer observer;
+    // end observability
+
     std::atomic<std::size_t> active{0};
     std::atomic<std::uint64_t> accepted{0};
 
@@ -143,6 +174,9 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
     std::mutex mutex;
     std::map<std::uint64_t, std::weak_ptr<connection>> connections;
     std::uint64_t next_id = 0;
+
+    mutable std::mutex settings_mutex;
+    settings_ptr settings_;
 
     std::uint64_t add(const conn_ptr& c);
     void remove(std::uint64_t id);
@@ -168,6 +202,7 @@ using state_ptr = std::shared_ptr<server::shared_state>;
 /// One request and its answer, as the session steps pass it along.
 struct exchange
 {
+    settings_ptr settings;  ///< the configuration this request runs with, from its start
     http_request req;
     std::string_view path;  ///< into req.head.target (handlers do not touch the head)
     std::chrono::steady_clock::time_point started;
@@ -228,10 +263,10 @@ void start_session(const state_ptr& st, tcp::socket socket);
 /// The built-in routes (probes) and the registered handlers.
 net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response_sink& sink);
 
-/// One access-log line per exchange; `extra` is appended verbatim (` stream=true`, ...).
-void log_access(const state_ptr& st, std::string_view method, std::string_view path,
-                unsigned status, std::size_t bytes, std::chrono::steady_clock::time_point started,
-                std::string_view request_id, std::string_view remote, std::string_view extra);
+/// One access-log line per exchange (and the observer call); `extra` is appended verbatim
+/// (` stream=true`, ...).
+void log_access(const state_ptr& st, const exchange& x, unsigned status, std::size_t bytes,
+                std::string_view extra);
 
 /// The one response-head writer, for buffered (`content_length` set) and streamed (chunked,
 /// `content_length` empty) answers: status line, Date, Content-Type, x-request-id, the

@@ -129,8 +129,9 @@ net::awaitable<std::optional<guard_reject>> read_chunked_body(const conn_ptr& c,
 class session_sink final : public response_sink
 {
 public:
-    session_sink(const state_ptr& st, const conn_ptr& c, const http_request& req, bool keep_alive)
-        : st_(st), c_(c), req_(req), keep_alive_(keep_alive)
+    session_sink(const server_settings& set, const conn_ptr& c, const http_request& req,
+                 bool keep_alive)
+        : set_(set), c_(c), req_(req), keep_alive_(keep_alive)
     {
     }
 
@@ -211,7 +212,7 @@ private:
             ok_ = false;
             co_return false;
         }
-        connection::arm(c_, st_->cfg.timeouts.write_stall);
+        connection::arm(c_, set_.cfg->timeouts.write_stall);
         auto [ec, n] = co_await net::async_write(c_->socket, b, use_nothrow);
         c_->disarm();
         if (ec) {
@@ -222,7 +223,7 @@ private:
         co_return ok_;
     }
 
-    const state_ptr& st_;
+    const server_settings& set_;
     const conn_ptr& c_;
     const http_request& req_;
     bool keep_alive_;
@@ -315,23 +316,6 @@ void format_response_head(std::string& out, unsigned status, std::string_view co
     out += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
 }
 
-void log_access(const state_ptr& st, std::string_view method, std::string_view path,
-                unsigned status, std::size_t bytes, std::chrono::steady_clock::time_point started,
-                std::string_view request_id, std::string_view remote, std::string_view extra)
-{
-    if (!st->cfg.log.access_log) {
-        return;
-    }
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - started)
-                  .count();
-    spdlog::info(
-        "access method={} path={} status={} bytes={} duration_ms={:.3f} request_id={} "
-        "remote={}{}",
-        method.empty() ? "-" : method, path.empty() ? "-" : path, status, bytes, us / 1000.0,
-        request_id, remote, extra);
-}
-
 net::awaitable<bool> session::read_body(exchange& x)
 {
     if (x.answered) {
@@ -363,12 +347,11 @@ net::awaitable<bool> session::read_body(exchange& x)
     // `Expect: 100-continue` is answered only now that the head passed.
     if (head.expect_continue && c_->buffer.size() == 0) {
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        connection::arm(c_, st_->cfg.timeouts.write_stall);
+        connection::arm(c_, x.settings->cfg->timeouts.write_stall);
         auto [ec, n] = co_await net::async_write(c_->socket, net::buffer(cont), use_nothrow);
         c_->disarm();
         if (ec) {
-            log_access(st_, head.method, x.path, 499, 0, x.started, x.req.request_id, remote_,
-                       " client_gone=true");
+            log_access(st_, x, 499, 0, " client_gone=true");
             co_return false;
         }
     }
@@ -376,10 +359,10 @@ net::awaitable<bool> session::read_body(exchange& x)
         co_return co_await spool_body(x, spool);
     }
     // One total deadline for the whole body.
-    connection::arm(c_, st_->cfg.timeouts.request_body);
+    connection::arm(c_, x.settings->cfg->timeouts.request_body);
     std::optional<guard_reject> bad;
     if (head.chunked) {
-        const auto limit = st_->cfg.limits.max_body_bytes;
+        const auto limit = x.settings->cfg->limits.max_body_bytes;
         const auto max = x.takes_body ? limit : std::min(max_discard_bytes, limit);
         bad = co_await read_chunked_body(c_, max, x.req.body, !x.takes_body);
     } else {
@@ -396,8 +379,7 @@ net::awaitable<bool> session::read_body(exchange& x)
     if (bad->status != 0) {
         co_await reply_and_close(x, bad->status, bad->reason);
     } else {
-        log_access(st_, head.method, x.path, 499, 0, x.started, x.req.request_id, remote_,
-                   " client_gone=true");
+        log_access(st_, x, 499, 0, " client_gone=true");
     }
     co_return false;
 }
@@ -405,13 +387,13 @@ net::awaitable<bool> session::read_body(exchange& x)
 net::awaitable<bool> session::open_spool(exchange& x, spool_file& file)
 {
     const auto& head = x.req.head;
-    const std::size_t max = st_->cfg.limits.max_upload_bytes;
+    const std::size_t max = x.settings->cfg->limits.max_upload_bytes;
     if (!head.chunked && head.content_length > max) {
         co_await reply_and_close(x, 413,
                                  "upload exceeds the limit of " + std::to_string(max) + " bytes");
         co_return false;
     }
-    const std::string dir = st_->cfg.limits.spool_directory();
+    const std::string dir = x.settings->cfg->limits.spool_directory();
     if (int err = file.open(dir); err != 0) {
         spdlog::error(
             "upload: cannot create a spool file in {} (limits.spool_dir): {} request_id={}", dir,
@@ -427,10 +409,10 @@ net::awaitable<bool> session::spool_body(exchange& x, spool_file& file)
 {
     const auto& head = x.req.head;
     auto& buf = c_->buffer;
-    const auto deadline = st_->cfg.timeouts.request_body;
+    const auto deadline = x.settings->cfg->timeouts.request_body;
     std::optional<chunked_decoder> dec;
     if (head.chunked) {
-        dec.emplace(st_->cfg.limits.max_upload_bytes);
+        dec.emplace(x.settings->cfg->limits.max_upload_bytes);
     }
     const std::uint64_t need = head.content_length;
     std::string piece;  // decoded chunk data: at most what one read buffered
@@ -494,8 +476,7 @@ net::awaitable<bool> session::spool_body(exchange& x, spool_file& file)
         if (bad->status != 0) {
             co_await reply_and_close(x, bad->status, bad->reason);
         } else {
-            log_access(st_, head.method, x.path, 499, 0, x.started, x.req.request_id, remote_,
-                       " client_gone=true");
+            log_access(st_, x, 499, 0, " client_gone=true");
         }
         co_return false;
     }
@@ -512,11 +493,11 @@ net::awaitable<bool> session::handle(exchange& x)
     if (x.answered) {
         co_return true;
     }
-    session_sink sink(st_, c_, x.req, x.keep_alive);
+    session_sink sink(*x.settings, c_, x.req, x.keep_alive);
     // Only the API routes are watched: their handlers cost money while the client is away.
     if (x.match.requires_client_auth) {
         auto done = co_await (dispatch(st_, x.req, sink) ||
-                              monitor_client(c_, sink, st_->limits.max_header_bytes));
+                              monitor_client(c_, sink, x.settings->limits.max_header_bytes));
         if (auto* res = std::get_if<0>(&done)) {
             x.res = std::move(*res);
         }
@@ -524,7 +505,6 @@ net::awaitable<bool> session::handle(exchange& x)
         x.res = co_await dispatch(st_, x.req, sink);
     }
     sink.detach();
-    const auto& method = x.req.head.method;
     if (sink.streaming()) {
         // The handler streamed its answer: log it, and reuse the connection only if the
         // stream ended cleanly.
@@ -532,14 +512,13 @@ net::awaitable<bool> session::handle(exchange& x)
         if (sink.ok() && !sink.ended()) {
             co_await sink.end_stream();
         }
-        log_access(st_, method, x.path, sink.status(), sink.bytes(), x.started, x.req.request_id,
-                   remote_, sink.client_gone() ? " stream=true client_gone=true" : " stream=true");
+        log_access(st_, x, sink.status(), sink.bytes(),
+                   sink.client_gone() ? " stream=true client_gone=true" : " stream=true");
         co_return sink.ok() && !sink.client_gone() && x.keep_alive && !st_->draining;
     }
     if (sink.gone()) {
         // Nobody to answer; 499 as nginx logs it.
-        log_access(st_, method, x.path, 499, 0, x.started, x.req.request_id, remote_,
-                   " client_gone=true");
+        log_access(st_, x, 499, 0, " client_gone=true");
         co_return false;
     }
     x.keep_alive = x.keep_alive && !st_->draining && !c_->evicting;
@@ -552,8 +531,7 @@ net::awaitable<bool> session::respond(exchange& x)
         co_return true;
     }
     const bool ok = co_await write_response(x);
-    log_access(st_, x.req.head.method, x.path, x.res.status, x.res.body.size(), x.started,
-               x.req.request_id, remote_, ok ? "" : " client_gone=true");
+    log_access(st_, x, x.res.status, x.res.body.size(), ok ? "" : " client_gone=true");
     co_return ok&& x.keep_alive;
 }
 
@@ -570,8 +548,7 @@ net::awaitable<void> session::reply_and_close(exchange& x, unsigned status,
     x.res = error_response(e);
     x.keep_alive = false;
     co_await write_response(x);
-    log_access(st_, x.req.head.method, x.path, status, x.res.body.size(), x.started,
-               x.req.request_id, remote_, " reason=\"" + reason + "\"");
+    log_access(st_, x, status, x.res.body.size(), " reason=\"" + reason + "\"");
 }
 
 net::awaitable<bool> session::write_response(exchange& x)
@@ -583,7 +560,7 @@ net::awaitable<bool> session::write_response(exchange& x)
         bufs[1] = net::const_buffer();
     }
     // The write is bounded by the write-stall deadline.
-    connection::arm(c_, st_->cfg.timeouts.write_stall);
+    connection::arm(c_, x.settings->cfg->timeouts.write_stall);
     auto [ec, n] = co_await net::async_write(c_->socket, bufs, use_nothrow);
     c_->disarm();
     co_return !ec;

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <chrono>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>

@@ -25,6 +25,43 @@ namespace ogp::server {
 
 namespace net = boost::asio;
 
+/// Which listener a server instance is: the main API listener (`listen`, HTTPS with `tls.*`), or
+/// the separate metrics listener (`metrics.listen`: only `/metrics`, `/healthz`, `/readyz`).
+enum class listener_kind { main, metrics };
+
+/// One finished exchange as the observer sees it (views valid only during the call).
+struct exchange_summary
+{
+    route target = route::not_found;
+    std::string_view method;
+    unsigned status = 0;
+    std::size_t bytes = 0;
+    std::chrono::steady_clock::duration duration{};
+    bool stream = false;
+    bool metrics_listener = false;
+    /// A fixed token when the server refused the request itself (`header_too_large`,
+    /// `too_many_headers`, `uri_too_long`, `body_too_large`, `bad_request`, `header_timeout`,
+    /// `body_timeout`, `unauthorized`, `not_found`, `method_not_allowed`, `client_closed`);
+    /// empty when a handler answered.
+    std::string_view reject_reason;
+    const exchange_record* record = nullptr;
+};
+
+/// Called once per logged exchange on the connection's thread; must be cheap and not throw.
+using exchange_observer = std::function<void(const exchange_summary&)>;
+
+/// The server's own figures, for the metrics (read with relaxed atomics at scrape time).
+struct server_stats
+{
+    std::uint64_t connections_open = 0;
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t connections_refused = 0;  ///< at the connection cap, none idle
+    std::uint64_t requests_in_flight = 0;
+    std::uint64_t streams_in_flight = 0;
+    std::uint64_t tls_handshakes = 0;
+    std::uint64_t tls_handshake_failures = 0;
+};
+
 /// The downstream HTTP/1.1 server: accept loop with a connection cap (at the cap the connection
 /// idle the longest is closed for the new one, unauthenticated ones first) and EMFILE back-off, one
 /// coroutine per connection on its own strand, the request guard, total header/body deadlines,
@@ -38,6 +75,9 @@ class server
 public:
     server(net::io_context& ioc, const config& cfg);
     server(std::vector<net::io_context*> contexts, const config& cfg);
+    /// `cfg` is shared with the server's settings; reconfigure() replaces it.
+    server(std::vector<net::io_context*> contexts, std::shared_ptr<const config> cfg,
+           listener_kind kind = listener_kind::main);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -46,6 +86,22 @@ public:
     void set_handler(route r, handler h);
     /// Replaces the readiness probe (default: ready). Before start().
     void set_readiness(readiness_probe p);
+
+    /// Called for each logged exchange (metrics). Before start().
+    void set_observer(exchange_observer o);
+
+    /// Requests that start from now on use `cfg` (client keys, limits, timeouts, access log,
+    /// metrics.*); in-flight ones finish with the configuration they started with. The listen
+    /// address, the thread count and the connection cap keep their start-up values.
+    /// Thread-safe.
+    void reconfigure(std::shared_ptr<const config> cfg);
+    /// Rebuilds the TLS context from the current configuration's `tls.*` files (certificate
+    /// renewals): new connections use it, open ones keep theirs. Throws std::runtime_error
+    /// naming the key and file when a file cannot be loaded; the old context then stays.
+    /// No-op when TLS is off. Thread-safe.
+    void reload_tls();
+    /// The server's counters.
+    server_stats stats() const;
 
     /// Binds and listens on the configured address. Throws std::system_error on failure
     /// (start-up only).
