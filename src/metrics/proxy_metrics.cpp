@@ -1,0 +1,260 @@
+// proxy_metrics: the metric names and labels of the proxy (OTel GenAI in Prometheus spelling and
+// the daemon's own), the mapping of one exchange onto them, and a whole scrape.
+#include <algorithm>
+#include <charconv>
+
+#include "ogp/metrics/metrics.hpp"
+
+#ifndef OGP_VERSION
+#define OGP_VERSION "unknown"
+#endif
+
+namespace ogp::metrics {
+
+namespace {
+
+constexpr std::string_view provider_oci = "oci";
+
+const std::vector<std::string> genai_labels{"gen_ai_operation_name", "gen_ai_provider_name",
+                                            "gen_ai_request_model", "gen_ai_response_model"};
+
+std::vector<std::string> genai_labels_and(std::string extra)
+{
+    auto labels = genai_labels;
+    labels.push_back(std::move(extra));
+    return labels;
+}
+
+double seconds(std::chrono::nanoseconds d)
+{
+    return std::chrono::duration<double>(d).count();
+}
+
+double unix_now()
+{
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+const std::vector<double> proxy_metrics::token_usage_buckets{
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+const std::vector<double> proxy_metrics::operation_duration_buckets{
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+const std::vector<double> proxy_metrics::ttft_buckets{
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0};
+const std::vector<double> proxy_metrics::proxy_overhead_buckets{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25};
+
+proxy_metrics::proxy_metrics(std::size_t cap)
+    : http_requests_(reg_.add_counter("ogp_http_requests_total",
+                                      "HTTP requests answered, by route and status code.",
+                                      {"route", "code"}, cap)),
+      rejected_(reg_.add_counter("ogp_requests_rejected_total",
+                                 "Requests the server refused itself, by guard reason.", {"reason"},
+                                 cap)),
+      client_requests_(reg_.add_counter("ogp_client_requests_total",
+                                        "Requests by client key (its name or a hash prefix).",
+                                        {"client"}, cap)),
+      token_usage_(reg_.add_histogram(
+          "gen_ai_client_token_usage", "Tokens used per GenAI operation (input and output).",
+          genai_labels_and("gen_ai_token_type"), token_usage_buckets, cap)),
+      tokens_(reg_.add_counter(
+          "gen_ai_client_tokens_total",
+          "Tokens used by GenAI operations, by type (input, output, cached, reasoning).",
+          genai_labels_and("gen_ai_token_type"), cap)),
+      duration_(reg_.add_histogram("gen_ai_client_operation_duration_seconds",
+                                   "Duration of GenAI operations as the client sees them.",
+                                   genai_labels_and("error_type"), operation_duration_buckets,
+                                   cap)),
+      ttft_(reg_.add_histogram("gen_ai_server_time_to_first_token_seconds",
+                               "Time to the first content event of streamed GenAI operations.",
+                               genai_labels, ttft_buckets, cap)),
+      overhead_(reg_.add_histogram(
+          "ogp_proxy_overhead_seconds",
+          "Time a GenAI operation spent in the proxy outside upstream exchanges.",
+          {"gen_ai_operation_name"}, proxy_overhead_buckets, cap)),
+      start_time_(unix_now())
+{
+}
+
+void proxy_metrics::observe(const request_sample& s) noexcept
+{
+    char code_buf[16];
+    const auto code_end = std::to_chars(code_buf, code_buf + sizeof code_buf, s.status).ptr;
+    const std::string_view code(code_buf, static_cast<std::size_t>(code_end - code_buf));
+
+    http_requests_.with({s.route, code}).inc();
+    if (!s.reject_reason.empty()) {
+        rejected_.with({s.reject_reason}).inc();
+    }
+    if (!s.client.empty()) {
+        client_requests_.with({s.client}).inc();
+    }
+    if (s.operation.empty()) {
+        return;
+    }
+    const auto op = s.operation;
+    const auto req = s.request_model;
+    const auto resp = s.response_model;
+    const auto tokens = [&](std::string_view type, std::int64_t n, bool histogram) {
+        if (n < 0) {
+            return;
+        }
+        if (histogram) {
+            token_usage_.with({op, provider_oci, req, resp, type}).observe(static_cast<double>(n));
+        }
+        tokens_.with({op, provider_oci, req, resp, type}).inc(static_cast<std::uint64_t>(n));
+    };
+    tokens("input", s.input_tokens, true);
+    tokens("output", s.output_tokens, true);
+    tokens("cached", s.cached_tokens, false);
+    tokens("reasoning", s.reasoning_tokens, false);
+
+    // OTel: error.type only on failed operations; the status code when no reason is known.
+    const bool failed = !s.error_type.empty() || s.status >= 400;
+    const auto error = !failed ? std::string_view() : !s.error_type.empty() ? s.error_type : code;
+    duration_.with({op, provider_oci, req, resp, error}).observe(seconds(s.duration));
+    if (s.stream && s.ttft.count() >= 0) {
+        ttft_.with({op, provider_oci, req, resp}).observe(seconds(s.ttft));
+    }
+    const auto outside =
+        std::max(s.duration - std::chrono::nanoseconds(s.upstream), std::chrono::nanoseconds(0));
+    overhead_.with({op}).observe(seconds(outside));
+}
+
+void proxy_metrics::set_runtime(std::function<runtime_snapshot()> fn)
+{
+    std::lock_guard lock(runtime_mu_);
+    runtime_ = std::move(fn);
+}
+
+void proxy_metrics::write_runtime(text_writer& w, const runtime_snapshot& r) const
+{
+    const auto one = [&w](std::string_view name, metric_kind kind, std::string_view help,
+                          std::uint64_t v) {
+        w.header(name, kind, help);
+        w.sample(name, {}, v);
+    };
+    one("ogp_http_requests_in_flight", metric_kind::gauge, "Requests being answered.",
+        r.requests_in_flight);
+    one("ogp_http_streams_in_flight", metric_kind::gauge, "Streamed answers in progress.",
+        r.streams_in_flight);
+    one("ogp_http_connections_open", metric_kind::gauge, "Client connections open.",
+        r.connections_open);
+    one("ogp_http_connections_accepted_total", metric_kind::counter, "Client connections accepted.",
+        r.connections_accepted);
+    one("ogp_http_connections_refused_total", metric_kind::counter,
+        "Client connections refused at the connection cap.", r.connections_refused);
+    one("ogp_tls_handshakes_total", metric_kind::counter, "TLS handshakes completed with clients.",
+        r.tls_handshakes);
+    one("ogp_tls_handshake_failures_total", metric_kind::counter,
+        "TLS handshakes with clients that failed (plaintext on the TLS port included).",
+        r.tls_handshake_failures);
+    one("ogp_upstream_requests_total", metric_kind::counter, "Requests sent to OCI (each attempt).",
+        r.upstream_requests);
+
+    w.header("ogp_upstream_retries_total", metric_kind::counter,
+             "Upstream attempts repeated, by reason.");
+    const std::pair<std::string_view, std::uint64_t> retries[] = {
+        {"reason=\"401\"", r.retries_401},
+        {"reason=\"429\"", r.retries_429},
+        {"reason=\"503\"", r.retries_503},
+        {"reason=\"stale\"", r.retries_stale}};
+    for (const auto& [labels, v] : retries) {
+        w.sample("ogp_upstream_retries_total", labels, v);
+    }
+
+    // Pools: four families over the same label sets.
+    std::string labels;
+    const auto per_pool = [&](std::string_view name, metric_kind kind, std::string_view help,
+                              std::uint64_t runtime_snapshot::pool::*field) {
+        w.header(name, kind, help);
+        for (const auto& p : r.pools) {
+            labels.clear();
+            append_label(labels, "pool", p.name);
+            w.sample(name, labels, p.*field);
+        }
+    };
+    per_pool("ogp_upstream_connections_open", metric_kind::gauge,
+             "Upstream connections open, by pool.", &runtime_snapshot::pool::open);
+    per_pool("ogp_upstream_connections_idle", metric_kind::gauge,
+             "Upstream connections idle in the pool.", &runtime_snapshot::pool::idle);
+    per_pool("ogp_upstream_tls_handshakes_total", metric_kind::counter,
+             "Upstream TLS handshakes, by pool.", &runtime_snapshot::pool::handshakes);
+    per_pool("ogp_upstream_tls_resumed_total", metric_kind::counter,
+             "Upstream TLS handshakes that resumed a session, by pool.",
+             &runtime_snapshot::pool::resumed);
+
+    labels.clear();
+    append_label(labels, "provider", r.credential.provider);
+    w.header("ogp_credential_renewals_total", metric_kind::counter,
+             "OCI credential renewals that succeeded.");
+    w.sample("ogp_credential_renewals_total", labels, r.credential.renewals);
+    w.header("ogp_credential_renewal_failures_total", metric_kind::counter,
+             "OCI credential renewals that failed.");
+    w.sample("ogp_credential_renewal_failures_total", labels, r.credential.failures);
+    if (r.credential.seconds_to_expiry) {
+        w.header("ogp_credential_expiry_seconds", metric_kind::gauge,
+                 "Seconds until the current OCI credential expires.");
+        w.sample("ogp_credential_expiry_seconds", labels, *r.credential.seconds_to_expiry);
+    }
+
+    w.header("ogp_config_reloads_total", metric_kind::counter,
+             "Configuration reloads (SIGHUP), by result.");
+    w.sample("ogp_config_reloads_total", "result=\"success\"", r.reloads.ok);
+    w.sample("ogp_config_reloads_total", "result=\"failure\"", r.reloads.failed);
+    if (r.reloads.last_success_unix > 0) {
+        w.header("ogp_config_last_reload_success_timestamp_seconds", metric_kind::gauge,
+                 "Unix time of the last successful configuration reload.");
+        w.sample("ogp_config_last_reload_success_timestamp_seconds", {},
+                 r.reloads.last_success_unix);
+    }
+}
+
+void proxy_metrics::write(std::string& out, exposition fmt) const
+{
+    const auto hint = size_hint_.load(std::memory_order_relaxed);
+    out.reserve(out.size() + hint + hint / 8 + 4096);
+    const auto start = out.size();
+    text_writer w(out, fmt);
+    reg_.write(w);
+
+    std::function<runtime_snapshot()> runtime;
+    {
+        std::lock_guard lock(runtime_mu_);
+        runtime = runtime_;
+    }
+    if (runtime) {
+        write_runtime(w, runtime());
+    }
+
+    // Label sets refused by a family's cap (only once any was).
+    bool header = false;
+    std::string labels;
+    for (const auto& f : reg_.families()) {
+        if (const auto n = f->overflowed(); n > 0) {
+            if (!header) {
+                w.header("ogp_metrics_label_overflow_total", metric_kind::counter,
+                         "New label sets sent to a family's overflow series (cardinality cap).");
+                header = true;
+            }
+            labels.clear();
+            append_label(labels, "metric", f->name());
+            w.sample("ogp_metrics_label_overflow_total", labels, n);
+        }
+    }
+
+    w.header("ogp_build_info", metric_kind::info, "Build information of oci-genai-proxy.");
+    labels.clear();
+    append_label(labels, "version", OGP_VERSION);
+    w.sample("ogp_build_info", labels, std::uint64_t{1});
+    w.header("process_start_time_seconds", metric_kind::gauge,
+             "Start time of the process since the Unix epoch in seconds.");
+    w.sample("process_start_time_seconds", {}, start_time_);
+    w.finish();
+    size_hint_.store(out.size() - start, std::memory_order_relaxed);
+}
+
+}  // namespace ogp::metrics
