@@ -92,6 +92,7 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
     std::uint64_t attempts = 0;
     std::uint64_t generation = 0;            // completed renewals
     std::uint64_t installs = 0;              // successful renewals (a snapshot newer than the last)
+    std::uint64_t failed_total = 0;          // failed renewals since start (metrics)
     std::vector<steady::time_point> forced;  // starts of renewals after a 401 (throttle)
     unsigned failures = 0;                   // consecutive
     steady::time_point last_failure{};
@@ -187,6 +188,7 @@ struct credential_cache::state : std::enable_shared_from_this<credential_cache::
         } else {
             // Failure: keep the last good snapshot, back off with jitter.
             ++failures;
+            ++failed_total;
             last_failure = steady::now();
             last_error = r.error().message;
             double base = static_cast<double>(opt.backoff_initial.count()) *
@@ -483,6 +485,12 @@ std::uint64_t credential_cache::renewals() const
 {
     std::lock_guard lock(s_->mu);
     return s_->attempts;
+}
+
+std::uint64_t credential_cache::failed_renewals() const
+{
+    std::lock_guard lock(s_->mu);
+    return s_->failed_total;
 }
 
 std::string_view credential_cache::provider_name() const

@@ -105,6 +105,8 @@ public:
 
     /// Number of renewals attempted so far (diagnostics and tests).
     std::uint64_t renewals() const;
+    /// Number of renewals that failed so far (metrics).
+    std::uint64_t failed_renewals() const;
 
     /// The provider's name.
     std::string_view provider_name() const;
