@@ -38,6 +38,29 @@ double unix_now()
 
 }  // namespace
 
+/// The GenAI series of one (operation, request model, response model, error type), each
+/// looked up in its family on first use (lazily: a series appears only once it moves).
+struct genai_series
+{
+    std::string op, req, resp, error;  // the (cut) label values
+    std::atomic<histogram*> usage_input{nullptr}, usage_output{nullptr};
+    std::atomic<counter*> tokens_input{nullptr}, tokens_output{nullptr}, tokens_cached{nullptr},
+        tokens_reasoning{nullptr};
+    std::atomic<histogram*> duration{nullptr}, ttft{nullptr}, overhead{nullptr};
+
+    /// The series in `slot`, from `family` on first use (a race stores the same pointer).
+    template <class S, class F>
+    static S& get(std::atomic<S*>& slot, F& family, std::initializer_list<std::string_view> v)
+    {
+        S* p = slot.load(std::memory_order_acquire);
+        if (p == nullptr) {
+            p = &family.with(v);
+            slot.store(p, std::memory_order_release);
+        }
+        return *p;
+    }
+};
+
 const std::vector<double> proxy_metrics::token_usage_buckets{
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
 const std::vector<double> proxy_metrics::operation_duration_buckets{
@@ -75,9 +98,23 @@ proxy_metrics::proxy_metrics(std::size_t cap)
           "ogp_proxy_overhead_seconds",
           "Time a GenAI operation spent in the proxy outside upstream exchanges.",
           {"gen_ai_operation_name"}, proxy_overhead_buckets, cap)),
+      genai_(std::make_unique<label_memo<genai_series>>(
+          "genai_series",
+          std::vector<std::string>{"op", "request_model", "response_model", "error_type"},
+          [](std::span<const std::string_view> v) {
+              auto g = std::make_unique<genai_series>();
+              g->op = v[0];
+              g->req = v[1];
+              g->resp = v[2];
+              g->error = v[3];
+              return g;
+          },
+          cap)),
       start_time_(unix_now())
 {
 }
+
+proxy_metrics::~proxy_metrics() = default;
 
 void proxy_metrics::observe(const request_sample& s) noexcept
 {
@@ -95,33 +132,41 @@ void proxy_metrics::observe(const request_sample& s) noexcept
     if (s.operation.empty()) {
         return;
     }
-    const auto op = s.operation;
-    const auto req = s.request_model;
-    const auto resp = s.response_model;
-    const auto tokens = [&](std::string_view type, std::int64_t n, bool histogram) {
-        if (n < 0) {
-            return;
-        }
-        if (histogram) {
-            token_usage_.with({op, provider_oci, req, resp, type}).observe(static_cast<double>(n));
-        }
-        tokens_.with({op, provider_oci, req, resp, type}).inc(static_cast<std::uint64_t>(n));
-    };
-    tokens("input", s.input_tokens, true);
-    tokens("output", s.output_tokens, true);
-    tokens("cached", s.cached_tokens, false);
-    tokens("reasoning", s.reasoning_tokens, false);
-
     // OTel: error.type only on failed operations; the status code when no reason is known.
     const bool failed = !s.error_type.empty() || s.status >= 400;
     const auto error = !failed ? std::string_view() : !s.error_type.empty() ? s.error_type : code;
-    duration_.with({op, provider_oci, req, resp, error}).observe(seconds(s.duration));
+    auto& g = genai_->with({s.operation, s.request_model, s.response_model, error});
+    const std::string_view op = g.op, req = g.req, resp = g.resp;
+
+    using G = genai_series;
+    if (s.input_tokens >= 0) {
+        const auto n = static_cast<std::uint64_t>(s.input_tokens);
+        G::get(g.usage_input, token_usage_, {op, provider_oci, req, resp, "input"})
+            .observe(static_cast<double>(n));
+        G::get(g.tokens_input, tokens_, {op, provider_oci, req, resp, "input"}).inc(n);
+    }
+    if (s.output_tokens >= 0) {
+        const auto n = static_cast<std::uint64_t>(s.output_tokens);
+        G::get(g.usage_output, token_usage_, {op, provider_oci, req, resp, "output"})
+            .observe(static_cast<double>(n));
+        G::get(g.tokens_output, tokens_, {op, provider_oci, req, resp, "output"}).inc(n);
+    }
+    if (s.cached_tokens >= 0) {
+        G::get(g.tokens_cached, tokens_, {op, provider_oci, req, resp, "cached"})
+            .inc(static_cast<std::uint64_t>(s.cached_tokens));
+    }
+    if (s.reasoning_tokens >= 0) {
+        G::get(g.tokens_reasoning, tokens_, {op, provider_oci, req, resp, "reasoning"})
+            .inc(static_cast<std::uint64_t>(s.reasoning_tokens));
+    }
+    G::get(g.duration, duration_, {op, provider_oci, req, resp, g.error})
+        .observe(seconds(s.duration));
     if (s.stream && s.ttft.count() >= 0) {
-        ttft_.with({op, provider_oci, req, resp}).observe(seconds(s.ttft));
+        G::get(g.ttft, ttft_, {op, provider_oci, req, resp}).observe(seconds(s.ttft));
     }
     const auto outside =
         std::max(s.duration - std::chrono::nanoseconds(s.upstream), std::chrono::nanoseconds(0));
-    overhead_.with({op}).observe(seconds(outside));
+    G::get(g.overhead, overhead_, {op}).observe(seconds(outside));
 }
 
 void proxy_metrics::set_runtime(std::function<runtime_snapshot()> fn)

@@ -17,6 +17,8 @@
 
 namespace ogp::metrics {
 
+struct genai_series;  // the GenAI series of one label set (proxy_metrics.cpp)
+
 /// One finished exchange, as the server's observer hands it over. Plain values; the views are
 /// valid during observe() only (observe copies a label value the first time it sees it).
 struct request_sample
@@ -105,6 +107,9 @@ public:
 
     /// `series_cap`: label sets per family before the `overflow` series.
     explicit proxy_metrics(std::size_t series_cap = default_series_cap);
+    ~proxy_metrics();
+    proxy_metrics(const proxy_metrics&) = delete;
+    proxy_metrics& operator=(const proxy_metrics&) = delete;
 
     /// Records one finished exchange.
     void observe(const request_sample& s) noexcept;
@@ -130,6 +135,9 @@ private:
     histogram_family& duration_;
     histogram_family& ttft_;
     histogram_family& overhead_;
+    // (operation, request model, response model, error type) -> its GenAI series: one lookup
+    // per exchange instead of one per series.
+    std::unique_ptr<label_memo<genai_series>> genai_;
     const double start_time_;  // Unix seconds at construction (process start for the app)
     mutable std::mutex runtime_mu_;
     std::function<runtime_snapshot()> runtime_;

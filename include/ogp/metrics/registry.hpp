@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -159,7 +160,9 @@ protected:
     /// The series of `values` (one per label name), created on first use.
     void* lookup(std::initializer_list<std::string_view> values);
 
-    virtual void* create_series() = 0;
+    /// A new series for `values` (cut; all `overflow` for the overflow series), called under
+    /// the family's mutex; the family keeps it until it dies.
+    virtual void* create_series(std::span<const std::string_view> values) = 0;
     virtual void write_series(text_writer& w, const std::string& labels,
                               const void* series) const = 0;
 
@@ -170,7 +173,7 @@ private:
         void* series;
     };
 
-    void* create(std::initializer_list<std::string_view> values, std::uint64_t hash);
+    void* create(std::span<const std::string_view> values, std::uint64_t hash);
 
     const std::uint64_t uid_;  // unique for the process' life: keys the per-thread caches
     const metric_kind kind_;
@@ -200,7 +203,7 @@ public:
     }
 
 private:
-    void* create_series() override;
+    void* create_series(std::span<const std::string_view> values) override;
     void write_series(text_writer& w, const std::string& labels, const void* series) const override;
     std::vector<std::unique_ptr<counter>> series_;
 };
@@ -218,7 +221,7 @@ public:
     }
 
 private:
-    void* create_series() override;
+    void* create_series(std::span<const std::string_view> values) override;
     void write_series(text_writer& w, const std::string& labels, const void* series) const override;
     std::vector<std::unique_ptr<gauge>> series_;
 };
@@ -238,12 +241,46 @@ public:
     std::span<const double> bounds() const { return bounds_; }
 
 private:
-    void* create_series() override;
+    void* create_series(std::span<const std::string_view> values) override;
     void write_series(text_writer& w, const std::string& labels, const void* series) const override;
     const std::vector<double> bounds_;
     std::vector<std::string> le_;  // `le="0.01"` per bound, then `le="+Inf"`
     std::string bucket_name_, sum_name_, count_name_;
     std::vector<std::unique_ptr<histogram>> series_;
+};
+
+/// Label values -> an object of the caller's, made once per label set (by `make`, under the
+/// mutex) and found lock-free afterwards through the per-thread cache; capped like a family
+/// (beyond the cap: the object made for all-`overflow` values). Never written in a scrape: it
+/// groups several series of one label set behind a single lookup on the hot path.
+template <class T>
+class label_memo final : public family_base
+{
+public:
+    using factory = std::function<std::unique_ptr<T>(std::span<const std::string_view>)>;
+
+    /// `name`: any valid metric name (for messages only).
+    label_memo(std::string name, std::vector<std::string> label_names, factory make,
+               std::size_t cap = default_series_cap)
+        : family_base(metric_kind::gauge, std::move(name), {}, std::move(label_names), cap),
+          make_(std::move(make))
+    {
+    }
+    T& with(std::initializer_list<std::string_view> values)
+    {
+        return *static_cast<T*>(lookup(values));
+    }
+
+private:
+    void* create_series(std::span<const std::string_view> values) override
+    {
+        objects_.push_back(make_(values));
+        return objects_.back().get();
+    }
+    void write_series(text_writer&, const std::string&, const void*) const override {}
+
+    factory make_;
+    std::vector<std::unique_ptr<T>> objects_;
 };
 
 /// The families of one exporter, written in registration order. Registration happens at
