@@ -378,3 +378,26 @@ TEST_CASE("observe from two threads counts every exchange", "[proxy_metrics]")
                          {{"error_type", "rate_limited"}}) == per_thread / 5);
     CHECK(ogp::test::value(f, "ogp_client_requests_total") == 2 * per_thread);
 }
+
+TEST_CASE("GenAI label sets beyond the cap stay bounded and every exchange counts",
+          "[proxy_metrics]")
+{
+    proxy_metrics m(2);
+    const char* models[] = {"m1", "m2", "m3", "m4", "m5"};
+    for (const auto* model : models) {
+        for (int i = 0; i < 3; ++i) {
+            auto s = chat_sample();
+            s.request_model = model;
+            s.input_tokens = 10;
+            m.observe(s);
+        }
+    }
+    const auto f = scrape(m);
+    CHECK(ogp::test::sum(f, "gen_ai_client_operation_duration_seconds_count") == 15);
+    CHECK(ogp::test::sum(f, "gen_ai_client_tokens_total") == 150);
+    CHECK(ogp::test::find(f, "gen_ai_client_operation_duration_seconds_count").size() <= 3);
+    CHECK(ogp::test::value(f, "gen_ai_client_operation_duration_seconds_count",
+                           {{"gen_ai_request_model", "m1"}}) == 3);
+    CHECK(ogp::test::value(f, "gen_ai_client_operation_duration_seconds_count",
+                           {{"gen_ai_request_model", "overflow"}}) == 9);
+}
