@@ -222,8 +222,15 @@ void proxy_metrics::write_runtime(text_writer& w, const runtime_snapshot& r) con
             w.sample(name, labels, p.*field);
         }
     };
-    per_pool("ogp_upstream_connections_open", metric_kind::gauge,
-             "Upstream connections open, by pool.", &runtime_snapshot::pool::open);
+    w.header("ogp_upstream_connections_open", metric_kind::gauge,
+             "Upstream connections open, by pool (where the pool counts them).");
+    for (const auto& p : r.pools) {
+        if (p.open) {
+            labels.clear();
+            append_label(labels, "pool", p.name);
+            w.sample("ogp_upstream_connections_open", labels, *p.open);
+        }
+    }
     per_pool("ogp_upstream_connections_idle", metric_kind::gauge,
              "Upstream connections idle in the pool.", &runtime_snapshot::pool::idle);
     per_pool("ogp_upstream_tls_handshakes_total", metric_kind::counter,

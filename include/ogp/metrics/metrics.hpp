@@ -63,7 +63,7 @@ struct runtime_snapshot
     struct pool
     {
         std::string name;
-        std::uint64_t open = 0;
+        std::optional<std::uint64_t> open;  ///< none: not counted (the series is left out)
         std::uint64_t idle = 0;
         std::uint64_t handshakes = 0;
         std::uint64_t resumed = 0;  ///< TLS sessions resumed

@@ -247,13 +247,13 @@ TEST_CASE("the runtime snapshot is pulled at scrape time", "[proxy_metrics]")
         r.streams_in_flight = 1;
         r.tls_handshakes = 9;
         r.tls_handshake_failures = 1;
-        r.pools = {{"inference", 4, 2, 6, 5}, {"control", 1, 1, 1, 0}};
+        r.pools = {{"inference", 4, 2, 6, 5}, {"control", 1, 1, 1, 0}, {"openai", {}, 3, 2, 1}};
         r.upstream_requests = 77;
         r.retries_429 = 7;
         r.retries_stale = 2;
         r.credential = {"instance_principal", 12, 1, 3600.5};
         r.reloads = {2, 1, 1764530000.25};
-        r.pools.back().name = "contr\"ol";  // escaped like any label value
+        r.pools[1].name = "contr\"ol";  // escaped like any label value
         return r;
     });
     const auto f = scrape(m);
@@ -273,6 +273,9 @@ TEST_CASE("the runtime snapshot is pulled at scrape time", "[proxy_metrics]")
     CHECK(ogp::test::value(f, "ogp_upstream_connections_idle", {{"pool", "contr\"ol"}}) == 1);
     CHECK(ogp::test::value(f, "ogp_upstream_tls_handshakes_total", {{"pool", "inference"}}) == 6);
     CHECK(ogp::test::value(f, "ogp_upstream_tls_resumed_total", {{"pool", "inference"}}) == 5);
+    // A pool that does not count its open connections has no open series, the others do.
+    CHECK(ogp::test::find(f, "ogp_upstream_connections_open", {{"pool", "openai"}}).empty());
+    CHECK(ogp::test::value(f, "ogp_upstream_connections_idle", {{"pool", "openai"}}) == 3);
     CHECK(ogp::test::value(f, "ogp_credential_renewals_total",
                            {{"provider", "instance_principal"}}) == 12);
     CHECK(ogp::test::value(f, "ogp_credential_renewal_failures_total") == 1);
