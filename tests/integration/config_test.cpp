@@ -408,3 +408,127 @@ TEST_CASE("A listen address already in use exits 1 with a clear message", "[conf
     REQUIRE(resp);
     CHECK(resp->status == 200);
 }
+
+// ---- issue 15: metrics.* and tls.* at start-up ------------------------------------------------
+
+TEST_CASE("Bad metrics and TLS keys exit 2 naming the key", "[config][metrics][tls]")
+{
+    check_config_error(valid_yaml("metrics:\n  enabled: maybe\n"), {"metrics.enabled"});
+    check_config_error(valid_yaml("metrics:\n  require_key: perhaps\n"), {"metrics.require_key"});
+    check_config_error(valid_yaml("metrics:\n  listen: localhost\n"),
+                       {"metrics.listen", "'localhost'"});
+    check_config_error(valid_yaml("metrics:\n  listen: 127.0.0.1:99999\n"), {"metrics.listen"});
+    // A second listener cannot report a port the kernel chose: scrapers need a known one.
+    check_config_error(valid_yaml("metrics:\n  listen: 127.0.0.1:0\n"), {"metrics.listen"});
+    check_config_error(valid_yaml("metrics:\n  listn: 127.0.0.1:9464\n"),
+                       {"unknown key 'metrics.listn'"});
+    {
+        // The same address as the main listener.
+        std::string y = valid_yaml("metrics:\n  listen: 127.0.0.1:18463\n");
+        y.replace(y.find("listen: 127.0.0.1:0"), 19, "listen: 127.0.0.1:18463");
+        check_config_error(y, {"metrics.listen"});
+    }
+
+    temp_dir dir;
+    const std::string pem = dir.write("some.pem", "not really a PEM file\n");
+    check_config_error(valid_yaml("tls:\n  cert_file: " + pem + "\n"), {"tls.key_file"});
+    check_config_error(valid_yaml("tls:\n  key_file: " + pem + "\n"), {"tls.cert_file"});
+    check_config_error(valid_yaml("tls:\n  client_ca_file: " + pem + "\n"), {"tls.client_ca_file"});
+    check_config_error(
+        valid_yaml("tls:\n  cert_file: /nonexistent/cert.pem\n  key_file: " + pem + "\n"),
+        {"tls.cert_file", "/nonexistent/cert.pem"});
+    check_config_error(
+        valid_yaml("tls:\n  cert_file: " + pem + "\n  key_file: /nonexistent/key.pem\n"),
+        {"tls.key_file", "/nonexistent/key.pem"});
+    check_config_error(valid_yaml("tls:\n  cert_file: " + pem + "\n  key_file: " + pem +
+                                  "\n  client_ca_file: /nonexistent/ca.pem\n"),
+                       {"tls.client_ca_file", "/nonexistent/ca.pem"});
+}
+
+TEST_CASE("A TLS certificate that does not load exits 2 naming the key and the file",
+          "[config][tls]")
+{
+    // The files exist (the config check passes); loading the PEM is the start-up's job.
+    temp_dir dir;
+    const std::string cert = dir.write("cert.pem", "-----BEGIN CERTIFICATE-----\nnope\n");
+    const std::string key = dir.write("key.pem", "-----BEGIN PRIVATE KEY-----\nnope\n");
+    const auto path = dir.write(
+        "tls.yaml", valid_yaml("tls:\n  cert_file: " + cert + "\n  key_file: " + key + "\n"));
+    auto r = run_daemon({"--config", path});
+    INFO(r.err);
+    REQUIRE(r.status);
+    CHECK(r.status->exited);
+    CHECK(r.status->code == 2);
+    CHECK(r.err.find("tls.cert_file") != std::string::npos);
+    CHECK(r.err.find(cert) != std::string::npos);
+    CHECK(r.err.find("listening on") == std::string::npos);
+}
+
+TEST_CASE("Metrics environment overrides apply and their errors name the variable",
+          "[config][metrics]")
+{
+    temp_dir dir;
+    const auto path = dir.write("env.yaml", valid_yaml());
+    {
+        auto r = run_daemon({"--config", path, "--check-config"}, 10s,
+                            {"OGP_METRICS_LISTEN=nowhere", "OGP_METRICS_ENABLED=perhaps",
+                             "OGP_METRICS_REQUIRE_KEY=x"});
+        INFO(r.err);
+        REQUIRE(r.status);
+        CHECK(r.status->code == 2);
+        CHECK(r.err.find("OGP_METRICS_LISTEN") != std::string::npos);
+        CHECK(r.err.find("OGP_METRICS_ENABLED") != std::string::npos);
+        CHECK(r.err.find("OGP_METRICS_REQUIRE_KEY") != std::string::npos);
+    }
+    // The daemon really uses them: /metrics switched off, then open without a key.
+    {
+        daemon_process d({}, {"OGP_METRICS_ENABLED=false"});
+        raw_client c(d.port());
+        REQUIRE(c.send(
+            get_request("/metrics", "Authorization: Bearer " + std::string(test_key) + "\r\n")));
+        auto resp = c.read_response();
+        REQUIRE(resp);
+        CHECK(resp->status == 404);
+    }
+    {
+        daemon_process d({}, {"OGP_METRICS_REQUIRE_KEY=false"});
+        raw_client c(d.port());
+        REQUIRE(c.send(get_request("/metrics")));
+        auto resp = c.read_response();
+        REQUIRE(resp);
+        CHECK(resp->status == 200);
+        CHECK(resp->header("content-type").value_or("").starts_with("text/plain; version=0.0.4"));
+    }
+}
+
+TEST_CASE("A separate metrics listener: logged, served, and a busy port exits 1",
+          "[config][metrics]")
+{
+    const std::uint16_t mport = free_loopback_port();
+    daemon_config cfg;
+    cfg.extra = "metrics:\n  listen: 127.0.0.1:" + std::to_string(mport) + "\n";
+    daemon_process d(cfg);
+    CHECK(d.wait_for_log("metrics listening on 127.0.0.1:" + std::to_string(mport), 3s));
+    {
+        raw_client c(mport);
+        REQUIRE(c.send(get_request("/metrics")));
+        auto resp = c.read_response();
+        REQUIRE(resp);
+        CHECK(resp->status == 200);
+    }
+    // A second daemon whose metrics address is taken (its main one is free) does not start.
+    temp_dir dir;
+    const auto path = dir.write("busy.yaml", cfg.yaml());
+    auto r = run_daemon({"--config", path});
+    INFO(r.err);
+    REQUIRE(r.status);
+    CHECK(r.status->exited);
+    CHECK(r.status->code == 1);
+    CHECK(r.err.find("127.0.0.1:" + std::to_string(mport)) != std::string::npos);
+    // The first daemon is unaffected.
+    raw_client c(d.port());
+    REQUIRE(c.send(get_request()));
+    auto resp = c.read_response();
+    REQUIRE(resp);
+    CHECK(resp->status == 200);
+}

@@ -300,17 +300,43 @@ TEST_CASE("B6.49 sigterm_drain_timeout: an upstream exchange longer than the dra
     CHECK(peer_closed(busy, 2s));
 }
 
-TEST_CASE("SIGHUP is logged and ignored: the daemon keeps serving", "[shutdown]")
+TEST_CASE("SIGHUP reloads the configuration: the daemon keeps serving", "[shutdown][reload]")
 {
     daemon_process d;
     raw_client c(d.port());
     REQUIRE(c.send(get_request()));
     REQUIRE(c.read_response());
-    d.stop(SIGHUP);
-    CHECK(d.wait_for_log("SIGHUP", 2s));
+    for (std::size_t i = 1; i <= 3; ++i) {
+        d.stop(SIGHUP);
+        CHECK(d.wait_for_log_count("configuration reloaded", i, 3s));
+    }
     CHECK_FALSE(d.wait_exit(300ms));
     // The keep-alive connection and new ones are still served.
     expect_ok(c);
     raw_client fresh(d.port());
     expect_ok(fresh);
+    // A reload is not a stop.
+    CHECK(d.log_count("draining") == 0);
+}
+
+TEST_CASE("systemd notify: RELOADING=1 then READY=1 on SIGHUP", "[shutdown][reload]")
+{
+    temp_dir dir;
+    notify_listener notify(dir.path() + "/notify.sock");
+    daemon_process d({}, {"NOTIFY_SOCKET=" + notify.path()});
+    REQUIRE(wait_for_notify(notify, "READY=1", 3s));
+    d.stop(SIGHUP);
+    CHECK(wait_for_notify(notify, "RELOADING=1", 3s));
+    CHECK(wait_for_notify(notify, "READY=1", 3s));
+    // Also when the new file is rejected: the old configuration is running, so ready again.
+    std::string broken = d.config_text() + "bogus_top: 1\n";
+    d.rewrite_config(broken);
+    d.stop(SIGHUP);
+    CHECK(wait_for_notify(notify, "RELOADING=1", 3s));
+    CHECK(wait_for_notify(notify, "READY=1", 3s));
+    raw_client c(d.port());
+    expect_ok(c);
+    d.stop(SIGTERM);
+    CHECK(wait_for_notify(notify, "STOPPING=1", 3s));
+    expect_exit(d, 0, 3s);
 }

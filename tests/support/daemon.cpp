@@ -18,10 +18,16 @@ namespace {
 
 constexpr std::string_view listening_marker = "listening on 127.0.0.1:";
 
-// The port in `listening on 127.0.0.1:<port>`, once the number is complete.
+// The port in `listening on 127.0.0.1:<port>` (the main listener: a separate metrics
+// listener logs `metrics listening on ...`, skipped), once the number is complete.
 std::optional<std::uint16_t> parse_port(std::string_view log)
 {
+    constexpr std::string_view metrics_prefix = "metrics ";
     auto at = log.find(listening_marker);
+    while (at != std::string_view::npos && at >= metrics_prefix.size() &&
+           log.substr(at - metrics_prefix.size(), metrics_prefix.size()) == metrics_prefix) {
+        at = log.find(listening_marker, at + 1);
+    }
     if (at == std::string_view::npos) {
         return std::nullopt;
     }
@@ -151,14 +157,39 @@ std::string daemon_process::base_url() const
     return "http://127.0.0.1:" + std::to_string(port_) + "/v1";
 }
 
-std::size_t daemon_process::log_count(std::string_view needle) const
+namespace {
+
+std::size_t count_of(std::string_view log, std::string_view needle)
 {
-    const std::string log = proc_->err();
     std::size_t n = 0;
     for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
         ++n;
     }
     return n;
+}
+
+}  // namespace
+
+std::size_t daemon_process::log_count(std::string_view needle) const
+{
+    return count_of(proc_->err(), needle);
+}
+
+bool daemon_process::wait_for_log_count(std::string_view needle, std::size_t n, ms timeout) const
+{
+    return proc_->wait_err([&](const std::string& log) { return count_of(log, needle) >= n; },
+                           timeout);
+}
+
+void daemon_process::rewrite_config(std::string yaml)
+{
+    // Written to a temporary name and renamed over the file, so that a reload never reads a
+    // half-written file.
+    const std::string tmp = dir_.write("config.yaml.new", yaml);
+    if (std::rename(tmp.c_str(), config_path_.c_str()) != 0) {
+        throw sys_error("rename " + tmp);
+    }
+    config_text_ = std::move(yaml);
 }
 
 std::size_t daemon_process::rss_kib() const

@@ -94,6 +94,12 @@ public:
     }
     /// Number of occurrences of `needle` in the log.
     std::size_t log_count(std::string_view needle) const;
+    /// True once `needle` appears at least `n` times in the log within `timeout` (e.g. the
+    /// n-th `configuration reloaded`).
+    bool wait_for_log_count(std::string_view needle, std::size_t n, ms timeout = 5s) const;
+    /// Replaces the config file with `yaml` (atomically: a reload reads the old or the new
+    /// file, never a mix); the daemon reads it on SIGHUP (stop(SIGHUP)).
+    void rewrite_config(std::string yaml);
     /// The daemon's resident set size in KiB (from /proc), or 0 if unavailable.
     std::size_t rss_kib() const;
     /// The first sanitizer report in the daemon's stderr, or empty.

@@ -85,6 +85,15 @@ std::uint16_t closed_port()
     return port;
 }
 
+std::uint16_t free_loopback_port()
+{
+    // Bound to port 0 and released at once: the kernel hands out ephemeral ports in turn, so
+    // the port stays free for the short while until the daemon binds it.
+    std::uint16_t p = 0;
+    ::close(bind_loopback(p, 0, 0, "free_loopback_port"));
+    return p;
+}
+
 silent_listener::silent_listener()
 {
     // In the body: port_'s default initializer would overwrite a value set in the init list.

@@ -21,6 +21,11 @@ int connect_loopback(std::uint16_t port, ms timeout, int rcvbuf = 0);
 /// connecting to it is refused at once. Used for OCI URLs that must never be reached.
 std::uint16_t closed_port();
 
+/// A loopback TCP port that was free a moment ago (bound to port 0, then released): for a
+/// second listener of the daemon, which cannot report a port 0 it resolved. Racy in theory
+/// (another process may take it), fine on a test machine.
+std::uint16_t free_loopback_port();
+
 /// A loopback TCP listener whose connections complete (the kernel does the handshake) but
 /// never receive a byte: as `oci.endpoint` it keeps an upstream exchange in flight (the TLS
 /// handshake never completes). Holds accepted sockets until destruction. Not copyable.

@@ -50,7 +50,17 @@ std::string proxy_yaml(const mock& m, const daemon_options& o)
     // Never the real IMDS or federation: the mock's (loopback).
     y << "  metadata_url: " << m.metadata_url() << "\n";
     y << "  federation_url: " << m.federation_url() << "\n";
-    y << "clients:\n  api_keys: [\"" << test_key << "\"]\n";
+    y << "clients:\n  api_keys:";
+    if (o.api_keys.empty()) {
+        y << " []";
+    }
+    y << "\n";
+    for (const auto& k : o.api_keys) {
+        y << "    - \"" << k << "\"\n";
+    }
+    if (!o.api_keys_file.empty()) {
+        y << "  api_keys_file: " << o.api_keys_file << "\n";
+    }
     y << "models:\n";
     if (o.native_aliases) {
         y << "  - name: gpt-4o-mini\n    id: meta.llama-3.3-70b-instruct\n"
@@ -69,13 +79,20 @@ std::string proxy_yaml(const mock& m, const daemon_options& o)
     if (!o.limits.empty()) {
         y << "limits:\n" << o.limits;
     }
-    y << "log:\n  level: " << o.log_level << "\n  format: text\n";
+    y << "log:\n  level: " << o.log_level << "\n  format: " << o.log_format << "\n";
+    y << o.log_extra;
+    y << o.extra;
     return y.str();
 }
 
 constexpr ms start_timeout = asan_build ? 40s : 20s;
 
 }  // namespace
+
+std::string proxy_config(const mock& m, const daemon_options& o)
+{
+    return proxy_yaml(m, o);
+}
 
 const char* mock_path()
 {

@@ -108,7 +108,17 @@ struct daemon_options
     std::string genai_api_key;
     std::string project_id;  ///< `oci.project_id` when non-empty
     std::string oci_extra;   ///< raw YAML lines inside `oci:` ("  key: v\n")
+    /// `clients.api_keys` (the harness' clients send test_key).
+    std::vector<std::string> api_keys{std::string(test_key)};
+    std::string api_keys_file;        ///< `clients.api_keys_file` when non-empty
+    std::string log_format = "text";  ///< `log.format`
+    std::string log_extra;            ///< raw YAML lines inside `log:` ("  key: v\n")
+    std::string extra;                ///< raw YAML appended at the top level (e.g. `metrics:`)
 };
+
+/// The daemon YAML config that proxy writes for mock `m` and options `o` (to rewrite a running
+/// daemon's config before a SIGHUP).
+std::string proxy_config(const mock& m, const daemon_options& o);
 
 /// The daemon against mock `m` with a config built from `o`; with `wait_ready` the
 /// constructor also waits for GET /readyz = 200 (credentials loaded). On destruction: SIGTERM
