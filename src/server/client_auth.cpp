@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 
@@ -23,6 +24,19 @@ std::optional<std::array<unsigned char, 32>> digest(std::string_view s)
     return d;
 }
 
+// `key-` and the first 8 hex digits of the digest: enough to tell keys apart in logs and
+// metrics, far too little to recover or guess a key from.
+std::string hash_name(const std::array<unsigned char, 32>& d)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "key-";
+    for (std::size_t i = 0; i < 4; ++i) {
+        out += hex[d[i] >> 4];
+        out += hex[d[i] & 15];
+    }
+    return out;
+}
+
 }  // namespace
 
 client_authenticator::client_authenticator(const std::vector<std::string>& keys,
@@ -30,24 +44,40 @@ client_authenticator::client_authenticator(const std::vector<std::string>& keys,
     : anonymous_(allow_anonymous && keys.empty())
 {
     for (const auto& k : keys) {
-        auto d = digest(k);
-        if (!d) {
-            throw std::runtime_error("clients.api_keys: SHA-256 is not available");
-        }
-        digests_.push_back(*d);
+        add(k, {});
     }
 }
 
-std::optional<api_error> client_authenticator::check(
+client_authenticator client_authenticator::named(const std::vector<named_client_key>& keys,
+                                                 bool allow_anonymous)
+{
+    client_authenticator a(allow_anonymous && keys.empty());
+    for (const auto& k : keys) {
+        a.add(k.key, k.name);
+    }
+    return a;
+}
+
+void client_authenticator::add(std::string_view key, std::string name)
+{
+    auto d = digest(key);
+    if (!d) {
+        throw std::runtime_error("clients.api_keys: SHA-256 is not available");
+    }
+    digests_.push_back(*d);
+    names_.push_back(name.empty() ? hash_name(*d) : std::move(name));
+}
+
+client_authenticator::result client_authenticator::authenticate(
     std::optional<std::string_view> authorization) const
 {
     if (anonymous_) {
-        return std::nullopt;
+        return {};
     }
     if (!authorization || authorization->empty()) {
-        return invalid_api_key(
-            "You didn't provide an API key. Send it in the Authorization header as "
-            "'Authorization: Bearer YOUR_KEY'.");
+        return {invalid_api_key("You didn't provide an API key. Send it in the Authorization "
+                                "header as 'Authorization: Bearer YOUR_KEY'."),
+                std::nullopt};
     }
     // The scheme is case-insensitive; exactly one space before the key.
     std::string_view v = *authorization;
@@ -57,18 +87,26 @@ std::optional<api_error> client_authenticator::check(
         scheme_ok = std::tolower(static_cast<unsigned char>(v[i])) == scheme[i];
     }
     if (!scheme_ok) {
-        return invalid_api_key("The Authorization header must use the Bearer scheme.");
+        return {invalid_api_key("The Authorization header must use the Bearer scheme."),
+                std::nullopt};
     }
     auto presented = digest(v.substr(scheme.size()));
-    // Compare against every key without an early exit.
-    int match = 0;
-    for (const auto& d : digests_) {
-        match |= presented && CRYPTO_memcmp(d.data(), presented->data(), d.size()) == 0 ? 1 : 0;
+    if (!presented) {
+        return {invalid_api_key("Incorrect API key provided."), std::nullopt};
     }
-    if (match == 0) {
-        return invalid_api_key("Incorrect API key provided.");
+    // Compare against every key without an early exit or a branch on the outcome: the index
+    // is selected with masks (one past the match; 0 = none).
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < digests_.size(); ++i) {
+        const auto eq = static_cast<std::size_t>(
+            CRYPTO_memcmp(digests_[i].data(), presented->data(), presented->size()) == 0);
+        const std::size_t mask = std::size_t{0} - eq;
+        found = (found & ~mask) | ((i + 1) & mask);
     }
-    return std::nullopt;
+    if (found == 0) {
+        return {invalid_api_key("Incorrect API key provided."), std::nullopt};
+    }
+    return {std::nullopt, found - 1};
 }
 
 }  // namespace ogp::server

@@ -13,13 +13,15 @@ struct route_row
     bool auth;
 };
 
-constexpr std::array<route_row, 6> routes{{
+constexpr std::array<route_row, 7> routes{{
     {"/v1/chat/completions", "POST", route::chat_completions, true},
     {"/v1/responses", "POST", route::responses, true},
     {"/v1/embeddings", "POST", route::embeddings, true},
     {"/v1/models", "GET", route::models, true},
     {"/healthz", "GET", route::healthz, false},
     {"/readyz", "GET", route::readyz, false},
+    // Its key requirement depends on the listener and metrics.require_key: set by the server.
+    {"/metrics", "GET", route::metrics, false},
 }};
 
 // What follows `/v1/responses/`: `{id}`, `{id}/cancel` or `{id}/input_items`; the method each
@@ -95,6 +97,37 @@ route_match state_route(std::string_view method, std::string_view allow)
 }
 
 }  // namespace
+
+std::string_view route_name(route r)
+{
+    switch (r) {
+        case route::chat_completions:
+            return "chat_completions";
+        case route::embeddings:
+            return "embeddings";
+        case route::responses:
+            return "responses";
+        case route::stored_response:
+            return "stored_response";
+        case route::openai_state:
+            return "openai_state";
+        case route::models:
+            return "models";
+        case route::model:
+            return "model";
+        case route::healthz:
+            return "healthz";
+        case route::readyz:
+            return "readyz";
+        case route::metrics:
+            return "metrics";
+        case route::not_found:
+            return "not_found";
+        case route::method_not_allowed:
+            return "method_not_allowed";
+    }
+    return "unknown";
+}
 
 route_match match_route(std::string_view method, std::string_view path)
 {

@@ -15,10 +15,14 @@ enum class route {
     /// `/v1/conversations[/...]`, `/v1/files[/...]`, `/v1/vector_stores[/...]`: state kept by
     /// OCI's OpenAI-compatible endpoint, forwarded there (with `oci.project_id`).
     openai_state,
-    models,             ///< GET  /v1/models
-    model,              ///< GET  /v1/models/{id}
-    healthz,            ///< GET  /healthz (liveness)
-    readyz,             ///< GET  /readyz (readiness)
+    models,   ///< GET  /v1/models
+    model,    ///< GET  /v1/models/{id}
+    healthz,  ///< GET  /healthz (liveness)
+    readyz,   ///< GET  /readyz (readiness)
+    /// GET /metrics (Prometheus). The router matches the path; whether it needs a client key
+    /// (`metrics.require_key`) and whether it exists at all (`metrics.enabled`) the server
+    /// decides from its configuration and listener kind.
+    metrics,
     not_found,          ///< unknown path -> 404
     method_not_allowed  ///< known path, wrong method -> 405 with `allow`
 };
@@ -35,6 +39,10 @@ struct route_match
     /// `limits.max_upload_bytes`); see http_request::spooled.
     bool spools_body = false;
 };
+
+/// The route's stable name for logs and metric labels (`chat_completions`, `metrics`, ...):
+/// the enumerator's name. A static string.
+std::string_view route_name(route r);
 
 /// Maps (method, path) to a route. `path` excludes the query; a trailing slash is tolerated
 /// (`/v1/models/`). HEAD is accepted wherever GET is. Pure, thread-safe.

@@ -1,4 +1,5 @@
 // Unit tests for routing and client authentication.
+// The key names: `key-` + the first 8 hex digits of SHA-256("sk-one") and ("sk-two").
 #include <catch2/catch.hpp>
 
 #include "ogp/server/client_auth.hpp"
@@ -160,4 +161,57 @@ TEST_CASE("only the POST API routes take a request body", "[router]")
     CHECK_FALSE(match_route("GET", "/v1/models").takes_body);
     CHECK_FALSE(match_route("DELETE", "/v1/responses/resp_1").takes_body);
     CHECK_FALSE(match_route("GET", "/healthz").takes_body);
+}
+
+TEST_CASE("router: /metrics is GET and HEAD outside /v1", "[router]")
+{
+    CHECK(match_route("GET", "/metrics").target == route::metrics);
+    CHECK(match_route("HEAD", "/metrics").target == route::metrics);
+    CHECK(match_route("GET", "/metrics/").target == route::metrics);
+    // The key requirement is the server's decision (listener kind, metrics.require_key).
+    CHECK_FALSE(match_route("GET", "/metrics").requires_client_auth);
+    CHECK_FALSE(match_route("GET", "/metrics").takes_body);
+    auto post = match_route("POST", "/metrics");
+    CHECK(post.target == route::method_not_allowed);
+    CHECK(post.allow == "GET, HEAD");
+    CHECK(match_route("GET", "/v1/metrics").target == route::not_found);
+    CHECK(match_route("GET", "/metricsx").target == route::not_found);
+    CHECK(route_name(route::metrics) == "metrics");
+    CHECK(route_name(route::chat_completions) == "chat_completions");
+    CHECK(route_name(route::method_not_allowed) == "method_not_allowed");
+}
+
+TEST_CASE("client keys: authenticate() names the key that matched", "[auth]")
+{
+    client_authenticator auth({"sk-one", "sk-two"}, false);
+    REQUIRE(auth.size() == 2);
+    auto first = auth.authenticate(std::string_view("Bearer sk-one"));
+    CHECK_FALSE(first.denied);
+    REQUIRE(first.key);
+    CHECK(*first.key == 0);
+    auto second = auth.authenticate(std::string_view("Bearer sk-two"));
+    REQUIRE(second.key);
+    CHECK(*second.key == 1);
+    CHECK(auth.name(0) == "key-456f1612");
+    CHECK(auth.name(1) == "key-5e312785");
+
+    auto wrong = auth.authenticate(std::string_view("Bearer sk-three"));
+    CHECK(wrong.denied);
+    CHECK_FALSE(wrong.key);
+    auto missing = auth.authenticate(std::nullopt);
+    CHECK(missing.denied);
+    CHECK_FALSE(missing.key);
+
+    // Anonymous access: admitted without a key.
+    client_authenticator anon({}, true);
+    auto a = anon.authenticate(std::nullopt);
+    CHECK_FALSE(a.denied);
+    CHECK_FALSE(a.key);
+
+    // Named keys (the next configuration format): a name, or the hash-prefix default.
+    auto named = client_authenticator::named({{"sk-one", "alice"}, {"sk-two", ""}}, false);
+    auto alice = named.authenticate(std::string_view("Bearer sk-one"));
+    REQUIRE(alice.key);
+    CHECK(named.name(*alice.key) == "alice");
+    CHECK(named.name(1) == "key-5e312785");
 }
