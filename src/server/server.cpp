@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "ogp/server/tls.hpp"
 #include "session.hpp"
 
 namespace ogp::server {
@@ -124,6 +125,11 @@ namespace {
 net::awaitable<void> run_session(state_ptr st, tcp::socket socket)
 {
     session s(std::move(st), std::move(socket));
+    // HTTPS: nothing is read before the handshake, which has the header deadline.
+    if (!co_await s.handshake()) {
+        s.close();
+        co_return;
+    }
     for (;;) {
         // Between requests: skip empty lines, then wait for the next request under the
         // keep-alive idle deadline (shorter near the connection cap); drain and eviction end it.
@@ -160,8 +166,44 @@ session::session(state_ptr st, tcp::socket socket)
 {
     id_ = st_->add(c_);
     remote_ = remote_of(c_->socket);
+    // The context current at accept stays with the connection to its end.
+    if (auto ctx = st_->current_tls()) {
+        c_->tls_context = std::move(ctx);
+        c_->tls = std::make_unique<connection::tls_stream>(c_->socket, *c_->tls_context);
+    }
 }
 
+net::awaitable<bool> session::handshake()
+{
+    if (!c_->tls) {
+        co_return true;
+    }
+    // Waiting for a client's handshake is like waiting for its first request: the connection
+    // counts as idle, so that under the connection cap, or at a drain, it is closed first.
+    c_->set_idle(true);
+    connection::arm(c_, st_->settings()->cfg->timeouts.request_header);
+    auto [ec] = co_await c_->tls->async_handshake(net::ssl::stream_base::server, use_nothrow);
+    c_->disarm();
+    c_->set_idle(false);
+    if (!ec) {
+        ++st_->tls_handshakes;
+        co_return true;
+    }
+    // Plaintext HTTP on this port, an unknown or missing client certificate under mutual
+    // TLS, no common protocol version, cipher or ALPN, a timeout, a reset: the client's
+    // problem, not the server's. Closed without a TLS shutdown (see session::close()).
+    if (!c_->evicting && !st_->draining) {
+        ++st_->tls_handshake_failures;
+    }
+    spdlog::debug("tls handshake failed: {} remote={}",
+                  c_->timed_out ? std::string("timed out") : ec.message(), remote_);
+    co_return false;
+}
+
+// A TLS connection closes without a close_notify exchange: the session has written all it
+// will, HTTP/1.1 framing tells the client where each response ends, and waiting for the
+// client's close_notify would hold the connection for a peer that may never send it; a bounded
+// close beats a polite one.
 void session::close()
 {
     c_->close();
@@ -190,7 +232,7 @@ net::awaitable<bool> session::await_request()
     }
     c_->set_idle(true);
     connection::arm(c_, idle_for);
-    auto [ec, n] = co_await c_->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+    auto [ec, n] = co_await c_->read_some(buf.prepare(read_chunk));
     c_->disarm();
     c_->set_idle(false);
     if (ec) {
@@ -221,7 +263,7 @@ net::awaitable<bool> session::read_head(exchange& x)
             c_->disarm();
             co_return false;
         }
-        auto [ec, n] = co_await c_->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+        auto [ec, n] = co_await c_->read_some(buf.prepare(read_chunk));
         c_->set_idle(false);
         if (ec) {
             // A partial head at the deadline gets a 408; silence just closes.
@@ -308,6 +350,7 @@ net::awaitable<void> accept_loop(state_ptr st)
             } else {
                 error_code ignored;
                 socket.close(ignored);
+                ++st->refused;
                 if (auto dropped = st->refused_log.admit()) {
                     spdlog::warn(
                         "connection refused: {} connections open, none idle "
@@ -367,6 +410,44 @@ void server::listen()
     a.set_option(net::socket_base::reuse_address(true));
     a.bind(ep);
     a.listen(net::socket_base::max_listen_connections);
+    // HTTPS when `tls.*` is set (both listeners); a file that cannot be loaded stops start-up.
+    if (c.tls.enabled()) {
+        auto ctx = make_tls_context(c.tls);
+        std::lock_guard lock(state_->tls_mutex);
+        state_->tls_context = std::move(ctx);
+    }
+}
+
+void server::reload_tls()
+{
+    auto& st = *state_;
+    const auto set = st.settings();
+    const auto& tls = set->cfg->tls;
+    if (!st.current_tls()) {
+        // The listener speaks plain HTTP: switching it to HTTPS needs a restart.
+        if (tls.enabled()) {
+            spdlog::warn(
+                "tls.cert_file: set by the reload, but the {} listener started without "
+                "TLS: it needs a restart to serve HTTPS",
+                st.kind == listener_kind::metrics ? "metrics" : "main");
+        }
+        return;
+    }
+    if (!tls.enabled()) {
+        spdlog::warn(
+            "tls.cert_file: removed by the reload, but the {} listener keeps serving "
+            "HTTPS with the previous certificate until a restart",
+            st.kind == listener_kind::metrics ? "metrics" : "main");
+        return;
+    }
+    // Built first: on a bad file this throws and the running context stays.
+    auto ctx = make_tls_context(tls);
+    {
+        std::lock_guard lock(st.tls_mutex);
+        st.tls_context = std::move(ctx);
+    }
+    spdlog::info("tls: {} listener reloaded its certificate from {}",
+                 st.kind == listener_kind::metrics ? "metrics" : "main", tls.cert_file);
 }
 
 net::ip::tcp::endpoint server::local_endpoint() const

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "ogp/server/server.hpp"
 #include "ogp/util/asio.hpp"
@@ -34,6 +36,8 @@ inline constexpr std::size_t max_discard_bytes = 64 * 1024;
 // Memory reserved up front for a body: beyond it the buffer grows with the bytes that arrive,
 // so a declared length that never comes costs nothing.
 inline constexpr std::size_t max_body_reserve = 256 * 1024;
+// Over TLS, writes up to this size are copied into one buffer first (see connection::write).
+inline constexpr std::size_t tls_coalesce_max = 16 * 1024;
 
 class spool_file;
 
@@ -43,8 +47,16 @@ struct connection
 {
     explicit connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
 
+    using tls_stream = net::ssl::stream<tcp::socket&>;
+
     tcp::socket socket;
     net::steady_timer timer;
+    // HTTPS: the TLS stream over `socket` and the context it was made from (taken at accept:
+    // a certificate reload does not touch open connections). Null on a plain connection.
+    // Cancelling `socket` cancels the stream's pending operations too.
+    std::shared_ptr<net::ssl::context> tls_context;
+    std::unique_ptr<tls_stream> tls;
+    std::string tls_out;  // small writes coalesced into one TLS record
     std::uint64_t generation = 0;  // invalidates stale watchdog completions
     bool timed_out = false;
     bool idle = false;             // waiting for a request, nothing of it received yet
@@ -95,6 +107,32 @@ struct connection
     {
         ++generation;
         timer.cancel();
+    }
+
+    // Every read and write of the session goes through these two, over TLS or plain TCP.
+    net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer b)
+    {
+        if (tls) {
+            co_return co_await tls->async_read_some(b, use_nothrow);
+        }
+        co_return co_await socket.async_read_some(b, use_nothrow);
+    }
+
+    template <class Buffers>
+    net::awaitable<std::tuple<error_code, std::size_t>> write(Buffers b)
+    {
+        if (!tls) {
+            co_return co_await net::async_write(socket, b, use_nothrow);
+        }
+        // The TLS stream writes one buffer (one record, one syscall) at a time: a head with its
+        // body, or an SSE chunk's size line, data and CRLF, go as one record when small.
+        const std::size_t size = net::buffer_size(b);
+        if (size > tls_coalesce_max) {
+            co_return co_await net::async_write(*tls, b, use_nothrow);
+        }
+        tls_out.resize(size);
+        net::buffer_copy(net::buffer(tls_out), b);
+        co_return co_await net::async_write(*tls, net::buffer(tls_out), use_nothrow);
     }
 
     void close()
@@ -154,11 +192,26 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
     }
 
     // observability (H-obs): the observer and the server's counters.
-    exchange_observer observer;
+    exchange_observer observer;                        ///< set before start(); may be empty
+    std::atomic<std::uint64_t> refused{0};             ///< connections refused at the cap
+    std::atomic<std::uint64_t> requests_in_flight{0};  ///< in dispatch() (handlers and probes)
+    std::atomic<std::uint64_t> streams_in_flight{0};   ///< begin_stream() until the handler ends
     // end observability
 
     std::atomic<std::size_t> active{0};
     std::atomic<std::uint64_t> accepted{0};
+
+    // HTTPS (H-tls): the context new connections take at accept (null: plain HTTP), replaced
+    // by reload_tls(); the handshake counters (read by stats()).
+    std::shared_ptr<net::ssl::context> current_tls() const
+    {
+        std::lock_guard lock(tls_mutex);
+        return tls_context;
+    }
+    mutable std::mutex tls_mutex;
+    std::shared_ptr<net::ssl::context> tls_context;
+    std::atomic<std::uint64_t> tls_handshakes{0};
+    std::atomic<std::uint64_t> tls_handshake_failures{0};
 
     // Repeated warnings: one line a second at most, with a count.
     log_throttle refused_log;
@@ -222,6 +275,9 @@ class session
 public:
     session(state_ptr st, tcp::socket socket);
 
+    /// HTTPS: the TLS handshake under the header deadline (true at once on a plain
+    /// connection). A failure is counted and logged at debug level; the connection closes.
+    net::awaitable<bool> handshake();
     /// Skips empty lines between requests, then waits for the next request's first byte under
     /// the keep-alive idle deadline. False on a drain, an eviction, the deadline or EOF.
     net::awaitable<bool> await_request();
@@ -257,7 +313,8 @@ private:
     std::size_t served_ = 0;  ///< requests started on this connection
 };
 
-/// Starts a session on an accepted socket (counted as active and accepted).
+/// Starts a session on an accepted socket (counted as active and accepted), over TLS when the
+/// server has a TLS context (the current one).
 void start_session(const state_ptr& st, tcp::socket socket);
 
 /// The built-in routes (probes) and the registered handlers.

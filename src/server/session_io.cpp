@@ -77,7 +77,7 @@ net::awaitable<std::optional<guard_reject>> read_sized_body(const conn_ptr& c, s
     }
     while (got < need) {
         if (buf.size() == 0) {
-            auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+            auto [ec, n] = co_await c->read_some(buf.prepare(read_chunk));
             if (ec) {
                 co_return c->timed_out ? guard_reject{408, "request body timed out"}
                                        : guard_reject{0, "client closed during body"};
@@ -115,7 +115,7 @@ net::awaitable<std::optional<guard_reject>> read_chunked_body(const conn_ptr& c,
                 co_return std::nullopt;
             }
         }
-        auto [ec, n] = co_await c->socket.async_read_some(buf.prepare(read_chunk), use_nothrow);
+        auto [ec, n] = co_await c->read_some(buf.prepare(read_chunk));
         if (ec) {
             co_return c->timed_out ? guard_reject{408, "request body timed out"}
                                    : guard_reject{0, "client closed during body"};
@@ -213,7 +213,7 @@ private:
             co_return false;
         }
         connection::arm(c_, set_.cfg->timeouts.write_stall);
-        auto [ec, n] = co_await net::async_write(c_->socket, b, use_nothrow);
+        auto [ec, n] = co_await c_->write(b);
         c_->disarm();
         if (ec) {
             ok_ = false;
@@ -248,8 +248,7 @@ net::awaitable<void> monitor_client(conn_ptr c, session_sink& sink, std::size_t 
     auto cs = co_await net::this_coro::cancellation_state;
     // Enough read-ahead: stop reading (and watching) until the handler ends.
     while (cs.cancelled() == net::cancellation_type::none && c->buffer.size() < max_ahead) {
-        auto [ec, n] =
-            co_await c->socket.async_read_some(c->buffer.prepare(read_chunk), use_nothrow);
+        auto [ec, n] = co_await c->read_some(c->buffer.prepare(read_chunk));
         // Bytes read are the next request's, even when the handler has ended meanwhile.
         c->buffer.commit(n);
         if (cs.cancelled() != net::cancellation_type::none) {
@@ -348,7 +347,7 @@ net::awaitable<bool> session::read_body(exchange& x)
     if (head.expect_continue && c_->buffer.size() == 0) {
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
         connection::arm(c_, x.settings->cfg->timeouts.write_stall);
-        auto [ec, n] = co_await net::async_write(c_->socket, net::buffer(cont), use_nothrow);
+        auto [ec, n] = co_await c_->write(net::buffer(cont));
         c_->disarm();
         if (ec) {
             log_access(st_, x, 499, 0, " client_gone=true");
@@ -425,8 +424,7 @@ net::awaitable<bool> session::spool_body(exchange& x, spool_file& file)
     bool done = !dec && need == 0;
     while (!done) {
         if (buf.size() == 0) {
-            auto [ec, n] =
-                co_await c_->socket.async_read_some(buf.prepare(spool_piece), use_nothrow);
+            auto [ec, n] = co_await c_->read_some(buf.prepare(spool_piece));
             if (ec) {
                 bad = c_->timed_out ? guard_reject{408, "request body timed out"}
                                     : guard_reject{0, "client closed during body"};
@@ -561,7 +559,7 @@ net::awaitable<bool> session::write_response(exchange& x)
     }
     // The write is bounded by the write-stall deadline.
     connection::arm(c_, x.settings->cfg->timeouts.write_stall);
-    auto [ec, n] = co_await net::async_write(c_->socket, bufs, use_nothrow);
+    auto [ec, n] = co_await c_->write(bufs);
     c_->disarm();
     co_return !ec;
 }
