@@ -8,6 +8,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 
 #include "ogp/auth/credential_cache.hpp"
@@ -249,6 +250,209 @@ std::vector<std::pair<std::string, std::string>> relayed_headers(const upstream:
     return out;
 }
 
+using steady = std::chrono::steady_clock;
+using micros = std::chrono::microseconds;
+
+micros since(steady::time_point t)
+{
+    return std::chrono::duration_cast<micros>(steady::now() - t);
+}
+
+// Longest model name kept in the record (a label value of the metrics).
+constexpr std::size_t max_record_model = 256;
+// How far into an answer a model name is looked for (it comes first in every format).
+constexpr std::size_t model_scan_window = 4096;
+// The bytes of an `openai`-route stream kept to find the final usage in.
+constexpr std::size_t usage_tail = 8192;
+// Largest `usage` object parsed.
+constexpr std::size_t max_usage_object = 4096;
+
+// `123.456`: milliseconds with 3 decimals (negative as 0).
+void append_ms(std::string& out, micros us)
+{
+    const long long n = std::max<long long>(0, us.count());
+    char buf[32];
+    const int len = std::snprintf(buf, sizeof buf, "%lld.%03lld", n / 1000, n % 1000);
+    out.append(buf, static_cast<std::size_t>(len));
+}
+
+// The overhead headers: Server-Timing, x-ogp-upstream-ms, x-ogp-proxy-ms and x-oci-request-id
+// (when OCI sent an opc-request-id). `upstream`: the upstream time so far (for a stream the time
+// to its first byte, since the headers go before the body). proxy = elapsed - upstream.
+void add_timing_headers(std::vector<std::pair<std::string, std::string>>& headers,
+                        const http_request& req, micros upstream, std::string_view opc_id)
+{
+    const micros proxy = std::max(micros(0), since(req.started) - upstream);
+    std::string timing;
+    timing.reserve(64);
+    timing += "upstream;dur=";
+    append_ms(timing, upstream);
+    timing += ", sign;dur=";
+    append_ms(timing, req.record.sign);
+    timing += ", proxy;dur=";
+    append_ms(timing, proxy);
+    headers.emplace_back("Server-Timing", std::move(timing));
+    std::string up;
+    append_ms(up, upstream);
+    headers.emplace_back("x-ogp-upstream-ms", std::move(up));
+    std::string own;
+    append_ms(own, proxy);
+    headers.emplace_back("x-ogp-proxy-ms", std::move(own));
+    if (!opc_id.empty()) {
+        headers.emplace_back("x-oci-request-id", std::string(opc_id));
+    }
+}
+
+// The OTel `error.type` of an answer the proxy returned with `status`, when nothing more
+// precise was recorded.
+std::string_view error_type_for(unsigned status)
+{
+    switch (status) {
+        case 401:
+        case 403:
+            return "unauthorized";
+        case 408:
+        case 504:
+            return "timeout";
+        case 429:
+            return "rate_limited";
+        case 503:
+            return "overloaded";
+        default:
+            return status >= 500 ? "upstream_error" : "invalid_request";
+    }
+}
+
+// The string value of the first `"<key>":"` in the first model_scan_window bytes of `text`
+// (a raw quote cannot occur inside a JSON string, so this is a key); empty when absent, escaped,
+// or longer than max_record_model.
+std::string_view string_after(std::string_view text, std::string_view quoted_key)
+{
+    text = text.substr(0, model_scan_window);
+    const std::size_t at = text.find(quoted_key);
+    if (at == std::string_view::npos) {
+        return {};
+    }
+    std::string_view rest = text.substr(at + quoted_key.size());
+    const std::size_t end = rest.find('"');
+    if (end == std::string_view::npos || end > max_record_model) {
+        return {};
+    }
+    rest = rest.substr(0, end);
+    for (char c : rest) {
+        if (c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+            return {};
+        }
+    }
+    return rest;
+}
+
+// The end (index of the closing brace) of the object starting at `open` in `text`, strings
+// respected; npos when it does not close within `limit` bytes.
+std::size_t object_end(std::string_view text, std::size_t open, std::size_t limit)
+{
+    int depth = 0;
+    bool in_string = false;
+    const std::size_t stop = std::min(text.size(), open + limit);
+    for (std::size_t i = open; i < stop; ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{') {
+            ++depth;
+        } else if (c == '}' && --depth == 0) {
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+std::int64_t int_member(const rapidjson::Value& o, const char* a, const char* b)
+{
+    for (const char* name : {a, b}) {
+        auto it = o.FindMember(name);
+        if (it != o.MemberEnd() && it->value.IsInt64() && it->value.GetInt64() >= 0) {
+            return it->value.GetInt64();
+        }
+    }
+    return -1;
+}
+
+std::int64_t detail_member(const rapidjson::Value& o, const char* a, const char* b,
+                           const char* field)
+{
+    for (const char* name : {a, b}) {
+        auto it = o.FindMember(name);
+        if (it != o.MemberEnd() && it->value.IsObject()) {
+            return int_member(it->value, field, field);
+        }
+    }
+    return -1;
+}
+
+// Token counts from the last OpenAI-shaped `"usage":{...}` object in `text` (chat:
+// prompt/completion, Responses: input/output, with cached and reasoning details). Only that
+// object is parsed (bounded); `"usage":null` is skipped.
+void read_openai_usage(std::string_view text, server::exchange_record& rec)
+{
+    constexpr std::string_view key = "\"usage\":";
+    std::size_t at = text.rfind(key);
+    for (int tries = 0; at != std::string_view::npos && tries < 4; ++tries) {
+        std::size_t p = at + key.size();
+        while (p < text.size() && (text[p] == ' ' || text[p] == '\n' || text[p] == '\t')) {
+            ++p;
+        }
+        if (p < text.size() && text[p] == '{') {
+            const std::size_t end = object_end(text, p, max_usage_object);
+            rapidjson::Document d;
+            if (end != std::string_view::npos &&
+                json::parse_bounded(text.substr(p, end - p + 1), 8, d) && d.IsObject()) {
+                rec.input_tokens = int_member(d, "prompt_tokens", "input_tokens");
+                rec.output_tokens = int_member(d, "completion_tokens", "output_tokens");
+                rec.cached_tokens = detail_member(d, "prompt_tokens_details",
+                                                  "input_tokens_details", "cached_tokens");
+                rec.reasoning_tokens = detail_member(d, "completion_tokens_details",
+                                                     "output_tokens_details", "reasoning_tokens");
+                return;
+            }
+        }
+        if (at == 0) {
+            return;
+        }
+        at = text.rfind(key, at - 1);
+    }
+}
+
+void record_usage(const transform::token_usage& u, server::exchange_record& rec)
+{
+    if (!u.present) {
+        return;
+    }
+    rec.input_tokens = u.prompt_tokens;
+    rec.output_tokens = u.completion_tokens;
+    rec.cached_tokens = u.cached_tokens;
+    rec.reasoning_tokens = u.reasoning_tokens;
+}
+
+// The client's model name in the record: a configured alias at once; another name once OCI
+// served it (`accepted`), so that arbitrary client strings never become label values.
+void record_model(const config& cfg, std::string_view client_model, bool accepted,
+                  server::exchange_record& rec)
+{
+    if (!rec.model.empty() || client_model.empty() || client_model.size() > max_record_model) {
+        return;
+    }
+    if (accepted || cfg.find_model(client_model) != nullptr) {
+        rec.model.assign(client_model);
+    }
+}
+
 }  // namespace
 
 /// Outcome of service::call(): the exchange with a response head, or the error to answer.
@@ -263,11 +467,61 @@ struct service::call_result
     bool client_gone = false;
 };
 
+std::shared_ptr<upstream::pool> upstream_pools::get(std::string_view role,
+                                                    const std::string& base_url,
+                                                    const std::shared_ptr<net::ssl::context>& tls,
+                                                    const upstream::pool_options& options)
+{
+    std::string key;
+    key.reserve(role.size() + 1 + base_url.size());
+    key.append(role).append(" ").append(base_url);
+    std::lock_guard lock(mutex_);
+    auto it = pools_.find(key);
+    if (it != pools_.end()) {
+        return it->second;
+    }
+    auto url = upstream::parse_url(base_url);
+    if (!url) {
+        return nullptr;
+    }
+    auto p = std::make_shared<upstream::pool>(tls, *url, options);
+    pools_.emplace(std::move(key), p);
+    return p;
+}
+
+void upstream_pools::close_idle()
+{
+    std::vector<std::shared_ptr<upstream::pool>> all;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [url, p] : pools_) {
+            all.push_back(p);
+        }
+    }
+    // pool::clear() takes the pool's own lock: not under ours.
+    for (const auto& p : all) {
+        p->clear();
+    }
+}
+
+std::size_t upstream_pools::size() const
+{
+    std::lock_guard lock(mutex_);
+    return pools_.size();
+}
+
 service::service(const config& cfg, auth::credential_cache& creds,
                  std::shared_ptr<net::ssl::context> tls)
+    : service(cfg, creds, std::move(tls), nullptr)
+{
+}
+
+service::service(const config& cfg, auth::credential_cache& creds,
+                 std::shared_ptr<net::ssl::context> tls, std::shared_ptr<upstream_pools> shared)
     : cfg_(cfg),
       creds_(creds),
       tls_(std::move(tls)),
+      pools_(shared ? std::move(shared) : std::make_shared<upstream_pools>()),
       any_openai_route_(
           std::any_of(cfg.models.begin(), cfg.models.end(),
                       [](const model_alias& a) { return a.route == model_route::openai; })),
@@ -278,17 +532,15 @@ service::service(const config& cfg, auth::credential_cache& creds,
 
 service::~service() = default;
 
-std::shared_ptr<upstream::pool> service::make_pool(const std::string& base_url)
+std::shared_ptr<upstream::pool> service::make_pool(std::string_view role,
+                                                   const std::string& base_url)
 {
-    auto url = upstream::parse_url(base_url);
-    if (!url) {
-        return nullptr;
-    }
+    // Shared by base URL across generations: a reload keeps the warm connections.
     upstream::pool_options o;
     o.connect_timeout = cfg_.timeouts.upstream_connect;
     o.first_byte_timeout = cfg_.timeouts.upstream_first_byte;
     o.idle_timeout = cfg_.timeouts.upstream_stream_idle;
-    return std::make_shared<upstream::pool>(tls_, *url, o);
+    return pools_->get(role, base_url, tls_, o);
 }
 
 std::string service::inference_base() const
@@ -311,7 +563,7 @@ std::shared_ptr<upstream::pool> service::inference_pool()
     if (endpoint.empty()) {
         return nullptr;
     }
-    pool_ = make_pool(endpoint);
+    pool_ = make_pool("inference", endpoint);
     if (pool_) {
         spdlog::info("upstream: OCI Generative AI at {}", endpoint);
     }
@@ -334,7 +586,7 @@ std::shared_ptr<upstream::pool> service::control_pool()
     if (endpoint.starts_with(inference_prefix)) {
         endpoint = "https://generativeai." + endpoint.substr(inference_prefix.size());
     }
-    control_pool_ = make_pool(endpoint);
+    control_pool_ = make_pool("control", endpoint);
     return control_pool_;
 }
 
@@ -352,7 +604,7 @@ std::shared_ptr<upstream::pool> service::openai_pool()
         endpoint.pop_back();
     }
     endpoint += "/openai/v1";
-    openai_pool_ = make_pool(endpoint);
+    openai_pool_ = make_pool("openai", endpoint);
     if (openai_pool_) {
         spdlog::info("upstream: OCI's OpenAI-compatible API at {}", endpoint);
     }
@@ -372,11 +624,19 @@ std::optional<std::string> service::readiness() const
 
 void service::close_idle()
 {
-    std::lock_guard lock(mutex_);
-    for (auto* p : {&pool_, &control_pool_, &openai_pool_}) {
-        if (*p) {
-            (*p)->clear();
+    // Only the pools this service took (the registry may hold others' too); clear() is
+    // idempotent, so two generations closing the same pool is harmless.
+    std::vector<std::shared_ptr<upstream::pool>> mine;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto* p : {&pool_, &control_pool_, &openai_pool_}) {
+            if (*p) {
+                mine.push_back(*p);
+            }
         }
+    }
+    for (const auto& p : mine) {
+        p->clear();
     }
 }
 
@@ -385,14 +645,35 @@ service_stats service::stats() const
     service_stats s;
     s.upstream_requests = upstream_requests_.load();
     s.retries = resilience_.retries();
-    std::lock_guard lock(mutex_);
-    s.handshakes = pool_ ? pool_->handshakes() : 0;
+    s.retries_401 = retries_401_.load();
+    s.retries_429 = retries_429_.load();
+    s.retries_503 = retries_503_.load();
+    s.retries_stale = retries_stale_.load();
+    std::shared_ptr<upstream::pool> pools[3];
+    {
+        std::lock_guard lock(mutex_);
+        pools[0] = pool_;
+        pools[1] = control_pool_;
+        pools[2] = openai_pool_;
+    }
+    static constexpr std::string_view names[3] = {"inference", "control", "openai"};
+    s.handshakes = pools[0] ? pools[0]->handshakes() : 0;
+    s.pools.reserve(3);
+    for (int i = 0; i < 3; ++i) {
+        if (pools[i]) {
+            s.pools.push_back({.name = names[i],
+                               .open = std::nullopt,
+                               .idle = pools[i]->idle_count(),
+                               .handshakes = pools[i]->handshakes(),
+                               .resumed = pools[i]->resumptions()});
+        }
+    }
     return s;
 }
 
 net::awaitable<service::call_result> service::call(std::string method, std::string path,
-                                                   std::string body, bool stream,
-                                                   const http_request& req, response_sink& sink,
+                                                   std::string body, bool stream, http_request& req,
+                                                   response_sink& sink,
                                                    std::shared_ptr<upstream::pool> pool,
                                                    call_options options)
 {
@@ -404,6 +685,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         out.error = service_unavailable("Too many requests in flight to OCI; retry shortly.",
                                         std::string(resilience_.options().overload_retry_after),
                                         "overloaded");
+        req.record.error_type = "overloaded";
         co_return out;
     }
 
@@ -415,6 +697,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             "The OCI endpoint is not known yet (no oci.endpoint or oci.region, and the "
             "credentials have not reported a region).",
             "5", "not_ready");
+        req.record.error_type = "upstream_error";
         co_return out;
     }
     const std::string host = pool->target().authority();
@@ -435,6 +718,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                              creds.error().message, req.request_id);
                 out.error = service_unavailable("OCI credentials are not available yet.", "5",
                                                 "credentials_unavailable");
+                req.record.error_type = "upstream_error";
                 co_return out;
             }
             snap = std::move(creds.value());
@@ -466,10 +750,13 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                 to_sign.body = {};
                 to_sign.digest = auth::body_digest{options.spooled->size(), spooled_sha};
             }
+            const auto sign_start = steady::now();
             auto signed_headers = auth::sign_request(*snap, to_sign);
+            req.record.sign += since(sign_start);
             if (!signed_headers) {
                 out.error =
                     make_error(500, "Signing the OCI request failed.", error_codes::signing_failed);
+                req.record.error_type = "upstream_error";
                 co_return out;
             }
             const auto& sh = signed_headers.value();
@@ -496,6 +783,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         auto* raw = exchange.get();
         sink.on_disconnect([raw] { raw->abort(); });
         ++upstream_requests_;
+        const auto sent_at = steady::now();
         error_code ec;
         if (options.spooled != nullptr) {
             // From the spool file, in pieces; each attempt starts again at its beginning.
@@ -505,12 +793,21 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         } else {
             ec = co_await exchange->start(method, target, headers, body);
         }
+        req.record.upstream += since(sent_at);
+        if (exchange->retried()) {
+            // A pooled connection the upstream had closed: resent on a fresh one.
+            ++retries_stale_;
+            ++req.record.retries;
+        }
         if (sink.client_gone()) {
             sink.on_disconnect(nullptr);
             out.client_gone = true;
+            req.record.error_type = "client_closed";
             co_return out;
         }
         if (ec) {
+            req.record.error_type =
+                ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
             sink.on_disconnect(nullptr);
             spdlog::warn(
                 "upstream: {} {}{} failed ({}): {} request_id={}", method, host, path,
@@ -520,6 +817,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             co_return out;
         }
         const unsigned status = exchange->status();
+        req.record.upstream_status = status;
         if (stream) {
             // This connection will not come back (OCI never ends a stream): have the next
             // stream's connection ready, its TLS session resumed off the critical path.
@@ -530,6 +828,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         auto decision = resilience_.on_status(attempt, status, exchange->header("retry-after"));
         if (decision.what == resilience::action::renew_credentials) {
             // The token may have been revoked or rotated: retry only with newer credentials.
+            ++retries_401_;
             sink.on_disconnect(nullptr);
             spdlog::warn("upstream: OCI answered 401 (opc-request-id={}); refreshing credentials",
                          exchange->header("opc-request-id"));
@@ -537,10 +836,12 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                 co_await creds_.renew_after_rejection(snap, resilience_.options().credential_wait);
             if (sink.client_gone()) {
                 out.client_gone = true;
+                req.record.error_type = "client_closed";
                 co_return out;
             }
             if (fresh) {
                 renewed = std::move(fresh.value());
+                ++req.record.retries;
                 continue;
             }
             // The same credentials would be refused again: answer this 401 (mapped to 502).
@@ -548,6 +849,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                          fresh.error().message, req.request_id);
             sink.on_disconnect([raw] { raw->abort(); });
         } else if (decision.what == resilience::action::wait_and_retry) {
+            ++(status == 429 ? retries_429_ : retries_503_);
             sink.on_disconnect(nullptr);
             exchange.reset();
             net::steady_timer wait(ex);
@@ -556,8 +858,10 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
             decision.ticket.release();
             if (sink.client_gone()) {
                 out.client_gone = true;
+                req.record.error_type = "client_closed";
                 co_return out;
             }
+            ++req.record.retries;
             continue;
         }
         out.exchange = std::move(exchange);
@@ -565,7 +869,75 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
     }
 }
 
+namespace {
+
+// Starts the record of a proxied exchange (the clock too when the server did not set it).
+void begin_exchange(http_request& req, std::string_view operation)
+{
+    if (req.started == steady::time_point{}) {
+        req.started = steady::now();
+    }
+    req.record.operation = operation;
+}
+
+// Completes the record (error.type when nothing more precise was recorded) and, for an answer
+// returned rather than streamed, adds the overhead headers (a stream had them in its head).
+void end_exchange(http_request& req, response_sink& sink, http_response& r)
+{
+    auto& rec = req.record;
+    if (sink.client_gone()) {
+        if (rec.error_type.empty()) {
+            rec.error_type = "client_closed";
+        }
+        return;
+    }
+    if (sink.streaming()) {
+        return;
+    }
+    if (r.status >= 400 && rec.error_type.empty()) {
+        rec.error_type = error_type_for(r.status);
+    } else if (r.status < 400) {
+        rec.error_type = {};  // answered after all (e.g. a retry succeeded)
+    }
+    std::string_view opc_id;
+    for (const auto& [k, v] : r.headers) {
+        if (k == "opc-request-id") {
+            opc_id = v;
+            break;
+        }
+    }
+    // The headers vector may grow: keep the id by value.
+    std::string id(opc_id);
+    add_timing_headers(r.headers, req, rec.upstream, id);
+}
+
+}  // namespace
+
 net::awaitable<http_response> service::chat(http_request& req, response_sink& sink)
+{
+    begin_exchange(req, "chat");
+    auto r = co_await chat_impl(req, sink);
+    end_exchange(req, sink, r);
+    co_return r;
+}
+
+net::awaitable<http_response> service::responses(http_request& req, response_sink& sink)
+{
+    begin_exchange(req, "responses");
+    auto r = co_await responses_impl(req, sink);
+    end_exchange(req, sink, r);
+    co_return r;
+}
+
+net::awaitable<http_response> service::embeddings(http_request& req, response_sink& sink)
+{
+    begin_exchange(req, "embeddings");
+    auto r = co_await embeddings_impl(req, sink);
+    end_exchange(req, sink, r);
+    co_return r;
+}
+
+net::awaitable<http_response> service::chat_impl(http_request& req, response_sink& sink)
 {
     if (any_openai_route_) {
         transform::model_field at;
@@ -584,7 +956,7 @@ net::awaitable<http_response> service::chat(http_request& req, response_sink& si
     co_return co_await converse(req, sink, plan.value(), nullptr);
 }
 
-net::awaitable<http_response> service::responses(http_request& req, response_sink& sink)
+net::awaitable<http_response> service::responses_impl(http_request& req, response_sink& sink)
 {
     if (any_openai_route_) {
         transform::model_field at;
@@ -606,7 +978,10 @@ net::awaitable<http_response> service::responses(http_request& req, response_sin
 net::awaitable<http_response> service::stored_response(http_request& req, response_sink& sink)
 {
     if (!cfg_.oci.project_id.empty()) {
-        co_return co_await forward_state(req, sink);
+        begin_exchange(req, {});
+        auto r = co_await forward_state(req, sink);
+        end_exchange(req, sink, r);
+        co_return r;
     }
     // The id goes into the message only when it is short and printable.
     std::string_view path = req.head.path();
@@ -631,7 +1006,10 @@ net::awaitable<http_response> service::stored_response(http_request& req, respon
 net::awaitable<http_response> service::openai_state(http_request& req, response_sink& sink)
 {
     if (!cfg_.oci.project_id.empty()) {
-        co_return co_await forward_state(req, sink);
+        begin_exchange(req, {});
+        auto r = co_await forward_state(req, sink);
+        end_exchange(req, sink, r);
+        co_return r;
     }
     co_return server::error_response(make_error(
         404,
@@ -646,6 +1024,10 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
 {
     // One exchange for both APIs; only the writers of the answer differ.
     const char* what = responses != nullptr ? "responses" : "chat";
+    auto& rec = req.record;
+    rec.route = "native";
+    rec.oci_model.assign(p.model.serving_id());
+    record_model(cfg_, p.client_model, false, rec);
     auto call_out = co_await call("POST", p.path, std::move(p.body), p.stream, req, sink);
     if (call_out.client_gone) {
         co_return http_response{};
@@ -664,28 +1046,45 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
     // OCI refused: map its error body.
     if (ex.status() != 200) {
         std::string body;
+        const auto read_at = steady::now();
         co_await ex.read_all(body, max_error_body);
+        rec.upstream += since(read_at);
         ex.finish();
         auto err = transform::map_oci_error(ex.status(), body, ex.header("retry-after"), opc_id);
         log_upstream_refusal(what, err, ex.status(), opc_id, req.request_id);
         co_return with_request_id(server::error_response(err), opc_id);
     }
+    record_model(cfg_, p.client_model, true, rec);
     const std::string id = responses != nullptr ? new_response_id() : new_completion_id();
 
     // Non-streaming: read (whole answer under timeouts.upstream_total), translate, answer.
     if (!p.stream) {
         std::string body;
+        const auto read_at = steady::now();
         auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
+        rec.upstream += since(read_at);
         if (ec) {
+            rec.error_type = ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
             spdlog::warn("upstream: {} answer failed: {} request_id={}", what, ec.message(),
                          req.request_id);
             co_return with_request_id(server::error_response(upstream_failure(ec, ex.phase())),
                                       opc_id);
         }
         ex.finish();
-        auto r = responses != nullptr
-                     ? transform::responses_answer_to_openai(body, *responses, id, now_unix())
-                     : transform::chat_response_to_openai(body, p, id, now_unix());
+        rec.response_model.assign(string_after(body, "\"modelId\":\""));
+        // Parsed once: the usage goes to the record, the answer to the writer.
+        const auto now = now_unix();
+        auto answer =
+            transform::parse_chat_answer(body, responses != nullptr ? responses->chat : p, id, now);
+        using text_result = transform::result<std::string>;
+        if (answer) {
+            record_usage(answer.value().usage, rec);
+        }
+        text_result r =
+            !answer ? text_result(answer.error())
+            : responses != nullptr
+                ? text_result(transform::write_response(answer.value(), *responses, id, now))
+                : text_result(transform::write_chat_completion(answer.value(), p, id));
         if (!r) {
             if (!r.error().log_detail.empty()) {
                 spdlog::warn("upstream: OCI {} failed (opc-request-id={}): {} request_id={}", what,
@@ -713,12 +1112,14 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
     if (!opc_id.empty()) {
         headers.emplace_back("opc-request-id", opc_id);
     }
+    add_timing_headers(headers, req, rec.upstream, opc_id);
     if (!co_await sink.begin_stream(200, "text/event-stream", std::move(headers))) {
         ex.abort();
         co_return http_response{};
     }
     std::string in;
     std::string out;
+    bool first_event = true;
     // Progress is what reaches the client: SSE comments or empty events do not hold a stream.
     const auto idle = cfg_.timeouts.upstream_stream_idle;
     auto last_progress = std::chrono::steady_clock::now();
@@ -732,7 +1133,9 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
         if (tc.awaiting_usage()) {
             wait = std::min(*wait, std::chrono::milliseconds(usage_grace));  // should follow
         }
+        const auto read_at = steady::now();
         auto ec = co_await ex.read_some(in, wait);
+        rec.upstream += since(read_at);
         if (sink.client_gone()) {
             ex.abort();
             co_return http_response{};
@@ -750,6 +1153,7 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
             if (ec) {
                 spdlog::warn("upstream: {} stream ended early: {} request_id={}", what,
                              ec.message(), req.request_id);
+                rec.error_type = ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
             }
             tc.finish_on_eof(out);
             if (!out.empty()) {
@@ -761,16 +1165,22 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
         if (!tc.upstream_error().empty()) {
             spdlog::warn("upstream: OCI stream error (opc-request-id={}): {} request_id={}", opc_id,
                          tc.upstream_error(), req.request_id);
+            rec.error_type = "upstream_error";
         }
         if (out.empty()) {
             continue;
         }
         last_progress = std::chrono::steady_clock::now();
+        if (first_event) {
+            first_event = false;
+            rec.ttft = since(req.started);
+        }
         if (!co_await sink.write(out)) {
             ex.abort();
             co_return http_response{};
         }
     }
+    record_usage(tc.usage(), rec);
     // OCI keeps the stream open after its last event: reuse only a completed response.
     if (ex.complete()) {
         ex.finish();
@@ -781,7 +1191,7 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
     co_return http_response{};
 }
 
-net::awaitable<http_response> service::embeddings(http_request& req, response_sink& sink)
+net::awaitable<http_response> service::embeddings_impl(http_request& req, response_sink& sink)
 {
     if (any_openai_route_) {
         transform::model_field at;
@@ -806,6 +1216,10 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
     // answer as it arrives and its OCI body dropped.
     transform::embeddings_merger merger(p);
     std::string opc_id;
+    auto& rec = req.record;
+    rec.route = "native";
+    rec.oci_model = p.oci_model;
+    record_model(cfg_, p.client_model, false, rec);
     for (auto& body : p.bodies) {
         auto call_out = co_await call("POST", p.path, body, false, req, sink);
         if (call_out.client_gone) {
@@ -818,21 +1232,28 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
         sink.on_disconnect(nullptr);
         opc_id = ex.header("opc-request-id");
         std::string out;
+        const auto read_at = steady::now();
         if (ex.status() != 200) {
             co_await ex.read_all(out, max_error_body);
+            rec.upstream += since(read_at);
             ex.finish();
             auto err = transform::map_oci_error(ex.status(), out, ex.header("retry-after"), opc_id);
             log_upstream_refusal("embeddings", err, ex.status(), opc_id, req.request_id);
             co_return with_request_id(server::error_response(err), opc_id);
         }
         auto ec = co_await ex.read_all(out, max_result_body, call_out.deadline);
+        rec.upstream += since(read_at);
         if (ec) {
+            rec.error_type = ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
             spdlog::warn("upstream: embeddings answer failed: {} request_id={}", ec.message(),
                          req.request_id);
             co_return with_request_id(server::error_response(upstream_failure(ec, ex.phase())),
                                       opc_id);
         }
         ex.finish();
+        if (rec.response_model.empty()) {
+            rec.response_model.assign(string_after(out, "\"modelId\":\""));
+        }
         if (auto bad = merger.add(out)) {
             co_return with_request_id(server::error_response(*bad), opc_id);
         }
@@ -841,6 +1262,9 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
     if (!merged) {
         co_return with_request_id(server::error_response(merged.error()), opc_id);
     }
+    record_model(cfg_, p.client_model, true, rec);
+    // The merged answer ends with its usage: only that object is read.
+    read_openai_usage(merged.value(), rec);
     co_return with_request_id(http_response{200, "application/json", {}, std::move(merged.value())},
                               opc_id);
 }
@@ -872,7 +1296,7 @@ net::awaitable<http_response> service::model(http_request& req, response_sink& s
     co_return http_response{200, "application/json", {}, std::move(*body)};
 }
 
-net::awaitable<model_list> service::models_named_in(const http_request& req, response_sink& sink)
+net::awaitable<model_list> service::models_named_in(http_request& req, response_sink& sink)
 {
     // Only a body that may name a model OCID waits for the list (cached for ten minutes).
     if (!cfg_.oci.models_discovery ||
@@ -882,7 +1306,7 @@ net::awaitable<model_list> service::models_named_in(const http_request& req, res
     co_return co_await discover_models(req, sink);
 }
 
-net::awaitable<model_list> service::discover_models(const http_request& req, response_sink& sink)
+net::awaitable<model_list> service::discover_models(http_request& req, response_sink& sink)
 {
     static const model_list none = std::make_shared<const std::vector<transform::oci_model>>();
     auto pool = cfg_.oci.models_discovery ? control_pool() : nullptr;
@@ -898,7 +1322,7 @@ net::awaitable<model_list> service::discover_models(const http_request& req, res
 }
 
 net::awaitable<model_page> service::fetch_models_page(std::shared_ptr<upstream::pool> pool,
-                                                      std::string page, const http_request& req,
+                                                      std::string page, http_request& req,
                                                       response_sink& sink)
 {
     model_page out;
@@ -921,7 +1345,9 @@ net::awaitable<model_page> service::fetch_models_page(std::shared_ptr<upstream::
     auto& ex = *call_out.exchange;
     sink.on_disconnect(nullptr);
     std::string body;
+    const auto read_at = steady::now();
     auto ec = co_await ex.read_all(body, max_result_body, call_out.deadline);
+    req.record.upstream += since(read_at);
     if (ec || ex.status() != 200) {
         spdlog::warn("upstream: model discovery answered {} ({})", ex.status(),
                      ec ? ec.message() : "HTTP error");
@@ -955,6 +1381,9 @@ net::awaitable<http_response> service::forward_model(http_request& req, response
                                                      const transform::model_field& at,
                                                      std::string_view path)
 {
+    auto& rec = req.record;
+    rec.model = alias.name;  // a configured alias
+    rec.oci_model = alias.id;
     std::string body = transform::splice_model(req.body, at, alias.id);
     // The client's body is not needed any more: free it before the exchange.
     std::string().swap(req.body);
@@ -1007,6 +1436,8 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
     }
     call_options options;
     options.extra = &extra;
+    auto& rec = req.record;
+    rec.route = "openai";
     // An upload (POST /v1/files) arrives spooled, not in `body`.
     if (req.spooled.valid()) {
         options.spooled = &req.spooled;
@@ -1056,8 +1487,11 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
     if (!event_stream) {
         // Whole answers: read (bounded, under timeouts.upstream_total), decode, relay.
         std::string raw;
+        const auto read_at = steady::now();
         auto ec = co_await ex.read_all(raw, limit, call_out.deadline);
+        rec.upstream += since(read_at);
         if (ec) {
+            rec.error_type = ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
             spdlog::warn("upstream: OpenAI-compatible answer failed: {} request_id={}",
                          ec.message(), req.request_id);
             api_error e = ec == boost::beast::http::error::body_limit
@@ -1107,6 +1541,11 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
                 "request_id={}",
                 status, opc_id, req.request_id);
         }
+        if (ok && !rec.operation.empty()) {
+            // The model OCI names comes first, the usage last: neither needs a parse of it all.
+            rec.response_model.assign(string_after(body, "\"model\":\""));
+            read_openai_usage(body, rec);
+        }
         if (answer_type.empty()) {
             answer_type = body.empty() ? "application/json" : "application/octet-stream";
         }
@@ -1118,6 +1557,7 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
     // next read only after the write (backpressure).
     headers.emplace_back("Cache-Control", "no-cache");
     headers.emplace_back("X-Accel-Buffering", "no");
+    add_timing_headers(headers, req, rec.upstream, opc_id);
     if (!co_await sink.begin_stream(status, std::move(answer_type), std::move(headers))) {
         ex.abort();
         co_return http_response{};
@@ -1126,6 +1566,11 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
     std::string in;
     std::string out;
     bool at_boundary = true;  // the bytes relayed so far end with a whole event
+    // GenAI streams: the model named by an early event, the usage by the last one (found in
+    // the last usage_tail bytes, so no event is parsed).
+    const bool genai = !rec.operation.empty();
+    std::size_t model_scanned = genai ? 0 : model_scan_window;
+    std::string tail;
     const auto idle = cfg_.timeouts.upstream_stream_idle;
     auto last_progress = std::chrono::steady_clock::now();
     // Ends the stream with an OpenAI error event, when the relayed bytes allow one.
@@ -1143,7 +1588,9 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
             std::chrono::steady_clock::now() - last_progress);
         std::optional<std::chrono::milliseconds> wait =
             std::max(std::chrono::milliseconds(1), idle - quiet);
+        const auto read_at = steady::now();
         auto ec = co_await ex.read_some(in, wait);
+        rec.upstream += since(read_at);
         if (sink.client_gone()) {
             ex.abort();
             co_return http_response{};
@@ -1162,6 +1609,7 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
             break;
         }
         if (ec) {
+            rec.error_type = ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
             spdlog::warn("upstream: OpenAI-compatible stream ended early: {} request_id={}",
                          ec.message(), req.request_id);
             auto ev =
@@ -1204,10 +1652,31 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
         }
         at_boundary = piece.ends_with("\n\n") || piece.ends_with("\r\n\r\n");
         last_progress = std::chrono::steady_clock::now();
+        if (rec.ttft.count() < 0) {
+            rec.ttft = since(req.started);
+        }
+        if (genai) {
+            if (model_scanned < model_scan_window) {
+                rec.response_model.assign(string_after(piece, "\"model\":\""));
+                model_scanned =
+                    rec.response_model.empty() ? model_scanned + piece.size() : model_scan_window;
+            }
+            if (piece.size() >= usage_tail) {
+                tail.assign(piece.substr(piece.size() - usage_tail));
+            } else {
+                if (tail.size() + piece.size() > 2 * usage_tail) {
+                    tail.erase(0, tail.size() - usage_tail);
+                }
+                tail.append(piece);
+            }
+        }
         if (!co_await sink.write(piece)) {
             ex.abort();
             co_return http_response{};
         }
+    }
+    if (genai) {
+        read_openai_usage(tail, rec);
     }
     if (ex.complete()) {
         ex.finish();

@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,18 +30,64 @@ struct model_field;
 }  // namespace ogp::transform
 namespace ogp::upstream {
 class pool;
-}
+struct pool_options;
+}  // namespace ogp::upstream
 
 namespace ogp::api {
 
 namespace net = boost::asio;
 
-/// Counters for tests, benchmarks and diagnostics.
+/// Figures of one upstream connection pool, read at the time of stats().
+struct pool_stats
+{
+    std::string_view name;  ///< "inference" | "control" | "openai" (static strings)
+    /// Connections open (idle or in use). The pool does not count them yet: always nullopt
+    /// until upstream::pool offers a count.
+    std::optional<std::uint64_t> open;
+    std::uint64_t idle = 0;        ///< pooled idle connections (pool::idle_count())
+    std::uint64_t handshakes = 0;  ///< TLS handshakes (or plain connects) so far
+    std::uint64_t resumed = 0;     ///< of those, resumed TLS sessions
+};
+
+/// Counters for tests, benchmarks, diagnostics and the metrics. The retry and request counters
+/// are this service's (one configuration generation); the pool figures are the pools' (shared
+/// with other generations through upstream_pools).
 struct service_stats
 {
     std::uint64_t upstream_requests = 0;  ///< exchanges started with OCI
-    std::uint64_t retries = 0;            ///< 401/429/503 retries
-    std::uint64_t handshakes = 0;         ///< TLS handshakes of the inference pool
+    std::uint64_t retries = 0;            ///< 401/429/503 retries (not the stale ones)
+    std::uint64_t retries_401 = 0;        ///< retried with renewed credentials after a 401
+    std::uint64_t retries_429 = 0;        ///< retried after a 429 (Retry-After waited)
+    std::uint64_t retries_503 = 0;        ///< retried after a 503 (Retry-After waited)
+    /// A pooled connection the upstream had closed, retried transparently on a fresh one.
+    std::uint64_t retries_stale = 0;
+    std::uint64_t handshakes = 0;  ///< TLS handshakes of the inference pool
+    /// The pools opened so far, in the order inference, control, openai (absent ones omitted).
+    std::vector<pool_stats> pools;
+};
+
+/// The upstream connection pools, keyed by role and base URL, shared by the services of successive
+/// configuration generations so that a reload keeps warm TLS connections and sessions. A pool
+/// is made by the first service that asks for its URL, with that service's TLS context and
+/// pool options (timeouts); later generations reuse it as it is (a changed upstream timeout
+/// applies to pools made afterwards, i.e. after a restart or for a new URL). Holds no
+/// reference to any configuration. Thread-safe.
+class upstream_pools
+{
+public:
+    /// The pool of `role` ("inference", "control", "openai": kept apart even when two roles
+    /// share a URL, so that their figures stay apart) for `base_url`, made with `tls` and
+    /// `options` when there is none; null when the URL does not parse.
+    std::shared_ptr<upstream::pool> get(std::string_view role, const std::string& base_url,
+                                        const std::shared_ptr<net::ssl::context>& tls,
+                                        const upstream::pool_options& options);
+    /// Closes every idle connection of every pool (shutdown; their io_contexts must be alive).
+    void close_idle();
+    std::size_t size() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<upstream::pool>, std::less<>> pools_;
 };
 
 /// How service::call() builds an upstream request beyond the signature: the content type
@@ -61,13 +108,25 @@ struct call_options
 /// the retries (401 once with newer credentials, 429/503 before the first byte within a budget)
 /// follow resilience; the `/v1/models` discovery is cached by model_catalog. Aborts the
 /// upstream exchange when the client disconnects. Thread-safe; handlers run on
-/// their connection's strand. `creds` must outlive the service; the io_contexts of the
+/// their connection's strand. `cfg` and `creds` must outlive the service; the io_contexts of the
 /// connections must outlive its idle upstream connections (close_idle()).
+///
+/// Every chat, responses and embeddings exchange fills `req.record` (exchange_record) and every
+/// answer of chat/responses/embeddings and of the forwarded stateful paths carries
+/// `Server-Timing: upstream;dur=.., sign;dur=.., proxy;dur=..`, `x-ogp-upstream-ms`,
+/// `x-ogp-proxy-ms` (milliseconds, 3 decimals; also on the proxy's own errors, with upstream 0)
+/// and `x-oci-request-id` when OCI sent an `opc-request-id`.
+///
+/// Several services (one per configuration generation) may run at once sharing one
+/// credential_cache and one upstream_pools; each keeps a reference to its own config only.
 class service
 {
 public:
     service(const config& cfg, auth::credential_cache& creds,
             std::shared_ptr<net::ssl::context> tls);
+    /// As above, taking pools from `shared` (null: a registry of its own).
+    service(const config& cfg, auth::credential_cache& creds,
+            std::shared_ptr<net::ssl::context> tls, std::shared_ptr<upstream_pools> shared);
     ~service();
 
     net::awaitable<server::http_response> chat(server::http_request& req,
@@ -96,20 +155,30 @@ public:
     /// nullopt when requests can be served, else why not (for /readyz).
     std::optional<std::string> readiness() const;
     service_stats stats() const;
-    /// Closes every idle pooled upstream connection (shutdown; the io_context must be alive).
+    /// Closes every idle connection of the pools this service uses (shutdown; the io_context
+    /// must be alive). With shared pools this affects every service using them (harmless:
+    /// the next request opens a new connection); call it at shutdown, not on reload.
     void close_idle();
+    /// The pool registry (to hand to the next generation's service).
+    std::shared_ptr<upstream_pools> pools() const { return pools_; }
 
     struct call_result;
 
 private:
-    std::shared_ptr<upstream::pool> make_pool(const std::string& base_url);
+    net::awaitable<server::http_response> chat_impl(server::http_request& req,
+                                                    server::response_sink& sink);
+    net::awaitable<server::http_response> responses_impl(server::http_request& req,
+                                                         server::response_sink& sink);
+    net::awaitable<server::http_response> embeddings_impl(server::http_request& req,
+                                                          server::response_sink& sink);
+    std::shared_ptr<upstream::pool> make_pool(std::string_view role, const std::string& base_url);
     std::string inference_base() const;
     std::shared_ptr<upstream::pool> inference_pool();
     std::shared_ptr<upstream::pool> control_pool();
     /// `<inference base>/openai/v1`: OCI's OpenAI-compatible endpoint (the `openai` route).
     std::shared_ptr<upstream::pool> openai_pool();
     net::awaitable<call_result> call(std::string method, std::string path, std::string body,
-                                     bool stream, const server::http_request& req,
+                                     bool stream, server::http_request& req,
                                      server::response_sink& sink,
                                      std::shared_ptr<upstream::pool> pool = nullptr,
                                      call_options options = {});
@@ -140,18 +209,19 @@ private:
                                                    const transform::responses_plan* responses);
     /// OCI's model list when the request body may name a model OCID and `models_discovery` is
     /// on (its names decide the OCID's format), else null.
-    net::awaitable<model_list> models_named_in(const server::http_request& req,
+    net::awaitable<model_list> models_named_in(server::http_request& req,
                                                server::response_sink& sink);
     /// OCI's model list (cached), or an empty one without `models_discovery`.
-    net::awaitable<model_list> discover_models(const server::http_request& req,
+    net::awaitable<model_list> discover_models(server::http_request& req,
                                                server::response_sink& sink);
     net::awaitable<model_page> fetch_models_page(std::shared_ptr<upstream::pool> pool,
-                                                 std::string page, const server::http_request& req,
+                                                 std::string page, server::http_request& req,
                                                  server::response_sink& sink);
 
     const config& cfg_;
     auth::credential_cache& creds_;
     std::shared_ptr<net::ssl::context> tls_;
+    std::shared_ptr<upstream_pools> pools_;
     mutable std::mutex mutex_;
     std::shared_ptr<upstream::pool> pool_;
     std::shared_ptr<upstream::pool> control_pool_;
@@ -161,6 +231,10 @@ private:
     resilience resilience_;
     model_catalog models_;  ///< discovered OCI models
     std::atomic<std::uint64_t> upstream_requests_{0};
+    std::atomic<std::uint64_t> retries_401_{0};
+    std::atomic<std::uint64_t> retries_429_{0};
+    std::atomic<std::uint64_t> retries_503_{0};
+    std::atomic<std::uint64_t> retries_stale_{0};
     std::int64_t started_unix_;
 };
 

@@ -8,6 +8,7 @@
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/upstream/tls.hpp"
 #include "ogp/util/asio.hpp"
+#include "unit/api/handler_call.hpp"
 #include "unit/api/recording_sink.hpp"
 #include "unit/auth/test_util.hpp"
 
@@ -49,7 +50,10 @@ namespace http = boost::beast::http;
 using steady = std::chrono::steady_clock;
 using tcp = net::ip::tcp;
 
+using ogp_test::api_route;
+using ogp_test::handler_call;
 using ogp_test::recording_sink;
+using ogp_test::run_handler;
 
 namespace {
 
@@ -191,43 +195,6 @@ net::awaitable<void> accept_loop(std::shared_ptr<fake_upstream> f)
         }
         net::co_spawn(f->acceptor.get_executor(), serve_one(f, std::move(s)), net::detached);
     }
-}
-
-enum class api_route { chat, responses, embeddings, stored_response, openai_state, models };
-
-struct handler_call
-{
-    server::http_request req;
-    recording_sink sink;
-    std::optional<server::http_response> resp;
-    steady::time_point finished;
-};
-
-net::awaitable<void> run_handler(api::service& svc, api_route r, std::shared_ptr<handler_call> c)
-{
-    server::http_response resp;
-    switch (r) {
-        case api_route::chat:
-            resp = co_await svc.chat(c->req, c->sink);
-            break;
-        case api_route::responses:
-            resp = co_await svc.responses(c->req, c->sink);
-            break;
-        case api_route::embeddings:
-            resp = co_await svc.embeddings(c->req, c->sink);
-            break;
-        case api_route::stored_response:
-            resp = co_await svc.stored_response(c->req, c->sink);
-            break;
-        case api_route::openai_state:
-            resp = co_await svc.openai_state(c->req, c->sink);
-            break;
-        case api_route::models:
-            resp = co_await svc.models(c->req, c->sink);
-            break;
-    }
-    c->finished = steady::now();
-    c->resp = std::move(resp);
 }
 
 std::optional<std::string> header(const std::vector<std::pair<std::string, std::string>>& hs,
@@ -740,4 +707,127 @@ TEST_CASE("openai route: a spooled upload is sent from its file and signed like 
         CHECK(up.headers.at("content-type") == "multipart/form-data; boundary=b");
         CHECK(up.headers.count("x-content-sha256") == 0);
     }
+}
+
+// --- issue 15: the exchange record and the overhead headers on the openai route ---
+
+namespace {
+
+void check_overhead(const std::vector<std::pair<std::string, std::string>>& hs,
+                    const handler_call& c)
+{
+    auto o = ogp_test::read_overhead(hs);
+    REQUIRE(o.has_value());
+    CHECK(o->upstream_ms >= 0);
+    CHECK(o->proxy_ms >= 0);
+    CHECK(o->upstream_ms + o->proxy_ms <= ogp_test::ms_of(c.finished - c.started) + 0.002);
+}
+
+}  // namespace
+
+TEST_CASE("openai route record: a JSON answer gives models usage and the request id",
+          "[api][openai_route][record]")
+{
+    route_fixture f;
+    f.fake->script = [](const seen_request&) {
+        return scripted{{answer(
+            200, "application/json",
+            R"({"id":"c1","object":"chat.completion","model":"openai.gpt-oss-120b-v2","choices":[{"message":{"content":"\"usage\":{\"prompt_tokens\":999}"}}],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":2}}})",
+            {{"opc-request-id", "opc-json-1"}})}};
+    };
+    auto c = f.chat(R"({"model":"gpt-oss","messages":[]})");
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    const auto& rec = c->req.record;
+    CHECK(rec.operation == "chat");
+    CHECK(rec.model == "gpt-oss");
+    CHECK(rec.oci_model == "openai.gpt-oss-120b");
+    CHECK(rec.response_model == "openai.gpt-oss-120b-v2");
+    CHECK(rec.route == "openai");
+    CHECK(rec.input_tokens == 11);
+    CHECK(rec.output_tokens == 7);
+    CHECK(rec.cached_tokens == 3);
+    CHECK(rec.reasoning_tokens == 2);
+    CHECK(rec.upstream_status == 200);
+    CHECK(rec.retries == 0);
+    CHECK(rec.error_type.empty());
+    CHECK(rec.sign.count() > 0);
+    CHECK(header(r.headers, "opc-request-id").value_or("") == "opc-json-1");
+    CHECK(header(r.headers, "x-oci-request-id").value_or("") == "opc-json-1");
+    check_overhead(r.headers, *c);
+}
+
+TEST_CASE("openai route record: a stream gives ttft and the final usage",
+          "[api][openai_route][record][stream]")
+{
+    route_fixture f;
+    const std::vector<std::string> chunks = {
+        "data: {\"id\":\"c1\",\"model\":\"openai.gpt-oss-120b\",\"choices\":[{\"delta\":{"
+        "\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+        "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,",
+        "\"completion_tokens\":9,\"total_tokens\":14}}\n\n", "data: [DONE]\n\n"};
+    f.fake->script = [&](const seen_request&) { return sse_answer(chunks, 20ms); };
+    auto c = f.chat(R"({"model":"gpt-oss","stream":true,"messages":[]})");
+    const auto& s = c->sink;
+    REQUIRE(s.began);
+    REQUIRE(s.ended);
+    const auto& rec = c->req.record;
+    CHECK(rec.route == "openai");
+    CHECK(rec.model == "gpt-oss");
+    CHECK(rec.response_model == "openai.gpt-oss-120b");
+    CHECK(rec.ttft.count() >= 0);
+    CHECK(rec.input_tokens == 5);
+    CHECK(rec.output_tokens == 9);
+    CHECK(rec.cached_tokens == -1);
+    CHECK(rec.upstream_status == 200);
+    CHECK(header(s.headers, "x-oci-request-id").value_or("") == "opc-sse");
+    CHECK(header(s.headers, "opc-request-id").value_or("") == "opc-sse");
+    check_overhead(s.headers, *c);
+}
+
+TEST_CASE("openai route record: a 429 retried once counts one 429 retry",
+          "[api][openai_route][record][retry]")
+{
+    route_fixture f;
+    f.fake->script = [&f](const seen_request&) {
+        if (f.fake->requests.size() == 1) {
+            return scripted{
+                {answer(429, "application/json", R"({"error":{"message":"slow down","type":"x"}})",
+                        {{"retry-after", "0"}})}};
+        }
+        return scripted{{answer(200, "application/json", R"({"model":"m","usage":null})",
+                                {{"opc-request-id", "opc-2"}})}};
+    };
+    auto c = f.chat(R"({"model":"gpt-oss","messages":[]})");
+    INFO(c->resp->body);
+    CHECK(c->resp->status == 200);
+    CHECK(f.fake->requests.size() == 2);
+    CHECK(c->req.record.retries == 1);
+    CHECK(c->req.record.upstream_status == 200);
+    CHECK(c->req.record.error_type.empty());
+    CHECK(c->req.record.input_tokens == -1);  // `usage: null`
+    auto s = f.svc->stats();
+    CHECK(s.retries == 1);
+    CHECK(s.retries_429 == 1);
+    CHECK(s.retries_503 == 0);
+    REQUIRE_FALSE(s.pools.empty());
+    CHECK(s.pools.back().name == "openai");
+    check_overhead(c->resp->headers, *c);
+}
+
+TEST_CASE("openai route record: an upstream error keeps the status and sets error_type",
+          "[api][openai_route][record][errors]")
+{
+    route_fixture f;
+    f.fake->script = [](const seen_request&) {
+        return scripted{{answer(500, "text/plain", "oops", {{"opc-request-id", "opc-err"}})}};
+    };
+    auto c = f.chat(R"({"model":"gpt-oss","messages":[]})");
+    CHECK(c->resp->status == 500);
+    CHECK(c->req.record.upstream_status == 500);
+    CHECK(c->req.record.error_type == "upstream_error");
+    CHECK(c->req.record.input_tokens == -1);
+    CHECK(header(c->resp->headers, "x-oci-request-id").value_or("") == "opc-err");
+    check_overhead(c->resp->headers, *c);
 }

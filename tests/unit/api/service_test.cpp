@@ -9,6 +9,7 @@
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/upstream/tls.hpp"
 #include "ogp/util/asio.hpp"
+#include "unit/api/handler_call.hpp"
 #include "unit/api/recording_sink.hpp"
 #include "unit/auth/test_util.hpp"
 
@@ -39,7 +40,10 @@ using namespace std::chrono_literals;
 namespace net = boost::asio;
 using steady = std::chrono::steady_clock;
 
+using ogp_test::api_route;
+using ogp_test::handler_call;
 using ogp_test::recording_sink;
+using ogp_test::run_handler;
 
 namespace {
 
@@ -61,35 +65,6 @@ public:
     }
     std::atomic<int> calls{0};
 };
-
-enum class api_route { chat, embeddings, responses };
-
-struct handler_call
-{
-    server::http_request req;
-    recording_sink sink;
-    std::optional<server::http_response> resp;
-    steady::time_point started = steady::now();
-    steady::time_point finished;
-};
-
-net::awaitable<void> run_handler(api::service& svc, api_route r, std::shared_ptr<handler_call> c)
-{
-    server::http_response resp;
-    switch (r) {
-        case api_route::chat:
-            resp = co_await svc.chat(c->req, c->sink);
-            break;
-        case api_route::embeddings:
-            resp = co_await svc.embeddings(c->req, c->sink);
-            break;
-        case api_route::responses:
-            resp = co_await svc.responses(c->req, c->sink);
-            break;
-    }
-    c->finished = steady::now();
-    c->resp = std::move(resp);
-}
 
 std::string chat_body(const std::string& model, const std::string& prompt, bool stream = false)
 {
@@ -484,4 +459,198 @@ TEST_CASE("service: a request body that is not JSON is a 400 without any upstrea
     }
     CHECK(f.svc->stats().upstream_requests == 0);
     CHECK(f.mock_stats().requests.load() == 0);
+}
+
+// --- issue 15: the exchange record, the overhead headers, retries by reason, shared pools ---
+
+namespace {
+
+// The overhead headers of `hs` are well-formed and fit in the handler's elapsed time.
+void check_overhead(const std::vector<std::pair<std::string, std::string>>& hs,
+                    const handler_call& c)
+{
+    auto o = ogp_test::read_overhead(hs);
+    REQUIRE(o.has_value());
+    CHECK(o->upstream_ms >= 0);
+    CHECK(o->sign_ms >= 0);
+    CHECK(o->proxy_ms >= 0);
+    // Each figure is rounded down to the microsecond: their sum cannot exceed the elapsed time.
+    CHECK(o->upstream_ms + o->proxy_ms <= ogp_test::ms_of(c.finished - c.started) + 0.002);
+}
+
+}  // namespace
+
+TEST_CASE("service record: a native chat fills models tokens route and status",
+          "[api][service][record]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("gpt-4o-mini", "hello"));
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    const auto& rec = c->req.record;
+    CHECK(rec.operation == "chat");
+    CHECK(rec.model == "gpt-4o-mini");
+    CHECK(rec.oci_model == "meta.llama-3.3-70b-instruct");
+    CHECK(rec.response_model == "meta.llama-3.3-70b-instruct");  // the mock's modelId
+    CHECK(rec.route == "native");
+    CHECK(rec.input_tokens > 0);
+    CHECK(rec.output_tokens > 0);
+    CHECK(rec.cached_tokens == 0);
+    CHECK(rec.reasoning_tokens == 0);
+    CHECK(rec.ttft.count() < 0);  // not a stream
+    CHECK(rec.upstream.count() > 0);
+    CHECK(rec.sign.count() > 0);  // API-key signing
+    CHECK(rec.upstream_status == 200);
+    CHECK(rec.retries == 0);
+    CHECK(rec.error_type.empty());
+    check_overhead(r.headers, *c);
+    // OCI's request id, as opc-request-id (kept) and as x-oci-request-id.
+    auto opc = header(r, "opc-request-id");
+    REQUIRE(opc.has_value());
+    CHECK(header(r, "x-oci-request-id") == opc);
+}
+
+TEST_CASE("service record: a streamed chat has ttft and the final usage",
+          "[api][service][record][stream]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("gpt-4o-mini", "stream me please", true));
+    const auto& s = c->sink;
+    REQUIRE(s.began);
+    REQUIRE(s.ended);
+    const auto& rec = c->req.record;
+    CHECK(rec.operation == "chat");
+    CHECK(rec.route == "native");
+    CHECK(rec.model == "gpt-4o-mini");
+    CHECK(rec.ttft.count() >= 0);
+    CHECK(rec.ttft <=
+          std::chrono::duration_cast<std::chrono::microseconds>(c->finished - c->started));
+    CHECK(rec.input_tokens > 0);
+    CHECK(rec.output_tokens > 0);
+    CHECK(rec.upstream_status == 200);
+    CHECK(rec.error_type.empty());
+    // The headers went first: upstream is the time to OCI's first byte.
+    check_overhead(s.headers, *c);
+    auto o = ogp_test::read_overhead(s.headers);
+    REQUIRE(o.has_value());
+    CHECK(o->upstream_ms <= std::chrono::duration<double, std::milli>(rec.upstream).count());
+    CHECK(ogp_test::find_header(s.headers, "x-oci-request-id") ==
+          ogp_test::find_header(s.headers, "opc-request-id"));
+}
+
+TEST_CASE("service record: 429 and 401 retries are counted by reason",
+          "[api][service][record][retry]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("meta.mock-429", "x"), 20s);
+    CHECK(c->resp->status == 429);
+    CHECK(c->req.record.retries == 2);
+    CHECK(c->req.record.upstream_status == 429);
+    CHECK(c->req.record.error_type == "rate_limited");
+    CHECK(c->req.record.model.empty());  // not an alias, and OCI never served it
+    CHECK(c->req.record.oci_model == "meta.mock-429");
+    check_overhead(c->resp->headers, *c);
+    auto s = f.svc->stats();
+    CHECK(s.retries_429 == 2);
+    CHECK(s.retries_503 == 0);
+    CHECK(s.retries_401 == 0);
+
+    auto d = f.call(api_route::chat, chat_body("meta.mock-401", "x"));
+    CHECK(d->resp->status == 502);
+    CHECK(d->req.record.retries == 1);
+    CHECK(d->req.record.error_type == "upstream_error");
+    s = f.svc->stats();
+    CHECK(s.retries_401 == 1);
+    CHECK(s.retries == s.retries_401 + s.retries_429 + s.retries_503);
+}
+
+TEST_CASE("service record: an upstream error sets error_type and the status",
+          "[api][service][record]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, chat_body("meta.mock-500", "x"));
+    INFO(c->resp->body);
+    CHECK(c->resp->status >= 500);
+    CHECK(c->req.record.upstream_status == 500);
+    CHECK(c->req.record.error_type == "upstream_error");
+    CHECK(c->req.record.route == "native");
+    check_overhead(c->resp->headers, *c);
+}
+
+TEST_CASE("service record: a 400 of the proxy has the headers with no upstream time",
+          "[api][service][record][validation]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::chat, "{not json", 5s);
+    CHECK(c->resp->status == 400);
+    CHECK(c->req.record.error_type == "invalid_request");
+    CHECK(c->req.record.upstream_status == 0);
+    CHECK(c->req.record.route.empty());
+    auto o = ogp_test::read_overhead(c->resp->headers);
+    REQUIRE(o.has_value());
+    CHECK(o->upstream_ms == 0);
+    CHECK_FALSE(header(*c->resp, "x-oci-request-id").has_value());
+}
+
+TEST_CASE("service record: embeddings fill the record", "[api][service][record][embeddings]")
+{
+    loopback_oci f;
+    auto c = f.call(api_route::embeddings,
+                    R"({"model":"text-embedding-3-small","input":["first","second"]})");
+    REQUIRE(c->resp->status == 200);
+    const auto& rec = c->req.record;
+    CHECK(rec.operation == "embeddings");
+    CHECK(rec.model == "text-embedding-3-small");
+    CHECK(rec.oci_model == "cohere.embed-english-v3.0");
+    CHECK(rec.route == "native");
+    CHECK(rec.input_tokens > 0);
+    CHECK(rec.upstream_status == 200);
+    check_overhead(c->resp->headers, *c);
+}
+
+TEST_CASE("service: two services share pools and one credential cache", "[api][service][reload]")
+{
+    loopback_oci f;
+    auto first = f.call(api_route::chat, chat_body("gpt-4o-mini", "one"));
+    REQUIRE(first->resp->status == 200);
+    REQUIRE(f.svc->stats().handshakes == 1);
+
+    // The next generation: same registry, same credentials, its own (copied) config.
+    config cfg2 = f.cfg;
+    cfg2.models.push_back({.name = "new-alias", .id = "meta.llama-3.3-70b-instruct"});
+    auto svc2 = std::make_unique<api::service>(cfg2, *f.creds, f.tls, f.svc->pools());
+    CHECK(svc2->pools() == f.svc->pools());
+
+    auto c = std::make_shared<handler_call>();
+    c->req.body = chat_body("new-alias", "two");
+    c->req.request_id = "req-gen2";
+    net::co_spawn(f.ioc, run_handler(*svc2, api_route::chat, c), net::detached);
+    REQUIRE(run_until(
+        f.ioc, [&c] { return c->resp.has_value(); }, 15s));
+    INFO(c->resp->body);
+    CHECK(c->resp->status == 200);
+    CHECK(c->req.record.model == "new-alias");
+    // The warm connection of the first generation served the second: no new handshake, and
+    // the credentials were fetched once.
+    auto s2 = svc2->stats();
+    CHECK(s2.handshakes == 1);
+    CHECK(s2.upstream_requests == 1);
+    REQUIRE(s2.pools.size() == 1);
+    CHECK(s2.pools[0].name == "inference");
+    CHECK(s2.pools[0].handshakes == 1);
+    CHECK(s2.pools[0].idle == 1);
+    CHECK_FALSE(s2.pools[0].open.has_value());
+    CHECK(f.provider->calls.load() == 1);
+    CHECK(f.svc->stats().upstream_requests == 1);  // counters stay per service
+
+    // Both close their idle connections (the same pool): no harm, both keep working.
+    svc2->close_idle();
+    f.svc->close_idle();
+    CHECK(f.svc->stats().pools.at(0).idle == 0);
+    svc2.reset();  // the old generation ends while the other serves on
+    auto third = f.call(api_route::chat, chat_body("gpt-4o-mini", "three"));
+    CHECK(third->resp->status == 200);
+    CHECK(f.svc->stats().handshakes == 2);
+    CHECK(f.mock_stats().rejected_signatures.load() == 0);
 }
