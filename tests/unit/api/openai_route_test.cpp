@@ -831,3 +831,28 @@ TEST_CASE("openai route record: an upstream error keeps the status and sets erro
     CHECK(header(c->resp->headers, "x-oci-request-id").value_or("") == "opc-err");
     check_overhead(c->resp->headers, *c);
 }
+
+TEST_CASE("openai route record: a Response's usage names are read too",
+          "[api][openai_route][record][responses]")
+{
+    route_fixture f;
+    f.fake->script = [](const seen_request&) {
+        return scripted{{answer(
+            200, "application/json",
+            R"({"id":"resp_1","object":"response","model":"xai.grok-4-0709","output":[],"usage":{"input_tokens":21,"input_tokens_details":{"cached_tokens":4},"output_tokens":13,"output_tokens_details":{"reasoning_tokens":6},"total_tokens":34},"user":null})")}};
+    };
+    auto c =
+        f.call(api_route::responses, "POST", "/v1/responses", R"({"model":"grok","input":"x"})");
+    REQUIRE(c->resp->status == 200);
+    const auto& rec = c->req.record;
+    CHECK(rec.operation == "responses");
+    CHECK(rec.model == "grok");
+    CHECK(rec.oci_model == "xai.grok-4");
+    CHECK(rec.response_model == "xai.grok-4-0709");
+    CHECK(rec.input_tokens == 21);
+    CHECK(rec.cached_tokens == 4);
+    CHECK(rec.output_tokens == 13);
+    CHECK(rec.reasoning_tokens == 6);
+    CHECK_FALSE(header(c->resp->headers, "x-oci-request-id").has_value());  // none sent
+    check_overhead(c->resp->headers, *c);
+}
