@@ -2,12 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <time.h>
 #include <unistd.h>
+#include <array>
 #include <boost/asio.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,7 +19,9 @@
 #include "ogp/api/service.hpp"
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/config/config.hpp"
+#include "ogp/metrics/metrics.hpp"
 #include "ogp/server/server.hpp"
+#include "ogp/server/tls.hpp"
 #include "ogp/upstream/client.hpp"
 #include "ogp/util/log.hpp"
 #include "ogp/util/memory.hpp"
@@ -91,16 +97,74 @@ std::optional<int> parse_args(int argc, char** argv, options& opt)
     return std::nullopt;
 }
 
-// The running daemon: io threads, the server, signals and the drain sequence.
+// One configuration generation: what a request that starts under it uses until it ends. A
+// reload installs a new one; the old one is freed when its last request finishes.
+struct generation
+{
+    std::shared_ptr<const config> cfg;
+    std::shared_ptr<auth::credential_cache> creds;
+    std::unique_ptr<api::service> svc;
+};
+
+using generation_ptr = std::shared_ptr<generation>;
+using service_call = net::awaitable<server::http_response> (api::service::*)(
+    server::http_request&, server::response_sink&);
+
+// Runs one request on `g`'s service. The frame holds `g`: a reload cannot free the service (or
+// the configuration it reads) under a request that is still running.
+net::awaitable<server::http_response> run_on(generation_ptr g, service_call fn,
+                                             server::http_request& req, server::response_sink& sink)
+{
+    co_return co_await ((*g->svc).*fn)(req, sink);
+}
+
+// Keys whose new value needs a restart keep their running value, so that what runs is what was
+// started (the reload logs each one).
+void keep_startup_values(const config& running, config& next)
+{
+    next.listen_host = running.listen_host;
+    next.listen_port = running.listen_port;
+    next.threads = running.threads;
+    next.metrics.enabled = running.metrics.enabled;
+    next.metrics.listen = running.metrics.listen;
+    next.metrics.listen_host = running.metrics.listen_host;
+    next.metrics.listen_port = running.metrics.listen_port;
+    next.limits.max_connections = running.limits.max_connections;
+    next.limits.spool_dir = running.limits.spool_dir;
+    next.oci.region = running.oci.region;
+    next.oci.endpoint = running.oci.endpoint;
+    next.oci.ca_file = running.oci.ca_file;
+    next.oci.metadata_url = running.oci.metadata_url;
+    next.oci.federation_url = running.oci.federation_url;
+    next.log.json = running.log.json;
+    // A listener started without TLS cannot start it (nor stop it) in place.
+    if (running.tls.enabled() != next.tls.enabled()) {
+        next.tls = running.tls;
+    }
+}
+
+// `RELOADING=1` with the monotonic time systemd >= 253 asks for (older versions ignore it).
+std::string reloading_message()
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    const auto usec = static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+                      static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+    return "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec);
+}
+
+// The running daemon: io threads, the servers, signals, reloads and the drain sequence.
 class daemon_app
 {
 public:
-    daemon_app(config cfg, std::shared_ptr<net::ssl::context> tls)
-        : cfg_(std::move(cfg)),
+    daemon_app(std::shared_ptr<const config> cfg, std::string config_path,
+               std::shared_ptr<net::ssl::context> tls)
+        : startup_(std::move(cfg)),
+          config_path_(std::move(config_path)),
           tls_(std::move(tls)),
           ioc_(1),
           workers_(make_workers(thread_count())),
-          server_(all_contexts(), cfg_),
+          server_(all_contexts(), startup_),
           signals_(ioc_, SIGINT, SIGTERM),
           hangup_(ioc_, SIGHUP),
           drain_timer_(ioc_),
@@ -130,8 +194,8 @@ public:
 
     unsigned thread_count() const
     {
-        if (cfg_.threads != 0) {
-            return cfg_.threads;
+        if (startup_->threads != 0) {
+            return startup_->threads;
         }
         return std::max(1u, std::thread::hardware_concurrency());
     }
@@ -139,51 +203,52 @@ public:
     int run()
     {
         // Credentials refresh in the background; the API handlers use them per request.
-        creds_ = auth::make_credential_cache(cfg_, ioc_.get_executor(), process_env());
-        service_ = std::make_unique<api::service>(cfg_, *creds_, tls_);
-        auto* svc = service_.get();
-        server_.set_handler(
-            server::route::chat_completions,
-            [svc](server::http_request& r, server::response_sink& s) { return svc->chat(r, s); });
-        server_.set_handler(server::route::responses,
-                            [svc](server::http_request& r, server::response_sink& s) {
-                                return svc->responses(r, s);
-                            });
-        server_.set_handler(server::route::stored_response,
-                            [svc](server::http_request& r, server::response_sink& s) {
-                                return svc->stored_response(r, s);
-                            });
-        server_.set_handler(server::route::openai_state,
-                            [svc](server::http_request& r, server::response_sink& s) {
-                                return svc->openai_state(r, s);
-                            });
-        server_.set_handler(server::route::embeddings,
-                            [svc](server::http_request& r, server::response_sink& s) {
-                                return svc->embeddings(r, s);
-                            });
-        server_.set_handler(
-            server::route::models,
-            [svc](server::http_request& r, server::response_sink& s) { return svc->models(r, s); });
-        server_.set_handler(
-            server::route::model,
-            [svc](server::http_request& r, server::response_sink& s) { return svc->model(r, s); });
-        server_.set_readiness([svc] { return svc->readiness(); });
+        auto first = std::make_shared<generation>();
+        first->cfg = startup_;
+        first->creds = make_creds(*startup_);
+        pools_ = std::make_shared<api::upstream_pools>();
+        first->svc = std::make_unique<api::service>(*startup_, *first->creds, tls_, pools_);
+        install(first);
+        metrics_.set_runtime([this] { return runtime(); });
+        register_handlers(server_);
+        if (startup_->metrics.enabled && !startup_->metrics.listen.empty()) {
+            metrics_server_ = std::make_unique<server::server>(all_contexts(), startup_,
+                                                               server::listener_kind::metrics);
+            register_handlers(*metrics_server_);
+        }
         // Listen first: a bind failure is a start-up error.
         try {
             server_.listen();
         } catch (const std::exception& e) {
-            spdlog::critical("listen: cannot listen on {}:{}: {}", cfg_.listen_host,
-                             cfg_.listen_port, e.what());
+            spdlog::critical("listen: cannot listen on {}:{}: {}", startup_->listen_host,
+                             startup_->listen_port, e.what());
             return 1;
         }
+        if (metrics_server_) {
+            try {
+                metrics_server_->listen();
+            } catch (const std::exception& e) {
+                spdlog::critical("metrics.listen: cannot listen on {}: {}",
+                                 startup_->metrics.listen, e.what());
+                return 1;
+            }
+        }
         auto ep = server_.local_endpoint();
-        spdlog::info("oci-genai-proxy {} listening on {}:{} ({} threads, config {})", OGP_VERSION,
-                     ep.address().to_string(), ep.port(), thread_count(), cfg_.source);
+        spdlog::info("oci-genai-proxy {} listening on {}:{}{} ({} threads, config {})", OGP_VERSION,
+                     ep.address().to_string(), ep.port(), startup_->tls.enabled() ? " (https)" : "",
+                     thread_count(), startup_->source);
+        if (metrics_server_) {
+            auto mep = metrics_server_->local_endpoint();
+            spdlog::info("metrics listening on {}:{}", mep.address().to_string(), mep.port());
+        }
         server_.start();
-        creds_->start();
+        if (metrics_server_) {
+            metrics_server_->start();
+        }
+        current()->creds->start();
         watch_memory();
         wait_for_signal();
-        ignore_hangup();
+        wait_for_hangup();
         systemd_notify("READY=1");
 
         // Run the io threads until the drain completes; workers wait for connections meanwhile.
@@ -198,9 +263,11 @@ public:
         }
         // Unwind what is left (credential loop, forced-closed sessions and their upstream
         // exchanges) while every object they use is still alive.
-        creds_->stop();
-        server_.drain();
-        server_.close_all();
+        current()->creds->stop();
+        for (auto* s : servers()) {
+            s->drain();
+            s->close_all();
+        }
         // Run handlers until none is ready for 50 ms (at most 2 s): a parked operation, such as
         // a signal registration, must not hold up the exit.
         boost::system::error_code ignored;
@@ -225,12 +292,149 @@ public:
                 }
             }
         }
-        service_->close_idle();
+        current()->svc->close_idle();
         spdlog::info("stopped");
         return 0;
     }
 
 private:
+    generation_ptr current() const
+    {
+        std::lock_guard lock(gen_mutex_);
+        return gen_;
+    }
+
+    void install(generation_ptr g)
+    {
+        std::lock_guard lock(gen_mutex_);
+        gen_ = std::move(g);
+    }
+
+    std::shared_ptr<auth::credential_cache> make_creds(const config& c)
+    {
+        return auth::make_credential_cache(c, ioc_.get_executor(), process_env());
+    }
+
+    std::vector<server::server*> servers()
+    {
+        std::vector<server::server*> all{&server_};
+        if (metrics_server_) {
+            all.push_back(metrics_server_.get());
+        }
+        return all;
+    }
+
+    // Every route goes through the current generation; /metrics and the probes are the app's.
+    void register_handlers(server::server& s)
+    {
+        static constexpr std::pair<server::route, service_call> calls[] = {
+            {server::route::chat_completions, &api::service::chat},
+            {server::route::responses, &api::service::responses},
+            {server::route::stored_response, &api::service::stored_response},
+            {server::route::openai_state, &api::service::openai_state},
+            {server::route::embeddings, &api::service::embeddings},
+            {server::route::models, &api::service::models},
+            {server::route::model, &api::service::model},
+        };
+        for (const auto& [r, fn] : calls) {
+            s.set_handler(r,
+                          [this, fn = fn](server::http_request& req, server::response_sink& sink) {
+                              return run_on(current(), fn, req, sink);
+                          });
+        }
+        s.set_handler(
+            server::route::metrics,
+            [this](server::http_request& req, server::response_sink&) { return scrape(req); });
+        s.set_readiness([this] { return current()->svc->readiness(); });
+        // With metrics off nothing is counted: the request path pays nothing for them.
+        if (startup_->metrics.enabled) {
+            s.set_observer([this](const server::exchange_summary& x) { observe(x); });
+        }
+    }
+
+    // GET /metrics: the whole registry, in the format the scraper asked for.
+    net::awaitable<server::http_response> scrape(server::http_request& req)
+    {
+        const auto accept = req.head.find("accept");
+        const auto fmt = metrics::negotiate(accept ? *accept : std::string_view());
+        server::http_response r;
+        r.content_type = std::string(metrics::content_type(fmt));
+        metrics_.write(r.body, fmt);
+        co_return r;
+    }
+
+    // One finished exchange into the metrics.
+    void observe(const server::exchange_summary& x)
+    {
+        metrics::request_sample s;
+        s.route = server::route_name(x.target);
+        s.method = x.method;
+        s.status = x.status;
+        s.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(x.duration);
+        s.stream = x.stream;
+        s.reject_reason = x.reject_reason;
+        if (const auto* r = x.record) {
+            s.client = r->client;
+            s.operation = r->operation;
+            s.request_model = r->model;
+            s.response_model = r->response_model;
+            s.error_type = r->error_type;
+            s.input_tokens = r->input_tokens;
+            s.output_tokens = r->output_tokens;
+            s.cached_tokens = r->cached_tokens;
+            s.reasoning_tokens = r->reasoning_tokens;
+            s.ttft = r->ttft;
+            s.upstream = r->upstream;
+            s.retries = r->retries;
+        }
+        metrics_.observe(s);
+    }
+
+    // What a scrape reads from the other parts.
+    metrics::runtime_snapshot runtime() const
+    {
+        metrics::runtime_snapshot r;
+        const std::array<const server::server*, 2> listeners{&server_, metrics_server_.get()};
+        for (const auto* s : listeners) {
+            if (s == nullptr) {
+                continue;
+            }
+            const auto st = s->stats();
+            r.connections_open += st.connections_open;
+            r.connections_accepted += st.connections_accepted;
+            r.connections_refused += st.connections_refused;
+            r.requests_in_flight += st.requests_in_flight;
+            r.streams_in_flight += st.streams_in_flight;
+            r.tls_handshakes += st.tls_handshakes;
+            r.tls_handshake_failures += st.tls_handshake_failures;
+        }
+        const auto g = current();
+        const auto svc = g->svc->stats();
+        r.upstream_requests = svc.upstream_requests;
+        r.retries_401 = svc.retries_401;
+        r.retries_429 = svc.retries_429;
+        r.retries_503 = svc.retries_503;
+        r.retries_stale = svc.retries_stale;
+        for (const auto& p : svc.pools) {
+            r.pools.push_back({std::string(p.name), p.open, p.idle, p.handshakes, p.resumed});
+        }
+        r.credential.provider = std::string(g->creds->provider_name());
+        r.credential.renewals = g->creds->renewals();
+        r.credential.failures = g->creds->failed_renewals();
+        if (auto snap = g->creds->current()) {
+            if (snap->expiry() != auth::credential_snapshot::clock::time_point::max()) {
+                r.credential.seconds_to_expiry =
+                    std::chrono::duration<double>(snap->expiry() -
+                                                  auth::credential_snapshot::clock::now())
+                        .count();
+            }
+        }
+        r.reloads.ok = reloads_ok_.load();
+        r.reloads.failed = reloads_failed_.load();
+        r.reloads.last_success_unix = last_reload_unix_.load();
+        return r;
+    }
+
     // Once a second: return freed heap to the kernel after a burst of connections ended. Only
     // this chain touches the timer; it stops by itself once the server drains.
     void watch_memory()
@@ -265,33 +469,126 @@ private:
         });
     }
 
-    // SIGHUP would kill the process without a drain: log and ignore it (no reload).
-    void ignore_hangup()
+    // SIGHUP (`systemctl reload`): re-read the configuration and the key files.
+    void wait_for_hangup()
     {
         hangup_.async_wait([this](boost::system::error_code ec, int) {
             if (ec) {
                 return;
             }
-            spdlog::warn("SIGHUP ignored: configuration reload is not supported; restart instead");
-            ignore_hangup();
+            if (!draining_) {
+                reload();
+            }
+            wait_for_hangup();
         });
+    }
+
+    // Loads the file again and, when it validates whole, makes it the configuration of every
+    // request that starts from now on; in-flight requests finish on theirs. Anything wrong
+    // rejects the whole file, every problem is logged, and the running configuration stays.
+    void reload()
+    {
+        systemd_notify(reloading_message());
+        const std::string from = config_path_.empty() ? "(environment)" : config_path_;
+        spdlog::info("SIGHUP: reloading the configuration from {}", from);
+        auto loaded = load_config(config_path_, process_env());
+        if (!loaded.value) {
+            for (const auto& e : loaded.errors) {
+                spdlog::error("reload rejected: {}", e);
+            }
+            reload_failed(std::to_string(loaded.errors.size()) + " problem(s)");
+            return;
+        }
+        const auto running = current();
+        config next = std::move(*loaded.value);
+        const auto plan = plan_reload(*running->cfg, next);
+        for (const auto& key : plan.restart_needed) {
+            spdlog::warn(
+                "reload: {} changed: it takes effect after a restart (the running value "
+                "stays)",
+                key);
+        }
+        if (running->cfg->tls.enabled() != next.tls.enabled()) {
+            spdlog::warn(
+                "reload: tls.cert_file changed between set and unset: it takes effect "
+                "after a restart");
+        }
+        keep_startup_values(*running->cfg, next);
+        // Certificates first: one that does not load rejects the whole reload.
+        if (next.tls.enabled()) {
+            try {
+                server::make_tls_context(next.tls);
+            } catch (const std::exception& e) {
+                spdlog::error("reload rejected: {}: {}", next.source, e.what());
+                reload_failed("1 problem");
+                return;
+            }
+        }
+        auto cfg = std::make_shared<const config>(std::move(next));
+        auto g = std::make_shared<generation>();
+        g->cfg = cfg;
+        g->creds = running->creds;
+        if (plan.credentials_changed) {
+            // A new provider; the old cache serves in-flight requests until they end.
+            g->creds = make_creds(*cfg);
+            g->creds->start();
+            spdlog::info("reload: oci.auth or its files changed: new {} credentials",
+                         g->creds->provider_name());
+        }
+        g->svc = std::make_unique<api::service>(*cfg, *g->creds, tls_, pools_);
+        install(std::move(g));
+        for (auto* s : servers()) {
+            s->reconfigure(cfg);
+            try {
+                s->reload_tls();
+            } catch (const std::exception& e) {
+                // Loaded above: only a file changed again in between gets here.
+                spdlog::error("reload: {}; the previous certificate stays", e.what());
+            }
+        }
+        spdlog::default_logger()->set_level(spdlog::level::from_str(cfg->log.level));
+        ++reloads_ok_;
+        last_reload_unix_ =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        spdlog::info("configuration reloaded from {}: {} model aliases, {} client keys", from,
+                     cfg->models.size(), cfg->clients.api_keys.size());
+        systemd_notify("READY=1");
+    }
+
+    void reload_failed(const std::string& what)
+    {
+        ++reloads_failed_;
+        spdlog::error("reload rejected ({}): the running configuration stays", what);
+        systemd_notify("READY=1");
     }
 
     void begin_drain(int sig)
     {
         draining_ = true;
-        spdlog::info("signal {} received: draining (up to {} ms)", sig,
-                     cfg_.timeouts.drain.count());
+        const auto budget = current()->cfg->timeouts.drain;
+        spdlog::info("signal {} received: draining (up to {} ms)", sig, budget.count());
         systemd_notify("STOPPING=1");
-        server_.drain();
-        drain_deadline_ = std::chrono::steady_clock::now() + cfg_.timeouts.drain;
+        for (auto* s : servers()) {
+            s->drain();
+        }
+        drain_deadline_ = std::chrono::steady_clock::now() + budget;
         poll_drain();
+    }
+
+    std::size_t active_connections()
+    {
+        std::size_t n = 0;
+        for (auto* s : servers()) {
+            n += s->active_connections();
+        }
+        return n;
     }
 
     // Checks every 20 ms whether all connections have finished, until the drain deadline.
     void poll_drain()
     {
-        if (server_.active_connections() == 0) {
+        if (active_connections() == 0) {
             finish();
             return;
         }
@@ -299,12 +596,14 @@ private:
             // Streams still open get a moment to end with an error event and their last chunk.
             streams_cut_ = true;
             spdlog::warn("drain timeout: ending the open streams, then closing {} connections",
-                         server_.active_connections());
+                         active_connections());
             server_.cut_streams();
             drain_deadline_ = std::chrono::steady_clock::now() + cut_grace;
         } else if (std::chrono::steady_clock::now() >= drain_deadline_) {
-            spdlog::warn("drain timeout: closing {} connections", server_.active_connections());
-            server_.close_all();
+            spdlog::warn("drain timeout: closing {} connections", active_connections());
+            for (auto* s : servers()) {
+                s->close_all();
+            }
             finish();
             return;
         }
@@ -318,8 +617,8 @@ private:
 
     void finish()
     {
-        if (creds_) {
-            creds_->stop();
+        if (auto g = current()) {
+            g->creds->stop();
         }
         signals_.cancel();
         hangup_.cancel();
@@ -331,16 +630,23 @@ private:
         ioc_.stop();
     }
 
-    config cfg_;
+    const std::shared_ptr<const config> startup_;
+    const std::string config_path_;
     std::shared_ptr<net::ssl::context> tls_;
+    metrics::proxy_metrics metrics_;
+    std::atomic<std::uint64_t> reloads_ok_{0};
+    std::atomic<std::uint64_t> reloads_failed_{0};
+    std::atomic<double> last_reload_unix_{0};
     // Before the io_context, so they outlive every coroutine frame it may still destroy; run()
     // closes the service's idle upstream connections while the io_context is alive.
-    std::unique_ptr<auth::credential_cache> creds_;
-    std::unique_ptr<api::service> service_;
+    std::shared_ptr<api::upstream_pools> pools_;
+    mutable std::mutex gen_mutex_;
+    generation_ptr gen_;
     net::io_context ioc_;  // first io thread: listener, signals, timers, credential loop
     std::vector<std::unique_ptr<net::io_context>> workers_;  // the other io threads
     std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
     server::server server_;
+    std::unique_ptr<server::server> metrics_server_;
     net::signal_set signals_;
     net::signal_set hangup_;
     net::steady_timer drain_timer_;
@@ -392,7 +698,18 @@ int run_daemon(int argc, char** argv)
                       << "': " << e.what() << "\n";
             return 2;
         }
-        daemon_app app(std::move(*loaded.value), std::move(tls));
+        // The listener's certificate and key: a file that does not load is a configuration error.
+        if (loaded.value->tls.enabled()) {
+            try {
+                server::make_tls_context(loaded.value->tls);
+            } catch (const std::exception& e) {
+                std::cerr << "oci-genai-proxy: " << loaded.value->source << ": " << e.what()
+                          << "\n";
+                return 2;
+            }
+        }
+        daemon_app app(std::make_shared<const config>(std::move(*loaded.value)), opt.config_path,
+                       std::move(tls));
         return app.run();
     } catch (const std::exception& e) {
         std::cerr << "oci-genai-proxy: fatal: " << e.what() << "\n";
