@@ -508,11 +508,6 @@ private:
                 "stays)",
                 key);
         }
-        if (running->cfg->tls.enabled() != next.tls.enabled()) {
-            spdlog::warn(
-                "reload: tls.cert_file changed between set and unset: it takes effect "
-                "after a restart");
-        }
         keep_startup_values(*running->cfg, next);
         // Certificates first: one that does not load rejects the whole reload.
         if (next.tls.enabled()) {
