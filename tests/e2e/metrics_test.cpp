@@ -329,6 +329,52 @@ TEST_CASE("metrics: a stream counts its time to first token and its usage", "[e2
           prompt);
 }
 
+TEST_CASE("metrics: embeddings and responses are GenAI operations of their own", "[e2e][metrics]")
+{
+    e2e_stack st(metrics_options());
+    const auto port = st.d.port();
+    const metric_set before = scrape(port);
+    auto e = st.c.request("POST", "/v1/embeddings",
+                          R"({"model":"text-embedding-3-small","input":["count me","and me"]})");
+    INFO(printable(e.body));
+    REQUIRE(e.status == 200);
+    const long long embedded = json_int(e.body, "/usage/prompt_tokens");
+    REQUIRE(embedded > 0);
+    auto r = st.c.request("POST", "/v1/responses",
+                          R"({"model":"gpt-4o-mini","input":"count me as a response"})");
+    INFO(printable(r.body));
+    REQUIRE(r.status == 200);
+    const long long response_in = json_int(r.body, "/usage/input_tokens");
+    const long long response_out = json_int(r.body, "/usage/output_tokens");
+    REQUIRE(response_out > 0);
+
+    const label_match embeddings = {{"gen_ai_operation_name", "embeddings"},
+                                    {"gen_ai_request_model", "text-embedding-3-small"}};
+    const label_match responses = {{"gen_ai_operation_name", "responses"},
+                                   {"gen_ai_request_model", "gpt-4o-mini"}};
+    const metric_set after = scrape_until(port, [&](const metric_set& s) {
+        return s.sum("gen_ai_client_operation_duration_seconds_count", embeddings) >= 1 &&
+               s.sum("gen_ai_client_operation_duration_seconds_count", responses) >= 1;
+    });
+    auto delta = [&](std::string_view name, const label_match& labels) {
+        return after.sum(name, labels) - before.sum(name, labels);
+    };
+    CHECK(delta("gen_ai_client_operation_duration_seconds_count", embeddings) == 1);
+    CHECK(delta("gen_ai_client_operation_duration_seconds_count", responses) == 1);
+    auto with = [](label_match m, std::string_view type) {
+        m.emplace_back("gen_ai_token_type", type);
+        return m;
+    };
+    CHECK(delta("gen_ai_client_token_usage_sum", with(embeddings, "input")) == embedded);
+    CHECK(delta("gen_ai_client_token_usage_sum", with(responses, "input")) == response_in);
+    CHECK(delta("gen_ai_client_token_usage_sum", with(responses, "output")) == response_out);
+    CHECK(delta("ogp_http_requests_total", {{"route", "embeddings"}, {"code", "200"}}) == 1);
+    CHECK(delta("ogp_http_requests_total", {{"route", "responses"}, {"code", "200"}}) == 1);
+    // No chat was made.
+    CHECK(delta("gen_ai_client_operation_duration_seconds_count",
+                {{"gen_ai_operation_name", "chat"}}) == 0);
+}
+
 TEST_CASE("metrics: in-flight requests and streams are gauges", "[e2e][metrics]")
 {
     e2e_stack st(metrics_options());
@@ -584,6 +630,16 @@ TEST_CASE("headers: the openai route relays opc-request-id as x-oci-request-id t
     REQUIRE(r.status == 200);
     check_overhead_headers(r, took_ms);
     CHECK(r.header("opc-request-id") == r.header("x-oci-request-id"));
+    // Its access-log line names the route.
+    auto id = r.header("x-request-id").value_or("");
+    REQUIRE(!id.empty());
+    REQUIRE(st.d.wait_for_log("request_id=" + id));
+    const std::string line = log_line(st.d.captured_stderr(), "request_id=" + id);
+    INFO(line);
+    CHECK(field_of(line, "route") == "openai");
+    CHECK(field_of(line, "model") == "gpt-oss");
+    CHECK(field_of(line, "oci_model") == "openai.gpt-oss-120b");
+    CHECK(field_of(line, "upstream_status") == "200");
 }
 
 // ---- access log --------------------------------------------------------------------------------
