@@ -8,11 +8,13 @@
 #include <string>
 #include <thread>
 
+#include "support/credentials.hpp"
 #include "support/http.hpp"
 #include "support/json.hpp"
 #include "support/net.hpp"
 #include "support/scrape.hpp"
 #include "support/stack.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace ogp::test;
 
@@ -266,4 +268,42 @@ TEST_CASE("reload: a log.level change takes effect", "[e2e][reload]")
     // At least one more renewal at info: no new debug line for it.
     REQUIRE(d.wait_for_log_count("credentials loaded", renewed + 1, 5s));
     CHECK(d.log_count(debug_line) == debug_lines);
+}
+
+TEST_CASE("reload: an oci.auth change builds new credentials and open streams finish on the old",
+          "[e2e][reload][credentials]")
+{
+    temp_dir keys;
+    auto creds = write_api_key_credentials(keys);
+    mock m(creds.mock_args());
+    daemon_options o;
+    o.models = slow_alias;
+    proxy d(m, o);  // instance principal
+    const auto port = d.port();
+
+    raw_client stream(port);
+    REQUIRE(stream.send(
+        post_request(chat_path, chat_body("slow", long_prompt, true), "Connection: close\r\n")));
+    REQUIRE(stream.readable(10s));
+    std::string got = stream.read_until_eof(300ms);
+    REQUIRE(got.find("[DONE]") == std::string::npos);
+
+    daemon_options next = o;
+    next.api_key_config = creds.config_file;
+    reload_with(d, proxy_config(m, next));
+    REQUIRE(d.wait_for_log_count(reloaded, 1, 5s));
+    CHECK(d.log_count("reload: oci.auth or its files changed") == 1);
+
+    bool closed = false;
+    got += stream.read_until_eof(20s, &closed);
+    INFO(printable(got, 2000));
+    CHECK(closed);
+    CHECK(got.find("data: [DONE]") != std::string::npos);
+    // New requests are signed with the API key; the mock verifies every signature.
+    CHECK(chat_status(port, test_key, "gpt-4o-mini") == 200);
+    CHECK(m.stats().rejected_signatures == 0);
+    auto s = metric_set(get_metrics(port).body);
+    // The metrics follow the new provider (an API key has no expiry: no expiry series).
+    CHECK(s.has("ogp_credential_renewals_total", {{"provider", "api_key"}}));
+    CHECK(!s.has("ogp_credential_renewals_total", {{"provider", "instance_principal"}}));
 }
