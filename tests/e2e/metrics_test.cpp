@@ -136,19 +136,28 @@ void check_overhead_headers(const http_response& r, double total_ms)
     auto oci_id = r.header("x-oci-request-id");
     REQUIRE(oci_id);
     CHECK(oci_id->starts_with("mock-"));
+    // Where OCI's own header is relayed as well, both name the same request.
+    if (auto opc = r.header("opc-request-id")) {
+        CHECK(*opc == *oci_id);
+    }
 }
 
-// The log line that holds `needle` (the whole line), or empty.
-std::string log_line(const std::string& log, std::string_view needle)
+// The access-log line of request `id` (the whole line), or empty. Other lines may name the
+// request too (an upstream warning, say).
+std::string access_line(const std::string& log, std::string_view id)
 {
-    auto at = log.find(needle);
-    if (at == std::string::npos) {
-        return {};
+    const std::string want = "request_id=" + std::string(id) + " ";
+    std::size_t pos = 0;
+    while (pos < log.size()) {
+        auto end = log.find('\n', pos);
+        std::string line = log.substr(pos, end == std::string::npos ? end : end - pos);
+        pos = end == std::string::npos ? log.size() : end + 1;
+        if (line.find("access method=") != std::string::npos &&
+            line.find(want) != std::string::npos) {
+            return line;
+        }
     }
-    auto begin = log.rfind('\n', at);
-    begin = begin == std::string::npos ? 0 : begin + 1;
-    auto end = log.find('\n', at);
-    return log.substr(begin, end == std::string::npos ? end : end - begin);
+    return {};
 }
 
 // `key=value` of a text access-log line (up to the next space), or nullopt.
@@ -403,7 +412,8 @@ TEST_CASE("metrics: upstream 429s are counted as retries then as a 429 answer",
     const metric_set before = scrape(port);
     // The mock answers 429 with Retry-After: 1; the daemon retries twice, then passes it on.
     const auto start = steady::now();
-    auto r = st.c.request("POST", chat_path, chat_body("throttled", "x"), 20s);
+    auto r = st.c.request("POST", chat_path, chat_body("throttled", "x"), 20s, true,
+                          "X-Request-Id: throttled-1\r\n");
     const double took_ms = seconds_since(start) * 1000;
     INFO(printable(r.body));
     REQUIRE(r.status == 429);
@@ -423,6 +433,14 @@ TEST_CASE("metrics: upstream 429s are counted as retries then as a 429 answer",
     REQUIRE(series.size() == 1);
     CHECK(!series.front()->label("error_type").value_or("").empty());
     CHECK(delta("ogp_upstream_requests_total", {}) >= 3);
+    // The access log tells the same story.
+    REQUIRE(st.d.wait_for_log("request_id=throttled-1"));
+    const std::string line = access_line(st.d.captured_stderr(), "throttled-1");
+    INFO(line);
+    CHECK(field_of(line, "status") == "429");
+    CHECK(field_of(line, "upstream_status") == "429");
+    CHECK(field_of(line, "retries") == "2");
+    CHECK(field_of(line, "model") == "throttled");
 }
 
 TEST_CASE("metrics: requests the server refuses are counted by reason", "[e2e][metrics]")
@@ -634,7 +652,7 @@ TEST_CASE("headers: the openai route relays opc-request-id as x-oci-request-id t
     auto id = r.header("x-request-id").value_or("");
     REQUIRE(!id.empty());
     REQUIRE(st.d.wait_for_log("request_id=" + id));
-    const std::string line = log_line(st.d.captured_stderr(), "request_id=" + id);
+    const std::string line = access_line(st.d.captured_stderr(), id);
     INFO(line);
     CHECK(field_of(line, "route") == "openai");
     CHECK(field_of(line, "model") == "gpt-oss");
@@ -672,7 +690,7 @@ TEST_CASE("access log: model, tokens, upstream status and client name, never the
     REQUIRE(st.d.wait_for_log("request_id=alog-401"));
     const std::string log = st.d.captured_stderr();
 
-    const std::string line = log_line(log, "request_id=alog-chat-1");
+    const std::string line = access_line(log, "alog-chat-1");
     INFO(line);
     CHECK(field_of(line, "model") == "gpt-4o-mini");
     CHECK(field_of(line, "oci_model") == "meta.llama-3.3-70b-instruct");
@@ -686,7 +704,7 @@ TEST_CASE("access log: model, tokens, upstream status and client name, never the
     CHECK(std::regex_search(line, std::regex(" client=key-[0-9a-f]{8}( |$)")));
     CHECK(!field_of(line, "ttft_ms"));  // streams only
 
-    const std::string stream_line = log_line(log, "request_id=alog-stream-1");
+    const std::string stream_line = access_line(log, "alog-stream-1");
     INFO(stream_line);
     CHECK(field_of(stream_line, "model") == "gpt-4o-mini");
     CHECK(field_of(stream_line, "ttft_ms").has_value());
@@ -694,7 +712,7 @@ TEST_CASE("access log: model, tokens, upstream status and client name, never the
     CHECK(field_of(stream_line, "client") == field_of(line, "client"));
 
     // A refused key is logged without a client name and without the key it tried.
-    const std::string refused = log_line(log, "request_id=alog-401");
+    const std::string refused = access_line(log, "alog-401");
     INFO(refused);
     CHECK(field_of(refused, "status") == "401");
 
@@ -711,7 +729,7 @@ TEST_CASE("access log: log.format json carries the same fields", "[e2e][metrics]
                           "X-Request-Id: alog-json-1\r\n");
     REQUIRE(r.status == 200);
     REQUIRE(st.d.wait_for_log("alog-json-1"));
-    const std::string line = log_line(st.d.captured_stderr(), "alog-json-1");
+    const std::string line = access_line(st.d.captured_stderr(), "alog-json-1");
     INFO(line);
     CHECK(json_ok(line));
     // Either JSON fields of their own, or the text fields inside the message.
