@@ -62,10 +62,11 @@ struct server_stats
     std::uint64_t tls_handshake_failures = 0;
 };
 
-/// The downstream HTTP/1.1 server: accept loop with a connection cap (at the cap the connection
-/// idle the longest is closed for the new one, unauthenticated ones first) and EMFILE back-off, one
-/// coroutine per connection on its own strand, the request guard, total header/body deadlines,
-/// keep-alive idle timeout, pipelining, client authentication, routing and access logs.
+/// The downstream HTTP/1.1 server (HTTPS with `tls.*`: handshake under the header deadline,
+/// then the same guard, limits and deadlines): accept loop with a connection cap (at the cap the
+/// connection idle the longest is closed for the new one, unauthenticated ones first) and EMFILE
+/// back-off, one coroutine per connection on its own strand, the request guard, total header/body
+/// deadlines, keep-alive idle timeout, pipelining, client authentication, routing and access logs.
 /// Construct, add handlers, listen(), start(); then drain() or close_all() from any thread.
 /// Connections are spread round-robin over the given io_contexts (one per io thread, so that
 /// a session and its upstream exchange stay on one thread); the listener runs on the first.
@@ -98,21 +99,24 @@ public:
     /// Rebuilds the TLS context from the current configuration's `tls.*` files (certificate
     /// renewals): new connections use it, open ones keep theirs. Throws std::runtime_error
     /// naming the key and file when a file cannot be loaded; the old context then stays.
-    /// No-op when TLS is off. Thread-safe.
+    /// Turning TLS on or off needs a restart: when the listener started without TLS, or the
+    /// current configuration has none, it only logs that and changes nothing. Thread-safe.
     void reload_tls();
     /// The server's counters.
     server_stats stats() const;
 
-    /// Binds and listens on the configured address. Throws std::system_error on failure
-    /// (start-up only).
+    /// Binds and listens on the configured address, with TLS when `tls.*` is set (both
+    /// listener kinds; see make_tls_context in ogp/server/tls.hpp). Throws std::system_error
+    /// when it cannot listen, std::runtime_error naming the key and file when a TLS file
+    /// cannot be loaded (start-up only).
     void listen();
     /// The bound address (port 0 resolved).
     net::ip::tcp::endpoint local_endpoint() const;
     /// Starts accepting. Non-blocking.
     void start();
-    /// Serves an already connected socket as if accepted (no connection cap), e.g. one end of
-    /// an in-process socket pair in tests. Its executor must be a strand (or a single-threaded
-    /// io_context). Non-blocking.
+    /// Serves an already connected socket as if accepted (no connection cap; over TLS when
+    /// listen() set up TLS), e.g. one end of an in-process socket pair in tests. Its executor must
+    /// be a strand (or a single-threaded io_context). Non-blocking.
     void serve(net::ip::tcp::socket socket);
 
     /// Graceful stop: closes the listener, closes idle keep-alive connections, and makes

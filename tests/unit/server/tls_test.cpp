@@ -138,6 +138,28 @@ struct https_client
     }
 };
 
+// Echoes the body after a pause, so that the client monitor's read is pending (and then
+// cancelled) over TLS.
+net::awaitable<http_response> slow_echo(http_request& req, response_sink&)
+{
+    net::steady_timer t(co_await net::this_coro::executor, 30ms);
+    co_await t.async_wait(net::as_tuple(net::use_awaitable));
+    http_response res;
+    res.body = req.body;
+    co_return res;
+}
+
+// Streams three SSE events, the last larger than one TLS record.
+net::awaitable<http_response> sse(http_request&, response_sink& sink)
+{
+    co_await sink.begin_stream(200, "text/event-stream", {});
+    co_await sink.write("data: 1\n\n");
+    co_await sink.write("data: 22\n\n");
+    co_await sink.write("data: " + std::string(40000, 'x') + "\n\n");
+    co_await sink.end_stream();
+    co_return http_response{};
+}
+
 // A listener with TLS on its own io thread.
 struct tls_server
 {
@@ -162,6 +184,8 @@ struct tls_server
             tune(cfg, *this);
         }
         srv = std::make_unique<ogp::server::server>(ioc, cfg);
+        srv->set_handler(route::chat_completions, slow_echo);
+        srv->set_handler(route::embeddings, sse);
         srv->listen();
         port = srv->local_endpoint().port();
         srv->start();
@@ -429,4 +453,39 @@ TEST_CASE("tls: a large response body crosses several TLS records intact", "[tls
     auto res = c.request("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     CHECK(res.result_int() == 404);
     CHECK(res.body().find(path) != std::string::npos);
+}
+
+TEST_CASE("tls: handlers with the client monitor and streams over one keep-alive connection",
+          "[tls]")
+{
+    tls_server s;
+    https_client c(s.port, s.ca.cert_pem());
+    REQUIRE_FALSE(c.handshake_error);
+    auto post = [&](const std::string& path, const std::string& body) {
+        return c.request("POST " + path +
+                         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         "Content-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
+    };
+    // The monitor reads while the handler runs; its cancelled read leaves the TLS stream usable.
+    for (int i = 0; i < 3; ++i) {
+        auto res = post("/v1/chat/completions", "{\"n\":" + std::to_string(i) + "}");
+        CHECK(res.result_int() == 200);
+        CHECK(res.body() == "{\"n\":" + std::to_string(i) + "}");
+    }
+    auto streamed = post("/v1/embeddings", "{}");
+    CHECK(streamed.result_int() == 200);
+    CHECK(streamed.body() == "data: 1\n\ndata: 22\n\ndata: " + std::string(40000, 'x') + "\n\n");
+    // Pipelined: two requests in one write, answered in order.
+    const std::string one =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nA";
+    const std::string two =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nB";
+    auto first = c.request(one + two);
+    CHECK(first.body() == "A");
+    http::response<http::string_body> second;
+    error_code ec;
+    http::read(*c.s, c.buf, second, ec);
+    CHECK_FALSE(ec);
+    CHECK(second.body() == "B");
 }
