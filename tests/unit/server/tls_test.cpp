@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -160,6 +161,22 @@ net::awaitable<http_response> sse(http_request&, response_sink& sink)
     co_return http_response{};
 }
 
+// Set by waiting_for_client when the server told it that the client left.
+std::atomic<bool> saw_disconnect{false};
+
+// Waits (up to 5 s) for the client to go away, as an upstream exchange would.
+net::awaitable<http_response> waiting_for_client(http_request&, response_sink& sink)
+{
+    net::steady_timer t(co_await net::this_coro::executor, 5s);
+    sink.on_disconnect([&t] {
+        saw_disconnect = true;
+        t.cancel();
+    });
+    co_await t.async_wait(net::as_tuple(net::use_awaitable));
+    sink.on_disconnect(nullptr);
+    co_return http_response{};
+}
+
 // A listener with TLS on its own io thread.
 struct tls_server
 {
@@ -186,6 +203,7 @@ struct tls_server
         srv = std::make_unique<ogp::server::server>(ioc, cfg);
         srv->set_handler(route::chat_completions, slow_echo);
         srv->set_handler(route::embeddings, sse);
+        srv->set_handler(route::models, waiting_for_client);
         srv->listen();
         port = srv->local_endpoint().port();
         srv->start();
@@ -488,4 +506,30 @@ TEST_CASE("tls: handlers with the client monitor and streams over one keep-alive
     http::read(*c.s, c.buf, second, ec);
     CHECK_FALSE(ec);
     CHECK(second.body() == "B");
+}
+
+TEST_CASE("tls: the client monitor notices a TLS client that leaves during the handler", "[tls]")
+{
+    tls_server s;
+    saw_disconnect = false;
+    {
+        https_client c(s.port, s.ca.cert_pem());
+        REQUIRE_FALSE(c.handshake_error);
+        net::write(*c.s, net::buffer(std::string("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")));
+        std::this_thread::sleep_for(100ms);
+    }  // closed without close_notify, as a killed client would
+    const auto deadline = std::chrono::steady_clock::now() + 4s;
+    while (!saw_disconnect && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    CHECK(saw_disconnect);
+}
+
+TEST_CASE("tls: a partial head at the header deadline gets a 408 over TLS", "[tls]")
+{
+    tls_server s([](config& cfg, tls_server&) { cfg.timeouts.request_header = 500ms; });
+    https_client c(s.port, s.ca.cert_pem());
+    REQUIRE_FALSE(c.handshake_error);
+    auto res = c.request("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    CHECK(res.result_int() == 408);
 }
