@@ -3,6 +3,7 @@
 // Certificates are made in the test (support/certs.hpp).
 #include "ogp/server/tls.hpp"
 
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -291,6 +292,26 @@ TEST_CASE("tls: make_tls_context names the key and file that cannot be loaded", 
         auto m = message_of(c);
         CHECK_THAT(m, Catch::StartsWith("tls.key_file: cannot load '" + c.key_file + "': "));
         CHECK(m.find("PRIVATE KEY") == std::string::npos);
+    }
+    SECTION("encrypted key: refused, never a passphrase prompt")
+    {
+        BIO* in = BIO_new_mem_buf(good.key_pem.data(), static_cast<int>(good.key_pem.size()));
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+        BIO_free(in);
+        REQUIRE(key != nullptr);
+        BIO* out = BIO_new(BIO_s_mem());
+        static constexpr char pass[] = "secret-passphrase";
+        PEM_write_bio_PrivateKey(out, key, EVP_aes_256_cbc(), nullptr, 0, nullptr,
+                                 const_cast<char*>(pass));
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(out, &data);
+        const std::string encrypted(data, static_cast<std::size_t>(n));
+        BIO_free(out);
+        EVP_PKEY_free(key);
+        REQUIRE(encrypted.find("ENCRYPTED") != std::string::npos);
+        auto c = t;
+        c.key_file = dir.write("encrypted-key.pem", encrypted);
+        CHECK_THAT(message_of(c), Catch::StartsWith("tls.key_file: cannot load '" + c.key_file));
     }
     SECTION("key of another certificate")
     {
