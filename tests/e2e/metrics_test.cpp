@@ -4,12 +4,10 @@
 // body also goes through the strict exposition parser.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/exposition.hpp"

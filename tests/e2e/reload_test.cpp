@@ -6,11 +6,9 @@
 
 #include <csignal>
 #include <string>
-#include <thread>
 
 #include "support/credentials.hpp"
 #include "support/http.hpp"
-#include "support/json.hpp"
 #include "support/net.hpp"
 #include "support/scrape.hpp"
 #include "support/stack.hpp"
