@@ -662,7 +662,7 @@ service_stats service::stats() const
     for (int i = 0; i < 3; ++i) {
         if (pools[i]) {
             s.pools.push_back({.name = names[i],
-                               .open = std::nullopt,
+                               .open = pools[i]->open_count(),
                                .idle = pools[i]->idle_count(),
                                .handshakes = pools[i]->handshakes(),
                                .resumed = pools[i]->resumptions()});

@@ -43,18 +43,25 @@ class connection : public std::enable_shared_from_this<connection>
 {
 public:
     connection(const net::any_io_executor& ex, net::execution_context* home,
-               std::shared_ptr<ssl::context> ctx, std::shared_ptr<session_cache> sessions, bool tls)
+               std::shared_ptr<ssl::context> ctx, std::shared_ptr<session_cache> sessions, bool tls,
+               std::shared_ptr<std::atomic<std::uint64_t>> live)
         : ctx_(std::move(ctx)),
           sessions_(std::move(sessions)),
+          live_(std::move(live)),
           stream(ex, *ctx_),
           home(home),
           tls(tls)
     {
         sessions_->attach(stream.native_handle());
+        live_->fetch_add(1, std::memory_order_relaxed);
     }
+    ~connection() { live_->fetch_sub(1, std::memory_order_relaxed); }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     std::shared_ptr<ssl::context> ctx_;
-    std::shared_ptr<session_cache> sessions_;  // outlives the SSL object that points at it
+    std::shared_ptr<session_cache> sessions_;           // outlives the SSL object that points at it
+    std::shared_ptr<std::atomic<std::uint64_t>> live_;  // the pool's count (may outlive it)
     ssl::stream<tcp::socket> stream;
     net::execution_context* home;  ///< the io_context its socket is registered with
     bool tls;
@@ -299,7 +306,7 @@ net::awaitable<void> pool::open_spare(std::shared_ptr<pool> self)
 
 std::shared_ptr<connection> pool::make_connection(const net::any_io_executor& ex)
 {
-    return std::make_shared<connection>(ex, home_of(ex), tls_, sessions_, target_.tls);
+    return std::make_shared<connection>(ex, home_of(ex), tls_, sessions_, target_.tls, live_);
 }
 
 net::awaitable<error_code> pool::connect(std::shared_ptr<connection> c)

@@ -41,8 +41,7 @@ namespace net = boost::asio;
 struct pool_stats
 {
     std::string_view name;  ///< "inference" | "control" | "openai" (static strings)
-    /// Connections open (idle or in use). The pool does not count them yet: always nullopt
-    /// until upstream::pool offers a count.
+    /// Connections that exist (connecting, in use or idle): pool::open_count().
     std::optional<std::uint64_t> open;
     std::uint64_t idle = 0;        ///< pooled idle connections (pool::idle_count())
     std::uint64_t handshakes = 0;  ///< TLS handshakes (or plain connects) so far

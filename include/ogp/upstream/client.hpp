@@ -79,6 +79,8 @@ public:
     std::uint64_t resumptions() const { return resumptions_.load(); }
     /// Number of idle pooled connections.
     std::size_t idle_count() const;
+    /// Connections of this pool that exist now: connecting, in use or idle.
+    std::uint64_t open_count() const { return live_->load(std::memory_order_relaxed); }
     /// Opens one spare connection on `ex`'s io_context in the background when none of that
     /// io_context is idle and none is being opened, so the next request that needs a new connection
     /// finds one ready: every stream needs one, because OCI never ends a streamed body and its
@@ -119,6 +121,9 @@ private:
     std::atomic<std::uint64_t> handshakes_{0};
     std::atomic<std::uint64_t> resumptions_{0};
     std::atomic<std::uint64_t> prewarmed_{0};
+    /// Shared with the connections, which may outlive the pool (an exchange still running).
+    std::shared_ptr<std::atomic<std::uint64_t>> live_ =
+        std::make_shared<std::atomic<std::uint64_t>>(0);
     std::vector<net::execution_context*> prewarming_;  ///< homes with a spare being opened
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<connection>> idle_;

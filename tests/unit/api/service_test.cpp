@@ -640,7 +640,7 @@ TEST_CASE("service: two services share pools and one credential cache", "[api][s
     CHECK(s2.pools[0].name == "inference");
     CHECK(s2.pools[0].handshakes == 1);
     CHECK(s2.pools[0].idle == 1);
-    CHECK_FALSE(s2.pools[0].open.has_value());
+    CHECK(s2.pools[0].open == 1);  // the idle one
     CHECK(f.provider->calls.load() == 1);
     CHECK(f.svc->stats().upstream_requests == 1);  // counters stay per service
 
@@ -648,6 +648,7 @@ TEST_CASE("service: two services share pools and one credential cache", "[api][s
     svc2->close_idle();
     f.svc->close_idle();
     CHECK(f.svc->stats().pools.at(0).idle == 0);
+    CHECK(f.svc->stats().pools.at(0).open == 0);  // closed and freed
     svc2.reset();  // the old generation ends while the other serves on
     auto third = f.call(api_route::chat, chat_body("gpt-4o-mini", "three"));
     CHECK(third->resp->status == 200);
