@@ -554,3 +554,32 @@ TEST_CASE("tls: a partial head at the header deadline gets a 408 over TLS", "[tl
     auto res = c.request("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
     CHECK(res.result_int() == 408);
 }
+
+TEST_CASE("tls: the metrics listener speaks HTTPS too", "[tls]")
+{
+    pem_dir dir;
+    test_ca ca;
+    auto cert = ca.issue("server", 9);
+    auto cfg = std::make_shared<config>();
+    cfg->log.access_log = false;
+    cfg->metrics.listen = "127.0.0.1:0";
+    cfg->metrics.listen_host = "127.0.0.1";
+    cfg->metrics.listen_port = 0;
+    cfg->tls.cert_file = dir.write("cert.pem", cert.cert_pem);
+    cfg->tls.key_file = dir.write("key.pem", cert.key_pem);
+    net::io_context ioc;
+    ogp::server::server srv(std::vector<net::io_context*>{&ioc}, cfg, listener_kind::metrics);
+    srv.listen();
+    srv.start();
+    std::thread io([&] { ioc.run(); });
+    {
+        https_client c(srv.local_endpoint().port(), ca.cert_pem());
+        CHECK_FALSE(c.handshake_error);
+        CHECK(c.peer_serial == 9);
+        CHECK(c.get("/healthz") == 200);
+    }
+    srv.drain();
+    srv.close_all();
+    ioc.stop();
+    io.join();
+}
