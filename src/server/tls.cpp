@@ -108,7 +108,9 @@ std::shared_ptr<ssl::context> make_tls_context(const tls_config& cfg)
     const bool key_loaded =
         SSL_CTX_use_PrivateKey_file(h, cfg.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
     const unsigned long key_error = key_loaded ? 0 : first_error();
-    if (!key_loaded && ERR_GET_REASON(key_error) != X509_R_KEY_VALUES_MISMATCH) {
+    const bool mismatch = ERR_GET_LIB(key_error) == ERR_LIB_X509 &&
+                          ERR_GET_REASON(key_error) == X509_R_KEY_VALUES_MISMATCH;
+    if (!key_loaded && !mismatch) {
         fail("tls.key_file", cfg.key_file,
              openssl_reason(key_error) + " (expected: a PEM private key without a passphrase)");
     }
