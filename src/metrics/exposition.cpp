@@ -4,35 +4,14 @@
 #include <cstdlib>
 
 #include "ogp/metrics/registry.hpp"
+#include "ogp/util/text.hpp"
 
 namespace ogp::metrics {
 
 namespace {
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
+using text::iequals;
+using text::trim_ows;
 
 /// An HTTP q-value: 0, 1, 0.xyz, 1.000 (RFC 9110 §12.4.2); nullopt-as-negative when malformed.
 double parse_q(std::string_view v)
@@ -139,20 +118,20 @@ exposition negotiate(std::string_view accept)
         auto range = accept.substr(0, comma);
         accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
         const auto semi = range.find(';');
-        const auto media = trim(range.substr(0, semi));
+        const auto media = trim_ows(range.substr(0, semi));
         auto params = semi == std::string_view::npos ? std::string_view() : range.substr(semi + 1);
         double q = 1;
         std::string_view version;
         while (!params.empty()) {
             const auto next = params.find(';');
-            const auto param = trim(params.substr(0, next));
+            const auto param = trim_ows(params.substr(0, next));
             params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
             const auto eq = param.find('=');
             if (eq == std::string_view::npos) {
                 continue;
             }
-            const auto key = trim(param.substr(0, eq));
-            auto val = trim(param.substr(eq + 1));
+            const auto key = trim_ows(param.substr(0, eq));
+            auto val = trim_ows(param.substr(eq + 1));
             if (val.size() >= 2 && val.front() == '"' && val.back() == '"') {
                 val = val.substr(1, val.size() - 2);
             }

@@ -21,12 +21,16 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include "ogp/util/text.hpp"
 
 namespace ogp::mock::openai {
 
 namespace http = boost::beast::http;
 
 namespace {
+
+using text::iequals;
+using text::trim_ows;
 
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -40,22 +44,6 @@ std::string lower(std::string_view s)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     return o;
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && lower(a) == lower(b);
 }
 
 std::string hex_id(std::string_view prefix)
@@ -592,13 +580,13 @@ std::string pick_encoding(std::string_view accept_encoding)
         std::string_view item = rest.substr(0, comma);
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
         const auto semi = item.find(';');
-        const std::string coding = lower(trim(item.substr(0, semi)));
+        const std::string coding = lower(trim_ows(item.substr(0, semi)));
         int accepted = 1;
         std::string_view params =
             semi == std::string_view::npos ? std::string_view() : item.substr(semi + 1);
         while (!params.empty()) {
             const auto s = params.find(';');
-            const auto p = trim(params.substr(0, s));
+            const auto p = trim_ows(params.substr(0, s));
             params = s == std::string_view::npos ? std::string_view() : params.substr(s + 1);
             if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
                 const std::string q(p.substr(2, 8));
@@ -634,12 +622,12 @@ std::map<std::string, std::string> header_params(std::string_view value)
     auto semi = value.find(';');
     for (int n = 0; semi != std::string_view::npos && n < 32; ++n) {
         value.remove_prefix(semi + 1);
-        value = trim(value);
+        value = trim_ows(value);
         const auto eq = value.find('=');
         if (eq == std::string_view::npos) {
             break;
         }
-        const std::string name = lower(trim(value.substr(0, eq)));
+        const std::string name = lower(trim_ows(value.substr(0, eq)));
         value.remove_prefix(eq + 1);
         std::string v;
         if (!value.empty() && value.front() == '"') {
@@ -654,7 +642,7 @@ std::map<std::string, std::string> header_params(std::string_view value)
             semi = value.find(';');
         } else {
             semi = value.find(';');
-            v = std::string(trim(value.substr(0, semi)));
+            v = std::string(trim_ows(value.substr(0, semi)));
         }
         out[name] = std::move(v);
     }
@@ -666,7 +654,7 @@ std::map<std::string, std::string> header_params(std::string_view value)
 std::optional<std::string> form_boundary(std::string_view content_type)
 {
     const auto semi = content_type.find(';');
-    if (!iequals(trim(content_type.substr(0, semi)), "multipart/form-data")) {
+    if (!iequals(trim_ows(content_type.substr(0, semi)), "multipart/form-data")) {
         return std::nullopt;
     }
     auto params = header_params(content_type);
@@ -742,10 +730,10 @@ std::optional<std::vector<form_part>> parse_form(std::string_view body, std::str
                 error = "malformed multipart part header";
                 return std::nullopt;
             }
-            const std::string name = lower(trim(line.substr(0, colon)));
-            const std::string_view value = trim(line.substr(colon + 1));
+            const std::string name = lower(trim_ows(line.substr(0, colon)));
+            const std::string_view value = trim_ows(line.substr(colon + 1));
             if (name == "content-disposition") {
-                if (!iequals(trim(value.substr(0, value.find(';'))), "form-data")) {
+                if (!iequals(trim_ows(value.substr(0, value.find(';'))), "form-data")) {
                     error = "a multipart part is not form-data";
                     return std::nullopt;
                 }
@@ -808,7 +796,7 @@ struct service::impl
         constexpr std::string_view project_prefix = "ocid1.generativeaiproject.";
         // The scheme is case-insensitive (RFC 9110).
         if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") {
-            const std::string_view key = trim(auth.substr(7));
+            const std::string_view key = trim_ows(auth.substr(7));
             bool ok = false;
             for (const auto& k : opts.api_keys) {
                 // Constant time per candidate of the same length.

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include "ogp/util/text.hpp"
 
 namespace ogp::server {
 namespace {
+
+using text::iequals;
+using text::trim_ows;
 
 constexpr std::size_t max_chunk_line = 4096;
 constexpr std::size_t max_method = 32;
@@ -41,25 +45,6 @@ bool is_ctl_in_head(unsigned char c)
 {
     // CR and LF are line structure, HTAB is allowed whitespace; every other CTL is refused.
     return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-               return std::tolower(x) == std::tolower(y);
-           });
-}
-
-std::string_view trim_ows(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 guard_reject reject(unsigned status, std::string reason)

@@ -5,28 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include "ogp/util/text.hpp"
 
 namespace ogp::upstream {
 namespace {
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using text::iequals;
+using text::trim_ows;
 
 // Decoded bytes are produced into `out` in steps of at most this many bytes.
 constexpr std::size_t step = 16 * 1024;
@@ -208,14 +193,14 @@ private:
 
 bool content_decoder::is_identity(std::string_view coding)
 {
-    coding = trim(coding);
+    coding = trim_ows(coding);
     return coding.empty() || iequals(coding, "identity");
 }
 
 std::unique_ptr<content_decoder> content_decoder::create(std::string_view coding,
                                                          std::size_t max_output)
 {
-    coding = trim(coding);
+    coding = trim_ows(coding);
     if (is_identity(coding)) {
         return std::make_unique<identity_decoder>(max_output);
     }

@@ -2,6 +2,7 @@
 // Small ASCII text helpers shared by the parsers of configuration, credential files and
 // metadata answers (one definition instead of a copy per file).
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,37 @@ constexpr std::string_view trim(std::string_view s)
         s.remove_suffix(1);
     }
     return s;
+}
+
+/// `s` without leading and trailing HTTP optional white space (space and tab only, RFC 9110
+/// §5.6.3): header values and list items.
+constexpr std::string_view trim_ows(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+/// ASCII case-insensitive equality (header names, tokens, media types).
+constexpr bool iequals(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i];
+        char y = b[i];
+        x = x >= 'A' && x <= 'Z' ? static_cast<char>(x - 'A' + 'a') : x;
+        y = y >= 'A' && y <= 'Z' ? static_cast<char>(y - 'A' + 'a') : y;
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /// `s` with ASCII letters lowered; other bytes unchanged.
