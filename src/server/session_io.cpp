@@ -14,6 +14,7 @@
 #include <ctime>
 #include <variant>
 
+#include "ogp/util/text.hpp"
 #include "session.hpp"
 #include "spool.hpp"
 
@@ -40,13 +41,7 @@ bool safe_header_value(std::string_view v)
                         [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
 }
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using text::iequals;
 
 // Headers the server sets itself: a handler's copy would duplicate them or break the framing.
 bool server_owned(std::string_view name)
