@@ -292,8 +292,9 @@ TEST_CASE("metrics: chat requests move the request counter and the GenAI histogr
     CHECK(client_seen);
     CHECK(after.sum("ogp_http_connections_accepted_total") >= 2);
     CHECK(after.sum("ogp_http_connections_open") >= 1);
-    // The pool's figures (`open` only where the pool counts it).
+    // The upstream pool's figures.
     CHECK(after.has("ogp_upstream_connections_idle", {{"pool", "inference"}}));
+    CHECK(after.sum("ogp_upstream_connections_open", {{"pool", "inference"}}) >= 1);
     CHECK(after.sum("ogp_upstream_tls_handshakes_total", {{"pool", "inference"}}) >= 1);
 }
 
