@@ -472,9 +472,14 @@ std::shared_ptr<upstream::pool> upstream_pools::get(std::string_view role,
                                                     const std::shared_ptr<net::ssl::context>& tls,
                                                     const upstream::pool_options& options)
 {
+    // The deadlines are part of the key: a reload that changes `timeouts.upstream_*` gets a
+    // pool with the new ones (the old pool keeps serving the generations that use it).
     std::string key;
-    key.reserve(role.size() + 1 + base_url.size());
+    key.reserve(role.size() + base_url.size() + 40);
     key.append(role).append(" ").append(base_url);
+    for (auto d : {options.connect_timeout, options.first_byte_timeout, options.idle_timeout}) {
+        key.append(" ").append(std::to_string(d.count()));
+    }
     std::lock_guard lock(mutex_);
     auto it = pools_.find(key);
     if (it != pools_.end()) {

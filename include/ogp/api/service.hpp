@@ -75,8 +75,9 @@ class upstream_pools
 {
 public:
     /// The pool of `role` ("inference", "control", "openai": kept apart even when two roles
-    /// share a URL, so that their figures stay apart) for `base_url`, made with `tls` and
-    /// `options` when there is none; null when the URL does not parse.
+    /// share a URL, so that their figures stay apart) for `base_url` and the deadlines of
+    /// `options` (a reload that changes them gets a new pool), made with `tls` and `options`
+    /// when there is none; null when the URL does not parse.
     std::shared_ptr<upstream::pool> get(std::string_view role, const std::string& base_url,
                                         const std::shared_ptr<net::ssl::context>& tls,
                                         const upstream::pool_options& options);
