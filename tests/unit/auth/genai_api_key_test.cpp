@@ -3,16 +3,15 @@
 // the key never reaches a log line or an error message.
 
 #include "ogp/auth/credential_cache.hpp"
+#include "support/log_capture.hpp"
 #include "unit/auth/test_util.hpp"
 
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
 #include <optional>
-#include <sstream>
 #include <string>
 
 using namespace ogp::auth;
@@ -22,32 +21,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::string_view secret = "gk-unit-secret-0123456789abcdef";
-
-// Routes spdlog's default logger to a string at debug level for the life of the object.
-class debug_log_capture
-{
-public:
-    debug_log_capture()
-    {
-        previous_ = spdlog::default_logger();
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-        auto logger = std::make_shared<spdlog::logger>("capture", sink);
-        logger->set_level(spdlog::level::debug);
-        spdlog::set_default_logger(logger);
-    }
-    ~debug_log_capture() { spdlog::set_default_logger(previous_); }
-    debug_log_capture(const debug_log_capture&) = delete;
-    debug_log_capture& operator=(const debug_log_capture&) = delete;
-    std::string text()
-    {
-        spdlog::default_logger()->flush();
-        return out_.str();
-    }
-
-private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
 
 result<snapshot_ptr> run(net::io_context& ioc, net::awaitable<result<snapshot_ptr>> a,
                          std::chrono::milliseconds limit = 5s)
@@ -199,7 +172,7 @@ TEST_CASE("genai_api_key in the credential cache: ready at once, no renewals, no
 
 TEST_CASE("genai_api_key: debug logs and errors never contain the key", "[auth][genai_key][logs]")
 {
-    debug_log_capture logs;
+    ogp::test::log_capture logs;
     {
         net::io_context ioc;
         auto cache = make_credential_cache(genai_config("ord"), ioc.get_executor(), map_env({}));

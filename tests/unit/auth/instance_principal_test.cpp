@@ -3,10 +3,9 @@
 
 #include "fake_oci.hpp"
 #include "ogp/auth/credential_cache.hpp"
+#include "support/log_capture.hpp"
 #include "unit/auth/test_util.hpp"
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <set>
-#include <sstream>
 #include <thread>
 
 using namespace ogp::auth;
@@ -24,30 +22,6 @@ using namespace std::chrono_literals;
 namespace net = boost::asio;
 
 namespace {
-
-// Captures every log line (debug and up) while alive; restores the previous logger afterwards.
-class log_capture
-{
-public:
-    log_capture()
-    {
-        previous_ = spdlog::default_logger();
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-        auto logger = std::make_shared<spdlog::logger>("capture", sink);
-        logger->set_level(spdlog::level::debug);
-        spdlog::set_default_logger(logger);
-    }
-    ~log_capture() { spdlog::set_default_logger(previous_); }
-    std::string text()
-    {
-        spdlog::default_logger()->flush();
-        return out_.str();
-    }
-
-private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
 
 // Test timings: fast backoff, short margins.
 cache_options fast_options()
@@ -218,7 +192,7 @@ TEST_CASE(
 
 TEST_CASE("instance principal: IMDS down at start, then up", "[auth][ip]")
 {
-    log_capture logs;
+    ogp::test::log_capture logs;
     net::io_context ioc;
     fake_oci oci(ioc);
     oci.imds().pause();
@@ -455,7 +429,7 @@ TEST_CASE("instance principal: certificate rotation and tenancy change", "[auth]
 
 TEST_CASE("auth logs at debug level contain no key, token or signature", "[auth][ip][logs]")
 {
-    log_capture logs;
+    ogp::test::log_capture logs;
     net::io_context ioc;
     fake_oci oci(ioc);
     oci.script_federation({500, 400});
