@@ -1,9 +1,6 @@
 // The exchange's bookkeeping over in-process connections (server::serve() on one end of a
 // loopback socket pair): `/metrics` routing per listener kind, the observer and its reject
 // tokens, the client's key name, the access-log fields, stats() and reconfigure().
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -14,68 +11,36 @@
 #include <vector>
 
 #include "ogp/server/server.hpp"
+#include "support/log_capture.hpp"
+#include "unit/server/loopback.hpp"
 
 using namespace ogp;
 using namespace ogp::server;
+using namespace ogp::server::test;
+using ogp::test::log_capture;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 namespace {
 
-using namespace std::chrono_literals;
-
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
-
 // `key-` + the first 8 hex digits of SHA-256("sk-one") / ("sk-two") / ("sk-new").
 constexpr std::string_view one_name = "key-456f1612";
 constexpr std::string_view two_name = "key-5e312785";
 constexpr std::string_view new_name = "key-8da9a7ef";
 
-bool has(const std::string& s, std::string_view part)
+// The access lines in `logs` so far.
+std::vector<std::string> access_lines(log_capture& logs)
 {
-    return s.find(part) != std::string::npos;
-}
-
-// Routes spdlog's default logger to a string for the life of the object.
-class log_capture
-{
-public:
-    log_capture()
-    {
-        previous_ = spdlog::default_logger();
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-        auto logger = std::make_shared<spdlog::logger>("capture", sink);
-        logger->set_level(spdlog::level::info);
-        spdlog::set_default_logger(logger);
-    }
-    ~log_capture() { spdlog::set_default_logger(previous_); }
-    log_capture(const log_capture&) = delete;
-    log_capture& operator=(const log_capture&) = delete;
-
-    std::string text()
-    {
-        spdlog::default_logger()->flush();
-        return out_.str();
-    }
-
-    // The access lines logged so far.
-    std::vector<std::string> access_lines()
-    {
-        std::vector<std::string> lines;
-        std::istringstream in(text());
-        for (std::string l; std::getline(in, l);) {
-            if (has(l, "access method=")) {
-                lines.push_back(l);
-            }
+    std::vector<std::string> lines;
+    std::istringstream in(logs.text());
+    for (std::string l; std::getline(in, l);) {
+        if (has(l, "access method=")) {
+            lines.push_back(l);
         }
-        return lines;
     }
-
-private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
+    return lines;
+}
 
 // What the observer saw, copied out of the views.
 struct seen
@@ -90,39 +55,10 @@ struct seen
     bool has_record;
 };
 
-struct fixture;
-
-// One client connection to the fixture's server.
-struct client
-{
-    fixture& f;
-    tcp::socket socket;
-    std::string in;
-    bool eof = false;
-
-    client(fixture& fx, tcp::socket s) : f(fx), socket(std::move(s)) {}
-    ~client()
-    {
-        error_code ignored;
-        socket.close(ignored);
-    }
-
-    void send(const std::string& bytes) { net::write(socket, net::buffer(bytes)); }
-    bool receive_until(const std::function<bool(const std::string&)>& done);
-    std::string next_response();
-    bool closed_by_server()
-    {
-        receive_until([](const std::string&) { return false; });
-        return eof && in.empty();
-    }
-};
-
 // A server with test handlers; connections are served in-process.
-struct fixture
+struct fixture : loop
 {
     std::shared_ptr<config> cfg = std::make_shared<config>();
-    net::io_context ioc;
-    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
     std::unique_ptr<ogp::server::server> srv;
     std::vector<seen> observed;
     bool release = false;  // ends slow_handler's wait and stream_handler's pause
@@ -162,24 +98,9 @@ struct fixture
         run_until([this] { return srv->active_connections() == 0; });
     }
 
-    std::unique_ptr<client> connect()
+    std::unique_ptr<raw_client> connect()
     {
-        tcp::acceptor a(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
-        tcp::socket mine(ioc);
-        tcp::socket served(net::make_strand(ioc));
-        mine.connect(a.local_endpoint());
-        a.accept(served);
-        srv->serve(std::move(served));
-        return std::make_unique<client>(*this, std::move(mine));
-    }
-
-    bool run_until(const std::function<bool()>& done)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (!done() && std::chrono::steady_clock::now() < deadline) {
-            ioc.run_one_for(20ms);
-        }
-        return done();
+        return std::make_unique<raw_client>(*this, connect_to(*srv));
     }
 
     net::awaitable<http_response> metrics_handler(http_request&, response_sink&)
@@ -235,56 +156,6 @@ struct fixture
         co_return http_response{};
     }
 };
-
-bool client::receive_until(const std::function<bool(const std::string&)>& done)
-{
-    char tmp[4096];
-    while (!done(in) && !eof) {
-        bool pending = true;
-        socket.async_read_some(net::buffer(tmp), [&](error_code ec, std::size_t n) {
-            pending = false;
-            if (ec) {
-                eof = true;
-            } else {
-                in.append(tmp, n);
-            }
-        });
-        if (!f.run_until([&] { return !pending; })) {
-            socket.cancel();
-            f.run_until([&] { return !pending; });
-            return false;
-        }
-    }
-    return done(in);
-}
-
-std::string client::next_response()
-{
-    std::size_t total = 0;
-    auto complete = [&](const std::string& s) {
-        auto end = s.find("\r\n\r\n");
-        if (end == std::string::npos) {
-            return false;
-        }
-        const std::string head = s.substr(0, end + 4);
-        if (auto cl = head.find("Content-Length: "); cl != std::string::npos) {
-            total = end + 4 + std::stoul(head.substr(cl + 16));
-            return s.size() >= total;
-        }
-        auto last = s.find("\r\n0\r\n\r\n", end);
-        if (last == std::string::npos) {
-            return false;
-        }
-        total = last + 7;
-        return true;
-    };
-    if (!receive_until(complete)) {
-        return {};
-    }
-    std::string r = in.substr(0, total);
-    in.erase(0, total);
-    return r;
-}
 
 std::string get(std::string_view path, std::string_view key = "")
 {
@@ -532,14 +403,14 @@ TEST_CASE("observer: once per exchange with the reject token", "[exchange]")
 
 TEST_CASE("access log: the record's fields and the key's name", "[exchange]")
 {
-    log_capture logs;
+    log_capture logs(spdlog::level::info);
     fixture f;
     auto c = f.connect();
     c->send(chat("sk-one"));
     CHECK(c->next_response().starts_with("HTTP/1.1 200 OK\r\n"));
     c->send(get("/healthz"));
     CHECK(c->next_response().starts_with("HTTP/1.1 200 OK\r\n"));
-    auto lines = logs.access_lines();
+    auto lines = access_lines(logs);
     REQUIRE(lines.size() == 2);
     const auto& l = lines[0];
     INFO(l);
@@ -566,12 +437,12 @@ TEST_CASE("access log: the record's fields and the key's name", "[exchange]")
 
 TEST_CASE("access log off: the observer still sees every exchange", "[exchange]")
 {
-    log_capture logs;
+    log_capture logs(spdlog::level::info);
     fixture f([](config& c) { c.log.access_log = false; });
     auto c = f.connect();
     c->send(get("/healthz"));
     CHECK(c->next_response().starts_with("HTTP/1.1 200 OK\r\n"));
-    CHECK(logs.access_lines().empty());
+    CHECK(access_lines(logs).empty());
     CHECK(f.observed.size() == 1);
 }
 
@@ -613,7 +484,7 @@ TEST_CASE("stats: connections and requests and streams in flight", "[exchange]")
 
 TEST_CASE("reconfigure: new requests use the new keys and in-flight ones keep theirs", "[exchange]")
 {
-    log_capture logs;
+    log_capture logs(spdlog::level::info);
     fixture f;
     // In flight before the reload: started with sk-one and the access log on.
     auto slow = f.connect();
@@ -631,12 +502,12 @@ TEST_CASE("reconfigure: new requests use the new keys and in-flight ones keep th
     c->send(get("/metrics", "sk-one"));
     CHECK(c->next_response().starts_with("HTTP/1.1 401 "));
     // No access lines for these two: the new configuration turned the log off.
-    CHECK(logs.access_lines().empty());
+    CHECK(access_lines(logs).empty());
 
     f.release = true;
     CHECK(slow->next_response().starts_with("HTTP/1.1 200 OK\r\n"));
     // The request that started before logs with its own configuration.
-    auto lines = logs.access_lines();
+    auto lines = access_lines(logs);
     REQUIRE(lines.size() == 1);
     CHECK(has(lines[0], "path=/v1/models"));
     CHECK(has(lines[0], " client=" + std::string(one_name)));
@@ -659,13 +530,13 @@ TEST_CASE("stats: a connection refused at the cap is counted", "[exchange]")
     const auto ep = f.srv->local_endpoint();
     tcp::socket first(f.ioc);
     first.connect(ep);
-    client busy(f, std::move(first));
+    raw_client busy(f, std::move(first));
     busy.send(get("/v1/models", "sk-one"));
     REQUIRE(f.run_until([&] { return f.calls == 1; }));
     // Every connection busy: the next one is closed at once, and counted.
     tcp::socket second(f.ioc);
     second.connect(ep);
-    client refused(f, std::move(second));
+    raw_client refused(f, std::move(second));
     CHECK(refused.closed_by_server());
     CHECK(f.srv->stats().connections_refused == 1);
     CHECK(f.srv->stats().connections_accepted == 1);

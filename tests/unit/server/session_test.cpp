@@ -10,18 +10,16 @@
 #include <vector>
 
 #include "ogp/server/server.hpp"
+#include "unit/server/loopback.hpp"
 
 using namespace ogp;
 using namespace ogp::server;
+using namespace ogp::server::test;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-using namespace std::chrono_literals;
-
-constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
 // What the test handlers saw.
 struct probe
@@ -86,17 +84,12 @@ net::awaitable<http_response> waiting_handler(http_request&, response_sink& sink
     co_return res;
 }
 
-// A server fed one in-process connection; the test is the client.
-struct harness
+// A server fed one in-process connection; the test is the client `c`.
+struct harness : loop
 {
     config cfg;
-    net::io_context ioc;
-    // Keeps run_one_for() from stopping the io_context when nothing is pending for a moment.
-    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
     std::unique_ptr<ogp::server::server> srv;
-    tcp::socket client{ioc};
-    std::string in;  // bytes received, not yet taken by next_response()
-    bool eof = false;
+    raw_client c{*this};
     probe p;
 
     explicit harness(const std::function<void(config&)>& tune = {})
@@ -116,91 +109,15 @@ struct harness
         srv->set_handler(route::models, [this](http_request& r, response_sink& s) {
             return waiting_handler(r, s, p);
         });
-        // The connected pair: the server's end on a strand, as the accept loop makes it.
-        tcp::acceptor a(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
-        tcp::socket served(net::make_strand(ioc));
-        client.connect(a.local_endpoint());
-        a.accept(served);
-        srv->serve(std::move(served));
+        c.socket = connect_to(*srv);
     }
 
     ~harness()
     {
         error_code ignored;
-        client.close(ignored);
+        c.socket.close(ignored);
         srv->close_all();
         run_until([this] { return srv->active_connections() == 0; });
-    }
-
-    void send(const std::string& bytes) { net::write(client, net::buffer(bytes)); }
-
-    // Runs the io_context until `done()` (or 5 s).
-    bool run_until(const std::function<bool()>& done)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (!done() && std::chrono::steady_clock::now() < deadline) {
-            ioc.run_one_for(20ms);
-        }
-        return done();
-    }
-
-    // Receives until `done(in)`, EOF or 5 s.
-    bool receive_until(const std::function<bool(const std::string&)>& done)
-    {
-        char tmp[4096];
-        while (!done(in) && !eof) {
-            bool pending = true;
-            client.async_read_some(net::buffer(tmp), [&](error_code ec, std::size_t n) {
-                pending = false;
-                if (ec) {
-                    eof = true;
-                } else {
-                    in.append(tmp, n);
-                }
-            });
-            if (!run_until([&] { return !pending; })) {
-                client.cancel();
-                run_until([&] { return !pending; });
-                return false;
-            }
-        }
-        return done(in);
-    }
-
-    // The next whole response (Content-Length or chunked framing), or "" on EOF / timeout.
-    std::string next_response()
-    {
-        std::size_t total = 0;
-        auto complete = [&](const std::string& s) {
-            auto end = s.find("\r\n\r\n");
-            if (end == std::string::npos) {
-                return false;
-            }
-            const std::string head = s.substr(0, end + 4);
-            if (auto cl = head.find("Content-Length: "); cl != std::string::npos) {
-                total = end + 4 + std::stoul(head.substr(cl + 16));
-                return s.size() >= total;
-            }
-            auto last = s.find("\r\n0\r\n\r\n", end);
-            if (last == std::string::npos) {
-                return false;
-            }
-            total = last + 7;
-            return true;
-        };
-        if (!receive_until(complete)) {
-            return {};
-        }
-        std::string r = in.substr(0, total);
-        in.erase(0, total);
-        return r;
-    }
-
-    // True once the server closed the connection (nothing more was received).
-    bool closed_by_server()
-    {
-        receive_until([](const std::string&) { return false; });
-        return eof && in.empty();
     }
 };
 
@@ -211,23 +128,18 @@ std::string chat(const std::string& body, const std::string& extra = "")
            extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-bool has(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("session: pipelined requests are answered in order", "[session]")
 {
     harness h;
     // One write: the chat handler runs while the monitor reads the next two requests ahead.
-    h.send(chat(R"({"n":1})", "x-request-id: first\r\n") +
-           "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: second\r\n\r\n" +
-           chat(R"({"n":3})", "x-request-id: third\r\n"));
-    auto r1 = h.next_response();
-    auto r2 = h.next_response();
-    auto r3 = h.next_response();
+    h.c.send(chat(R"({"n":1})", "x-request-id: first\r\n") +
+             "GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: second\r\n\r\n" +
+             chat(R"({"n":3})", "x-request-id: third\r\n"));
+    auto r1 = h.c.next_response();
+    auto r2 = h.c.next_response();
+    auto r3 = h.c.next_response();
     CHECK(r1.starts_with("HTTP/1.1 200 OK\r\n"));
     CHECK(has(r1, "x-request-id: first\r\n"));
     CHECK(has(r1, "Content-Length: 7\r\n"));
@@ -243,8 +155,8 @@ TEST_CASE("session: pipelined requests are answered in order", "[session]")
 TEST_CASE("session: one head writer frames buffered responses", "[session]")
 {
     harness h;
-    h.send(chat("{}"));
-    auto r = h.next_response();
+    h.c.send(chat("{}"));
+    auto r = h.c.next_response();
     CHECK(r.starts_with("HTTP/1.1 200 OK\r\nDate: "));
     CHECK(has(r, "\r\nContent-Type: application/json\r\n"));
     CHECK(has(r, "\r\nX-Echo: 1\r\n"));
@@ -257,19 +169,19 @@ TEST_CASE("session: one head writer frames buffered responses", "[session]")
     CHECK_FALSE(has(r, "Connection:"));
 
     // HEAD: the length of the body that is not sent.
-    h.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    REQUIRE(h.receive_until([](const std::string& s) { return has(s, "\r\n\r\n"); }));
-    CHECK(has(h.in, "Content-Length: 15\r\n"));
-    CHECK(h.in.ends_with("\r\n\r\n"));
-    h.in.clear();
+    h.c.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(h.c.receive_until([](const std::string& s) { return has(s, "\r\n\r\n"); }));
+    CHECK(has(h.c.in, "Content-Length: 15\r\n"));
+    CHECK(h.c.in.ends_with("\r\n\r\n"));
+    h.c.in.clear();
 
     // 405 names what the path allows; 404 for an unknown path; both keep the connection.
-    h.send("GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n");
-    auto r405 = h.next_response();
+    h.c.send("GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r405 = h.c.next_response();
     CHECK(r405.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
     CHECK(has(r405, "\r\nAllow: POST\r\n"));
-    h.send("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(h.next_response().starts_with("HTTP/1.1 404 Not Found\r\n"));
+    h.c.send("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(h.c.next_response().starts_with("HTTP/1.1 404 Not Found\r\n"));
     CHECK(h.srv->active_connections() == 1);
 }
 
@@ -277,11 +189,11 @@ TEST_CASE("session: a streamed response is written chunked", "[session]")
 {
     harness h;
     const std::string body = R"({"input":"x"})";
-    h.send(
+    h.c.send(
         "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n"
         "Content-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body);
-    auto r = h.next_response();
+    auto r = h.c.next_response();
     CHECK(r.starts_with("HTTP/1.1 200 OK\r\nDate: "));
     CHECK(has(r, "\r\nContent-Type: text/event-stream\r\n"));
     CHECK(has(r, "\r\nTransfer-Encoding: chunked\r\n"));
@@ -292,17 +204,17 @@ TEST_CASE("session: a streamed response is written chunked", "[session]")
     CHECK_FALSE(h.p.client_gone);
     // The handler's returned response is ignored, and the connection is reused.
     CHECK_FALSE(has(r, "ignored"));
-    h.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(h.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
+    h.c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(h.c.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
 }
 
 TEST_CASE("session: the monitor notices a client that leaves during the handler", "[session]")
 {
     harness h;
-    h.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
+    h.c.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
     REQUIRE(h.run_until([&] { return h.p.calls == 1; }));
     const auto started = std::chrono::steady_clock::now();
-    h.client.close();
+    h.c.socket.close();
     REQUIRE(h.run_until([&] { return h.srv->active_connections() == 0; }));
     CHECK(h.p.disconnected);
     CHECK(h.p.client_gone);
@@ -315,57 +227,57 @@ TEST_CASE("session: a watched handler that returns at once is answered at once",
     harness h;
     h.p.instant = true;
     const auto started = std::chrono::steady_clock::now();
-    h.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
-    auto r = h.next_response();
+    h.c.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
+    auto r = h.c.next_response();
     CHECK(r.starts_with("HTTP/1.1 200 OK\r\n"));
     CHECK(r.ends_with("\r\n\r\n[]"));
     CHECK(std::chrono::steady_clock::now() - started < 2s);
     CHECK_FALSE(h.p.disconnected);
-    h.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
-    CHECK(h.next_response().ends_with("\r\n\r\n[]"));
+    h.c.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
+    CHECK(h.c.next_response().ends_with("\r\n\r\n[]"));
     CHECK(h.p.calls == 2);
 }
 
 TEST_CASE("session: close_all() during a handler reaches it as a disconnect", "[session]")
 {
     harness h;
-    h.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
+    h.c.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n\r\n");
     REQUIRE(h.run_until([&] { return h.p.calls == 1; }));
     // close_all() ends the wait like a disconnect; the session then closes.
     h.srv->close_all();
     REQUIRE(h.run_until([&] { return h.srv->active_connections() == 0; }));
     CHECK(h.p.disconnected);
-    CHECK(h.closed_by_server());
+    CHECK(h.c.closed_by_server());
 }
 
 TEST_CASE("session: keep-alive unless Connection: close or HTTP/1.0", "[session]")
 {
     harness h;
-    h.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    auto kept = h.next_response();
+    h.c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto kept = h.c.next_response();
     CHECK(kept.starts_with("HTTP/1.1 200 OK\r\n"));
     CHECK_FALSE(has(kept, "Connection: close"));
 
-    h.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    auto last = h.next_response();
+    h.c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto last = h.c.next_response();
     CHECK(has(last, "\r\nConnection: close\r\n"));
-    CHECK(h.closed_by_server());
+    CHECK(h.c.closed_by_server());
     CHECK(h.run_until([&] { return h.srv->active_connections() == 0; }));
 
     harness old;
-    old.send("GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n");
-    CHECK(has(old.next_response(), "\r\nConnection: close\r\n"));
-    CHECK(old.closed_by_server());
+    old.c.send("GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n");
+    CHECK(has(old.c.next_response(), "\r\nConnection: close\r\n"));
+    CHECK(old.c.closed_by_server());
 }
 
 TEST_CASE("session: the last request allowed on a connection closes it", "[session]")
 {
     harness h([](config& c) { c.limits.max_requests_per_connection = 2; });
-    h.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK_FALSE(has(h.next_response(), "Connection: close"));
-    h.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(has(h.next_response(), "\r\nConnection: close\r\n"));
-    CHECK(h.closed_by_server());
+    h.c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK_FALSE(has(h.c.next_response(), "Connection: close"));
+    h.c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(has(h.c.next_response(), "\r\nConnection: close\r\n"));
+    CHECK(h.c.closed_by_server());
 }
 
 TEST_CASE("session: an oversize body is refused before it is read", "[session]")
@@ -375,52 +287,52 @@ TEST_CASE("session: an oversize body is refused before it is read", "[session]")
         harness h([](config& c) { c.limits.max_body_bytes = 1024; });
         // The head alone: unread body bytes would turn the server's close into a reset.
         const auto full = chat(std::string(2048, 'x'));
-        h.send(full.substr(0, full.find("\r\n\r\n") + 4));
-        auto r = h.next_response();
+        h.c.send(full.substr(0, full.find("\r\n\r\n") + 4));
+        auto r = h.c.next_response();
         CHECK(r.starts_with("HTTP/1.1 413 Payload Too Large\r\n"));
         CHECK(has(r, "\r\nConnection: close\r\n"));
-        CHECK(h.closed_by_server());
+        CHECK(h.c.closed_by_server());
         CHECK(h.p.calls == 0);
     }
     SECTION("chunked past the limit")
     {
         harness h([](config& c) { c.limits.max_body_bytes = 1024; });
-        h.send(
+        h.c.send(
             "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test\r\n"
             "Transfer-Encoding: chunked\r\n\r\n800\r\n");
-        auto r = h.next_response();
+        auto r = h.c.next_response();
         CHECK(r.starts_with("HTTP/1.1 413 "));
-        CHECK(h.closed_by_server());
+        CHECK(h.c.closed_by_server());
         CHECK(h.p.calls == 0);
     }
     SECTION("a large body on a route that takes none")
     {
         harness h;
-        h.send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
-        auto r = h.next_response();
+        h.c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+        auto r = h.c.next_response();
         CHECK(r.starts_with("HTTP/1.1 413 "));
         CHECK(has(r, "this route takes no request body"));
-        CHECK(h.closed_by_server());
+        CHECK(h.c.closed_by_server());
     }
     SECTION("a small body on a route that takes none is dropped")
     {
         harness h;
-        h.send(
+        h.c.send(
             "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
             "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-        CHECK(h.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
-        CHECK(h.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(h.c.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(h.c.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
     }
 }
 
 TEST_CASE("session: a refused client is answered without reading its body", "[session]")
 {
     harness h;
-    h.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n");
-    auto r = h.next_response();
+    h.c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n");
+    auto r = h.c.next_response();
     CHECK(r.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
     CHECK(has(r, "\r\nWWW-Authenticate: Bearer\r\n"));
     CHECK(has(r, "\r\nConnection: close\r\n"));
-    CHECK(h.closed_by_server());
+    CHECK(h.c.closed_by_server());
     CHECK(h.p.calls == 0);
 }
