@@ -15,42 +15,16 @@
 #include <tuple>
 
 #include "ogp/config/config.hpp"
+#include "unit/config/config_support.hpp"
 
 using namespace ogp;
+using namespace ogp::test;
 
 namespace {
-
-constexpr std::string_view minimal = R"(
-oci:
-  compartment_id: ocid1.compartment.oc1..aaaa
-clients:
-  api_keys: [sk-1]
-)";
-
-env_lookup env_of(std::map<std::string, std::string> vars)
-{
-    return [vars](std::string_view name) -> std::optional<std::string> {
-        auto it = vars.find(std::string(name));
-        if (it == vars.end()) {
-            return std::nullopt;
-        }
-        return it->second;
-    };
-}
 
 config_result load(std::string_view yaml, std::map<std::string, std::string> vars = {})
 {
     return load_config_text(yaml, "test.yaml", env_of(std::move(vars)));
-}
-
-bool has_error(const config_result& r, std::string_view needle)
-{
-    for (const auto& e : r.errors) {
-        if (e.find(needle) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
 }
 
 std::string temp_file(const std::string& name, const std::string& content)
@@ -511,19 +485,6 @@ std::string yaml_with(const std::string& path, const std::string& value)
         out += sec + ":\n" + body;
     }
     return out;
-}
-
-// The `path: value` line of describe_config() for `path`.
-std::string described(const config& c, std::string_view path)
-{
-    std::istringstream in(describe_config(c));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with(std::string(path) + ": ")) {
-            return line;
-        }
-    }
-    return "(missing)";
 }
 
 // A self-signed certificate in PEM, so that oci.ca_file can be accepted.

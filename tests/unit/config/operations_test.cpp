@@ -11,42 +11,16 @@
 #include <string>
 
 #include "ogp/config/config.hpp"
+#include "unit/config/config_support.hpp"
 
 using namespace ogp;
+using namespace ogp::test;
 
 namespace {
 
-constexpr std::string_view base_yaml = R"(
-oci:
-  compartment_id: ocid1.compartment.oc1..aaaa
-clients:
-  api_keys: [sk-1]
-)";
-
-env_lookup env_of(std::map<std::string, std::string> vars)
-{
-    return [vars](std::string_view name) -> std::optional<std::string> {
-        auto it = vars.find(std::string(name));
-        if (it == vars.end()) {
-            return std::nullopt;
-        }
-        return it->second;
-    };
-}
-
 config_result load(const std::string& extra, std::map<std::string, std::string> vars = {})
 {
-    return load_config_text(std::string(base_yaml) + extra, "ops.yaml", env_of(std::move(vars)));
-}
-
-bool has_error(const config_result& r, std::string_view needle)
-{
-    for (const auto& e : r.errors) {
-        if (e.find(needle) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
+    return load_config_text(std::string(minimal) + extra, "ops.yaml", env_of(std::move(vars)));
 }
 
 std::string errors_of(const config_result& r)
@@ -56,19 +30,6 @@ std::string errors_of(const config_result& r)
         out += e + "\n";
     }
     return out;
-}
-
-// The `path: value` line of describe_config() for `path`.
-std::string described(const config& c, std::string_view path)
-{
-    std::istringstream in(describe_config(c));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with(std::string(path) + ": ")) {
-            return line;
-        }
-    }
-    return "(missing)";
 }
 
 // A file removed at the end of the test. The loader checks only that TLS files are readable
