@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -125,6 +126,13 @@ inline std::optional<std::string> find_header(
     return std::nullopt;
 }
 
+/// A response's header value (case-insensitive name), or nullopt.
+inline std::optional<std::string> find_header(const ogp::server::http_response& r,
+                                              std::string_view name)
+{
+    return find_header(r.headers, name);
+}
+
 /// The upstream and proxy durations of the overhead headers, checked for consistency: the
 /// Server-Timing items are exactly upstream, sign, proxy; x-ogp-upstream-ms and x-ogp-proxy-ms
 /// repeat theirs. nullopt when anything is missing or malformed.
@@ -163,6 +171,19 @@ inline std::optional<overhead> read_overhead(
 inline double ms_of(std::chrono::steady_clock::duration d)
 {
     return std::chrono::duration<double, std::milli>(d).count();
+}
+
+/// The overhead headers of `hs` are well-formed and fit in the call's elapsed time.
+inline void check_overhead(const std::vector<std::pair<std::string, std::string>>& hs,
+                           const handler_call& c)
+{
+    auto o = read_overhead(hs);
+    REQUIRE(o.has_value());
+    CHECK(o->upstream_ms >= 0);
+    CHECK(o->sign_ms >= 0);
+    CHECK(o->proxy_ms >= 0);
+    // Each figure is rounded down to the microsecond: their sum cannot exceed the elapsed time.
+    CHECK(o->upstream_ms + o->proxy_ms <= ms_of(c.finished - c.started) + 0.002);
 }
 
 }  // namespace ogp_test

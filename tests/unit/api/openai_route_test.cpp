@@ -51,6 +51,8 @@ using steady = std::chrono::steady_clock;
 using tcp = net::ip::tcp;
 
 using ogp_test::api_route;
+using ogp_test::check_overhead;
+using ogp_test::find_header;
 using ogp_test::handler_call;
 using ogp_test::recording_sink;
 using ogp_test::run_handler;
@@ -195,21 +197,6 @@ net::awaitable<void> accept_loop(std::shared_ptr<fake_upstream> f)
         }
         net::co_spawn(f->acceptor.get_executor(), serve_one(f, std::move(s)), net::detached);
     }
-}
-
-std::optional<std::string> header(const std::vector<std::pair<std::string, std::string>>& hs,
-                                  std::string_view name)
-{
-    for (const auto& [k, v] : hs) {
-        if (k.size() == name.size() &&
-            std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
-            })) {
-            return v;
-        }
-    }
-    return std::nullopt;
 }
 
 struct route_fixture
@@ -425,7 +412,7 @@ TEST_CASE("openai route: SSE is relayed byte for byte as it arrives", "[api][ope
     REQUIRE(s.began);
     CHECK(s.status == 200);
     CHECK(s.content_type == "text/event-stream");
-    CHECK(header(s.headers, "opc-request-id").value_or("") == "opc-sse");
+    CHECK(find_header(s.headers, "opc-request-id").value_or("") == "opc-sse");
     std::string all;
     for (const auto& ch : chunks) {
         all += ch;
@@ -472,8 +459,8 @@ TEST_CASE("openai route: upstream errors: OpenAI JSON relayed unchanged, others 
                     R"({"model":"gpt-oss","previous_response_id":"resp_x"})");
     CHECK(c->resp->status == 404);
     CHECK(c->resp->body == oci_error);
-    CHECK(header(c->resp->headers, "opc-request-id").value_or("") == "opc-1");
-    CHECK(header(c->resp->headers, "openai-processing-ms").value_or("") == "12");
+    CHECK(find_header(c->resp->headers, "opc-request-id").value_or("") == "opc-1");
+    CHECK(find_header(c->resp->headers, "openai-processing-ms").value_or("") == "12");
 
     auto m = f.chat(R"({"model":"gpt-oss","messages":"plain"})");
     INFO(m->resp->body);
@@ -498,7 +485,7 @@ TEST_CASE("openai route: a gzip answer is decoded - an unknown coding is a 502",
     auto c = f.chat(R"({"model":"gpt-oss"})");
     CHECK(c->resp->status == 200);
     CHECK(c->resp->body == plain);
-    CHECK_FALSE(header(c->resp->headers, "content-encoding").has_value());
+    CHECK_FALSE(find_header(c->resp->headers, "content-encoding").has_value());
     auto b = f.chat(R"({"model":"gpt-oss","x":"brotli"})");
     CHECK(b->resp->status == 502);
 }
@@ -711,20 +698,6 @@ TEST_CASE("openai route: a spooled upload is sent from its file and signed like 
 
 // --- issue 15: the exchange record and the overhead headers on the openai route ---
 
-namespace {
-
-void check_overhead(const std::vector<std::pair<std::string, std::string>>& hs,
-                    const handler_call& c)
-{
-    auto o = ogp_test::read_overhead(hs);
-    REQUIRE(o.has_value());
-    CHECK(o->upstream_ms >= 0);
-    CHECK(o->proxy_ms >= 0);
-    CHECK(o->upstream_ms + o->proxy_ms <= ogp_test::ms_of(c.finished - c.started) + 0.002);
-}
-
-}  // namespace
-
 TEST_CASE("openai route record: a JSON answer gives models usage and the request id",
           "[api][openai_route][record]")
 {
@@ -753,8 +726,8 @@ TEST_CASE("openai route record: a JSON answer gives models usage and the request
     CHECK(rec.retries == 0);
     CHECK(rec.error_type.empty());
     CHECK(rec.sign.count() > 0);
-    CHECK(header(r.headers, "opc-request-id").value_or("") == "opc-json-1");
-    CHECK(header(r.headers, "x-oci-request-id").value_or("") == "opc-json-1");
+    CHECK(find_header(r.headers, "opc-request-id").value_or("") == "opc-json-1");
+    CHECK(find_header(r.headers, "x-oci-request-id").value_or("") == "opc-json-1");
     check_overhead(r.headers, *c);
 }
 
@@ -781,8 +754,8 @@ TEST_CASE("openai route record: a stream gives ttft and the final usage",
     CHECK(rec.output_tokens == 9);
     CHECK(rec.cached_tokens == -1);
     CHECK(rec.upstream_status == 200);
-    CHECK(header(s.headers, "x-oci-request-id").value_or("") == "opc-sse");
-    CHECK(header(s.headers, "opc-request-id").value_or("") == "opc-sse");
+    CHECK(find_header(s.headers, "x-oci-request-id").value_or("") == "opc-sse");
+    CHECK(find_header(s.headers, "opc-request-id").value_or("") == "opc-sse");
     check_overhead(s.headers, *c);
 }
 
@@ -828,7 +801,7 @@ TEST_CASE("openai route record: an upstream error keeps the status and sets erro
     CHECK(c->req.record.upstream_status == 500);
     CHECK(c->req.record.error_type == "upstream_error");
     CHECK(c->req.record.input_tokens == -1);
-    CHECK(header(c->resp->headers, "x-oci-request-id").value_or("") == "opc-err");
+    CHECK(find_header(c->resp->headers, "x-oci-request-id").value_or("") == "opc-err");
     check_overhead(c->resp->headers, *c);
 }
 
@@ -853,6 +826,6 @@ TEST_CASE("openai route record: a Response's usage names are read too",
     CHECK(rec.cached_tokens == 4);
     CHECK(rec.output_tokens == 13);
     CHECK(rec.reasoning_tokens == 6);
-    CHECK_FALSE(header(c->resp->headers, "x-oci-request-id").has_value());  // none sent
+    CHECK_FALSE(find_header(c->resp->headers, "x-oci-request-id").has_value());  // none sent
     check_overhead(c->resp->headers, *c);
 }

@@ -41,6 +41,8 @@ namespace net = boost::asio;
 using steady = std::chrono::steady_clock;
 
 using ogp_test::api_route;
+using ogp_test::check_overhead;
+using ogp_test::find_header;
 using ogp_test::handler_call;
 using ogp_test::recording_sink;
 using ogp_test::run_handler;
@@ -70,20 +72,6 @@ std::string chat_body(const std::string& model, const std::string& prompt, bool 
 {
     return R"({"model":")" + model + R"(","messages":[{"role":"user","content":")" + prompt +
            R"("}],"stream":)" + (stream ? "true" : "false") + "}";
-}
-
-std::optional<std::string> header(const server::http_response& r, std::string_view name)
-{
-    for (const auto& [k, v] : r.headers) {
-        if (k.size() == name.size() &&
-            std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
-            })) {
-            return v;
-        }
-    }
-    return std::nullopt;
 }
 
 rapidjson::Document parse(const std::string& body)
@@ -232,7 +220,7 @@ TEST_CASE("service: non-streamed chat answers an OpenAI chat.completion", "[api]
     CHECK(str_at(d, "/choices/0/message/role") == "assistant");
     CHECK(str_at(d, "/choices/0/message/content") == mock::replies::reply_text("hello"));
     CHECK(str_at(d, "/choices/0/finish_reason") == "stop");
-    CHECK(header(r, "opc-request-id").has_value());
+    CHECK(find_header(r, "opc-request-id").has_value());
     CHECK(f.svc->stats().upstream_requests == 1);
     CHECK(f.svc->stats().retries == 0);
     CHECK(f.mock_stats().chat.load() == 1);
@@ -285,7 +273,7 @@ TEST_CASE("service: POST /v1/responses answers a Response object from the same O
     CHECK(str_at(d, "/instructions") == "Be brief.");
     CHECK(str_at(d, "/output/0/type") == "message");
     CHECK(str_at(d, "/output/0/content/0/text") == mock::replies::reply_text("hello"));
-    CHECK(header(r, "opc-request-id").has_value());
+    CHECK(find_header(r, "opc-request-id").has_value());
     CHECK(f.mock_stats().chat.load() == 1);
     CHECK(f.mock_stats().rejected_signatures.load() == 0);
 }
@@ -334,7 +322,7 @@ TEST_CASE("service: a 429 is retried per the policy, then answered 429 with Retr
     auto d = parse(r.body);
     CHECK(str_at(d, "/error/type") == "rate_limit_error");
     CHECK(str_at(d, "/error/code") == "rate_limit_exceeded");
-    CHECK(header(r, "Retry-After").has_value());
+    CHECK(find_header(r, "Retry-After").has_value());
     // Two retries, each after the mock's Retry-After: 1.
     CHECK(f.svc->stats().retries == 2);
     CHECK(f.svc->stats().upstream_requests == 3);
@@ -402,7 +390,7 @@ TEST_CASE("service: the in-flight cap answers 503 with Retry-After while the slo
     const auto& r = *refused->resp;
     INFO(r.body);
     CHECK(r.status == 503);
-    CHECK(header(r, "Retry-After").value_or("") == "1");
+    CHECK(find_header(r, "Retry-After").value_or("") == "1");
     auto d = parse(r.body);
     CHECK(str_at(d, "/error/type") == "service_unavailable_error");
     CHECK(f.svc->stats().upstream_requests == 1);
@@ -463,23 +451,6 @@ TEST_CASE("service: a request body that is not JSON is a 400 without any upstrea
 
 // --- issue 15: the exchange record, the overhead headers, retries by reason, shared pools ---
 
-namespace {
-
-// The overhead headers of `hs` are well-formed and fit in the handler's elapsed time.
-void check_overhead(const std::vector<std::pair<std::string, std::string>>& hs,
-                    const handler_call& c)
-{
-    auto o = ogp_test::read_overhead(hs);
-    REQUIRE(o.has_value());
-    CHECK(o->upstream_ms >= 0);
-    CHECK(o->sign_ms >= 0);
-    CHECK(o->proxy_ms >= 0);
-    // Each figure is rounded down to the microsecond: their sum cannot exceed the elapsed time.
-    CHECK(o->upstream_ms + o->proxy_ms <= ogp_test::ms_of(c.finished - c.started) + 0.002);
-}
-
-}  // namespace
-
 TEST_CASE("service record: a native chat fills models tokens route and status",
           "[api][service][record]")
 {
@@ -506,9 +477,9 @@ TEST_CASE("service record: a native chat fills models tokens route and status",
     CHECK(rec.error_type.empty());
     check_overhead(r.headers, *c);
     // OCI's request id, as opc-request-id (kept) and as x-oci-request-id.
-    auto opc = header(r, "opc-request-id");
+    auto opc = find_header(r, "opc-request-id");
     REQUIRE(opc.has_value());
-    CHECK(header(r, "x-oci-request-id") == opc);
+    CHECK(find_header(r, "x-oci-request-id") == opc);
 }
 
 TEST_CASE("service record: a streamed chat has ttft and the final usage",
@@ -590,7 +561,7 @@ TEST_CASE("service record: a 400 of the proxy has the headers with no upstream t
     auto o = ogp_test::read_overhead(c->resp->headers);
     REQUIRE(o.has_value());
     CHECK(o->upstream_ms == 0);
-    CHECK_FALSE(header(*c->resp, "x-oci-request-id").has_value());
+    CHECK_FALSE(find_header(*c->resp, "x-oci-request-id").has_value());
 }
 
 TEST_CASE("service record: embeddings fill the record", "[api][service][record][embeddings]")
