@@ -136,7 +136,7 @@ bool key_equals(std::string_view key, std::span<const std::string_view> values) 
     for (auto v : values) {
         if (at >= key.size() || static_cast<unsigned char>(key[at]) != v.size() ||
             key.size() - at - 1 < v.size() ||
-            std::memcmp(key.data() + at + 1, v.data(), v.size()) != 0) {
+            (!v.empty() && std::memcmp(key.data() + at + 1, v.data(), v.size()) != 0)) {
             return false;
         }
         at += 1 + v.size();
