@@ -1,7 +1,7 @@
 // Shared by the client scripts of this folder (not cases.mjs, which predates it): the
 // environment the test program sets, the package loader for the client's own prefix, `ok` lines
 // and the case dispatcher.
-//   OGP_BASE_URL     http://127.0.0.1:<port>/v1 (the daemon; loopback only)
+//   OGP_BASE_URL     http://127.0.0.1:<port>/v1 (the daemon; loopback only; https for tls.mjs)
 //   OGP_API_KEY      the daemon's client key
 //   OGP_NODE_PREFIX  the folder whose node_modules holds the client (installed by a fixture)
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ export const { OGP_BASE_URL: baseURL, OGP_API_KEY: apiKey, OGP_NODE_PREFIX: pref
 if (!baseURL || !apiKey || !prefix) {
   throw new Error('OGP_BASE_URL, OGP_API_KEY and OGP_NODE_PREFIX must be set');
 }
-assert.match(baseURL, /^http:\/\/127\.0\.0\.1:\d+\/v1$/, 'the daemon must be on loopback');
+assert.match(baseURL, /^https?:\/\/127\.0\.0\.1:\d+\/v1$/, 'the daemon must be on loopback');
 
 // Every request any client makes goes through fetch: refuse anything but the daemon, so that
 // no traffic (tracing exports, telemetry, a provider's default URL) can leave loopback.

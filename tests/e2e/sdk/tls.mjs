@@ -3,39 +3,19 @@
 // (no option that turns verification off, anywhere).
 // Usage: node tls.mjs <chat|stream|untrusted>   with OGP_BASE_URL (https://127.0.0.1:<port>/v1),
 // OGP_API_KEY, OGP_NODE_PREFIX (the folder whose node_modules holds openai) and, except for
-// `untrusted`, NODE_EXTRA_CA_CERTS. Prints `PASS <case>` when every check held.
+// `untrusted`, NODE_EXTRA_CA_CERTS (empty or unset for `untrusted`). Prints `PASS <case>` when
+// every check held.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { apiKey, baseURL, echo, main, ok, requireFromPrefix, versionOf } from './common.mjs';
 
-const { OGP_BASE_URL: baseURL, OGP_API_KEY: apiKey, OGP_NODE_PREFIX: prefix } = process.env;
-if (!baseURL || !apiKey || !prefix) {
-  throw new Error('OGP_BASE_URL, OGP_API_KEY and OGP_NODE_PREFIX must be set');
-}
-assert.match(baseURL, /^https:\/\/127\.0\.0\.1:\d+\/v1$/, 'the daemon must be on loopback, over https');
+assert.match(baseURL, /^https:\/\//, 'the daemon must be reached over https');
 assert.equal(process.env.NODE_TLS_REJECT_UNAUTHORIZED, undefined, 'certificate checks must stay on');
 
-// Only the daemon may be reached.
-const daemonOrigin = new URL(baseURL).origin;
-const realFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-  const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
-  if (url.origin !== daemonOrigin) {
-    throw new Error(`refused a request to ${url} (only the daemon at ${daemonOrigin} is allowed)`);
-  }
-  return realFetch(input, init);
-};
-
-const require = createRequire(path.join(prefix, 'package.json'));
-const sdk = require('openai');
+const version = versionOf('openai', /^6\./);
+const sdk = requireFromPrefix('openai');
 const OpenAI = sdk.OpenAI ?? sdk.default ?? sdk;
-const version = JSON.parse(readFileSync(path.join(prefix, 'node_modules/openai/package.json'), 'utf8')).version;
-assert.match(version, /^6\./, `openai@6 expected, found ${version}`);
 
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 20_000 });
-const ok = (what) => console.log(`ok ${what}`);
-const echo = (prompt) => `Hello from the OCI mock. You said: ${prompt}`;
 
 const cases = {
   async chat() {
@@ -76,7 +56,7 @@ const cases = {
 
   // Without the CA the daemon's certificate is not trusted: a connection error, no answer.
   async untrusted() {
-    assert.equal(process.env.NODE_EXTRA_CA_CERTS, undefined);
+    assert.ok(!process.env.NODE_EXTRA_CA_CERTS, 'no extra CA for this case');
     await assert.rejects(
       client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
       (e) => e instanceof OpenAI.APIConnectionError,
@@ -85,10 +65,4 @@ const cases = {
   },
 };
 
-const name = process.argv[2];
-if (!cases[name]) {
-  console.error(`unknown case '${name}'; cases: ${Object.keys(cases).join(', ')}`);
-  process.exit(2);
-}
-await cases[name]();
-console.log(`PASS ${name} (openai ${version})`);
+await main(cases, `openai ${version}`);
