@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "support/curl.hpp"
 #include "support/http.hpp"
 #include "support/json.hpp"
 #include "support/net.hpp"
@@ -15,33 +16,13 @@ using namespace ogp::test;
 
 namespace {
 
-struct curl_result
+// curl that must exit 0 (every request here gets an HTTP answer).
+curl_run curl(const std::vector<std::string>& args)
 {
-    int status = 0;    ///< from -w %{http_code}
-    std::string body;  ///< what curl wrote (without the status line)
-    double seconds = 0;
-};
-
-// Runs curl with `args` plus -sS and a trailing `-w \n%{http_code}`; bounded by --max-time.
-curl_result curl(const std::vector<std::string>& args)
-{
-    const std::string path = OGP_CURL_PATH;
-    if (path.empty() || !std::filesystem::exists(path)) {
-        FAIL("curl not found at configure time (scripts/install-deps installs it)");
-    }
-    std::vector<std::string> argv{path, "-sS", "--max-time", "20", "-w", "\n%{http_code}"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_program(argv, 30s);
+    auto r = run_curl(args);
     INFO("curl stderr: " << r.err);
-    REQUIRE(r.status.has_value());
-    REQUIRE(r.status->success());
-    curl_result out;
-    auto nl = r.out.rfind('\n');
-    REQUIRE(nl != std::string::npos);
-    out.status = std::stoi(r.out.substr(nl + 1));
-    out.body = r.out.substr(0, nl);
-    out.seconds = r.seconds;
-    return out;
+    REQUIRE(r.exit_code == 0);
+    return r;
 }
 
 std::vector<std::string> post(const proxy& d, const std::string& path, const std::string& body,

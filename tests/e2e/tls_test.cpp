@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "support/certs.hpp"
+#include "support/curl.hpp"
 #include "support/http.hpp"
 #include "support/json.hpp"
 #include "support/stack.hpp"
@@ -160,37 +161,6 @@ std::string https_url(const proxy& d, const std::string& path)
     return "https://127.0.0.1:" + std::to_string(d.port()) + path;
 }
 
-// curl with `args` (plus -sS, a bound, and `-w \n%{http_code}`); its exit code and output.
-struct curl_run
-{
-    int exit_code = -1;
-    int status = 0;
-    std::string body;
-    std::string err;
-};
-
-curl_run curl(const std::vector<std::string>& args)
-{
-    const std::string path = OGP_CURL_PATH;
-    if (path.empty() || !std::filesystem::exists(path)) {
-        FAIL("curl not found at configure time (scripts/install-deps installs it)");
-    }
-    std::vector<std::string> argv{path, "-sS", "--max-time", "20", "-w", "\n%{http_code}"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_program(argv, 30s);
-    REQUIRE(r.status.has_value());
-    REQUIRE(r.status->exited);
-    curl_run out;
-    out.exit_code = r.status->code;
-    out.err = r.err;
-    auto nl = r.out.rfind('\n');
-    if (nl != std::string::npos) {
-        out.status = std::atoi(r.out.c_str() + nl + 1);
-        out.body = r.out.substr(0, nl);
-    }
-    return out;
-}
-
 std::vector<std::string> chat_request(const proxy& d, const std::string& prompt,
                                       bool stream = false)
 {
@@ -212,7 +182,7 @@ TEST_CASE("https: curl with the CA gets a chat completion and a stream", "[e2e][
     auto d = start_https(m, f);
     auto args = chat_request(*d, "hello tls");
     args.insert(args.begin(), {"--cacert", f.ca_file});
-    auto r = curl(args);
+    auto r = run_curl(args);
     INFO(r.err << r.body);
     REQUIRE(r.exit_code == 0);
     CHECK(r.status == 200);
@@ -220,7 +190,7 @@ TEST_CASE("https: curl with the CA gets a chat completion and a stream", "[e2e][
 
     auto s = chat_request(*d, "stream tls", true);
     s.insert(s.begin(), {"-N", "--cacert", f.ca_file});
-    auto streamed = curl(s);
+    auto streamed = run_curl(s);
     INFO(streamed.err << streamed.body);
     CHECK(streamed.exit_code == 0);
     CHECK(streamed.status == 200);
@@ -233,7 +203,7 @@ TEST_CASE("https: curl without the CA fails verification", "[e2e][tls]")
     tls_files f;
     mock m;
     auto d = start_https(m, f);
-    auto r = curl(chat_request(*d, "untrusted"));
+    auto r = run_curl(chat_request(*d, "untrusted"));
     INFO(r.err);
     CHECK(r.exit_code == 60);  // CURLE_PEER_FAILED_VERIFICATION
     CHECK(d->log_count("path=/v1/chat/completions") == 0);
@@ -244,11 +214,11 @@ TEST_CASE("https: plain http on the TLS port is closed and the daemon keeps serv
     tls_files f;
     mock m;
     auto d = start_https(m, f);
-    auto plain = curl({"http://127.0.0.1:" + std::to_string(d->port()) + "/healthz"});
+    auto plain = run_curl({"http://127.0.0.1:" + std::to_string(d->port()) + "/healthz"});
     INFO(plain.err);
     CHECK(plain.exit_code != 0);  // empty reply or reset: no answer, no hang
     CHECK(plain.status == 0);
-    auto again = curl({"--cacert", f.ca_file, https_url(*d, "/healthz")});
+    auto again = run_curl({"--cacert", f.ca_file, https_url(*d, "/healthz")});
     CHECK(again.exit_code == 0);
     CHECK(again.status == 200);
     CHECK_FALSE(d->wait_exit(0ms).has_value());  // still running
@@ -266,7 +236,8 @@ TEST_CASE("https: mutual TLS needs a client certificate from the client CA", "[e
     // Ready once a client with a certificate gets 200.
     curl_run ok;
     for (int i = 0; i < 300; ++i) {
-        ok = curl({"--cacert", f.ca_file, "--cert", cert, "--key", key, https_url(*d, "/readyz")});
+        ok = run_curl(
+            {"--cacert", f.ca_file, "--cert", cert, "--key", key, https_url(*d, "/readyz")});
         if (ok.status == 200) {
             break;
         }
@@ -277,15 +248,15 @@ TEST_CASE("https: mutual TLS needs a client certificate from the client CA", "[e
 
     auto args = chat_request(*d, "hello mtls");
     args.insert(args.begin(), {"--cacert", f.ca_file, "--cert", cert, "--key", key});
-    auto chat = curl(args);
+    auto chat = run_curl(args);
     CHECK(chat.status == 200);
     CHECK(chat_content(chat.body) == "Hello from the OCI mock. You said: hello mtls");
 
-    auto none = curl({"--cacert", f.ca_file, https_url(*d, "/healthz")});
+    auto none = run_curl({"--cacert", f.ca_file, https_url(*d, "/healthz")});
     INFO(none.err);
     CHECK(none.exit_code != 0);
     CHECK(none.status == 0);
-    auto wrong = curl(
+    auto wrong = run_curl(
         {"--cacert", f.ca_file, "--cert", bad_cert, "--key", bad_key, https_url(*d, "/healthz")});
     INFO(wrong.err);
     CHECK(wrong.exit_code != 0);
@@ -307,18 +278,12 @@ TEST_CASE("https: openai SDK with NODE_EXTRA_CA_CERTS chat and stream", "[e2e][t
     mock m;
     auto d = start_https(m, f);
     const std::string script = std::string(OGP_E2E_SDK_DIR) + "/tls.mjs";
-    const std::vector<std::string> env{"OGP_BASE_URL=" + https_url(*d, "/v1"),
-                                       "OGP_API_KEY=" + std::string(test_key),
-                                       "OGP_NODE_PREFIX=" + prefix};
-    // Through env(1): the environment may name a CA bundle of its own in NODE_EXTRA_CA_CERTS,
-    // and the test's value must replace it, not follow it.
+    // NODE_EXTRA_CA_CERTS replaces any the environment names (empty: no extra CA).
     auto run_node = [&](const std::string& name, const std::string& extra_ca) {
-        std::vector<std::string> argv{"/usr/bin/env", "-u", "NODE_EXTRA_CA_CERTS"};
-        if (!extra_ca.empty()) {
-            argv.push_back("NODE_EXTRA_CA_CERTS=" + extra_ca);
-        }
-        argv.insert(argv.end(), {node, script, name});
-        return run_program(argv, 60s, env);
+        const std::vector<std::string> env{
+            "OGP_BASE_URL=" + https_url(*d, "/v1"), "OGP_API_KEY=" + std::string(test_key),
+            "OGP_NODE_PREFIX=" + prefix, "NODE_EXTRA_CA_CERTS=" + extra_ca};
+        return run_program({node, script, name}, 60s, env);
     };
     for (std::string name : {"chat", "stream"}) {
         auto r = run_node(name, f.ca_file);

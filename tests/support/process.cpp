@@ -13,12 +13,24 @@ extern char** environ;
 namespace ogp::test {
 namespace {
 
+// The inherited environment minus OGP_*, OCI_* and NOTIFY_SOCKET, then `extra`: a name in
+// `extra` replaces the inherited variable of that name (getenv() would find the first one).
 std::vector<std::string> child_env(const std::vector<std::string>& extra)
 {
+    auto overridden = [&extra](std::string_view v) {
+        const auto name = v.substr(0, v.find('=') + 1);  // "NAME="
+        for (const auto& x : extra) {
+            if (x.starts_with(name)) {
+                return true;
+            }
+        }
+        return false;
+    };
     std::vector<std::string> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         std::string_view v(*e);
-        if (v.starts_with("OGP_") || v.starts_with("OCI_") || v.starts_with("NOTIFY_SOCKET=")) {
+        if (v.starts_with("OGP_") || v.starts_with("OCI_") || v.starts_with("NOTIFY_SOCKET=") ||
+            overridden(v)) {
             continue;
         }
         env.emplace_back(v);

@@ -29,7 +29,8 @@ struct exit_status
 
 /// A child process with stdout and stderr captured by a reader thread. The environment is
 /// ours without OGP_*, OCI_* and NOTIFY_SOCKET (which would change the daemon's configuration
-/// or notify a real systemd), plus `extra_env` ("NAME=value"); stdin is /dev/null. The
+/// or notify a real systemd), plus `extra_env` ("NAME=value", replacing an inherited NAME);
+/// stdin is /dev/null. The
 /// destructor calls stop(). Methods: test thread only (the capture is internally locked).
 class child
 {
