@@ -56,7 +56,7 @@ struct connection
     // Cancelling `socket` cancels the stream's pending operations too.
     std::shared_ptr<net::ssl::context> tls_context;
     std::unique_ptr<tls_stream> tls;
-    std::string tls_out;  // small writes coalesced into one TLS record
+    std::string tls_out;           // small writes coalesced into one TLS record
     std::uint64_t generation = 0;  // invalidates stale watchdog completions
     bool timed_out = false;
     bool idle = false;             // waiting for a request, nothing of it received yet
