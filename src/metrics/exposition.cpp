@@ -272,28 +272,32 @@ void text_writer::header(std::string_view name, metric_kind kind, std::string_vi
     out_ += '\n';
 }
 
+namespace {
+
+// `name{labels} ` (no braces without labels): what every sample line starts with.
+void sample_prefix(std::string& out, std::string_view name, std::string_view labels)
+{
+    out += name;
+    if (!labels.empty()) {
+        out += '{';
+        out += labels;
+        out += '}';
+    }
+    out += ' ';
+}
+
+}  // namespace
+
 void text_writer::sample(std::string_view name, std::string_view labels, std::uint64_t v)
 {
-    out_ += name;
-    if (!labels.empty()) {
-        out_ += '{';
-        out_ += labels;
-        out_ += '}';
-    }
-    out_ += ' ';
+    sample_prefix(out_, name, labels);
     append_u64(out_, v);
     out_ += '\n';
 }
 
 void text_writer::sample(std::string_view name, std::string_view labels, double v)
 {
-    out_ += name;
-    if (!labels.empty()) {
-        out_ += '{';
-        out_ += labels;
-        out_ += '}';
-    }
-    out_ += ' ';
+    sample_prefix(out_, name, labels);
     append_double(out_, v);
     out_ += '\n';
 }
