@@ -11,19 +11,13 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "ogp/metrics/metrics.hpp"
 #include "support/exposition.hpp"
 
 namespace {
-
-// One registry for the whole run (as in the daemon); a small cap so that overflow is reached.
-ogp::metrics::proxy_metrics& metrics()
-{
-    static ogp::metrics::proxy_metrics m(64);
-    return m;
-}
 
 void check(std::string_view text, ogp::test::expo_format fmt)
 {
@@ -72,10 +66,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     s.reasoning_tokens = (knob & 16) ? std::int64_t(knob) << 40 : -1;
     s.ttft = std::chrono::microseconds((knob & 32) ? std::int64_t(knob) * 13 : -1);
     s.upstream = std::chrono::microseconds(std::int64_t(knob) * 3000);
-    metrics().observe(s);
+    // A registry per input keeps each scrape small; a cap of 2 reaches the overflow series
+    // with the second label set. observe() runs on a thread of its own: its per-thread cache
+    // goes with the thread, so nothing outlives the input (libFuzzer would otherwise run a
+    // whole-heap leak scan after every input that left allocations behind).
+    ogp::metrics::proxy_metrics m(2);
+    std::thread t([&m, &s, &f] {
+        m.observe(s);
+        auto again = s;
+        again.request_model = f[5];
+        again.response_model = f[4];
+        again.client = f[1];
+        m.observe(again);
+    });
+    t.join();
 
     std::string out;
-    metrics().write(out, fmt);
+    m.write(out, fmt);
     check(out, fmt == ogp::metrics::exposition::openmetrics_1_0_0
                    ? ogp::test::expo_format::openmetrics_1_0_0
                    : ogp::test::expo_format::text_0_0_4);
