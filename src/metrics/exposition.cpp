@@ -41,7 +41,7 @@ bool needs_escape_or_check(std::string_view v)
 {
     for (const char c : v) {
         const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80 || c == '\\' || c == '"' || c == '\n') {
+        if (u >= 0x7f || u < 0x20 || c == '\\' || c == '"') {
             return true;
         }
     }
@@ -229,6 +229,10 @@ void append_label(std::string& out, std::string_view name, std::string_view valu
             out += "\\\"";
         } else if (c == '\n') {
             out += "\\n";
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            // No escape exists for the other control bytes (a bare CR or a NUL breaks parsers
+            // that split lines or strings on them): the replacement character instead.
+            out += "\xEF\xBF\xBD";
         } else {
             out += c;
         }

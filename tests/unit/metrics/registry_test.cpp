@@ -161,7 +161,13 @@ TEST_CASE("label values are cut at 128 bytes on a UTF-8 boundary and escaped", "
     c.with({"bad\xff"}).inc();
     c.with({"bad\xfe"}).inc();
     c.with({""}).inc();  // empty: the label is left out (Prometheus: empty equals absent)
+    // Control bytes without an escape (CR, NUL, tab, DEL) are replaced, never written raw.
+    c.with({std::string("cr\rnul\0tab\tdel\x7f", 15)}).inc();
     const auto text = scrape(reg);
+    const std::string fffd = "\xEF\xBF\xBD";
+    CHECK(text.find("v_total{v=\"cr" + fffd + "nul" + fffd + "tab" + fffd + "del" + fffd +
+                    "\"} 1") != std::string::npos);
+    CHECK(text.find('\r') == std::string::npos);
     CHECK(text.find(R"(v_total{v="back\\slash \"quoted\"\nnew line"} 1)") != std::string::npos);
     CHECK(text.find("v_total{v=\"bad\xEF\xBF\xBD\"} 2") != std::string::npos);
     CHECK(text.find("v_total 1\n") != std::string::npos);
@@ -170,7 +176,7 @@ TEST_CASE("label values are cut at 128 bytes on a UTF-8 boundary and escaped", "
           1);
     CHECK(ogp::test::value(r.families, "v_total", {{"v", std::string(127, 'a')}}) == 1);
     CHECK(ogp::test::value(r.families, "v_total", {{"v", std::string(128, 'x')}}) == 0);
-    CHECK(c.size() == 5);
+    CHECK(c.size() == 6);
 }
 
 TEST_CASE("histogram buckets are inclusive upper bounds and written cumulative", "[registry]")
