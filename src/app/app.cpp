@@ -419,7 +419,7 @@ private:
             r.pools.push_back({std::string(p.name), p.open, p.idle, p.handshakes, p.resumed});
         }
         r.credential.provider = std::string(g->creds->provider_name());
-        r.credential.renewals = g->creds->renewals();
+        r.credential.renewals = g->creds->succeeded_renewals();
         r.credential.failures = g->creds->failed_renewals();
         if (auto snap = g->creds->current()) {
             if (snap->expiry() != auth::credential_snapshot::clock::time_point::max()) {

@@ -493,6 +493,12 @@ std::uint64_t credential_cache::failed_renewals() const
     return s_->failed_total;
 }
 
+std::uint64_t credential_cache::succeeded_renewals() const
+{
+    std::lock_guard lock(s_->mu);
+    return s_->installs;
+}
+
 std::string_view credential_cache::provider_name() const
 {
     return s_->provider->name();

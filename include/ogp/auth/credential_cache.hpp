@@ -107,6 +107,8 @@ public:
     std::uint64_t renewals() const;
     /// Number of renewals that failed so far (metrics).
     std::uint64_t failed_renewals() const;
+    /// Number of renewals that installed new credentials so far (metrics).
+    std::uint64_t succeeded_renewals() const;
 
     /// The provider's name.
     std::string_view provider_name() const;
