@@ -522,7 +522,8 @@ service::service(const config& cfg, auth::credential_cache& creds,
 }
 
 service::service(const config& cfg, auth::credential_cache& creds,
-                 std::shared_ptr<net::ssl::context> tls, std::shared_ptr<upstream_pools> shared)
+                 std::shared_ptr<net::ssl::context> tls, std::shared_ptr<upstream_pools> shared,
+                 std::shared_ptr<limits::limiter> limiter)
     : cfg_(cfg),
       creds_(creds),
       tls_(std::move(tls)),
@@ -531,6 +532,7 @@ service::service(const config& cfg, auth::credential_cache& creds,
           std::any_of(cfg.models.begin(), cfg.models.end(),
                       [](const model_alias& a) { return a.route == model_route::openai; })),
       resilience_(resilience_options{.max_inflight = cfg.limits.max_inflight_upstream}),
+      limiter_(std::move(limiter)),
       started_unix_(now_unix())
 {
 }

@@ -15,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "ogp/api/circuit_breaker.hpp"
 #include "ogp/api/model_catalog.hpp"
 #include "ogp/api/resilience.hpp"
 #include "ogp/config/config.hpp"
+#include "ogp/limits/limiter.hpp"
 #include "ogp/server/handler.hpp"
 
 namespace ogp::auth {
@@ -124,9 +126,12 @@ class service
 public:
     service(const config& cfg, auth::credential_cache& creds,
             std::shared_ptr<net::ssl::context> tls);
-    /// As above, taking pools from `shared` (null: a registry of its own).
+    /// As above, taking pools from `shared` (null: a registry of its own) and rate limits from
+    /// `limiter` (shared by generations so that a reload keeps the buckets; null: an in-process
+    /// limiter of its own).
     service(const config& cfg, auth::credential_cache& creds,
-            std::shared_ptr<net::ssl::context> tls, std::shared_ptr<upstream_pools> shared);
+            std::shared_ptr<net::ssl::context> tls, std::shared_ptr<upstream_pools> shared,
+            std::shared_ptr<limits::limiter> limiter = nullptr);
     ~service();
 
     net::awaitable<server::http_response> chat(server::http_request& req,
@@ -161,10 +166,31 @@ public:
     void close_idle();
     /// The pool registry (to hand to the next generation's service).
     std::shared_ptr<upstream_pools> pools() const { return pools_; }
+    /// The limiter (to hand to the next generation's service).
+    std::shared_ptr<limits::limiter> limiter() const { return limiter_; }
+    /// The circuit of every upstream host this service has used or may use (its aliases'
+    /// regions), for the metrics and `/readyz`.
+    std::vector<circuit_status> circuits() const;
 
     struct call_result;
 
 private:
+    // Traffic policy (src/api/admission.cpp).
+    /// The named key (clients.keys) the request authenticated with, or nullptr (anonymous
+    /// keys and anonymous access: every model, no limits).
+    const client_key_config* client_policy(const server::http_request& req) const;
+    /// Admits a chat/responses/embeddings request under its key's policy: a model outside the
+    /// key's `models` is a 404 `model_not_found`; over a limit, a 429 (503 when the shared
+    /// store failed closed). Returns the refusal to answer, or nullopt with `hold` set (when
+    /// the key has limits) and the x-ratelimit-* headers in req.answer_headers. Sets
+    /// req.record.rate_limited on a 429/503.
+    net::awaitable<std::optional<server::http_response>> admit(server::http_request& req,
+                                                               limits::limiter::lease& hold);
+    /// After the exchange: charges the record's tokens (input + output) to `hold`.
+    static void settle(const server::http_request& req, limits::limiter::lease& hold);
+    /// Whether the request's key may see/use `model` (true without a policy).
+    bool model_visible(const server::http_request& req, std::string_view model) const;
+
     net::awaitable<server::http_response> chat_impl(server::http_request& req,
                                                     server::response_sink& sink);
     net::awaitable<server::http_response> responses_impl(server::http_request& req,
@@ -230,6 +256,9 @@ private:
     bool any_openai_route_ = false;
     resilience resilience_;
     model_catalog models_;  ///< discovered OCI models
+    std::shared_ptr<limits::limiter> limiter_;
+    /// clients.keys by name -> their limits (built once per generation).
+    std::map<std::string, limits::key_limits, std::less<>> key_limits_;
     std::atomic<std::uint64_t> upstream_requests_{0};
     std::atomic<std::uint64_t> retries_401_{0};
     std::atomic<std::uint64_t> retries_429_{0};

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,14 @@ struct model_alias
     /// GenAI project OCID sent as `OpenAI-Project` on the `openai` route; empty:
     /// `oci.project_id`.
     std::string project_id;
+    /// `models[].regions`: OCI regions serving this model, tried in order (canonical region ids,
+    /// short codes resolved at load; each must resolve or be a key of `oci.endpoints`). Empty:
+    /// the daemon's own region only (`oci.endpoint`, else derived from `oci.region`/IMDS).
+    std::vector<std::string> regions;
+    /// `models[].fallbacks`: other aliases (names of `models` entries, not this one, no repeats)
+    /// tried in order once this alias' regions failed before any byte reached the client. Only
+    /// the listed aliases are tried: their own fallbacks are not followed.
+    std::vector<std::string> fallbacks;
 };
 
 /// Generation defaults applied when a request omits a value (`defaults.*`). Each is unset
@@ -95,6 +104,20 @@ struct limits_config
     /// Directory for spooled uploads (unlinked temporary files); empty: `$TMPDIR`, else
     /// `/var/tmp`. See spool_directory().
     std::string spool_dir;
+    /// `limits.store`: where the per-key rate limits and concurrency counters live. Empty:
+    /// in-process (per daemon). `redis://[:password@]host:port[/db]` (`OGP_LIMITS_STORE`):
+    /// shared by every replica using that Redis. Parsed into the store_* fields below; the
+    /// password is a secret (described as `(set)`, never logged).
+    std::string store;
+    std::string store_host;
+    std::uint16_t store_port = 0;
+    unsigned store_db = 0;  ///< 0..15
+    std::string store_password;
+    /// `limits.store_failure`: when the store cannot answer in time, `open` (default: count with
+    /// the in-process buckets instead, logged and counted) or `closed` (refuse with 503).
+    bool store_fail_open = true;
+    /// `limits.store_timeout`: one store round trip (connect included), default 250 ms.
+    std::chrono::milliseconds store_timeout{250};
 
     /// The spool directory in effect: `spool_dir`, else a non-empty `$TMPDIR`, else `/var/tmp`.
     std::string spool_directory() const
@@ -143,6 +166,31 @@ struct oci_config
     /// YAML file): a secret, sent only as `Authorization: Bearer` to OCI; never logged, never
     /// in an error, described only as `(set)`. Empty unless `oci.auth` is `genai_api_key`.
     std::string genai_api_key;
+    /// `oci.endpoints`: inference base URL per region (canonical region id -> `https://...`,
+    /// no trailing slash): private endpoints, test doubles. A region not listed derives its
+    /// endpoint (`oci.endpoint` stays the override for `oci.region` itself). See
+    /// region_endpoint().
+    std::map<std::string, std::string, std::less<>> endpoints;
+};
+
+/// One entry of `clients.keys`: a named client key, the models it may use and its limits.
+/// Exactly one of key and key_sha256 is set. Every limit 0 means unlimited.
+struct client_key_config
+{
+    /// Safe to log and a metrics label: 1..64 of `[A-Za-z0-9._-]`, unique among keys, and not
+    /// of the form `key-` + 8 hex digits (the default name of anonymous keys).
+    std::string name;
+    std::string key;         ///< the secret itself (never logged; described as `(set)`)
+    std::string key_sha256;  ///< or its SHA-256, 64 hex digits (normalized to lower case)
+    /// Aliases or glob patterns (`*` any run, `?` one character) over the `model` a client
+    /// sends. Empty: every model. Another model answers 404 `model_not_found`.
+    std::vector<std::string> models;
+    std::uint64_t rpm = 0;             ///< requests per minute (token bucket, burst = rpm)
+    std::uint64_t tpm = 0;             ///< tokens per minute, charged from OCI's usage
+    std::uint64_t max_concurrent = 0;  ///< requests in flight at once
+    std::uint64_t max_streams = 0;     ///< streamed requests in flight at once
+
+    bool limited() const { return rpm != 0 || tpm != 0 || max_concurrent != 0 || max_streams != 0; }
 };
 
 /// `clients.*`: who may call the daemon.
@@ -151,6 +199,30 @@ struct clients_config
     std::vector<std::string> api_keys;  ///< merged from `api_keys`, the file and `OGP_API_KEYS`
     std::string api_keys_file;
     bool allow_anonymous = false;
+    /// `clients.keys`: named keys with model allow-lists and limits (besides api_keys, whose
+    /// keys are anonymous: named `key-<8 hex of SHA-256>`, unlimited, every model).
+    std::vector<client_key_config> keys;
+
+    /// The named key called `name`, or nullptr.
+    const client_key_config* find_key(std::string_view name) const
+    {
+        for (const auto& k : keys) {
+            if (k.name == name) {
+                return &k;
+            }
+        }
+        return nullptr;
+    }
+};
+
+/// `circuit_breaker.*`: per upstream host (region endpoint). After `failures` consecutive
+/// failures (connect/TLS error, timeout, 500/502/503/504 before the answer's body) the host
+/// is skipped for `cooldown`; then one probe request at a time decides (success closes,
+/// failure opens again). 429 neither trips nor resets it. failures 0: no breaker.
+struct circuit_breaker_config
+{
+    unsigned failures = 5;
+    std::chrono::milliseconds cooldown{std::chrono::seconds(30)};
 };
 
 /// `log.*`.
@@ -205,11 +277,18 @@ struct config
     log_config log;
     metrics_config metrics;
     tls_config tls;
+    circuit_breaker_config circuit_breaker;
     std::string source;  ///< file it came from, or "(environment)"
 
     /// Finds an alias by client-visible name; nullptr when none.
     const model_alias* find_model(std::string_view name) const;
 };
+
+/// The inference base URL of `region` (a canonical id, as in model_alias::regions):
+/// `oci.endpoints[region]`, else `oci.endpoint` when `region` is `oci.region`'s canonical id,
+/// else derived (`https://inference.generativeai.<region>.oci.<domain>`); empty when the region
+/// does not resolve. Pure.
+std::string region_endpoint(const config& c, std::string_view region);
 
 /// Reads an environment variable; injectable so tests need not touch the real environment.
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;

@@ -120,6 +120,17 @@ struct exchange_record
     /// OTel `error.type` when the exchange failed for a known reason ("timeout",
     /// "upstream_error", "rate_limited", ...); empty: the server derives it from the status.
     std::string_view error_type;
+    /// Refused by the client key's own limits: "requests", "tokens", "concurrency", "streams"
+    /// (429), or "store" (the shared limits store failed closed: 503). Static strings.
+    std::string_view rate_limited;
+    /// The region whose endpoint answered (model_alias::regions entry, or empty for the
+    /// daemon's own region when the alias lists none).
+    std::string region;
+    /// Regions given up on before the answer (429/5xx/connect/TLS failure, or an open circuit
+    /// skipped), across the alias and its fallbacks.
+    unsigned failovers = 0;
+    /// The fallback alias (models[].fallbacks) that answered; empty when the requested alias did.
+    std::string fallback;
     /// Set by the server: the client key's name (`clients.keys[].name`) or `key-` and the first 8
     /// hex digits of its SHA-256; empty when anonymous.
     std::string client;
@@ -137,6 +148,10 @@ struct http_request
     /// When the request's first byte was read (TTFT and the proxy overhead count from here).
     std::chrono::steady_clock::time_point started{};
     exchange_record record;  ///< filled while the exchange runs (see exchange_record)
+    /// Headers the server adds to whatever answers this request (a returned response or a
+    /// stream's head), e.g. `x-ratelimit-*`, `x-ogp-fallback`. Set by handlers; names in lower
+    /// case; checked like http_response::headers.
+    std::vector<std::pair<std::string, std::string>> answer_headers;
 };
 
 /// A complete response. `content_length` and framing headers are added by the server;
