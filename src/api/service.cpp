@@ -535,6 +535,7 @@ service::service(const config& cfg, auth::credential_cache& creds,
       limiter_(std::move(limiter)),
       started_unix_(now_unix())
 {
+    init_policy();
 }
 
 service::~service() = default;

@@ -176,6 +176,9 @@ public:
 
 private:
     // Traffic policy (src/api/admission.cpp).
+    /// Called by the constructors: builds key_limits_ from cfg_.clients.keys and makes an
+    /// in-process limiter when none was given.
+    void init_policy();
     /// The named key (clients.keys) the request authenticated with, or nullptr (anonymous
     /// keys and anonymous access: every model, no limits).
     const client_key_config* client_policy(const server::http_request& req) const;
