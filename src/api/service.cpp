@@ -924,24 +924,51 @@ void end_exchange(http_request& req, response_sink& sink, http_response& r)
 net::awaitable<http_response> service::chat(http_request& req, response_sink& sink)
 {
     begin_exchange(req, "chat");
+    // Traffic policy first (allow-list, rate limits); the lease is held until the answer (a
+    // stream: its end) and then charged with the tokens.
+    limits::limiter::lease hold;
+    auto refused = co_await admit(req, hold);
+    if (refused) {
+        end_exchange(req, sink, *refused);
+        co_return std::move(*refused);
+    }
     auto r = co_await chat_impl(req, sink);
     end_exchange(req, sink, r);
+    settle(req, hold);
     co_return r;
 }
 
 net::awaitable<http_response> service::responses(http_request& req, response_sink& sink)
 {
     begin_exchange(req, "responses");
+    // Traffic policy first (allow-list, rate limits); the lease is held until the answer (a
+    // stream: its end) and then charged with the tokens.
+    limits::limiter::lease hold;
+    auto refused = co_await admit(req, hold);
+    if (refused) {
+        end_exchange(req, sink, *refused);
+        co_return std::move(*refused);
+    }
     auto r = co_await responses_impl(req, sink);
     end_exchange(req, sink, r);
+    settle(req, hold);
     co_return r;
 }
 
 net::awaitable<http_response> service::embeddings(http_request& req, response_sink& sink)
 {
     begin_exchange(req, "embeddings");
+    // Traffic policy first (allow-list, rate limits); the lease is held until the answer (a
+    // stream: its end) and then charged with the tokens.
+    limits::limiter::lease hold;
+    auto refused = co_await admit(req, hold);
+    if (refused) {
+        end_exchange(req, sink, *refused);
+        co_return std::move(*refused);
+    }
     auto r = co_await embeddings_impl(req, sink);
     end_exchange(req, sink, r);
+    settle(req, hold);
     co_return r;
 }
 
