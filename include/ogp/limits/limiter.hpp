@@ -53,7 +53,8 @@ struct limiter_stats
 class limiter : public std::enable_shared_from_this<limiter>
 {
 public:
-    /// `shared`: null for in-process only.
+    /// `shared`: null for in-process only. Must be owned by a std::shared_ptr (make_shared):
+    /// leases keep their limiter alive.
     limiter(std::unique_ptr<store> shared, limiter_options o, clock_fn now = {});
     ~limiter();
 
@@ -105,6 +106,8 @@ public:
     std::string describe() const;
 
 private:
+    void warn_store_failure();
+
     std::unique_ptr<store> shared_;
     std::unique_ptr<store> memory_;
     limiter_options o_;
@@ -113,6 +116,9 @@ private:
     std::atomic<std::uint64_t> store_refusals_{0};
     std::atomic<std::uint64_t> next_lease_{0};
     std::string lease_prefix_;  ///< random per process: lease ids differ across replicas
+    clock_fn now_;
+    std::atomic<std::int64_t> last_warn_ms_{0};  ///< rate-limits the store failure warning
+    std::atomic<bool> warned_{false};
 };
 
 }  // namespace ogp::limits
