@@ -1,5 +1,6 @@
 #include "ogp/config/config.hpp"
 
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -209,6 +210,8 @@ std::optional<bool> parse_flag(const std::string& text, origin from)
     return std::nullopt;
 }
 
+std::string format_duration(std::chrono::milliseconds d);
+
 constexpr std::string_view duration_message =
     "must be a positive duration such as 10, 0.5, 500ms, 30s or 2m";
 
@@ -221,6 +224,19 @@ const std::string& models_shape()
                  (f.required ? "" : "?");
         }
         return s + "}";
+    }();
+    return shape;
+}
+
+const std::string& client_keys_shape()
+{
+    static const std::string shape = [] {
+        std::string s = "list of {";
+        for (const auto& f : client_key_fields()) {
+            s += std::string(s.back() == '{' ? "" : ", ") + std::string(f.name) +
+                 (f.required ? "" : "?");
+        }
+        return s + "} (one of key and key_sha256)";
     }();
     return shape;
 }
@@ -325,6 +341,14 @@ std::optional<std::string> set_value(const key_entry& e, config& c, const std::s
             if (!d || d->count() <= 0) {
                 return std::string(duration_message);
             }
+            if (e.hi > 0 && (static_cast<double>(d->count()) < e.lo ||
+                             static_cast<double>(d->count()) > e.hi)) {
+                return "must be between " +
+                       format_duration(std::chrono::milliseconds(static_cast<long long>(e.lo))) +
+                       " and " +
+                       format_duration(std::chrono::milliseconds(static_cast<long long>(e.hi))) +
+                       ", got '" + text + "'";
+            }
             member<std::chrono::milliseconds>(e, c) = *d;
             return std::nullopt;
         }
@@ -335,6 +359,21 @@ std::optional<std::string> set_value(const key_entry& e, config& c, const std::s
             return std::nullopt;
         case key_kind::custom:
             return e.set(c, text);
+        case key_kind::endpoints: {
+            // `region=url,...`: replaces the file's map (checked in validation).
+            c.oci.endpoints.clear();
+            for (const auto& pair : split_keys(text, false)) {
+                auto eq = pair.find('=');
+                if (eq == std::string::npos || eq == 0) {
+                    return "must be region=url pairs separated by commas, got '" + pair + "'";
+                }
+                c.oci.endpoints[std::string(ogp::text::trim(pair.substr(0, eq)))] =
+                    std::string(ogp::text::trim(pair.substr(eq + 1)));
+            }
+            return std::nullopt;
+        }
+        case key_kind::client_keys:
+            return "must be a " + client_keys_shape();  // YAML only: read_client_keys()
         case key_kind::models:
             break;  // YAML only: read_models()
     }
@@ -359,6 +398,10 @@ std::string not_scalar_message(key_kind k)
             return "must be a list of strings";
         case key_kind::models:
             return "must be a " + models_shape();
+        case key_kind::client_keys:
+            return "must be a " + client_keys_shape();
+        case key_kind::endpoints:
+            return "must be a mapping of region: URL";
         case key_kind::text:
         case key_kind::custom:
             break;
@@ -398,6 +441,40 @@ std::vector<std::string_view> names_in(std::string_view section)
     return out;
 }
 
+// Reads the fields of one list entry (a `models` or `clients.keys` item) into `out`: scalars
+// through `set`, lists of scalars through `add`.
+template <class Field, class T>
+void read_fields(loader& l, const YAML::Node& m, const std::string& prefix,
+                 std::span<const Field> fields, T& out)
+{
+    for (const auto& f : fields) {
+        const std::string key = prefix + "." + std::string(f.name);
+        const YAML::Node v = m[std::string(f.name)];
+        if (!v) {
+            if (f.required) {
+                l.error(key, "is required");
+            }
+        } else if (f.add != nullptr) {
+            if (!v.IsSequence()) {
+                l.error(key, "must be a list of strings");
+                continue;
+            }
+            for (std::size_t j = 0; j < v.size(); ++j) {
+                const std::string item = key + "[" + std::to_string(j) + "]";
+                if (!v[j].IsScalar()) {
+                    l.error(item, "must be a string");
+                } else if (auto err = f.add(out, v[j].Scalar())) {
+                    l.error(item, *err);
+                }
+            }
+        } else if (!v.IsScalar()) {
+            l.error(key, "must be a string");
+        } else if (auto err = f.set(out, v.Scalar())) {
+            l.error(key, *err);
+        }
+    }
+}
+
 void read_models(loader& l, const YAML::Node& n, config& c)
 {
     if (!n.IsSequence()) {
@@ -415,20 +492,48 @@ void read_models(loader& l, const YAML::Node& n, config& c)
             continue;
         }
         model_alias a;
-        for (const auto& f : model_fields()) {
-            const std::string key = prefix + "." + std::string(f.name);
-            const YAML::Node v = m[std::string(f.name)];
-            if (!v) {
-                if (f.required) {
-                    l.error(key, "is required");
-                }
-            } else if (!v.IsScalar()) {
-                l.error(key, "must be a string");
-            } else if (auto err = f.set(a, v.Scalar())) {
-                l.error(key, *err);
-            }
-        }
+        read_fields(l, m, prefix, model_fields(), a);
         c.models.push_back(std::move(a));
+    }
+}
+
+void read_client_keys(loader& l, const YAML::Node& n, config& c)
+{
+    if (!n.IsSequence()) {
+        l.error("clients.keys", "must be a " + client_keys_shape());
+        return;
+    }
+    std::vector<std::string_view> names;
+    for (const auto& f : client_key_fields()) {
+        names.push_back(f.name);
+    }
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        const std::string prefix = "clients.keys[" + std::to_string(i) + "]";
+        const YAML::Node m = n[i];
+        if (!l.check_map(m, prefix, names)) {
+            continue;
+        }
+        client_key_config k;
+        read_fields(l, m, prefix, client_key_fields(), k);
+        c.clients.keys.push_back(std::move(k));
+    }
+}
+
+// `oci.endpoints`: region -> URL, kept raw (resolved and checked in validation).
+void read_endpoints(loader& l, const YAML::Node& n, config& c)
+{
+    if (!n.IsMap()) {
+        l.error("oci.endpoints", "must be a mapping of region: URL");
+        return;
+    }
+    c.oci.endpoints.clear();
+    for (const auto& kv : n) {
+        const std::string region = kv.first.Scalar();
+        if (!kv.second.IsScalar()) {
+            l.error("oci.endpoints." + region, "must be an http(s):// URL");
+            continue;
+        }
+        c.oci.endpoints[region] = kv.second.Scalar();
     }
 }
 
@@ -449,6 +554,10 @@ void read_key(loader& l, const key_entry& e, const YAML::Node& parent, config& c
                     std::string(e.sdk_env));
     } else if (e.kind == key_kind::models) {
         read_models(l, n, c);
+    } else if (e.kind == key_kind::client_keys) {
+        read_client_keys(l, n, c);
+    } else if (e.kind == key_kind::endpoints) {
+        read_endpoints(l, n, c);
     } else if (e.kind == key_kind::text_list) {
         if (!n.IsSequence()) {
             l.error(path, not_scalar_message(e.kind));
@@ -665,6 +774,186 @@ void validate_listeners(loader& l, const config& c)
     }
 }
 
+// SHA-256 of `s` as 64 lower-case hex digits; empty if OpenSSL fails (then no duplicate is
+// found, nothing worse: the authenticator refuses to start without SHA-256).
+std::string sha256_hex(std::string_view s)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(s.data(), s.size(), d, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
+        return {};
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[d[i] >> 4];
+        out += hex[d[i] & 15];
+    }
+    return out;
+}
+
+constexpr std::string_view region_hint =
+    "use a region id such as us-chicago-1 or a short code such as ord";
+
+// `oci.endpoints`: keys resolved to canonical region ids, URLs checked like oci.endpoint.
+void validate_endpoints(loader& l, config& c, const std::string& default_realm)
+{
+    std::map<std::string, std::string, std::less<>> out;
+    std::map<std::string, std::string> named_as;  // canonical id -> the key that named it
+    for (const auto& [raw, url] : c.oci.endpoints) {
+        const std::string key = "oci.endpoints." + raw;
+        auto r = resolve_region(raw, default_realm);
+        if (!r) {
+            l.error(key, "unknown region '" + raw + "' (" + std::string(region_hint) + ")");
+            continue;
+        }
+        if (url.empty() || !http_url(url)) {
+            l.error(key, "must be an http(s):// URL");
+            continue;
+        }
+        auto [it, fresh] = named_as.emplace(r->id, raw);
+        if (!fresh) {
+            l.error(key, "names region " + r->id + " again (also as '" + it->second + "')");
+            continue;
+        }
+        std::string u = url;
+        while (u.size() > 1 && u.back() == '/') {
+            u.pop_back();
+        }
+        out[r->id] = std::move(u);
+    }
+    c.oci.endpoints = std::move(out);
+}
+
+// `models[].regions` (canonical ids, no repeats) and `models[].fallbacks` (other aliases).
+void validate_failover(loader& l, config& c, const std::string& default_realm)
+{
+    for (std::size_t i = 0; i < c.models.size(); ++i) {
+        auto& m = c.models[i];
+        const std::string prefix = "models[" + std::to_string(i) + "]";
+        std::vector<std::string> regions;
+        for (std::size_t j = 0; j < m.regions.size(); ++j) {
+            const std::string& raw = m.regions[j];
+            const std::string item = prefix + ".regions[" + std::to_string(j) + "]";
+            std::string id;
+            if (c.oci.endpoints.count(raw) != 0) {
+                id = raw;
+            } else if (auto r = resolve_region(raw, default_realm)) {
+                id = r->id;
+            } else {
+                l.error(item, "unknown region '" + raw + "' (" + std::string(region_hint) + ")");
+                continue;
+            }
+            if (std::find(regions.begin(), regions.end(), id) != regions.end()) {
+                l.error(item, "region " + id + " is listed twice");
+                continue;
+            }
+            regions.push_back(std::move(id));
+        }
+        m.regions = std::move(regions);
+        std::vector<std::string> seen;
+        for (std::size_t j = 0; j < m.fallbacks.size(); ++j) {
+            const std::string& f = m.fallbacks[j];
+            const std::string item = prefix + ".fallbacks[" + std::to_string(j) + "]";
+            if (f == m.name) {
+                l.error(item, "'" + f + "' is the alias itself");
+            } else if (c.find_model(f) == nullptr) {
+                l.error(item, "no model alias named '" + f + "'");
+            } else if (std::find(seen.begin(), seen.end(), f) != seen.end()) {
+                l.error(item, "'" + f + "' is listed twice");
+            } else {
+                seen.push_back(f);
+            }
+        }
+    }
+}
+
+// A key name as an error may show it: only a plausible one is repeated.
+std::string shown_name(const std::string& name)
+{
+    return is_token_like(name) && name.size() <= 100 ? "'" + name + "'" : "(not shown)";
+}
+
+// `clients.keys`: names, keys (never shown: messages name the entries), model lists.
+void validate_client_keys(loader& l, config& c)
+{
+    // Digest -> the entry that holds the key: the same key twice (under two names, or named
+    // and anonymous) would make the name a request gets arbitrary.
+    std::map<std::string, std::string> holders;
+    for (std::size_t i = 0; i < c.clients.api_keys.size(); ++i) {
+        holders.emplace(sha256_hex(c.clients.api_keys[i]),
+                        "clients.api_keys key #" + std::to_string(i + 1));
+    }
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < c.clients.keys.size(); ++i) {
+        auto& k = c.clients.keys[i];
+        const std::string prefix = "clients.keys[" + std::to_string(i) + "]";
+        std::string who = prefix;
+        if (k.name.empty()) {
+            // Missing or empty: reported while reading.
+        } else if (!is_key_name(k.name)) {
+            l.error(prefix + ".name",
+                    "must be 1 to 64 of A-Z a-z 0-9 . _ -, got " + shown_name(k.name));
+        } else if (is_default_key_name(k.name)) {
+            l.error(prefix + ".name", "'" + k.name +
+                                          "': key- and 8 hex digits is how anonymous keys "
+                                          "(clients.api_keys) are named; choose another name");
+        } else if (!names.insert(k.name).second) {
+            l.error(prefix + ".name", "duplicate key name '" + k.name + "'");
+        } else {
+            who += " ('" + k.name + "')";
+        }
+        const bool has_key = !k.key.empty();
+        const bool has_digest = !k.key_sha256.empty();
+        std::string digest;
+        if (has_key && has_digest) {
+            l.error(prefix, "set key or key_sha256, not both");
+        } else if (!has_key && !has_digest) {
+            l.error(prefix, "needs key or key_sha256");
+        } else if (has_key) {
+            if (!is_token_like(k.key) || k.key.size() > 512) {
+                l.error(prefix + ".key",
+                        "must be 1 to 512 printable characters without spaces (not shown)");
+            } else {
+                digest = sha256_hex(k.key);
+            }
+        } else {
+            std::string& d = k.key_sha256;
+            if (d.size() != 64 || !std::all_of(d.begin(), d.end(), [](unsigned char ch) {
+                    return std::isxdigit(ch) != 0;
+                })) {
+                l.error(prefix + ".key_sha256",
+                        "must be 64 hex digits: the SHA-256 of the key (printf %s KEY | "
+                        "sha256sum)");
+            } else {
+                std::transform(d.begin(), d.end(), d.begin(), [](unsigned char ch) {
+                    return static_cast<char>(std::tolower(ch));
+                });
+                digest = d;
+            }
+        }
+        if (!digest.empty()) {
+            auto [it, fresh] = holders.emplace(digest, who);
+            if (!fresh) {
+                l.error(prefix + (has_key ? ".key" : ".key_sha256"),
+                        "is the same key as " + it->second + " (not shown)");
+            }
+        }
+        for (std::size_t j = 0; j < k.models.size(); ++j) {
+            const std::string& m = k.models[j];
+            const std::string item = prefix + ".models[" + std::to_string(j) + "]";
+            if (m.empty() || m.size() > 256 || !is_token_like(m)) {
+                l.error(item, "must be 1 to 256 printable characters without spaces");
+            } else if (m.find_first_of("*?") == std::string::npos && c.find_model(m) == nullptr &&
+                       m.find('.') == std::string::npos) {
+                l.error(item, "'" + m +
+                                  "' is neither a model alias (models[].name) nor an OCI model "
+                                  "id (those contain a '.'); globs use * and ?");
+            }
+        }
+    }
+}
+
 // Checks once file and environment are merged: single keys by the table, then relations.
 void validate(loader& l, config& c)
 {
@@ -729,11 +1018,11 @@ void validate(loader& l, config& c)
                         " must be 1 to 512 printable characters without spaces");
         }
     }
-    if (c.clients.api_keys.empty() && !c.clients.allow_anonymous) {
+    if (c.clients.api_keys.empty() && c.clients.keys.empty() && !c.clients.allow_anonymous) {
         l.error("clients",
-                "no client API keys configured (clients.api_keys, clients.api_keys_file or "
-                "OGP_API_KEYS); set clients.allow_anonymous: true to run without client "
-                "authentication");
+                "no client API keys configured (clients.keys, clients.api_keys, "
+                "clients.api_keys_file or OGP_API_KEYS); set clients.allow_anonymous: true to run "
+                "without client authentication");
     }
     // Models: unique names, safe ids.
     std::set<std::string> names;
@@ -761,6 +1050,13 @@ void validate(loader& l, config& c)
                     "applies to GENERIC models only (this alias uses a Cohere format)");
         }
     }
+    {
+        auto default_realm = l.env("OCI_DEFAULT_REALM");
+        const std::string realm = default_realm ? *default_realm : std::string();
+        validate_endpoints(l, c, realm);
+        validate_failover(l, c, realm);
+    }
+    validate_client_keys(l, c);
     validate_routes(l, c);
     validate_listeners(l, c);
     // The spool directory must take files now (an upload is the wrong time to learn), but only
@@ -797,6 +1093,15 @@ std::string format_duration(std::chrono::milliseconds d)
 
 // How describe_config() shows an optional key that is not configured.
 constexpr std::string_view not_set = "(not set)";
+
+std::string join_list(const std::vector<std::string>& v)
+{
+    std::string out = "[";
+    for (const auto& s : v) {
+        out += (out.size() > 1 ? ", " : "") + s;
+    }
+    return out + "]";
+}
 
 std::string describe_value(const key_entry& e, const config& c)
 {
@@ -876,8 +1181,40 @@ std::string describe_value(const key_entry& e, const config& c)
                 if (!m.project_id.empty()) {
                     out += " project " + m.project_id;
                 }
+                if (!m.regions.empty()) {
+                    out += " regions " + join_list(m.regions);
+                }
+                if (!m.fallbacks.empty()) {
+                    out += " fallbacks " + join_list(m.fallbacks);
+                }
             }
             return out + "]";
+        }
+        case key_kind::client_keys: {
+            // Names and limits; key material never, not even the digest.
+            std::string out = "[";
+            for (const auto& k : c.clients.keys) {
+                out += (out.size() > 1 ? "; " : "") + k.name +
+                       (k.key.empty() ? ": key_sha256 (set)" : ": key (set)");
+                if (!k.models.empty()) {
+                    out += " models " + join_list(k.models);
+                }
+                for (auto [v, label] : {std::pair{k.rpm, "rpm"}, std::pair{k.tpm, "tpm"},
+                                        std::pair{k.max_concurrent, "max_concurrent"},
+                                        std::pair{k.max_streams, "max_streams"}}) {
+                    if (v != 0) {
+                        out += " " + std::string(label) + " " + std::to_string(v);
+                    }
+                }
+            }
+            return out + "]";
+        }
+        case key_kind::endpoints: {
+            std::string out = "{";
+            for (const auto& [region, url] : c.oci.endpoints) {
+                out += (out.size() > 1 ? ", " : "") + region + ": " + url;
+            }
+            return out + "}";
         }
     }
     return {};
@@ -902,6 +1239,10 @@ std::string_view kind_name(const key_entry& e)
             return "list of strings";
         case key_kind::models:
             return models_shape();
+        case key_kind::client_keys:
+            return client_keys_shape();
+        case key_kind::endpoints:
+            return "map of region: URL";
         case key_kind::custom:
             break;
     }
@@ -932,23 +1273,26 @@ reload_plan plan_reload(const config& old_cfg, const config& new_cfg)
 {
     // Bound once at start-up: the listeners, the io threads, the connection table, the upstream
     // pools' hosts and trust anchors, the log sink.
-    static const std::set<std::string_view> restart_keys{"listen",
-                                                         "threads",
-                                                         "metrics.listen",
-                                                         "metrics.enabled",
-                                                         "limits.max_connections",
-                                                         "limits.spool_dir",
-                                                         "oci.region",
-                                                         "oci.endpoint",
-                                                         "oci.ca_file",
-                                                         "oci.metadata_url",
-                                                         "oci.federation_url",
-                                                         "log.format"};
+    static const std::set<std::string_view> restart_keys{
+        "listen", "threads", "metrics.listen", "metrics.enabled", "limits.max_connections",
+        "limits.spool_dir", "oci.region", "oci.endpoint", "oci.ca_file", "oci.metadata_url",
+        "oci.federation_url", "log.format",
+        // the limiter is built at start-up
+        "limits.store", "limits.store_failure", "limits.store_timeout"};
     reload_plan plan;
     for (const auto& e : key_table()) {
         if (e.path == "tls.cert_file") {
             // A new certificate is reloaded; turning HTTPS on or off changes the listener.
             if (old_cfg.tls.enabled() != new_cfg.tls.enabled()) {
+                plan.restart_needed.emplace_back(e.path);
+            }
+            continue;
+        }
+        if (e.path == "limits.store") {
+            // The description hides the password: a new password is a change too.
+            const auto& a = old_cfg.limits;
+            const auto& b = new_cfg.limits;
+            if (a.store != b.store || a.store_password != b.store_password) {
                 plan.restart_needed.emplace_back(e.path);
             }
             continue;
@@ -964,6 +1308,28 @@ reload_plan plan_reload(const config& old_cfg, const config& new_cfg)
         a.auth != b.auth || a.profile != b.profile || a.config_file != b.config_file ||
         a.genai_api_key_file != b.genai_api_key_file || a.genai_api_key != b.genai_api_key;
     return plan;
+}
+
+std::string region_endpoint(const config& c, std::string_view region)
+{
+    if (auto it = c.oci.endpoints.find(region); it != c.oci.endpoints.end()) {
+        return it->second;
+    }
+    // The daemon's own region: its (validated, possibly derived) oci.endpoint.
+    if (!c.oci.region.empty() && region == c.oci.region && !c.oci.endpoint.empty()) {
+        return c.oci.endpoint;
+    }
+    auto r = resolve_region(region, {});
+    if (!r) {
+        return {};
+    }
+    if (auto it = c.oci.endpoints.find(r->id); it != c.oci.endpoints.end()) {
+        return it->second;
+    }
+    if (!c.oci.region.empty() && r->id == c.oci.region && !c.oci.endpoint.empty()) {
+        return c.oci.endpoint;
+    }
+    return inference_endpoint(*r);
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text)

@@ -120,6 +120,181 @@ bool listen_conflict(const std::string& host_a, std::uint16_t port_a, const std:
     return host_a == host_b || wildcard(host_a) || wildcard(host_b);
 }
 
+bool is_key_name(std::string_view s)
+{
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+    });
+}
+
+bool is_default_key_name(std::string_view s)
+{
+    return s.size() == 12 && s.starts_with("key-") &&
+           std::all_of(s.begin() + 4, s.end(), [](unsigned char c) { return std::isxdigit(c); });
+}
+
+namespace {
+
+// A DNS name: dot-separated labels of letters, digits and inner hyphens, 1..63 each.
+bool is_dns_name(std::string_view s)
+{
+    if (s.empty() || s.size() > 253) {
+        return false;
+    }
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        auto dot = s.find('.', start);
+        auto label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+            return false;
+        }
+        for (unsigned char c : label) {
+            if (!std::isalnum(c) && c != '-') {
+                return false;
+            }
+        }
+        if (dot == std::string_view::npos) {
+            break;
+        }
+        start = dot + 1;
+    }
+    return true;
+}
+
+// %XX decoding of a URL password; nullopt on a bad escape.
+std::optional<std::string> percent_decode(std::string_view s)
+{
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out += s[i];
+            continue;
+        }
+        unsigned v = 0;
+        if (i + 2 >= s.size()) {
+            return std::nullopt;
+        }
+        auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+        if (ec != std::errc() || p != s.data() + i + 3) {
+            return std::nullopt;
+        }
+        out += static_cast<char>(v);
+        i += 2;
+    }
+    return out;
+}
+
+// The detail of what is wrong, without the value.
+std::optional<std::string> parse_store(limits_config& l, std::string_view s)
+{
+    l.store.clear();
+    l.store_host.clear();
+    l.store_port = 0;
+    l.store_db = 0;
+    l.store_password.clear();
+    if (s.empty()) {
+        return std::nullopt;
+    }
+    // No message below repeats the value: it may hold the password.
+    constexpr std::string_view scheme = "redis://";
+    if (!s.starts_with(scheme)) {
+        return "only redis:// is supported (no rediss://, unix sockets or other schemes)";
+    }
+    std::string_view rest = s.substr(scheme.size());
+    std::string password;
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+        std::string_view user_info = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        if (!user_info.starts_with(':')) {
+            return "a password goes after a colon "
+                   "(redis://:password@host), user names are not supported";
+        }
+        auto p = percent_decode(user_info.substr(1));
+        if (!p || p->empty() || p->size() > 512 || !is_token_like(*p)) {
+            return "the password must be 1 to 512 printable characters without spaces "
+                   "(%XX escapes allowed; not shown)";
+        }
+        password = std::move(*p);
+    }
+    if (!is_token_like(rest)) {
+        return "no spaces or control characters";
+    }
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view path =
+        authority.size() < rest.size() ? rest.substr(authority.size() + 1) : std::string_view();
+    std::string_view host = authority;
+    std::string_view port_text;
+    std::string host_name;
+    if (authority.starts_with('[')) {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return "an IPv6 host must be in brackets: redis://[::1]:6379";
+        }
+        host = authority.substr(1, close - 1);
+        std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && !after.starts_with(':')) {
+            return "only a port may follow the host";
+        }
+        port_text = after.empty() ? after : after.substr(1);
+        in6_addr a6{};
+        host_name = std::string(host);
+        if (inet_pton(AF_INET6, host_name.c_str(), &a6) != 1) {
+            return "the host in brackets is not an IPv6 address";
+        }
+    } else {
+        auto colon = authority.find(':');
+        if (colon != std::string_view::npos) {
+            host = authority.substr(0, colon);
+            port_text = authority.substr(colon + 1);
+            if (port_text.empty()) {
+                return "the port after ':' is missing";
+            }
+        }
+        host_name = std::string(host);
+        const bool numeric = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+        });
+        in_addr a4{};
+        if (numeric ? inet_pton(AF_INET, host_name.c_str(), &a4) != 1 : !is_dns_name(host)) {
+            return "the host must be an IP address, [IPv6 address] or DNS name";
+        }
+    }
+    unsigned port = 6379;
+    if (!port_text.empty()) {
+        auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        if (ec != std::errc() || p != port_text.data() + port_text.size() || port < 1 ||
+            port > 65535) {
+            return "the port must be 1 to 65535";
+        }
+    }
+    unsigned db = 0;
+    if (!path.empty()) {
+        auto [p, ec] = std::from_chars(path.data(), path.data() + path.size(), db);
+        if (ec != std::errc() || p != path.data() + path.size() || db > 15) {
+            return "the database (after '/') must be 0 to 15";
+        }
+    }
+    l.store_host = std::move(host_name);
+    l.store_port = static_cast<std::uint16_t>(port);
+    l.store_db = db;
+    l.store_password = std::move(password);
+    l.store =
+        "redis://" + format_listen_address(l.store_host, l.store_port) + "/" + std::to_string(db);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> set_limits_store(limits_config& l, std::string_view s)
+{
+    auto why = parse_store(l, s);
+    if (!why) {
+        return std::nullopt;
+    }
+    set_limits_store(l, "");  // nothing half-parsed stays
+    return "must be redis://[:password@]host[:port][/db]: " + *why;
+}
+
 namespace {
 
 bool is_http_url(std::string_view s)
@@ -373,6 +548,20 @@ std::optional<std::string> set_model_project(model_alias& m, const std::string& 
     return std::nullopt;
 }
 
+// Kept raw: resolved to canonical ids (and checked) once oci.endpoints is known.
+std::optional<std::string> add_model_region(model_alias& m, const std::string& v)
+{
+    m.regions.push_back(v);
+    return std::nullopt;
+}
+
+// Checked once every alias is known.
+std::optional<std::string> add_model_fallback(model_alias& m, const std::string& v)
+{
+    m.fallbacks.push_back(v);
+    return std::nullopt;
+}
+
 constexpr model_field model_field_table[] = {
     {"name", true, set_model_name},
     {"id", true, set_model_id},
@@ -383,7 +572,117 @@ constexpr model_field model_field_table[] = {
     {"max_completion_tokens", false, set_model_max_completion_tokens},
     {"route", false, set_model_route},
     {"project_id", false, set_model_project},
+    {"regions", false, nullptr, add_model_region},
+    {"fallbacks", false, nullptr, add_model_fallback},
 };
+
+// --- clients.keys fields -------------------------------------------------------------------
+// Read as is; names, keys and model lists are checked together in validation (uniqueness,
+// aliases). No message here contains a key.
+
+std::optional<std::string> set_key_name(client_key_config& k, const std::string& v)
+{
+    k.name = v;
+    if (v.empty()) {
+        return "must be 1 to 64 of A-Z a-z 0-9 . _ -, got ''";  // else validation says it
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> set_key_key(client_key_config& k, const std::string& v)
+{
+    k.key = v;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_key_sha256(client_key_config& k, const std::string& v)
+{
+    k.key_sha256 = v;
+    return std::nullopt;
+}
+
+std::optional<std::string> add_key_model(client_key_config& k, const std::string& v)
+{
+    k.models.push_back(v);
+    return std::nullopt;
+}
+
+constexpr std::uint64_t max_key_limit = 1000000000;
+
+std::optional<std::string> parse_limit(std::uint64_t& out, const std::string& v)
+{
+    std::uint64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || n > max_key_limit) {
+        return "must be an integer between 0 and " + std::to_string(max_key_limit) +
+               " (0: unlimited), got '" + v + "'";
+    }
+    out = n;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_key_rpm(client_key_config& k, const std::string& v)
+{
+    return parse_limit(k.rpm, v);
+}
+
+std::optional<std::string> set_key_tpm(client_key_config& k, const std::string& v)
+{
+    return parse_limit(k.tpm, v);
+}
+
+std::optional<std::string> set_key_concurrent(client_key_config& k, const std::string& v)
+{
+    return parse_limit(k.max_concurrent, v);
+}
+
+std::optional<std::string> set_key_streams(client_key_config& k, const std::string& v)
+{
+    return parse_limit(k.max_streams, v);
+}
+
+constexpr client_key_field client_key_field_table[] = {
+    {"name", true, set_key_name},
+    {"key", false, set_key_key},
+    {"key_sha256", false, set_key_sha256},
+    {"models", false, nullptr, add_key_model},
+    {"rpm", false, set_key_rpm},
+    {"tpm", false, set_key_tpm},
+    {"max_concurrent", false, set_key_concurrent},
+    {"max_streams", false, set_key_streams},
+};
+
+// --- limits.store --------------------------------------------------------------------------
+
+std::optional<std::string> set_store(config& c, std::string_view s)
+{
+    return set_limits_store(c.limits, s);
+}
+
+std::string get_store(const config& c)
+{
+    if (c.limits.store.empty()) {
+        return "\"\" (in-process)";
+    }
+    return c.limits.store + (c.limits.store_password.empty() ? "" : " password (set)");
+}
+
+std::optional<std::string> set_store_failure(config& c, std::string_view s)
+{
+    if (s == "open") {
+        c.limits.store_fail_open = true;
+    } else if (s == "closed") {
+        c.limits.store_fail_open = false;
+    } else {
+        return "must be open or closed, got '" + std::string(s) + "'";
+    }
+    return std::nullopt;
+}
+
+std::string get_store_failure(const config& c)
+{
+    return c.limits.store_fail_open ? "open" : "closed";
+}
 
 // --- the table -----------------------------------------------------------------------------
 
@@ -489,6 +788,10 @@ constexpr key_entry table[] = {
     text_key("oci.project_id", OGP_FIELD(oci.project_id), "OGP_OCI_PROJECT_ID",
              "GenAI project OCID (ocid1.generativeaiproject...): OpenAI-Project on route: openai "
              "and where stored responses, files, ... live", check_project),
+    {.path = "oci.endpoints", .kind = key_kind::endpoints,
+     .help = "inference base URL per region (region id or short code: URL), for models[].regions; "
+             "environment: region=url,...",
+     .env = "OGP_OCI_ENDPOINTS"},
     text_key("oci.genai_api_key_file", OGP_FIELD(oci.genai_api_key_file),
              "OGP_GENAI_API_KEY_FILE",
              "oci.auth: genai_api_key: file holding the GenAI API key; else $OCI_GENAI_API_KEY"),
@@ -505,6 +808,9 @@ constexpr key_entry table[] = {
              "file of client API keys, one a line, # comments"),
     flag_key("clients.allow_anonymous", OGP_FIELD(clients.allow_anonymous), "OGP_ALLOW_ANONYMOUS",
              "accept clients without an API key"),
+    {.path = "clients.keys", .kind = key_kind::client_keys,
+     .help = "named client keys: name, key or key_sha256, models (aliases or globs; empty: all), "
+             "rpm, tpm, max_concurrent, max_streams (0: unlimited)"},
 
     {.path = "models", .kind = key_kind::models,
      .help = "model aliases: client-visible name to OCI model id or endpoint; route: native "
@@ -561,6 +867,17 @@ constexpr key_entry table[] = {
                 "most JSON-schema nodes in a request, $refs inlined"),
     integer_key("limits.max_embedding_inputs", OGP_FIELD(limits.max_embedding_inputs), 1, 1000000,
                 "most embeddings inputs in a request"),
+    custom_key("limits.store", "redis://[:password@]host[:port][/db]", set_store, get_store,
+               "OGP_LIMITS_STORE",
+               "where client key limits are counted: empty: in-process; redis://...: shared by "
+               "every replica using that Redis"),
+    custom_key("limits.store_failure", "open|closed", set_store_failure, get_store_failure,
+               "OGP_LIMITS_STORE_FAILURE",
+               "when limits.store does not answer: open (count in-process) or closed (503)"),
+    {.path = "limits.store_timeout", .kind = key_kind::duration,
+     .help = "one limits.store round trip, connect included (1ms to 10s)",
+     .field = OGP_FIELD(limits.store_timeout), .env = "OGP_LIMITS_STORE_TIMEOUT", .lo = 1,
+     .hi = 10000},
 
     duration_key("timeouts.request_header", OGP_FIELD(timeouts.request_header),
                  "reading a request head, first byte to end"),
@@ -602,6 +919,15 @@ constexpr key_entry table[] = {
     text_key("tls.client_ca_file", OGP_FIELD(tls.client_ca_file), "OGP_TLS_CLIENT_CA_FILE",
              "PEM CA certificates; set: clients must present a certificate they issued (mutual "
              "TLS)", check_readable_file),
+
+    {.path = "circuit_breaker.failures", .kind = key_kind::integer,
+     .help = "consecutive failures of an upstream host that open its circuit; 0: no breaker",
+     .field = OGP_FIELD(circuit_breaker.failures), .env = "OGP_CIRCUIT_BREAKER_FAILURES", .lo = 0,
+     .hi = 1000},
+    {.path = "circuit_breaker.cooldown", .kind = key_kind::duration,
+     .help = "how long an open circuit skips its host before a probe (100ms to 1h)",
+     .field = OGP_FIELD(circuit_breaker.cooldown), .env = "OGP_CIRCUIT_BREAKER_COOLDOWN", .lo = 100,
+     .hi = 3600000},
 };
 // clang-format on
 
@@ -617,6 +943,16 @@ std::span<const key_entry> key_table()
 std::span<const model_field> model_fields()
 {
     return model_field_table;
+}
+
+std::span<const client_key_field> client_key_fields()
+{
+    return client_key_field_table;
+}
+
+bool http_url(std::string_view s)
+{
+    return is_http_url(s);
 }
 
 }  // namespace ogp::config_detail

@@ -19,15 +19,17 @@ namespace ogp::config_detail {
 
 /// How a key's text is read. The kind fixes the parser, its error messages and its printing.
 enum class key_kind {
-    text,       ///< a string, taken as is
-    flag,       ///< true or false
-    integer,    ///< an integer within [lo, hi]
-    number,     ///< a finite number within [lo, hi]
-    size,       ///< bytes, with an optional unit (`64KiB`); at least lo when lo > 0
-    duration,   ///< positive; see parse_duration()
-    text_list,  ///< YAML: a list of strings; environment: comma-separated, appended
-    custom,     ///< parsed and printed by the entry's own functions
-    models,     ///< the `models` list of aliases (YAML only; fields in model_fields())
+    text,         ///< a string, taken as is
+    flag,         ///< true or false
+    integer,      ///< an integer within [lo, hi]
+    number,       ///< a finite number within [lo, hi]
+    size,         ///< bytes, with an optional unit (`64KiB`); at least lo when lo > 0
+    duration,     ///< positive; see parse_duration()
+    text_list,    ///< YAML: a list of strings; environment: comma-separated, appended
+    custom,       ///< parsed and printed by the entry's own functions
+    models,       ///< the `models` list of aliases (YAML only; fields in model_fields())
+    client_keys,  ///< `clients.keys`: a list of named keys (YAML only; client_key_fields())
+    endpoints,    ///< `oci.endpoints`: region -> URL; environment: `region=url,...` replaces
 };
 
 /// Where a value came from. Only flags differ: YAML booleans vs `true`/`1`/`yes` in the
@@ -73,8 +75,8 @@ struct key_entry
     field_ref field{};
     std::string_view env{};
     std::string_view sdk_env{};
-    double lo = 0;  ///< integer, number: bounds; size: minimum (0: none)
-    double hi = 0;
+    double lo = 0;  ///< integer, number: bounds; size: minimum (0: none); duration: ms bounds
+    double hi = 0;  ///< duration: 0 means no upper bound (and lo none)
     custom_set set = nullptr;
     custom_get get = nullptr;
     std::string_view kind_name{};  ///< custom keys: what config_keys() calls their kind
@@ -89,16 +91,41 @@ struct key_entry
 /// The key table, in reading order (which is also the order of errors and of printing).
 std::span<const key_entry> key_table();
 
-/// One field of a `models` entry.
+/// One field of a `models` entry: a scalar (`set`) or a list of scalars (`add`, once per item).
 struct model_field
 {
     std::string_view name;
     bool required;
     std::optional<std::string> (*set)(model_alias& m, const std::string& text);
+    std::optional<std::string> (*add)(model_alias& m, const std::string& item) = nullptr;
 };
 
 /// The fields of a `models` entry, in reading order.
 std::span<const model_field> model_fields();
+
+/// One field of a `clients.keys` entry, like model_field.
+struct client_key_field
+{
+    std::string_view name;
+    bool required;
+    std::optional<std::string> (*set)(client_key_config& k, const std::string& text);
+    std::optional<std::string> (*add)(client_key_config& k, const std::string& item) = nullptr;
+};
+
+/// The fields of a `clients.keys` entry, in reading order.
+std::span<const client_key_field> client_key_fields();
+
+/// Parses a `limits.store` URL (`redis://[:password@]host[:port][/db]`) into the store_* fields
+/// of `l` (`store` keeps the URL without its password); "" turns the store off. The message
+/// when refused never contains the text (it may hold a password).
+std::optional<std::string> set_limits_store(limits_config& l, std::string_view text);
+
+/// True for an `http(s)://host...` URL without spaces (the `oci.endpoint` rule).
+bool http_url(std::string_view s);
+/// True for a client key name: 1..64 of `[A-Za-z0-9._-]`.
+bool is_key_name(std::string_view s);
+/// True for `key-` + 8 hex digits (the default name of anonymous keys).
+bool is_default_key_name(std::string_view s);
 
 // Text helpers shared by the table and the loader.
 /// True when `s` has no control characters and no whitespace (safe in URLs, headers, logs).

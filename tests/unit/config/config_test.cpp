@@ -536,6 +536,10 @@ std::pair<std::string, std::string> sample_for(const config_key_info& key, const
         {"log.format", {"json", "json"}},
         {"limits.spool_dir", {"/tmp", "/tmp"}},
         {"metrics.listen", {"\"127.0.0.1:9464\"", "127.0.0.1:9464"}},
+        {"clients.keys", {"[{name: a, key: sk-named}]", ""}},
+        {"oci.endpoints", {"{fra: \"https://127.0.0.1:4/\"}", "fra=https://127.0.0.1:4"}},
+        {"limits.store", {"\"redis://127.0.0.1:6380/1\"", "redis://127.0.0.1:6380/1"}},
+        {"limits.store_failure", {"closed", "closed"}},
     };
     static const std::map<std::string_view, std::string> by_kind{
         {"integer", "20"}, {"number", "0.5"}, {"size", "9KiB"}, {"duration", "7s"}};
@@ -618,6 +622,12 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
                    "OGP_TLS_CERT_FILE",
                    "OGP_TLS_KEY_FILE",
                    "OGP_TLS_CLIENT_CA_FILE",
+                   "OGP_OCI_ENDPOINTS",
+                   "OGP_LIMITS_STORE",
+                   "OGP_LIMITS_STORE_FAILURE",
+                   "OGP_LIMITS_STORE_TIMEOUT",
+                   "OGP_CIRCUIT_BREAKER_FAILURES",
+                   "OGP_CIRCUIT_BREAKER_COOLDOWN",
                    "OCI_METADATA_BASE_URL",
                    "OCI_SDK_AUTH_CLIENT_REGION_URL",
                    "OCI_CONFIG_FILE",
@@ -625,7 +635,7 @@ TEST_CASE("key table: paths and variables are unique and well formed", "[config]
         INFO(v);
         CHECK(vars.count(v) == 1);
     }
-    CHECK(vars.size() == 30);
+    CHECK(vars.size() == 36);
 }
 
 TEST_CASE("key table: every key is read from YAML and from its variable", "[config][keys]")
@@ -690,7 +700,7 @@ TEST_CASE("key table: an unknown key is refused in every section", "[config][key
             CHECK(bad.errors.size() == 1);
         }
     }
-    CHECK(sections.size() == 8);
+    CHECK(sections.size() == 9);
     auto top = load(std::string(minimal) + "bogus_top: 1\n");
     CHECK(has_error(top, "test.yaml: unknown key 'bogus_top'"));
 }
