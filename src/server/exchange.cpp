@@ -38,6 +38,27 @@ void log_readiness(const state_ptr& st, const std::optional<std::string>& reason
     spdlog::warn("not ready: {}", text);
 }
 
+// The 200 of a ready `/readyz`, with the application's detail when it gives a JSON array.
+http_response ready_response(const state_ptr& st)
+{
+    http_response r{200, "application/json", {}, R"({"status":"ready"})"};
+    if (!st->readiness_detail) {
+        return r;
+    }
+    const std::string detail = st->readiness_detail();
+    const auto first = detail.find_first_not_of(" \t\r\n");
+    const auto last = detail.find_last_not_of(" \t\r\n");
+    if (first == std::string::npos || detail[first] != '[' || detail[last] != ']') {
+        return r;
+    }
+    r.body.clear();
+    r.body.reserve(detail.size() + 32);
+    r.body += R"({"status":"ready","upstreams":)";
+    r.body.append(detail, first, last - first + 1);
+    r.body += '}';
+    return r;
+}
+
 // Counts the request as in flight for as long as its handler (or probe) runs.
 class in_flight
 {
@@ -190,6 +211,13 @@ void append_record(fmt::memory_buffer& out, const exchange_record& r)
         fmt::format_to(it, " upstream_ms={:.3f} retries={}",
                        static_cast<double>(r.upstream.count()) / 1000.0, r.retries);
     }
+    // Traffic policy: where the answer came from, and a refusal by the key's own limits.
+    append_field(out, "region", r.region);
+    append_field(out, "fallback", r.fallback);
+    if (r.failovers > 0) {
+        fmt::format_to(it, " failovers={}", r.failovers);
+    }
+    append_field(out, "rate_limited", r.rate_limited);
     append_field(out, "client", r.client);
 }
 
@@ -215,7 +243,7 @@ net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response
                     error_response(service_unavailable("not ready", "5", "not_ready"));
                 co_return r;
             }
-            co_return http_response{200, "application/json", {}, R"({"status":"ready"})"};
+            co_return ready_response(st);
         }
         default:
             break;

@@ -399,6 +399,11 @@ void server::set_readiness(readiness_probe p)
     state_->readiness = std::move(p);
 }
 
+void server::set_readiness_detail(std::function<std::string()> fn)
+{
+    state_->readiness_detail = std::move(fn);
+}
+
 void server::listen()
 {
     const auto& c = *state_->startup;

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "ogp/server/server.hpp"
 #include "ogp/util/asio.hpp"
@@ -177,6 +179,8 @@ struct server::shared_state : std::enable_shared_from_this<server::shared_state>
     tcp::acceptor acceptor;
     std::map<route, handler> handlers;
     readiness_probe readiness;
+    /// `/readyz` when ready: a JSON array for `"upstreams"` (empty: none). May be empty.
+    std::function<std::string()> readiness_detail;
     std::atomic<bool> draining{false};
 
     /// The settings for a request starting now.
@@ -325,10 +329,17 @@ net::awaitable<http_response> dispatch(state_ptr st, http_request& req, response
 void log_access(const state_ptr& st, const exchange& x, unsigned status, std::size_t bytes,
                 std::string_view extra);
 
+/// Appends the request's answer_headers (http_request::answer_headers) to an answer's
+/// `headers`, once: a name the answer already carries (any case) keeps the answer's value.
+/// Validation happens where the head is written (format_response_head).
+void add_answer_headers(std::vector<std::pair<std::string, std::string>>& headers,
+                        const std::vector<std::pair<std::string, std::string>>& answer);
+
 /// The one response-head writer, for buffered (`content_length` set) and streamed (chunked,
 /// `content_length` empty) answers: status line, Date, Content-Type, x-request-id, the
 /// handler's headers, framing, `Connection: close` unless kept alive. Handler headers with
-/// CTL bytes, an empty name, or a name the server sets itself are dropped. Replaces `out`.
+/// CTL bytes in the value, a name that is not an RFC 9110 token, or a name the server
+/// sets itself are dropped. Replaces `out`.
 void format_response_head(std::string& out, unsigned status, std::string_view content_type,
                           std::string_view request_id,
                           const std::vector<std::pair<std::string, std::string>>& headers,

@@ -60,6 +60,17 @@ std::string_view reason_for(unsigned status)
     return beast::http::obsolete_reason(static_cast<beast::http::status>(status));
 }
 
+// A header name as RFC 9110 allows it (a token): a handler's name with a space, a colon or a
+// byte outside ASCII would make a malformed line.
+bool header_name(std::string_view name)
+{
+    static constexpr std::string_view tchar_extra = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 ||
+               tchar_extra.find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
 // Reads a Content-Length body: what is buffered, then the rest. Appends to `out` unless
 // `discard`.
 net::awaitable<std::optional<guard_reject>> read_sized_body(const conn_ptr& c, std::size_t need,
@@ -143,6 +154,7 @@ public:
                 on_gone_();
             }
         };
+        add_answer_headers(headers, req_.answer_headers);
         format_response_head(c_->head_out, status, content_type, req_.request_id, headers,
                              std::nullopt, keep_alive_);
         co_return co_await send(net::buffer(c_->head_out));
@@ -268,6 +280,19 @@ net::awaitable<void> monitor_client(conn_ptr c, session_sink& sink, std::size_t 
 
 }  // namespace
 
+void add_answer_headers(std::vector<std::pair<std::string, std::string>>& headers,
+                        const std::vector<std::pair<std::string, std::string>>& answer)
+{
+    const std::size_t own = headers.size();
+    for (const auto& h : answer) {
+        const auto same = [&h](const auto& e) { return iequals(e.first, h.first); };
+        if (std::none_of(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(own),
+                         same)) {
+            headers.push_back(h);
+        }
+    }
+}
+
 void format_response_head(std::string& out, unsigned status, std::string_view content_type,
                           std::string_view request_id,
                           const std::vector<std::pair<std::string, std::string>>& headers,
@@ -288,7 +313,7 @@ void format_response_head(std::string& out, unsigned status, std::string_view co
     bool has_allow = false;
     for (const auto& [k, v] : headers) {
         // Values copied from elsewhere must not inject header lines.
-        if (k.empty() || !safe_header_value(k) || !safe_header_value(v) || server_owned(k)) {
+        if (!header_name(k) || !safe_header_value(v) || server_owned(k)) {
             continue;
         }
         has_allow = has_allow || iequals(k, "allow");
@@ -498,6 +523,10 @@ net::awaitable<bool> session::handle(exchange& x)
         x.res = co_await dispatch(st_, x.req, sink);
     }
     sink.detach();
+    if (!sink.streaming()) {
+        // The stream's head got them in begin_stream(); a returned answer (an error too) here.
+        add_answer_headers(x.res.headers, x.req.answer_headers);
+    }
     if (sink.streaming()) {
         // The handler streamed its answer: log it, and reuse the connection only if the
         // stream ended cleanly.

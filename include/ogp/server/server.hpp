@@ -87,6 +87,12 @@ public:
     void set_handler(route r, handler h);
     /// Replaces the readiness probe (default: ready). Before start().
     void set_readiness(readiness_probe p);
+    /// Detail for a ready `/readyz`: `fn` returns a JSON array (e.g. the upstream circuits),
+    /// and the 200 body becomes `{"status":"ready","upstreams":<array>}`; an empty text, or
+    /// one that is not an array (`[` ... `]`), leaves `{"status":"ready"}`. Called on every
+    /// ready probe, on the connection's thread: must be cheap, thread-safe and not throw. A
+    /// not-ready answer never shows it. Before start().
+    void set_readiness_detail(std::function<std::string()> fn);
 
     /// Called for each logged exchange (metrics). Before start().
     void set_observer(exchange_observer o);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -427,6 +428,11 @@ TEST_CASE("access log: the record's fields and the key's name", "[exchange]")
     CHECK(has(l, " retries=1 "));
     CHECK(has(l, " client=" + std::string(one_name)));
     CHECK_FALSE(has(logs.text(), "sk-one"));
+    // No policy figure is known: none is shown.
+    CHECK_FALSE(has(l, "region="));
+    CHECK_FALSE(has(l, "fallback="));
+    CHECK_FALSE(has(l, "failovers="));
+    CHECK_FALSE(has(l, "rate_limited="));
     // A probe knows none of them.
     INFO(lines[1]);
     CHECK_FALSE(has(lines[1], "model="));
@@ -543,4 +549,217 @@ TEST_CASE("stats: a connection refused at the cap is counted", "[exchange]")
     f.release = true;
     CHECK(busy.next_response().starts_with("HTTP/1.1 200 OK\r\n"));
     f.srv->drain();
+}
+
+namespace {
+
+// Headers a policy adds to whatever answers: good ones, one the answer itself sets
+// (`Retry-After`: the answer's value stays), and bad ones the server must drop.
+void add_policy_headers(http_request& req)
+{
+    req.answer_headers = {{"x-ratelimit-limit-requests", "10"},
+                          {"x-ratelimit-reset-requests", "1m0s"},
+                          {"retry-after", "99"},
+                          {"x-evil", "a\r\nInjected: 1"},
+                          {"x-evil-lf", "a\nInjected: 2"},
+                          {"content-type", "text/html"},
+                          {"x-request-id", "forged"},
+                          {"bad name", "v"},
+                          {"x-ogp-fallback", "small"}};
+}
+
+// Refuses as a rate limit does: a returned error with its own Retry-After.
+net::awaitable<http_response> refusing_handler(http_request& req, response_sink&)
+{
+    add_policy_headers(req);
+    req.record.rate_limited = "requests";
+    api_error e = make_error(429, "Rate limit reached", error_codes::rate_limit_exceeded);
+    e.retry_after = "7";
+    co_return error_response(e);
+}
+
+// Streams with a head header of its own.
+net::awaitable<http_response> policy_stream_handler(http_request& req, response_sink& sink)
+{
+    add_policy_headers(req);
+    req.record.model = "big";
+    req.record.region = "eu-frankfurt-1";
+    req.record.fallback = "small \"x\"\n=1";
+    req.record.failovers = 2;
+    std::vector<std::pair<std::string, std::string>> own;
+    own.emplace_back("x-own", "1");
+    co_await sink.begin_stream(200, "text/event-stream", std::move(own));
+    co_await sink.write("data: 1\n\n");
+    co_await sink.end_stream();
+    co_return http_response{};
+}
+
+// The head of a response (up to the blank line).
+std::string head_of(const std::string& r)
+{
+    return r.substr(0, r.find("\r\n\r\n") + 4);
+}
+
+std::size_t count_of(std::string_view s, std::string_view part)
+{
+    std::size_t n = 0;
+    for (auto p = s.find(part); p != std::string_view::npos; p = s.find(part, p + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// What both paths must show: the policy headers once, the answer's own Retry-After, none of
+// the bad ones.
+void check_policy_headers(const std::string& head)
+{
+    INFO(head);
+    CHECK(count_of(head, "x-ratelimit-limit-requests: 10\r\n") == 1);
+    CHECK(has(head, "\r\nx-ratelimit-reset-requests: 1m0s\r\n"));
+    CHECK(has(head, "\r\nx-ogp-fallback: small\r\n"));
+    CHECK_FALSE(has(head, "Injected"));
+    CHECK_FALSE(has(head, "x-evil"));
+    CHECK_FALSE(has(head, "text/html"));
+    CHECK_FALSE(has(head, "forged"));
+    CHECK_FALSE(has(head, "bad name"));
+    CHECK(count_of(head, "Content-Type: ") == 1);
+    CHECK(count_of(head, "x-request-id: ") == 1);
+}
+
+}  // namespace
+
+TEST_CASE("answer_headers reach a returned error answer once", "[exchange]")
+{
+    fixture f;
+    f.srv->set_handler(route::responses, refusing_handler);
+    auto c = f.connect();
+    c->send(
+        "POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-one\r\n"
+        "Content-Length: 2\r\n\r\n{}");
+    const auto r = c->next_response();
+    REQUIRE(r.starts_with("HTTP/1.1 429 "));
+    const auto head = head_of(r);
+    check_policy_headers(head);
+    // The answer's own Retry-After wins over the policy's copy.
+    CHECK(has(head, "\r\nRetry-After: 7\r\n"));
+    CHECK_FALSE(has(head, "99"));
+    CHECK(has(r, "rate_limit_exceeded"));
+    // Another request on the connection does not inherit them.
+    c->send(get("/healthz"));
+    const auto next = c->next_response();
+    CHECK(next.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK_FALSE(has(next, "x-ratelimit"));
+}
+
+TEST_CASE("answer_headers reach a stream head once", "[exchange]")
+{
+    fixture f;
+    f.srv->set_handler(route::responses, policy_stream_handler);
+    auto c = f.connect();
+    c->send(
+        "POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-one\r\n"
+        "Content-Length: 2\r\n\r\n{}");
+    const auto r = c->next_response();
+    REQUIRE(r.starts_with("HTTP/1.1 200 OK\r\n"));
+    const auto head = head_of(r);
+    check_policy_headers(head);
+    CHECK(has(head, "\r\nretry-after: 99\r\n"));
+    CHECK(count_of(head, "x-own: 1\r\n") == 1);
+    CHECK(has(head, "Transfer-Encoding: chunked\r\n"));
+    CHECK(has(r, "data: 1"));
+}
+
+TEST_CASE("readyz: the upstream detail when ready and nothing of it when not", "[exchange]")
+{
+    bool ready = true;
+    std::string detail =
+        R"([{"upstream":"us-chicago-1","host":"h","state":"open","retry_in_s":12}])";
+    int detail_calls = 0;
+    fixture f;
+    f.srv->set_readiness([&ready]() -> std::optional<std::string> {
+        if (ready) {
+            return std::nullopt;
+        }
+        return std::string("upstream down");
+    });
+    f.srv->set_readiness_detail([&] {
+        ++detail_calls;
+        return detail;
+    });
+    auto c = f.connect();
+    auto body = [](const std::string& r) { return r.substr(r.find("\r\n\r\n") + 4); };
+
+    c->send(get("/readyz"));
+    auto r = c->next_response();
+    CHECK(r.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(
+        body(r) ==
+        R"({"status":"ready","upstreams":[{"upstream":"us-chicago-1","host":"h","state":"open","retry_in_s":12}]})");
+
+    detail = "";
+    c->send(get("/readyz"));
+    r = c->next_response();
+    CHECK(body(r) == R"({"status":"ready"})");
+
+    // Not an array: left out rather than breaking the JSON.
+    detail = R"({"x":1})";
+    c->send(get("/readyz"));
+    r = c->next_response();
+    CHECK(body(r) == R"({"status":"ready"})");
+
+    detail = " [] ";
+    c->send(get("/readyz"));
+    r = c->next_response();
+    CHECK(body(r) == R"({"status":"ready","upstreams":[]})");
+
+    ready = false;
+    detail = R"([{"upstream":"x"}])";
+    const int before = detail_calls;
+    c->send(get("/readyz"));
+    r = c->next_response();
+    CHECK(r.starts_with("HTTP/1.1 503 "));
+    CHECK(has(r, "not ready"));
+    CHECK_FALSE(has(r, "upstream"));
+    CHECK(detail_calls == before);
+}
+
+TEST_CASE("readyz without a detail function answers as before", "[exchange]")
+{
+    fixture f;
+    auto c = f.connect();
+    c->send(get("/readyz"));
+    auto r = c->next_response();
+    CHECK(r.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(has(r, "\r\n\r\n{\"status\":\"ready\"}"));
+}
+
+TEST_CASE("access log: region fallback failovers and rate_limited when known", "[exchange]")
+{
+    log_capture logs(spdlog::level::info);
+    fixture f;
+    f.srv->set_handler(route::responses, policy_stream_handler);
+    f.srv->set_handler(route::chat_completions, refusing_handler);
+    auto c = f.connect();
+    c->send(
+        "POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-one\r\n"
+        "Content-Length: 2\r\n\r\n{}");
+    CHECK(c->next_response().starts_with("HTTP/1.1 200 OK\r\n"));
+    c->send(chat("sk-two"));
+    CHECK(c->next_response().starts_with("HTTP/1.1 429 "));
+    auto lines = access_lines(logs);
+    REQUIRE(lines.size() == 2);
+    INFO(lines[0]);
+    CHECK(has(lines[0], " region=eu-frankfurt-1 "));
+    // Sanitized like the other fields: no quote, space, newline or `=` of its own.
+    CHECK(has(lines[0], " fallback=small__x___1 "));
+    CHECK(has(lines[0], " failovers=2 "));
+    CHECK_FALSE(has(lines[0], "rate_limited="));
+    CHECK(has(lines[0], " stream=true"));
+    INFO(lines[1]);
+    CHECK(has(lines[1], " status=429 "));
+    CHECK(has(lines[1], " rate_limited=requests "));
+    CHECK(has(lines[1], " client=" + std::string(two_name)));
+    CHECK_FALSE(has(lines[1], "failovers="));
+    CHECK_FALSE(has(lines[1], "region="));
+    CHECK_FALSE(has(lines[1], "fallback="));
 }
