@@ -19,6 +19,7 @@
 #include <cmath>
 #include <ctime>
 #include <sstream>
+#include <stdexcept>
 
 namespace ogp::mock {
 
@@ -80,9 +81,11 @@ struct reply
     enum class tail { keep_open, reset, stall, finish } end = tail::keep_open;
     std::chrono::milliseconds delay{0};  // between writes
     bool hang = false;                   // read the request, never answer (hold the connection)
-    std::string raw;      // non-empty: these bytes are the whole response (bad framing faults)
-    std::string interim;  // 1xx heads sent before the response
-    bool drip = false;    // non-streamed body sent one byte per `delay`
+    std::string raw;         // non-empty: these bytes are the whole response (bad framing faults)
+    std::string interim;     // 1xx heads sent before the response
+    bool drip = false;       // non-streamed body sent one byte per `delay`
+    bool reset_now = false;  // fault `reset`: no answer, the connection reset at once
+    bool cut = false;        // fault `reset_after_first`, not streamed: half the body, then reset
 };
 
 reply error_reply(unsigned status, std::string_view code, std::string_view message)
@@ -813,6 +816,179 @@ std::vector<float> embedding(std::string_view text, int dims)
 
 }  // namespace replies
 
+// ---- fault switch --------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t max_fault_body = 4096;
+
+bool known_mode(std::string_view m)
+{
+    return m == "status" || m == "reset" || m == "reset_after_first" || m == "hang";
+}
+
+// OCI's error code for an HTTP status.
+std::string_view oci_code(unsigned status)
+{
+    switch (status) {
+        case 400:
+            return "InvalidParameter";
+        case 401:
+            return "NotAuthenticated";
+        case 404:
+            return "NotAuthorizedOrNotFound";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "PayloadTooLarge";
+        case 429:
+            return "TooManyRequests";
+        case 500:
+            return "InternalServerError";
+        case 502:
+            return "BadGateway";
+        case 503:
+            return "ServiceUnavailable";
+        case 504:
+            return "GatewayTimeout";
+        default:
+            return status < 500 ? "InvalidParameter" : "InternalServerError";
+    }
+}
+
+// The answer of a `status` fault: OCI's error shape, or OpenAI's on the compatible API.
+reply status_fault_reply(const fault& f, bool openai_path)
+{
+    reply r;
+    r.status = f.status;
+    const std::string message = "Injected fault: HTTP " + std::to_string(f.status) + ".";
+    if (openai_path) {
+        const bool limited = f.status == 429;
+        r.body = "{\"error\":{\"message\":" + quote(message) + ",\"type\":" +
+                 quote(limited ? "requests"
+                               : (f.status >= 500 ? "server_error" : "invalid_request_error")) +
+                 ",\"param\":null,\"code\":" +
+                 quote(limited ? "rate_limit_exceeded" : std::string(oci_code(f.status))) + "}}";
+    } else {
+        r.body = oci_error_body(oci_code(f.status), message);
+    }
+    if (!f.retry_after.empty()) {
+        r.headers.emplace_back("retry-after", f.retry_after);
+    }
+    return r;
+}
+
+// `r` cut for `reset_after_first`: a stream keeps its first SSE event (up to the end of the
+// first `data:` line and the blank line after it), a body is cut in half; then a reset.
+void cut_after_first(reply& r)
+{
+    r.hang = false;
+    r.raw.clear();
+    r.interim.clear();
+    r.drip = false;
+    r.status = 200;
+    if (!r.stream) {
+        r.cut = true;
+        return;
+    }
+    std::string all;
+    for (const auto& w : r.writes) {
+        all += w;
+    }
+    std::string first;
+    if (auto d = all.find("data:"); d != std::string::npos) {
+        auto end = all.find('\n', d);
+        end = end == std::string::npos ? all.size() : end + 1;
+        if (end < all.size() && all[end] == '\n') {
+            ++end;
+        }
+        first = all.substr(0, end);
+    } else if (!r.writes.empty()) {
+        first = r.writes.front();  // compressed: its first write
+    }
+    r.writes.assign(1, std::move(first));
+    r.end = reply::tail::reset;
+}
+
+}  // namespace
+
+std::string fault_error(const fault& f)
+{
+    if (!known_mode(f.mode)) {
+        return "mode must be status, reset, reset_after_first or hang";
+    }
+    if (f.mode == "status" && (f.status < 400 || f.status > 599)) {
+        return "status must be 400..599 for mode status";
+    }
+    if (f.retry_after.size() > 64) {
+        return "retry_after is too long";
+    }
+    for (char c : f.retry_after) {
+        if (c < 0x20 || c > 0x7e) {
+            return "retry_after holds a byte that is not visible ASCII";
+        }
+    }
+    return {};
+}
+
+std::optional<fault> parse_fault(std::string_view json, std::string& error)
+{
+    if (json.size() > max_fault_body) {
+        error = "the fault body is over 4 KiB";
+        return std::nullopt;
+    }
+    rapidjson::Document d;
+    d.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject()) {
+        error = "the fault body is not a JSON object";
+        return std::nullopt;
+    }
+    fault f;
+    bool has_mode = false;
+    for (const auto& m : d.GetObject()) {
+        const std::string_view k(m.name.GetString(), m.name.GetStringLength());
+        const auto& v = m.value;
+        if (k == "mode" && v.IsString()) {
+            f.mode.assign(v.GetString(), v.GetStringLength());
+            has_mode = true;
+        } else if (k == "status" && v.IsUint()) {
+            f.status = v.GetUint();
+        } else if (k == "retry_after" && v.IsString()) {
+            f.retry_after.assign(v.GetString(), v.GetStringLength());
+        } else if (k == "retry_after" && v.IsUint64()) {
+            f.retry_after = std::to_string(v.GetUint64());
+        } else if (k == "count" && v.IsUint64()) {
+            f.count = v.GetUint64();
+        } else {
+            error = "unexpected member or type: " + std::string(k.substr(0, 64));
+            return std::nullopt;
+        }
+    }
+    if (!has_mode) {
+        error = "mode is required";
+        return std::nullopt;
+    }
+    if (error = fault_error(f); !error.empty()) {
+        return std::nullopt;
+    }
+    return f;
+}
+
+std::string fault_json(const fault& f)
+{
+    std::string out = "{\"mode\":" + quote(f.mode);
+    if (f.mode == "status") {
+        out += ",\"status\":" + std::to_string(f.status);
+    }
+    if (!f.retry_after.empty()) {
+        out += ",\"retry_after\":" + quote(f.retry_after);
+    }
+    if (f.count) {
+        out += ",\"count\":" + std::to_string(*f.count);
+    }
+    return out + "}";
+}
+
 struct inference_server::impl : std::enable_shared_from_this<impl>
 {
     impl(net::io_context& io, inference_options o)
@@ -833,6 +1009,63 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
     inference_stats stats;
     std::uint16_t port = 0;
     openai::service openai;  // `/openai/v1/*`
+    mutable std::mutex fault_mu;
+    std::optional<fault> fault_set;  // guarded by fault_mu
+
+    // The fault for one request, counted down (and cleared at 0); nullopt when none is set.
+    std::optional<fault> take_fault()
+    {
+        std::lock_guard l(fault_mu);
+        if (!fault_set) {
+            return std::nullopt;
+        }
+        fault f = *fault_set;
+        if (fault_set->count && --*fault_set->count == 0) {
+            fault_set.reset();
+        }
+        return f;
+    }
+
+    void put_fault(std::optional<fault> f)
+    {
+        std::lock_guard l(fault_mu);
+        fault_set = f && f->count == std::uint64_t{0} ? std::nullopt : std::move(f);
+    }
+
+    std::optional<fault> get_fault() const
+    {
+        std::lock_guard l(fault_mu);
+        return fault_set;
+    }
+
+    // The requests a fault applies to.
+    static bool faultable(const http::request<http::string_body>& req, std::string_view path)
+    {
+        return req.method() == http::verb::post &&
+               (path == "/20231130/actions/chat" || path == "/20231130/actions/embedText" ||
+                path == "/openai/v1/chat/completions" || path == "/openai/v1/responses");
+    }
+
+    // `/mock/fault`: GET, POST (set), DELETE (clear).
+    reply fault_control(const http::request<http::string_body>& req)
+    {
+        reply r;
+        if (req.method() == http::verb::post) {
+            std::string why;
+            auto f = parse_fault(req.body(), why);
+            if (!f) {
+                return error_reply(400, "InvalidParameter", why);
+            }
+            put_fault(*f);
+        } else if (req.method() == http::verb::delete_) {
+            put_fault(std::nullopt);
+        } else if (req.method() != http::verb::get) {
+            return error_reply(405, "MethodNotAllowed", "GET, POST or DELETE /mock/fault.");
+        }
+        auto now = get_fault();
+        r.body = now ? fault_json(*now) : std::string(R"({"mode":"none"})");
+        return r;
+    }
 
     // Checks the OCI signature of `req`; empty string when valid, else why not.
     std::string verify(const http::request<http::string_body>& req)
@@ -927,7 +1160,8 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                 ",\"open_connections\":" + std::to_string(stats.open_connections.load()) +
                 ",\"open_used\":" + std::to_string(stats.open_used.load()) +
                 ",\"stale_drops\":" + std::to_string(stats.stale_drops.load()) +
-                openai.stats_fields() + "}";
+                ",\"faulted\":" + std::to_string(stats.faulted.load()) + openai.stats_fields() +
+                "}";
             return r;
         }
         if (path == "/mock/openai/last") {
@@ -935,7 +1169,35 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
             r.body = openai.last_json();
             return r;
         }
+        if (path == "/mock/fault") {
+            return fault_control(req);
+        }
         ++stats.requests;
+        if (faultable(req, path)) {
+            if (auto f = take_fault()) {
+                ++stats.faulted;
+                if (f->mode == "status") {
+                    return status_fault_reply(*f, path.starts_with("/openai/"));
+                }
+                reply r;
+                if (f->mode == "reset") {
+                    r.reset_now = true;
+                } else if (f->mode == "hang") {
+                    r.hang = true;
+                } else {
+                    r = answer(req, path, target, q, false);
+                    cut_after_first(r);
+                }
+                return r;
+            }
+        }
+        return answer(req, path, target, q, true);
+    }
+
+    // The answer to a request past /mock/*; `count`: counts it in chat/embed.
+    reply answer(const http::request<http::string_body>& req, const std::string& path,
+                 const std::string& target, std::size_t q, bool count)
+    {
         if (path.starts_with("/openai/")) {
             return openai_reply(req);
         }
@@ -997,13 +1259,13 @@ struct inference_server::impl : std::enable_shared_from_this<impl>
                                "Entity with key " + model + " not found");
         }
         if (path == "/20231130/actions/embedText") {
-            ++stats.embed;
+            stats.embed += count ? 1 : 0;
             return embed_reply(d, model);
         }
         if (path != "/20231130/actions/chat") {
             return error_reply(404, "NotAuthorizedOrNotFound", "Unknown action " + path);
         }
-        ++stats.chat;
+        stats.chat += count ? 1 : 0;
         std::string format;
         if (d.HasMember("chatRequest") && d["chatRequest"].IsObject() &&
             d["chatRequest"].HasMember("apiFormat") && d["chatRequest"]["apiFormat"].IsString()) {
@@ -1200,6 +1462,14 @@ net::awaitable<void> wait_for_close(ssl::stream<tcp::socket>& s)
     }
 }
 
+// An abrupt reset (RST): linger 0, then close.
+void abort_connection(ssl::stream<tcp::socket>& s)
+{
+    error_code ignored;
+    s.next_layer().set_option(net::socket_base::linger(true, 0), ignored);
+    s.next_layer().close(ignored);
+}
+
 net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
 {
     ++im->stats.connections;
@@ -1219,7 +1489,26 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
     for (; !hec;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);
+        auto [hrec, hrn] = co_await http::async_read_header(s, buffer, parser, use_nothrow);
+        if (hrec) {
+            break;
+        }
+        // The control path takes small bodies only.
+        const bool control = parser.get().target().starts_with("/mock/");
+        if (control) {
+            parser.body_limit(max_fault_body);
+        }
         auto [rec, rn] = co_await http::async_read(s, buffer, parser, use_nothrow);
+        if (rec == http::error::body_limit && control) {
+            const std::string body =
+                oci_error_body("PayloadTooLarge", "A /mock/ body holds at most 4096 bytes.");
+            const std::string too_large =
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+                "Connection: close\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body;
+            co_await net::async_write(s, net::buffer(too_large), use_nothrow);
+            break;
+        }
         if (rec) {
             break;
         }
@@ -1239,6 +1528,10 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
         std::string opc = "mock-" + std::to_string(im->stats.requests.load());
         if (r.hang) {
             co_await wait_for_close(s);
+            break;
+        }
+        if (r.reset_now) {
+            abort_connection(s);
             break;
         }
         if (!r.interim.empty()) {
@@ -1268,6 +1561,17 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             std::ostringstream wire;
             wire << res;
             const std::string bytes = wire.str();
+            if (r.cut) {
+                // The head and half the body, then a reset.
+                const std::size_t body_at = bytes.find("\r\n\r\n") + 4;
+                const std::size_t upto = body_at + (bytes.size() - body_at) / 2;
+                auto [cec, cn] =
+                    co_await net::async_write(s, net::buffer(bytes.data(), upto), use_nothrow);
+                if (!cec) {
+                    abort_connection(s);
+                }
+                break;
+            }
             if (r.drip) {
                 // The head at once, then the body a byte at a time: never idle for long, never
                 // done.
@@ -1331,10 +1635,7 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
             continue;
         }
         if (r.end == reply::tail::reset) {
-            // An abrupt reset: linger 0 then close.
-            error_code ignored;
-            s.next_layer().set_option(net::socket_base::linger(true, 0), ignored);
-            s.next_layer().close(ignored);
+            abort_connection(s);
             break;
         }
         // keep_open and stall: hold the connection until the client closes it.
@@ -1397,6 +1698,24 @@ std::uint16_t inference_server::port() const
 inference_stats& inference_server::stats()
 {
     return impl_->stats;
+}
+
+void inference_server::set_fault(fault f)
+{
+    if (auto why = fault_error(f); !why.empty()) {
+        throw std::invalid_argument("mock fault: " + why);
+    }
+    impl_->put_fault(std::move(f));
+}
+
+void inference_server::clear_fault()
+{
+    impl_->put_fault(std::nullopt);
+}
+
+std::optional<fault> inference_server::current_fault() const
+{
+    return impl_->get_fault();
 }
 
 }  // namespace ogp::mock
