@@ -2,6 +2,7 @@
 // the daemon's own), the mapping of one exchange onto them, and a whole scrape.
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "ogp/metrics/metrics.hpp"
 
@@ -98,6 +99,23 @@ proxy_metrics::proxy_metrics(std::size_t cap)
           "ogp_proxy_overhead_seconds",
           "Time a GenAI operation spent in the proxy outside upstream exchanges.",
           {"gen_ai_operation_name"}, proxy_overhead_buckets, cap)),
+      client_tokens_(reg_.add_counter(
+          "ogp_client_tokens_total",
+          "Tokens used by client key (its name or a hash prefix), by type (input, output).",
+          {"client", "type"}, cap)),
+      client_rate_limited_(reg_.add_counter(
+          "ogp_client_rate_limited_total",
+          "Requests refused by the client key's own limits, by limit (requests, tokens, "
+          "concurrency, streams; store: the shared limits store failed closed).",
+          {"client", "limit"}, cap)),
+      failovers_(reg_.add_counter("ogp_upstream_failovers_total",
+                                  "Upstream regions given up on before an answer (a failure or "
+                                  "an open circuit moved the request to the next region).",
+                                  {}, cap)),
+      fallbacks_(reg_.add_counter(
+          "ogp_fallbacks_total",
+          "Requests answered by a fallback alias instead of the requested model, by both.",
+          {"gen_ai_request_model", "fallback"}, cap)),
       genai_(std::make_unique<label_memo<genai_series>>(
           "genai_series",
           std::vector<std::string>{"op", "request_model", "response_model", "error_type"},
@@ -110,8 +128,10 @@ proxy_metrics::proxy_metrics(std::size_t cap)
               return g;
           },
           cap)),
-      start_time_(unix_now())
+      start_time_(unix_now()),
+      cap_(cap)
 {
+    failovers_.with({});  // a single series: present (0) from the start
 }
 
 proxy_metrics::~proxy_metrics() = default;
@@ -128,6 +148,23 @@ void proxy_metrics::observe(const request_sample& s) noexcept
     }
     if (!s.client.empty()) {
         client_requests_.with({s.client}).inc();
+        if (s.input_tokens >= 0) {
+            client_tokens_.with({s.client, "input"})
+                .inc(static_cast<std::uint64_t>(s.input_tokens));
+        }
+        if (s.output_tokens >= 0) {
+            client_tokens_.with({s.client, "output"})
+                .inc(static_cast<std::uint64_t>(s.output_tokens));
+        }
+    }
+    if (!s.rate_limited.empty()) {
+        client_rate_limited_.with({s.client, s.rate_limited}).inc();
+    }
+    if (s.failovers > 0) {
+        failovers_.with({}).inc(s.failovers);
+    }
+    if (!s.fallback.empty()) {
+        fallbacks_.with({s.request_model, s.fallback}).inc();
     }
     if (s.operation.empty()) {
         return;
@@ -253,6 +290,8 @@ void proxy_metrics::write_runtime(text_writer& w, const runtime_snapshot& r) con
         w.sample("ogp_credential_expiry_seconds", labels, *r.credential.seconds_to_expiry);
     }
 
+    write_policy(w, r);
+
     w.header("ogp_config_reloads_total", metric_kind::counter,
              "Configuration reloads (SIGHUP), by result.");
     w.sample("ogp_config_reloads_total", "result=\"success\"", r.reloads.ok);
@@ -262,6 +301,81 @@ void proxy_metrics::write_runtime(text_writer& w, const runtime_snapshot& r) con
                  "Unix time of the last successful configuration reload.");
         w.sample("ogp_config_last_reload_success_timestamp_seconds", {},
                  r.reloads.last_success_unix);
+    }
+}
+
+void proxy_metrics::write_policy(text_writer& w, const runtime_snapshot& r) const
+{
+    // Label sets come from the configuration, but are capped and kept unique all the same: a
+    // repeated set would make the scrape invalid.
+    std::unordered_set<std::string> seen;
+    std::string labels;
+    const auto unique = [&](std::string_view family) {
+        return seen.size() < cap_ && seen.insert(std::string(family) + '\n' + labels).second;
+    };
+
+    w.header("ogp_client_limit", metric_kind::gauge,
+             "Configured limits of client keys, by limit: requests (per minute), tokens (per "
+             "minute), concurrency (requests at once), streams (streams at once); set ones only.");
+    for (const auto& c : r.client_limits) {
+        const std::pair<std::string_view, std::uint64_t> limits[] = {
+            {"requests", c.rpm},
+            {"tokens", c.tpm},
+            {"concurrency", c.max_concurrent},
+            {"streams", c.max_streams}};
+        for (const auto& [limit, v] : limits) {
+            if (v == 0) {
+                continue;
+            }
+            labels.clear();
+            append_label(labels, "client", c.client);
+            append_label(labels, "limit", limit);
+            if (unique("limit")) {
+                w.sample("ogp_client_limit", labels, v);
+            }
+        }
+    }
+
+    if (!r.limits_store.kind.empty()) {
+        const auto& st = r.limits_store;
+        w.header("ogp_limits_store_info", metric_kind::info,
+                 "The limits store in use (kind: memory or redis).");
+        labels.clear();
+        append_label(labels, "kind", st.kind);
+        w.sample("ogp_limits_store_info", labels, std::uint64_t{1});
+        w.header("ogp_limits_store_errors_total", metric_kind::counter,
+                 "Admissions the limits store failed to answer (error or timeout).");
+        w.sample("ogp_limits_store_errors_total", {}, st.errors);
+        w.header("ogp_limits_store_fallbacks_total", metric_kind::counter,
+                 "Admissions decided by the in-process store after a store failure (fail open).");
+        w.sample("ogp_limits_store_fallbacks_total", {}, st.fallbacks);
+        w.header("ogp_limits_store_refusals_total", metric_kind::counter,
+                 "Requests refused with 503 after a store failure (fail closed).");
+        w.sample("ogp_limits_store_refusals_total", {}, st.refusals);
+    }
+
+    seen.clear();
+    w.header("ogp_upstream_circuit_state", metric_kind::gauge,
+             "Circuit breaker state of an upstream host: 0 closed, 1 half_open, 2 open.");
+    for (const auto& c : r.circuits) {
+        labels.clear();
+        append_label(labels, "upstream", c.upstream);
+        append_label(labels, "host", c.host);
+        if (unique("state")) {
+            w.sample("ogp_upstream_circuit_state", labels,
+                     static_cast<std::uint64_t>(std::clamp(c.state, 0, 2)));
+        }
+    }
+    seen.clear();
+    w.header("ogp_upstream_circuit_opened_total", metric_kind::counter,
+             "Times the circuit breaker of an upstream host opened.");
+    for (const auto& c : r.circuits) {
+        labels.clear();
+        append_label(labels, "upstream", c.upstream);
+        append_label(labels, "host", c.host);
+        if (unique("opened")) {
+            w.sample("ogp_upstream_circuit_opened_total", labels, c.opened);
+        }
     }
 }
 

@@ -45,6 +45,17 @@ struct request_sample
     std::chrono::microseconds ttft{-1};     ///< streams: to the first content event; -1: none
     std::chrono::microseconds upstream{0};  ///< time inside upstream exchanges (all attempts)
     unsigned retries = 0;
+
+    // Traffic policy, copied from server::exchange_record (issue 16).
+    /// Refused by the client key's own limits: `requests`, `tokens`, `concurrency`, `streams`,
+    /// `store` (static strings); empty: not refused by them.
+    std::string_view rate_limited;
+    /// The fallback alias (models[].fallbacks) that answered; empty: the requested one did.
+    std::string_view fallback;
+    /// Upstream regions given up on before the answer (across the alias and its fallbacks).
+    unsigned failovers = 0;
+    /// The region whose endpoint answered; not a label of any series (kept for completeness).
+    std::string_view region;
 };
 
 /// Figures owned by other parts, pulled at scrape time by the callback the app sets.
@@ -90,6 +101,40 @@ struct runtime_snapshot
         std::uint64_t failed = 0;      ///< result="failure"
         double last_success_unix = 0;  ///< 0: never reloaded (the gauge is then omitted)
     } reloads;
+
+    /// The configured limits of one client key (`clients.keys[]`): gauge
+    /// `ogp_client_limit{client,limit}`, one series per limit that is set (non-zero), `limit`
+    /// named as in `ogp_client_rate_limited_total`: `requests` (rpm), `tokens` (tpm),
+    /// `concurrency` (max_concurrent), `streams` (max_streams).
+    struct client_limit
+    {
+        std::string client;  ///< the key's name
+        std::uint64_t rpm = 0;
+        std::uint64_t tpm = 0;
+        std::uint64_t max_concurrent = 0;
+        std::uint64_t max_streams = 0;
+    };
+    std::vector<client_limit> client_limits;
+
+    /// The limits store (`limits.store`). `kind` empty: no limiter, the families are left out.
+    struct store_stats
+    {
+        std::string kind;             ///< `memory` | `redis` (ogp_limits_store_info{kind})
+        std::uint64_t errors = 0;     ///< store admissions that failed or timed out
+        std::uint64_t fallbacks = 0;  ///< ... answered by the in-process store (fail open)
+        std::uint64_t refusals = 0;   ///< ... refused with 503 (fail closed)
+    } limits_store;
+
+    /// The circuit breaker of one upstream host (api::circuit_status):
+    /// `ogp_upstream_circuit_state{upstream,host}` and `ogp_upstream_circuit_opened_total`.
+    struct circuit
+    {
+        std::string upstream;      ///< the region (or upstream name) the host serves
+        std::string host;          ///< the endpoint authority
+        int state = 0;             ///< 0 closed, 1 half_open, 2 open
+        std::uint64_t opened = 0;  ///< times it opened
+    };
+    std::vector<circuit> circuits;
 };
 
 /// The proxy's metric set. observe() is safe from any thread and lock-free after a thread's
@@ -125,6 +170,8 @@ public:
 
 private:
     void write_runtime(text_writer& w, const runtime_snapshot& r) const;
+    // The traffic-policy part of the snapshot (client limits, limits store, circuits).
+    void write_policy(text_writer& w, const runtime_snapshot& r) const;
 
     registry reg_;
     counter_family& http_requests_;
@@ -135,10 +182,15 @@ private:
     histogram_family& duration_;
     histogram_family& ttft_;
     histogram_family& overhead_;
+    counter_family& client_tokens_;
+    counter_family& client_rate_limited_;
+    counter_family& failovers_;
+    counter_family& fallbacks_;
     // (operation, request model, response model, error type) -> its GenAI series: one lookup
     // per exchange instead of one per series.
     std::unique_ptr<label_memo<genai_series>> genai_;
     const double start_time_;  // Unix seconds at construction (process start for the app)
+    const std::size_t cap_;    // series per runtime family, like the registry's families
     mutable std::mutex runtime_mu_;
     std::function<runtime_snapshot()> runtime_;
     mutable std::atomic<std::size_t> size_hint_{0};  // the last scrape's size, to reserve

@@ -109,6 +109,8 @@ TEST_CASE("observe of a buffered chat with tokens moves exactly its series", "[p
     const std::set<std::string> expected{
         "ogp_http_requests_total{code=200,route=chat_completions,}",
         "ogp_client_requests_total{client=team-a,}",
+        "ogp_client_tokens_total{client=team-a,type=input,}",
+        "ogp_client_tokens_total{client=team-a,type=output,}",
         "gen_ai_client_token_usage_count{" + genai_chat_fast + "gen_ai_token_type=input,}",
         "gen_ai_client_token_usage_count{" + genai_chat_fast + "gen_ai_token_type=output,}",
         "gen_ai_client_tokens_total{" + genai_chat_fast + "gen_ai_token_type=input,}",
@@ -403,4 +405,160 @@ TEST_CASE("GenAI label sets beyond the cap stay bounded and every exchange count
                            {{"gen_ai_request_model", "m1"}}) == 3);
     CHECK(ogp::test::value(f, "gen_ai_client_operation_duration_seconds_count",
                            {{"gen_ai_request_model", "overflow"}}) == 9);
+}
+
+TEST_CASE("observe counts a client's tokens and its rate-limit refusals", "[proxy_metrics]")
+{
+    proxy_metrics m;
+    auto s = chat_sample();
+    s.input_tokens = 100;
+    s.output_tokens = 7;
+    m.observe(s);
+    s.input_tokens = 20;
+    s.output_tokens = -1;  // unknown: the output series does not move
+    m.observe(s);
+    auto f = scrape(m);
+    CHECK(ogp::test::value(f, "ogp_client_tokens_total",
+                           {{"client", "team-a"}, {"type", "input"}}) == 120);
+    CHECK(ogp::test::value(f, "ogp_client_tokens_total",
+                           {{"client", "team-a"}, {"type", "output"}}) == 7);
+    CHECK(ogp::test::find(f, "ogp_client_rate_limited_total").empty());
+
+    // An anonymous request's tokens count in the GenAI figures only.
+    auto anon = chat_sample();
+    anon.client = {};
+    anon.input_tokens = 5;
+    const auto anon_moved = observe_and_diff(m, anon);
+    for (const auto& k : anon_moved) {
+        CHECK_FALSE(k.starts_with("ogp_client_"));
+    }
+    CHECK(anon_moved.count("gen_ai_client_tokens_total{" + genai_chat_fast +
+                           "gen_ai_token_type=input,}") == 1);
+
+    // A refusal by the key's own limits: the limit that refused, nothing else of the policy.
+    request_sample refused;
+    refused.route = "chat_completions";
+    refused.status = 429;
+    refused.client = "team-a";
+    refused.rate_limited = "tokens";
+    const auto changed = observe_and_diff(m, refused);
+    const std::set<std::string> expected{
+        "ogp_http_requests_total{code=429,route=chat_completions,}",
+        "ogp_client_requests_total{client=team-a,}",
+        "ogp_client_rate_limited_total{client=team-a,limit=tokens,}",
+    };
+    CHECK(changed == expected);
+    refused.rate_limited = "concurrency";
+    m.observe(refused);
+    m.observe(refused);
+    f = scrape(m);
+    CHECK(ogp::test::value(f, "ogp_client_rate_limited_total",
+                           {{"client", "team-a"}, {"limit", "concurrency"}}) == 2);
+    CHECK(ogp::test::value(f, "ogp_client_rate_limited_total",
+                           {{"client", "team-a"}, {"limit", "tokens"}}) == 1);
+}
+
+TEST_CASE("observe counts failovers and fallbacks", "[proxy_metrics]")
+{
+    proxy_metrics m;
+    // The failover counter exists from the start.
+    CHECK(ogp::test::value(scrape(m), "ogp_upstream_failovers_total") == 0);
+    auto s = chat_sample();
+    s.client = {};
+    s.failovers = 3;
+    s.fallback = "small";
+    s.region = "eu-frankfurt-1";
+    const auto changed = observe_and_diff(m, s);
+    CHECK(changed.count("ogp_upstream_failovers_total{}") == 1);
+    CHECK(changed.count("ogp_fallbacks_total{fallback=small,gen_ai_request_model=fast,}") == 1);
+    s.fallback = {};
+    s.failovers = 1;
+    m.observe(s);
+    s.failovers = 0;
+    m.observe(s);
+    const auto f = scrape(m);
+    CHECK(ogp::test::value(f, "ogp_upstream_failovers_total") == 4);
+    CHECK(ogp::test::sum(f, "ogp_fallbacks_total") == 1);
+    // The region is not a label anywhere.
+    for (const auto& fam : f) {
+        for (const auto& sample : fam.samples) {
+            CHECK_FALSE(sample.label("region"));
+        }
+    }
+}
+
+TEST_CASE("the runtime snapshot carries client limits and the store and circuits",
+          "[proxy_metrics]")
+{
+    proxy_metrics m;
+    m.set_runtime([] {
+        runtime_snapshot r;
+        r.client_limits = {{"team-a", 60, 100000, 4, 0},
+                           {"batch", 0, 0, 0, 2},
+                           {"free", 0, 0, 0, 0},
+                           {"team-a", 1, 1, 1, 0}};  // a repeated key: the first one wins
+        r.limits_store = {"redis", 3, 2, 1};
+        r.circuits = {
+            {"us-chicago-1", "inference.generativeai.us-chicago-1.oci.oraclecloud.com", 2, 5},
+            {"eu-frankfurt-1", "inference.generativeai.eu-frankfurt-1.oci.oraclecloud.com", 0, 0},
+            {"x", "h", 1, 1}};
+        return r;
+    });
+    for (const auto fmt : {exposition::text_0_0_4, exposition::openmetrics_1_0_0}) {
+        const auto f = scrape(m, fmt);
+        CHECK(ogp::test::value(f, "ogp_client_limit",
+                               {{"client", "team-a"}, {"limit", "requests"}}) == 60);
+        CHECK(ogp::test::value(f, "ogp_client_limit",
+                               {{"client", "team-a"}, {"limit", "tokens"}}) == 100000);
+        CHECK(ogp::test::value(f, "ogp_client_limit",
+                               {{"client", "team-a"}, {"limit", "concurrency"}}) == 4);
+        CHECK(ogp::test::value(f, "ogp_client_limit",
+                               {{"client", "batch"}, {"limit", "streams"}}) == 2);
+        // Only the limits that are set; a key without any has no series.
+        CHECK(ogp::test::find(f, "ogp_client_limit").size() == 4);
+        CHECK(ogp::test::find(f, "ogp_client_limit", {{"client", "free"}}).empty());
+        CHECK(ogp::test::value(f, "ogp_limits_store_info", {{"kind", "redis"}}) == 1);
+        CHECK(ogp::test::value(f, "ogp_limits_store_errors_total") == 3);
+        CHECK(ogp::test::value(f, "ogp_limits_store_fallbacks_total") == 2);
+        CHECK(ogp::test::value(f, "ogp_limits_store_refusals_total") == 1);
+        CHECK(ogp::test::value(
+                  f, "ogp_upstream_circuit_state",
+                  {{"upstream", "us-chicago-1"},
+                   {"host", "inference.generativeai.us-chicago-1.oci.oraclecloud.com"}}) == 2);
+        CHECK(ogp::test::value(f, "ogp_upstream_circuit_state", {{"upstream", "eu-frankfurt-1"}}) ==
+              0);
+        CHECK(ogp::test::value(f, "ogp_upstream_circuit_state", {{"upstream", "x"}}) == 1);
+        CHECK(ogp::test::value(f, "ogp_upstream_circuit_opened_total",
+                               {{"upstream", "us-chicago-1"}}) == 5);
+        CHECK(ogp::test::find(f, "ogp_upstream_circuit_opened_total").size() == 3);
+    }
+    std::string om;
+    m.write(om, exposition::openmetrics_1_0_0);
+    CHECK(om.find("# TYPE ogp_limits_store info\n") != std::string::npos);
+    CHECK(om.find("# TYPE ogp_upstream_circuit_opened counter\n") != std::string::npos);
+
+    // No limiter: no store families; no keys or circuits: empty families.
+    m.set_runtime([] { return runtime_snapshot{}; });
+    const auto g = scrape(m);
+    CHECK(ogp::test::find(g, "ogp_limits_store_info").empty());
+    CHECK(ogp::test::find(g, "ogp_limits_store_errors_total").empty());
+    CHECK(ogp::test::find(g, "ogp_client_limit").empty());
+    CHECK(ogp::test::find(g, "ogp_upstream_circuit_state").empty());
+}
+
+TEST_CASE("runtime policy series stay within the cap", "[proxy_metrics]")
+{
+    proxy_metrics m(3);
+    m.set_runtime([] {
+        runtime_snapshot r;
+        for (int i = 0; i < 10; ++i) {
+            r.client_limits.push_back({"k" + std::to_string(i), 1, 0, 0, 0});
+            r.circuits.push_back({"u" + std::to_string(i), "h", 2, 1});
+        }
+        return r;
+    });
+    const auto f = scrape(m);
+    CHECK(ogp::test::find(f, "ogp_client_limit").size() == 3);
+    CHECK(ogp::test::find(f, "ogp_upstream_circuit_state").size() == 3);
+    CHECK(ogp::test::find(f, "ogp_upstream_circuit_opened_total").size() == 3);
 }
