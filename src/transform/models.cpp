@@ -224,11 +224,15 @@ std::vector<oci_model> models_from_oci_list(std::string_view body, std::size_t m
 }
 
 std::string models_list_json(const config& cfg, std::int64_t created,
-                             const std::vector<oci_model>& discovered, std::int64_t now)
+                             const std::vector<oci_model>& discovered, std::int64_t now,
+                             const model_filter& visible)
 {
     std::string out = "{\"object\":\"list\",\"data\":[";
     bool first = true;
     for (const entry& e : listed(cfg, created, discovered, now)) {
+        if (visible && !visible(e.id)) {
+            continue;
+        }
         if (!first) {
             out += ',';
         }
@@ -241,8 +245,11 @@ std::string models_list_json(const config& cfg, std::int64_t created,
 
 std::optional<std::string> model_json(const config& cfg, std::int64_t created,
                                       const std::vector<oci_model>& discovered, std::int64_t now,
-                                      std::string_view id)
+                                      std::string_view id, const model_filter& visible)
 {
+    if (visible && !visible(id)) {
+        return std::nullopt;  // hidden from this client: exactly like a model that does not exist
+    }
     std::string out;
     for (const entry& e : listed(cfg, created, discovered, now)) {
         if (e.id == id) {

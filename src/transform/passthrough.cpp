@@ -23,7 +23,8 @@ struct model_finder
     std::size_t depth = 0;
     bool root_object = false;
     bool too_deep = false;
-    bool expecting_model = false;  ///< the last event was the top-level key `model`
+    bool expecting_model = false;   ///< the last event was the top-level key `model`
+    bool expecting_stream = false;  ///< the last event was the top-level key `stream`
     bool found = false;
     bool duplicate = false;
     bool not_string = false;
@@ -33,6 +34,10 @@ struct model_finder
     // A value at depth 1 right after the key `model`: it must be the string.
     bool scalar()
     {
+        if (expecting_stream) {  // any value but `true` after `stream`: not a stream
+            expecting_stream = false;
+            field.stream = false;
+        }
         if (expecting_model) {
             expecting_model = false;
             not_string = true;
@@ -55,7 +60,15 @@ struct model_finder
     }
 
     bool Null() { return scalar(); }
-    bool Bool(bool) { return scalar(); }
+    bool Bool(bool b)
+    {
+        const bool is_stream_flag = expecting_stream;
+        scalar();
+        if (is_stream_flag) {
+            field.stream = b;
+        }
+        return true;
+    }
     bool Int(int) { return scalar(); }
     bool Uint(unsigned) { return scalar(); }
     bool Int64(std::int64_t) { return scalar(); }
@@ -64,6 +77,10 @@ struct model_finder
     bool RawNumber(const char*, rapidjson::SizeType, bool) { return scalar(); }
     bool String(const char* s, rapidjson::SizeType n, bool)
     {
+        if (expecting_stream) {
+            expecting_stream = false;
+            field.stream = false;  // `"stream": "true"` is not a stream
+        }
         if (!expecting_model) {
             return true;
         }
@@ -81,6 +98,10 @@ struct model_finder
     }
     bool Key(const char* s, rapidjson::SizeType n, bool)
     {
+        if (depth == 1 && std::string_view(s, n) == "stream") {
+            expecting_stream = true;
+            return true;
+        }
         if (depth != 1 || std::string_view(s, n) != "model") {
             return true;
         }

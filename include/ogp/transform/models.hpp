@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,21 +40,25 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 /// Anything unparsable gives an empty list.
 std::vector<oci_model> models_from_oci_list(std::string_view body, std::size_t max_items = 10000);
 
+/// Which model ids a client may see (its key's allow-list); empty: every model.
+using model_filter = std::function<bool(std::string_view id)>;
+
 /// The OpenAI `/v1/models` body: every alias in configuration order (`created` = `created`,
 /// `owned_by` the vendor of its model: from `discovered` when its id is a listed OCID, else the
 /// prefix of the id, else `oci`), then each usable name of `discovered` once: not retired at
 /// `now` (unix seconds), not already listed (an alias' own name wins), `created` from
 /// `timeCreated` (the newest version's when several versions share a name), `owned_by` the
-/// vendor.
+/// vendor. Only the ids `visible` accepts are listed (all when it is empty).
 std::string models_list_json(const config& cfg, std::int64_t created,
-                             const std::vector<oci_model>& discovered = {}, std::int64_t now = 0);
+                             const std::vector<oci_model>& discovered = {}, std::int64_t now = 0,
+                             const model_filter& visible = {});
 
 /// The OpenAI model object `{id, object: model, created, owned_by}` for `GET /v1/models/{id}`:
 /// an entry of models_list_json() named `id`, or a listed model's OCID (echoed as given);
-/// nullopt when there is none.
+/// nullopt when there is none or `visible` (when set) rejects `id`.
 std::optional<std::string> model_json(const config& cfg, std::int64_t created,
                                       const std::vector<oci_model>& discovered, std::int64_t now,
-                                      std::string_view id);
+                                      std::string_view id, const model_filter& visible = {});
 
 /// The usable name (`displayName`) of model OCID `ocid` in `discovered`; empty when unknown.
 std::string_view model_name_of(const std::vector<oci_model>& discovered, std::string_view ocid);
