@@ -206,10 +206,11 @@ parser::status parser::feed(std::string_view data, std::size_t& consumed)
             complete(std::move(v));
             continue;
         }
-        const char ch = data[consumed++];
-        if (++total_ > limits_.max_bytes) {
+        if (total_ + 1 > limits_.max_bytes) {
             return fail("reply too long");
         }
+        const char ch = data[consumed++];
+        ++total_;
         const bool after_cr = !line_.empty() && line_.back() == '\r';
         if (ch == '\n') {
             if (!after_cr) {
