@@ -1493,12 +1493,18 @@ net::awaitable<void> serve(impl_ptr im, tcp::socket socket)
         if (hrec) {
             break;
         }
-        // The control path takes small bodies only.
+        // The control paths take small bodies only: 413 (and close) past 4 KiB.
         const bool control = parser.get().target().starts_with("/mock/");
         if (control) {
             parser.body_limit(max_fault_body);
         }
-        auto [rec, rn] = co_await http::async_read(s, buffer, parser, use_nothrow);
+        error_code rec;
+        if (control && parser.content_length() && *parser.content_length() > max_fault_body) {
+            rec = http::error::body_limit;
+        } else {
+            auto [bec, bn] = co_await http::async_read(s, buffer, parser, use_nothrow);
+            rec = bec;
+        }
         if (rec == http::error::body_limit && control) {
             const std::string body =
                 oci_error_body("PayloadTooLarge", "A /mock/ body holds at most 4096 bytes.");

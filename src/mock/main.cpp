@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +28,9 @@ namespace {
 constexpr std::string_view usage =
     "Usage: oci-genai-mock [options]\n"
     "  --inference-port N     GenAI inference HTTPS port (default 0: any free port)\n"
+    "  --extra-inference N    N (0..8) more inference listeners on free ports, as more regions:\n"
+    "                         same CA, certificate and keys, own stats and fault switch\n"
+    "                         (ready file OGP_ENDPOINT1.., ready line inference1=..)\n"
     "  --ca-out FILE          write the test CA certificate (PEM) here\n"
     "  --ready-file FILE      write the endpoints as KEY=VALUE lines here once serving\n"
     "  --token-lifetime SEC   lifetime of issued security tokens (default 3600)\n"
@@ -54,6 +58,13 @@ constexpr std::string_view usage =
     "(plain-text body), mock-stall (a stream sends one event, then stalls);\n"
     "--token-delay-ms paces its streams. GET /mock/openai/last: the last /openai/v1 request\n"
     "and its answer (JSON). GET /mock/stats: counters (unsigned).\n"
+    "Fault switch per inference listener (unsigned): POST /mock/fault with\n"
+    "{\"mode\":\"status\"|\"reset\"|\"reset_after_first\"|\"hang\",\"status\":503,\n"
+    "\"retry_after\":\"1\",\"count\":2} (status: that answer with an error body; reset: no\n"
+    "answer, a TCP reset; reset_after_first: 200 and the first SSE event or half the body, then\n"
+    "a reset; hang: never an answer; count: that many requests, else until DELETE /mock/fault).\n"
+    "It takes chat, embedText, /openai/v1/chat/completions and /openai/v1/responses POSTs\n"
+    "before the signature check, counted in stats `faulted`. GET /mock/fault: the one set.\n"
     "Prints one line `ready imds=... federation=... inference=... ca=...` when serving;\n"
     "stops on SIGINT/SIGTERM.\n";
 
@@ -130,6 +141,7 @@ ogp::auth::pkey_ptr read_public_key(const std::string& path)
 int main(int argc, char** argv)
 {
     std::uint16_t inference_port = 0;
+    unsigned extra_inference = 0;
     std::string ca_out;
     std::string ready_file;
     long token_lifetime = 3600;
@@ -154,6 +166,11 @@ int main(int argc, char** argv)
         try {
             if (a == "--inference-port") {
                 inference_port = static_cast<std::uint16_t>(std::stoul(v));
+            } else if (a == "--extra-inference") {
+                extra_inference = static_cast<unsigned>(std::stoul(v));
+                if (extra_inference > 8) {
+                    throw std::out_of_range(v);
+                }
             } else if (a == "--ca-out") {
                 ca_out = v;
             } else if (a == "--ready-file") {
@@ -213,6 +230,11 @@ int main(int argc, char** argv)
     opts.genai_api_keys = genai_api_keys;
     opts.lookup = [&keys](std::string_view id, std::string& why) { return keys.lookup(id, why); };
     ogp::mock::inference_server inference(ioc, opts, inference_port);
+    // More regions: listeners of their own (stats, fault switch) on free ports.
+    std::vector<std::unique_ptr<ogp::mock::inference_server>> extra;
+    for (unsigned i = 0; i < extra_inference; ++i) {
+        extra.push_back(std::make_unique<ogp::mock::inference_server>(ioc, opts, 0));
+    }
 
     std::string ca = oci.ca_file();
     if (!ca_out.empty()) {
@@ -220,15 +242,23 @@ int main(int argc, char** argv)
         ca = ca_out;
     }
     std::string inference_url = "https://127.0.0.1:" + std::to_string(inference.port());
+    std::string extra_file;
+    std::string extra_line;
+    for (std::size_t i = 0; i < extra.size(); ++i) {
+        const std::string n = std::to_string(i + 1);
+        const std::string url = "https://127.0.0.1:" + std::to_string(extra[i]->port());
+        extra_file += "OGP_ENDPOINT" + n + "=" + url + "\n";
+        extra_line += " inference" + n + "=" + url;
+    }
     if (!ready_file.empty()) {
-        std::ofstream(ready_file + ".tmp")
-            << "OGP_METADATA_URL=" << oci.metadata_url()
-            << "\nOGP_FEDERATION_URL=" << oci.federation_url() << "\nOGP_ENDPOINT=" << inference_url
-            << "\nOGP_CA_FILE=" << ca << "\n";
+        std::ofstream(ready_file + ".tmp") << "OGP_METADATA_URL=" << oci.metadata_url()
+                                           << "\nOGP_FEDERATION_URL=" << oci.federation_url()
+                                           << "\nOGP_ENDPOINT=" << inference_url << "\n"
+                                           << extra_file << "OGP_CA_FILE=" << ca << "\n";
         std::filesystem::rename(ready_file + ".tmp", ready_file);
     }
     std::cout << "ready imds=" << oci.metadata_url() << " federation=" << oci.federation_url()
-              << " inference=" << inference_url << " ca=" << ca << std::endl;
+              << " inference=" << inference_url << extra_line << " ca=" << ca << std::endl;
 
     // Serve until SIGINT/SIGTERM.
     net::signal_set signals(ioc, SIGINT, SIGTERM);

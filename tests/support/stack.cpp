@@ -133,19 +133,44 @@ mock::mock(const std::vector<std::string>& extra_args)
             endpoint_ = v;
         } else if (k == "OGP_CA_FILE") {
             ca_file_ = v;
+        } else if (k.size() > 12 && k.size() <= 14 && k.starts_with("OGP_ENDPOINT") &&
+                   k.find_first_not_of("0123456789", 12) == std::string::npos) {
+            // OGP_ENDPOINT<n>: the extra listener n (--extra-inference).
+            const std::size_t n = std::stoul(k.substr(12));
+            if (n == 0 || n > 64) {
+                throw std::runtime_error("oci-genai-mock ready file: bad key " + k);
+            }
+            if (endpoints_.size() < n + 1) {
+                endpoints_.resize(n + 1);
+            }
+            endpoints_[n] = v;
         }
     }
-    auto colon = endpoint_.rfind(':');
-    if (metadata_url_.empty() || federation_url_.empty() || ca_file_.empty() ||
-        !endpoint_.starts_with("https://127.0.0.1:") || colon == std::string::npos) {
+    if (endpoints_.empty()) {
+        endpoints_.resize(1);
+    }
+    endpoints_[0] = endpoint_;
+    if (metadata_url_.empty() || federation_url_.empty() || ca_file_.empty()) {
         throw std::runtime_error("oci-genai-mock ready file incomplete");
     }
-    port_ = static_cast<std::uint16_t>(std::stoul(endpoint_.substr(colon + 1)));
+    for (const auto& e : endpoints_) {
+        auto colon = e.rfind(':');
+        if (!e.starts_with("https://127.0.0.1:") || colon == std::string::npos) {
+            throw std::runtime_error("oci-genai-mock ready file: bad or missing endpoint '" + e +
+                                     "'");
+        }
+        ports_.push_back(static_cast<std::uint16_t>(std::stoul(e.substr(colon + 1))));
+    }
+    calls_.assign(endpoints_.size(), 0);
+    port_ = ports_[0];
 }
 
-std::string mock::get(std::string_view path)
+std::pair<unsigned, std::string> mock::call(std::size_t i, std::string_view method,
+                                            std::string_view path, std::string_view body,
+                                            bool need_200)
 {
-    int fd = connect_loopback(port_, 5s);
+    const std::uint16_t port = ports_.at(i);
+    int fd = connect_loopback(port, 5s);
     if (fd < 0) {
         throw sys_error("mock " + std::string(path) + ": connect");
     }
@@ -154,7 +179,7 @@ std::string mock::get(std::string_view path)
     timeval tv{5, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ++stats_calls_;
+    ++calls_[i];
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == nullptr || SSL_CTX_load_verify_locations(ctx, ca_file_.c_str(), nullptr) != 1) {
         SSL_CTX_free(ctx);
@@ -168,9 +193,16 @@ std::string mock::get(std::string_view path)
     std::string got;
     bool ok = SSL_connect(ssl) == 1;
     if (ok) {
-        std::string req = "GET " + std::string(path) +
-                          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
-                          "\r\nConnection: close\r\n\r\n";
+        std::string req = std::string(method) + " " + std::string(path) +
+                          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                          "\r\nConnection: close\r\n";
+        if (!body.empty() || method == "POST") {
+            req +=
+                "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n";
+        }
+        req += "\r\n";
+        req += body;
         ok = SSL_write(ssl, req.data(), static_cast<int>(req.size())) ==
              static_cast<int>(req.size());
         char buf[16384];
@@ -184,35 +216,52 @@ std::string mock::get(std::string_view path)
     SSL_CTX_free(ctx);
     ::close(fd);
     auto at = got.find("\r\n\r\n");
-    if (!ok || !got.starts_with("HTTP/1.1 200") || at == std::string::npos) {
-        throw std::runtime_error("mock " + std::string(path) + ": bad answer: " + printable(got));
+    if (!ok || !got.starts_with("HTTP/1.1 ") || got.size() < 12 || at == std::string::npos ||
+        (need_200 && !got.starts_with("HTTP/1.1 200"))) {
+        throw std::runtime_error("mock " + std::string(method) + " " + std::string(path) +
+                                 ": bad answer: " + printable(got));
     }
+    const auto status = static_cast<unsigned>(std::stoul(got.substr(9, 3)));
     auto parsed = parse_head(std::string_view(got).substr(0, at));
-    std::string body = got.substr(at + 4);
+    std::string answer = got.substr(at + 4);
     if (parsed && parsed->chunked) {
         // De-chunk (Connection: close, so the whole body is here).
         std::string plain;
         std::size_t pos = 0;
-        while (pos < body.size()) {
-            auto eol = body.find("\r\n", pos);
+        while (pos < answer.size()) {
+            auto eol = answer.find("\r\n", pos);
             if (eol == std::string::npos) {
                 break;
             }
-            std::size_t size = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
-            if (size == 0 || eol + 2 + size > body.size()) {
+            std::size_t size = std::stoul(answer.substr(pos, eol - pos), nullptr, 16);
+            if (size == 0 || eol + 2 + size > answer.size()) {
                 break;
             }
-            plain.append(body, eol + 2, size);
+            plain.append(answer, eol + 2, size);
             pos = eol + 2 + size + 2;
         }
-        body = std::move(plain);
+        answer = std::move(plain);
     }
-    return body;
+    return {status, std::move(answer)};
 }
 
-mock_stats mock::stats()
+void mock::set_fault(std::size_t i, std::string_view json)
 {
-    const std::string body = get("/mock/stats");
+    auto [status, answer] = call(i, "POST", "/mock/fault", json, false);
+    if (status < 200 || status > 299) {
+        throw std::runtime_error("mock set_fault(" + std::to_string(i) +
+                                 "): " + std::to_string(status) + " " + printable(answer));
+    }
+}
+
+void mock::clear_fault(std::size_t i)
+{
+    call(i, "DELETE", "/mock/fault", {}, true);
+}
+
+mock_stats mock::stats(std::size_t i)
+{
+    const std::string body = call(i, "GET", "/mock/stats", {}, true).second;
     mock_stats s;
     auto num = [&](const char* ptr) {
         long long v = json_int(body, ptr);
@@ -226,7 +275,7 @@ mock_stats mock::stats()
         long long v = json_int(body, ptr);
         return v < 0 ? std::uint64_t{0} : static_cast<std::uint64_t>(v);
     };
-    s.connections = num("/connections") - stats_calls_;
+    s.connections = num("/connections") - calls_.at(i);
     s.resumed = num("/resumed");
     s.requests = num("/requests");
     s.chat = num("/chat");
@@ -236,6 +285,7 @@ mock_stats mock::stats()
     s.open_connections = num("/open_connections") - 1;
     s.open_used = num("/open_used") - 1;
     s.stale_drops = num("/stale_drops");
+    s.faulted = num("/faulted");
     s.openai_requests = optional_num("/openai_requests");
     s.openai_bearer = optional_num("/openai_bearer");
     s.openai_signed = optional_num("/openai_signed");
@@ -249,11 +299,12 @@ std::string mock::openai_last()
     return get("/mock/openai/last");
 }
 
-mock_stats mock::wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout)
+mock_stats mock::wait_stats(std::size_t i, const std::function<bool(const mock_stats&)>& pred,
+                            ms timeout)
 {
     const auto deadline = steady::now() + timeout;
     for (;;) {
-        auto s = stats();
+        auto s = stats(i);
         if (pred(s) || steady::now() >= deadline) {
             return s;
         }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "support/daemon.hpp"
@@ -35,6 +36,7 @@ struct mock_stats
     /// Open connections that carried a request: excludes the daemon's idle spare.
     std::uint64_t open_used = 0;
     std::uint64_t stale_drops = 0;
+    std::uint64_t faulted = 0;  ///< requests the listener's fault switch took
     // The OpenAI-compatible paths (/openai/v1/...): 0 when the mock does not report them.
     std::uint64_t openai_requests = 0;
     std::uint64_t openai_bearer = 0;      ///< authenticated by the GenAI API key
@@ -44,7 +46,9 @@ struct mock_stats
 };
 
 /// A running oci-genai-mock with `--ready-file` (and `extra_args`); throws std::runtime_error
-/// if it does not become ready within 20 s. Stopped with SIGTERM on destruction.
+/// if it does not become ready within 20 s. Stopped with SIGTERM on destruction. With
+/// `--extra-inference N` in `extra_args` it has 1 + N inference listeners (regions), each with
+/// its own stats and fault switch: listener 0 is endpoint()/port(), the others endpoint(i).
 class mock
 {
 public:
@@ -55,21 +59,47 @@ public:
     const std::string& endpoint() const { return endpoint_; }  ///< https://127.0.0.1:<port>
     const std::string& ca_file() const { return ca_file_; }
     std::uint16_t port() const { return port_; }
+    /// How many inference listeners the mock runs (1 + --extra-inference).
+    std::size_t listeners() const { return endpoints_.size(); }
+    /// Listener `i`'s https://127.0.0.1:<port> (0: endpoint()); throws std::out_of_range.
+    const std::string& endpoint(std::size_t i) const { return endpoints_.at(i); }
+    std::uint16_t port(std::size_t i) const { return ports_.at(i); }
     const temp_dir& dir() const { return dir_; }
     const child& process() const { return *proc_; }
 
-    /// Reads /mock/stats over HTTPS (verified against the mock's CA); throws on failure.
-    mock_stats stats();
+    /// Reads /mock/stats of listener 0 over HTTPS (verified against the mock's CA); throws on
+    /// failure.
+    mock_stats stats() { return stats(0); }
+    /// Reads /mock/stats of listener `i`; throws on failure.
+    mock_stats stats(std::size_t i);
     /// Polls stats() every 20 ms until `pred` holds or `timeout` passes; returns the last.
-    mock_stats wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout);
+    mock_stats wait_stats(const std::function<bool(const mock_stats&)>& pred, ms timeout)
+    {
+        return wait_stats(0, pred, timeout);
+    }
+    /// wait_stats() of listener `i`.
+    mock_stats wait_stats(std::size_t i, const std::function<bool(const mock_stats&)>& pred,
+                          ms timeout);
+    /// Sets listener `i`'s fault switch: POST /mock/fault with `json` (e.g.
+    /// `{"mode":"status","status":503,"retry_after":"1","count":2}`, see oci-genai-mock
+    /// --help); throws std::runtime_error unless the mock answers 2xx.
+    void set_fault(std::size_t i, std::string_view json);
+    /// Clears listener `i`'s fault switch (DELETE /mock/fault); throws on failure.
+    void clear_fault(std::size_t i);
     /// GET /mock/openai/last: JSON of the last /openai/v1/* request the mock served and its
     /// answer ({"method","target","headers","body","body_sha256","body_bytes","status",
     /// "answer"}); throws on failure.
     std::string openai_last();
 
 private:
-    // GET `path` over HTTPS (verified against the mock's CA); the body of a 200, else throws.
-    std::string get(std::string_view path);
+    // GET `path` on listener 0 over HTTPS (verified against the mock's CA); the body of a
+    // 200, else throws.
+    std::string get(std::string_view path) { return call(0, "GET", path, {}, true).second; }
+    // `method path` with `body` (JSON) on listener `i`: {status, body}; throws when the
+    // exchange fails, or with `need_200` on another status.
+    std::pair<unsigned, std::string> call(std::size_t i, std::string_view method,
+                                          std::string_view path, std::string_view body,
+                                          bool need_200);
 
     temp_dir dir_;
     std::unique_ptr<child> proc_;
@@ -78,7 +108,9 @@ private:
     std::string endpoint_;
     std::string ca_file_;
     std::uint16_t port_ = 0;
-    std::uint64_t stats_calls_ = 0;
+    std::vector<std::string> endpoints_;  // per listener
+    std::vector<std::uint16_t> ports_;
+    std::vector<std::uint64_t> calls_;  // connections the harness made, per listener
 };
 
 /// The daemon configuration knobs the end-to-end tests change. Defaults: instance principal
