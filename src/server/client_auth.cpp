@@ -37,6 +37,31 @@ std::string hash_name(const std::array<unsigned char, 32>& d)
     return out;
 }
 
+// 64 hex digits (either case) to 32 bytes; nullopt when malformed.
+std::optional<std::array<unsigned char, 32>> parse_digest(std::string_view hex)
+{
+    if (hex.size() != 64) {
+        return std::nullopt;
+    }
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
+    std::array<unsigned char, 32> d{};
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        const int hi = nibble(hex[2 * i]);
+        const int lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return std::nullopt;
+        }
+        d[i] = static_cast<unsigned char>(hi * 16 + lo);
+    }
+    return d;
+}
+
 }  // namespace
 
 client_authenticator::client_authenticator(const std::vector<std::string>& keys,
@@ -53,9 +78,38 @@ client_authenticator client_authenticator::named(const std::vector<named_client_
 {
     client_authenticator a(allow_anonymous && keys.empty());
     for (const auto& k : keys) {
-        a.add(k.key, k.name);
+        if (!k.key.empty() || k.sha256_hex.empty()) {
+            a.add(k.key, k.name);
+            continue;
+        }
+        auto d = parse_digest(k.sha256_hex);
+        if (!d) {
+            // Names only: never the digest.
+            throw std::invalid_argument("client key '" + k.name +
+                                        "': key_sha256 must be 64 hex digits");
+        }
+        a.add_digest(*d, k.name);
     }
     return a;
+}
+
+client_authenticator client_authenticator::from_config(const clients_config& clients)
+{
+    std::vector<named_client_key> keys;
+    keys.reserve(clients.keys.size() + clients.api_keys.size());
+    for (const auto& k : clients.keys) {
+        keys.push_back({k.key, k.name, k.key_sha256});
+    }
+    for (const auto& k : clients.api_keys) {
+        keys.push_back({k, {}, {}});
+    }
+    return named(keys, clients.allow_anonymous);
+}
+
+void client_authenticator::add_digest(const std::array<unsigned char, 32>& d, std::string name)
+{
+    digests_.push_back(d);
+    names_.push_back(name.empty() ? hash_name(d) : std::move(name));
 }
 
 void client_authenticator::add(std::string_view key, std::string name)
@@ -64,8 +118,7 @@ void client_authenticator::add(std::string_view key, std::string name)
     if (!d) {
         throw std::runtime_error("clients.api_keys: SHA-256 is not available");
     }
-    digests_.push_back(*d);
-    names_.push_back(name.empty() ? hash_name(*d) : std::move(name));
+    add_digest(*d, std::move(name));
 }
 
 client_authenticator::result client_authenticator::authenticate(

@@ -7,17 +7,19 @@
 #include <string_view>
 #include <vector>
 
+#include "ogp/config/config.hpp"
 #include "ogp/openai/error.hpp"
 
 namespace ogp::server {
 
 /// A client key and the name it appears under in logs and metrics. An empty name defaults to
-/// `key-` and the first 8 hex digits of the key's SHA-256 (named keys arrive with the next
-/// configuration format; until then every key gets the default).
+/// `key-` and the first 8 hex digits of the key's SHA-256. The key is given as itself (`key`)
+/// or, when `key` is empty, as its SHA-256 (`sha256_hex`, 64 hex digits, either case).
 struct named_client_key
 {
     std::string key;
     std::string name;
+    std::string sha256_hex;
 };
 
 /// Checks `Authorization: Bearer <key>` against the configured client keys. Keys are held only
@@ -37,9 +39,14 @@ public:
 
     /// `keys` may be empty only when `allow_anonymous` (then every request passes).
     client_authenticator(const std::vector<std::string>& keys, bool allow_anonymous);
-    /// The same with a name per key (an empty name: the hash-prefix default).
+    /// The same with a name per key (an empty name: the hash-prefix default). Throws
+    /// std::invalid_argument for a key given by a malformed digest (start-up only).
     static client_authenticator named(const std::vector<named_client_key>& keys,
                                       bool allow_anonymous);
+    /// Every `clients.keys` entry under its name (key or key_sha256), then every
+    /// `clients.api_keys` key under its default name; anonymous access only when
+    /// `allow_anonymous` and no key at all is configured. `clients` is validated (load_config).
+    static client_authenticator from_config(const clients_config& clients);
 
     /// Checks the raw `Authorization` value (nullopt when absent). Never echoes the presented
     /// key.
@@ -59,6 +66,7 @@ public:
 private:
     explicit client_authenticator(bool anonymous) : anonymous_(anonymous) {}
     void add(std::string_view key, std::string name);
+    void add_digest(const std::array<unsigned char, 32>& digest, std::string name);
 
     std::vector<std::array<unsigned char, 32>> digests_;
     std::vector<std::string> names_;  ///< parallel to digests_
