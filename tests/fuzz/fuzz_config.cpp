@@ -111,14 +111,37 @@ bool safe_tree(const YAML::Node& n, std::size_t& budget)
 void check_config(const ogp::config& c)
 {
     check(!c.oci.compartment_id.empty(), "an accepted config has a compartment");
-    check(!c.clients.api_keys.empty() || c.clients.allow_anonymous,
+    check(!c.clients.api_keys.empty() || !c.clients.keys.empty() || c.clients.allow_anonymous,
           "an accepted config has client keys or allows anonymous access");
     for (const auto& k : c.clients.api_keys) {
         check(!k.empty(), "client keys are not empty");
     }
+    std::set<std::string> key_names;
+    for (const auto& k : c.clients.keys) {
+        check(!k.name.empty() && k.name.size() <= 64 && key_names.insert(k.name).second,
+              "named keys have unique names of 1 to 64 characters");
+        check(k.key.empty() != k.key_sha256.empty(), "a named key has a key or a digest");
+        check(k.key_sha256.empty() ||
+                  (k.key_sha256.size() == 64 &&
+                   k.key_sha256.find_first_not_of("0123456789abcdef") == std::string::npos),
+              "a key digest is 64 lower-case hex digits");
+    }
     std::set<std::string> names;
     for (const auto& m : c.models) {
         check(m.name.empty() || names.insert(m.name).second, "model names are unique");
+    }
+    for (const auto& m : c.models) {
+        for (const auto& r : m.regions) {
+            check(!ogp::region_endpoint(c, r).empty(), "every alias region has an endpoint");
+        }
+        for (const auto& f : m.fallbacks) {
+            check(f != m.name && c.find_model(f) != nullptr, "fallbacks are other aliases");
+        }
+    }
+    if (!c.limits.store.empty()) {
+        check(c.limits.store.find('@') == std::string::npos, "limits.store holds no password");
+        check(!c.limits.store_host.empty() && c.limits.store_port != 0 && c.limits.store_db <= 15,
+              "a limits store has a host, a port and a database 0-15");
     }
 }
 

@@ -705,3 +705,26 @@ TEST_CASE("config keys: every policy key is in the table with its variable", "[c
     CHECK(found == expected);
     CHECK(has_error(load("clients: 1"), "clients: must be a mapping"));
 }
+
+TEST_CASE("config/teams.yaml: the traffic policy example loads as documented", "[config][policy]")
+{
+    auto r = load_config(std::string(OGP_TEST_SOURCE_DIR) + "/../config/teams.yaml", env_of({}));
+    INFO((r.errors.empty() ? std::string() : r.errors.front()));
+    REQUIRE(r.value);
+    const config& c = *r.value;
+    REQUIRE(c.clients.keys.size() == 3);
+    CHECK(c.clients.api_keys.empty());
+    const auto* research = c.clients.find_key("team-research");
+    REQUIRE(research != nullptr);
+    CHECK(research->key.empty());
+    CHECK(research->key_sha256.size() == 64);
+    CHECK(c.clients.keys[0].limited());
+    CHECK(c.clients.keys[0].models != c.clients.keys[2].models);
+    const auto* gpt = c.find_model("gpt-4o");
+    REQUIRE(gpt != nullptr);
+    CHECK(gpt->regions == std::vector<std::string>{"us-chicago-1", "eu-frankfurt-1"});
+    CHECK(gpt->fallbacks == std::vector<std::string>{"gpt-4o-mini"});
+    CHECK(region_endpoint(c, "eu-frankfurt-1") ==
+          "https://inference.generativeai.eu-frankfurt-1.oci.oraclecloud.com");
+    CHECK(describe_config(c).find("EXAMPLE") == std::string::npos);
+}
