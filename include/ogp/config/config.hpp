@@ -107,7 +107,8 @@ struct limits_config
     /// `limits.store`: where the per-key rate limits and concurrency counters live. Empty:
     /// in-process (per daemon). `redis://[:password@]host:port[/db]` (`OGP_LIMITS_STORE`):
     /// shared by every replica using that Redis. Parsed into the store_* fields below; the
-    /// password is a secret (described as `(set)`, never logged).
+    /// password is a secret (described as `(set)`, never logged). Once loaded, `store` holds
+    /// the URL without the password (`redis://host:port/db`): safe to log.
     std::string store;
     std::string store_host;
     std::uint16_t store_port = 0;
@@ -327,7 +328,8 @@ struct config_key_info
 std::vector<config_key_info> config_keys();
 
 /// The effective value of every key of config_keys(), one `path: value` line each, in the same
-/// order. Client API keys are counted, never shown.
+/// order. Client API keys are counted, never shown; named keys by name and limits (no key
+/// material, not even a digest); the limits store's password as `(set)`.
 std::string describe_config(const config& c);
 
 /// What a reload from `old_cfg` to `new_cfg` means: keys whose new value takes effect only after a
