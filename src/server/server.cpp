@@ -41,7 +41,7 @@ std::string dropped_note(std::uint64_t n)
 }  // namespace
 
 server_settings::server_settings(std::shared_ptr<const config> c)
-    : cfg(std::move(c)), auth(cfg->clients.api_keys, cfg->clients.allow_anonymous)
+    : cfg(std::move(c)), auth(client_authenticator::from_config(cfg->clients))
 {
     limits.max_header_bytes = cfg->limits.max_header_bytes;
     limits.max_header_count = cfg->limits.max_header_count;
