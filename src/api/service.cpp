@@ -429,6 +429,16 @@ void read_openai_usage(std::string_view text, server::exchange_record& rec)
     }
 }
 
+// `<base>/openai/v1`: OCI's OpenAI-compatible endpoint next to the native one.
+std::string openai_base(std::string base)
+{
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    base += "/openai/v1";
+    return base;
+}
+
 void record_usage(const transform::token_usage& u, server::exchange_record& rec)
 {
     if (!u.present) {
@@ -465,6 +475,9 @@ struct service::call_result
     std::chrono::steady_clock::time_point deadline;
     std::optional<api_error> error;
     bool client_gone = false;
+    /// The outcome may move on to a fallback alias: `exchange` has a 429/500/502/503/504 head,
+    /// or `error` is an upstream failure before the head or every circuit open.
+    bool failover = false;
 };
 
 std::shared_ptr<upstream::pool> upstream_pools::get(std::string_view role,
@@ -531,6 +544,8 @@ service::service(const config& cfg, auth::credential_cache& creds,
       any_openai_route_(
           std::any_of(cfg.models.begin(), cfg.models.end(),
                       [](const model_alias& a) { return a.route == model_route::openai; })),
+      any_fallbacks_(std::any_of(cfg.models.begin(), cfg.models.end(),
+                                 [](const model_alias& a) { return !a.fallbacks.empty(); })),
       resilience_(resilience_options{.max_inflight = cfg.limits.max_inflight_upstream}),
       limiter_(std::move(limiter)),
       started_unix_(now_unix())
@@ -608,15 +623,89 @@ std::shared_ptr<upstream::pool> service::openai_pool()
     if (endpoint.empty()) {
         return nullptr;
     }
-    while (!endpoint.empty() && endpoint.back() == '/') {
-        endpoint.pop_back();
-    }
-    endpoint += "/openai/v1";
+    endpoint = openai_base(std::move(endpoint));
     openai_pool_ = make_pool("openai", endpoint);
     if (openai_pool_) {
         spdlog::info("upstream: OCI's OpenAI-compatible API at {}", endpoint);
     }
     return openai_pool_;
+}
+
+std::shared_ptr<upstream::pool> service::region_pool(const std::string& region, bool openai)
+{
+    std::string key(openai ? "o " : "i ");
+    key += region;
+    std::lock_guard lock(mutex_);
+    if (auto it = region_pools_.find(key); it != region_pools_.end()) {
+        return it->second;
+    }
+    auto endpoint = region_endpoint(cfg_, region);
+    if (endpoint.empty()) {
+        return nullptr;  // validated at load: does not happen
+    }
+    if (openai) {
+        endpoint = openai_base(std::move(endpoint));
+    }
+    auto p = make_pool(openai ? "openai" : "inference", endpoint);
+    if (p) {
+        spdlog::info("upstream: region {} at {}", region, endpoint);
+        region_pools_.emplace(std::move(key), p);
+    }
+    return p;
+}
+
+std::vector<service::candidate> service::candidates_for(const model_alias* alias, bool openai)
+{
+    std::vector<candidate> out;
+    if (alias == nullptr || alias->regions.empty()) {
+        auto p = openai ? openai_pool() : inference_pool();
+        if (p) {
+            out.push_back({{}, std::move(p)});
+        }
+        return out;
+    }
+    out.reserve(alias->regions.size());
+    for (const auto& r : alias->regions) {
+        if (auto p = region_pool(r, openai)) {
+            out.push_back({r, std::move(p)});
+        }
+    }
+    return out;
+}
+
+std::vector<circuit_status> service::circuits() const
+{
+    // The endpoints of the aliases' regions, then the default one (when known), each once.
+    std::vector<std::pair<std::string, std::string>> hosts;  // upstream, authority
+    auto add = [&hosts](std::string upstream, const std::string& base) {
+        auto url = upstream::parse_url(base);
+        if (!url) {
+            return;
+        }
+        std::string host = url->authority();
+        for (const auto& [u, h] : hosts) {
+            if (h == host) {
+                return;
+            }
+        }
+        hosts.emplace_back(std::move(upstream), std::move(host));
+    };
+    for (const auto& m : cfg_.models) {
+        for (const auto& r : m.regions) {
+            add(r, region_endpoint(cfg_, r));
+        }
+    }
+    if (auto base = inference_base(); !base.empty()) {
+        add("default", base);
+    }
+    std::vector<circuit_status> out;
+    out.reserve(hosts.size());
+    for (auto& [upstream, host] : hosts) {
+        auto st = pools_->breakers().status(host, cfg_.circuit_breaker);
+        st.upstream = std::move(upstream);
+        out.push_back(std::move(st));
+    }
+    return out;
 }
 
 std::optional<std::string> service::readiness() const
@@ -641,6 +730,9 @@ void service::close_idle()
             if (*p) {
                 mine.push_back(*p);
             }
+        }
+        for (const auto& [key, p] : region_pools_) {
+            mine.push_back(p);
         }
     }
     for (const auto& p : mine) {
@@ -685,8 +777,24 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
                                                    std::shared_ptr<upstream::pool> pool,
                                                    call_options options)
 {
+    std::vector<candidate> endpoints;
+    if (!pool) {
+        pool = inference_pool();
+    }
+    if (pool) {
+        endpoints.push_back({{}, std::move(pool)});
+    }
+    co_return co_await call_endpoints(std::move(method), std::move(path), std::move(body), stream,
+                                      req, sink, endpoints, options);
+}
+
+net::awaitable<service::call_result> service::call_endpoints(
+    std::string method, std::string path, std::string body, bool stream, http_request& req,
+    response_sink& sink, const std::vector<candidate>& endpoints, call_options options)
+{
     call_result out;
-    out.deadline = std::chrono::steady_clock::now() + cfg_.timeouts.upstream_total;
+    const bool fixed_deadline = options.deadline != steady::time_point{};
+    out.deadline = fixed_deadline ? options.deadline : steady::now() + cfg_.timeouts.upstream_total;
     // Admission: a fixed cap on concurrent upstream exchanges, no queue.
     out.in_flight = resilience_.acquire();
     if (!out.in_flight) {
@@ -696,11 +804,7 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         req.record.error_type = "overloaded";
         co_return out;
     }
-
-    if (!pool) {
-        pool = inference_pool();
-    }
-    if (!pool) {
+    if (endpoints.empty()) {
         out.error = service_unavailable(
             "The OCI endpoint is not known yet (no oci.endpoint or oci.region, and the "
             "credentials have not reported a region).",
@@ -708,173 +812,239 @@ net::awaitable<service::call_result> service::call(std::string method, std::stri
         req.record.error_type = "upstream_error";
         co_return out;
     }
-    const std::string host = pool->target().authority();
-    const std::string target = pool->target().base_path + path;
     auto ex = co_await net::this_coro::executor;
+    auto& breakers = pools_->breakers();
+    const auto& thresholds = cfg_.circuit_breaker;
 
     auto attempt = resilience_.begin(cfg_.timeouts.upstream_total);
+    if (fixed_deadline) {
+        attempt.deadline = std::min(attempt.deadline, options.deadline);
+    }
     auth::snapshot_ptr renewed;  // newer credentials after a 401
-    for (;;) {
-        // Credentials: the ones renewed after a 401, else the current snapshot or the single
-        // in-flight renewal.
-        auth::snapshot_ptr snap = std::move(renewed);
-        if (!snap) {
-            auto creds = co_await creds_.get();
-            if (!creds) {
-                // The reason (file paths, IMDS addresses) is for the operator's log only.
-                spdlog::warn("upstream: no OCI credentials: {} request_id={}",
-                             creds.error().message, req.request_id);
-                out.error = service_unavailable("OCI credentials are not available yet.", "5",
-                                                "credentials_unavailable");
-                req.record.error_type = "upstream_error";
-                co_return out;
+    // Open circuits skipped: the soonest a probe may go (the Retry-After when all are open).
+    std::optional<std::chrono::milliseconds> soonest;
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        const candidate& endpoint = endpoints[i];
+        const auto& pool = endpoint.pool;
+        const std::string host = pool->target().authority();
+        const std::string target = pool->target().base_path + path;
+        for (;;) {
+            const auto pass = breakers.allow(host, thresholds);
+            if (pass == circuit_breaker::permit::refused) {
+                const auto wait = breakers.status(host, thresholds).retry_in;
+                soonest = soonest ? std::min(*soonest, wait) : wait;
+                ++req.record.failovers;
+                spdlog::debug("upstream: circuit of {} open, skipped request_id={}", host,
+                              req.request_id);
+                break;
             }
-            snap = std::move(creds.value());
-        }
-        std::vector<std::pair<std::string, std::string>> headers;
-        const std::string_view accept = !options.accept.empty() ? options.accept
-                                        : stream                ? "text/event-stream"
-                                                                : "application/json";
-        if (!snap->bearer().empty()) {
-            // A GenAI API key: no signature, no private-key operation.
-            headers = {
-                {"host", host},
-                {"authorization", "Bearer " + snap->bearer()},
-                {"accept", std::string(accept)},
-                {"opc-request-id", req.request_id},
-                {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
-            };
-            if (auth::method_signs_body(method) || !body.empty() || options.spooled != nullptr) {
-                headers.emplace_back("content-type", std::string(options.content_type));
+            // Another endpoint to move on to (its circuit lets requests through now)?
+            bool more = false;
+            for (std::size_t j = i + 1; j < endpoints.size() && !more; ++j) {
+                more = breakers.would_allow(endpoints[j].pool->target().authority(), thresholds);
             }
-        } else {
-            // Sign exactly what is sent.
-            std::string date = auth::format_http_date(std::chrono::system_clock::now());
-            auth::request_to_sign to_sign{method, host, target, body, date, options.content_type};
-            // A spooled upload is signed from the hash taken while it was written.
-            std::string spooled_sha;
+            req.record.region.assign(endpoint.region);
+            // Credentials: the ones renewed after a 401, else the current snapshot or the
+            // single in-flight renewal.
+            auth::snapshot_ptr snap = std::move(renewed);
+            if (!snap) {
+                auto creds = co_await creds_.get();
+                if (!creds) {
+                    breakers.record(host, circuit_outcome::neutral, pass, thresholds);
+                    // The reason (file paths, IMDS addresses) is for the operator's log only.
+                    spdlog::warn("upstream: no OCI credentials: {} request_id={}",
+                                 creds.error().message, req.request_id);
+                    out.error = service_unavailable("OCI credentials are not available yet.", "5",
+                                                    "credentials_unavailable");
+                    req.record.error_type = "upstream_error";
+                    co_return out;
+                }
+                snap = std::move(creds.value());
+            }
+            std::vector<std::pair<std::string, std::string>> headers;
+            const std::string_view accept = !options.accept.empty() ? options.accept
+                                            : stream                ? "text/event-stream"
+                                                                    : "application/json";
+            if (!snap->bearer().empty()) {
+                // A GenAI API key: no signature, no private-key operation.
+                headers = {
+                    {"host", host},
+                    {"authorization", "Bearer " + snap->bearer()},
+                    {"accept", std::string(accept)},
+                    {"opc-request-id", req.request_id},
+                    {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
+                };
+                if (auth::method_signs_body(method) || !body.empty() ||
+                    options.spooled != nullptr) {
+                    headers.emplace_back("content-type", std::string(options.content_type));
+                }
+            } else {
+                // Sign exactly what is sent.
+                std::string date = auth::format_http_date(std::chrono::system_clock::now());
+                auth::request_to_sign to_sign{method, host, target,
+                                              body,   date, options.content_type};
+                // A spooled upload is signed from the hash taken while it was written.
+                std::string spooled_sha;
+                if (options.spooled != nullptr) {
+                    spooled_sha = options.spooled->sha256_base64();
+                    to_sign.body = {};
+                    to_sign.digest = auth::body_digest{options.spooled->size(), spooled_sha};
+                }
+                const auto sign_start = steady::now();
+                auto signed_headers = auth::sign_request(*snap, to_sign);
+                req.record.sign += since(sign_start);
+                if (!signed_headers) {
+                    breakers.record(host, circuit_outcome::neutral, pass, thresholds);
+                    out.error = make_error(500, "Signing the OCI request failed.",
+                                           error_codes::signing_failed);
+                    req.record.error_type = "upstream_error";
+                    co_return out;
+                }
+                const auto& sh = signed_headers.value();
+                headers = {
+                    {"date", sh.date},
+                    {"host", sh.host},
+                    {"authorization", sh.authorization},
+                    {"accept", std::string(accept)},
+                    {"opc-request-id", req.request_id},
+                    {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
+                };
+                if (sh.has_body) {
+                    headers.emplace_back("content-type", sh.content_type);
+                    headers.emplace_back("content-length", sh.content_length);
+                    headers.emplace_back("x-content-sha256", sh.x_content_sha256);
+                }
+            }
+            if (options.extra != nullptr) {
+                headers.insert(headers.end(), options.extra->begin(), options.extra->end());
+            }
+
+            // Send; a client disconnect aborts the exchange at once.
+            auto exchange = std::make_unique<upstream::exchange>(pool);
+            auto* raw = exchange.get();
+            sink.on_disconnect([raw] { raw->abort(); });
+            ++upstream_requests_;
+            const auto sent_at = steady::now();
+            error_code ec;
             if (options.spooled != nullptr) {
-                spooled_sha = options.spooled->sha256_base64();
-                to_sign.body = {};
-                to_sign.digest = auth::body_digest{options.spooled->size(), spooled_sha};
+                // From the spool file, in pieces; each attempt starts again at its beginning.
+                ec = co_await exchange->start_file(
+                    method, target, headers,
+                    upstream::file_body{options.spooled->fd(), options.spooled->size()});
+            } else {
+                ec = co_await exchange->start(method, target, headers, body);
             }
-            const auto sign_start = steady::now();
-            auto signed_headers = auth::sign_request(*snap, to_sign);
-            req.record.sign += since(sign_start);
-            if (!signed_headers) {
-                out.error =
-                    make_error(500, "Signing the OCI request failed.", error_codes::signing_failed);
-                req.record.error_type = "upstream_error";
-                co_return out;
+            req.record.upstream += since(sent_at);
+            if (exchange->retried()) {
+                // A pooled connection the upstream had closed: resent on a fresh one.
+                ++retries_stale_;
+                ++req.record.retries;
             }
-            const auto& sh = signed_headers.value();
-            headers = {
-                {"date", sh.date},
-                {"host", sh.host},
-                {"authorization", sh.authorization},
-                {"accept", std::string(accept)},
-                {"opc-request-id", req.request_id},
-                {"user-agent", std::string("oci-genai-proxy/") + OGP_VERSION},
-            };
-            if (sh.has_body) {
-                headers.emplace_back("content-type", sh.content_type);
-                headers.emplace_back("content-length", sh.content_length);
-                headers.emplace_back("x-content-sha256", sh.x_content_sha256);
-            }
-        }
-        if (options.extra != nullptr) {
-            headers.insert(headers.end(), options.extra->begin(), options.extra->end());
-        }
-
-        // Send; a client disconnect aborts the exchange at once.
-        auto exchange = std::make_unique<upstream::exchange>(pool);
-        auto* raw = exchange.get();
-        sink.on_disconnect([raw] { raw->abort(); });
-        ++upstream_requests_;
-        const auto sent_at = steady::now();
-        error_code ec;
-        if (options.spooled != nullptr) {
-            // From the spool file, in pieces; each attempt starts again at its beginning.
-            ec = co_await exchange->start_file(
-                method, target, headers,
-                upstream::file_body{options.spooled->fd(), options.spooled->size()});
-        } else {
-            ec = co_await exchange->start(method, target, headers, body);
-        }
-        req.record.upstream += since(sent_at);
-        if (exchange->retried()) {
-            // A pooled connection the upstream had closed: resent on a fresh one.
-            ++retries_stale_;
-            ++req.record.retries;
-        }
-        if (sink.client_gone()) {
-            sink.on_disconnect(nullptr);
-            out.client_gone = true;
-            req.record.error_type = "client_closed";
-            co_return out;
-        }
-        if (ec) {
-            req.record.error_type =
-                ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
-            sink.on_disconnect(nullptr);
-            spdlog::warn(
-                "upstream: {} {}{} failed ({}): {} request_id={}", method, host, path,
-                exchange->phase() == upstream::failure_phase::connect ? "connect" : "exchange",
-                ec.message(), req.request_id);
-            out.error = upstream_failure(ec, exchange->phase());
-            co_return out;
-        }
-        const unsigned status = exchange->status();
-        req.record.upstream_status = status;
-        if (stream) {
-            // This connection will not come back (OCI never ends a stream): have the next
-            // stream's connection ready, its TLS session resumed off the critical path.
-            exchange->keep_spare_ready(ex);
-        }
-
-        // Nothing went to the client yet: resilience decides whether this answer is retried.
-        auto decision = resilience_.on_status(attempt, status, exchange->header("retry-after"));
-        if (decision.what == resilience::action::renew_credentials) {
-            // The token may have been revoked or rotated: retry only with newer credentials.
-            ++retries_401_;
-            sink.on_disconnect(nullptr);
-            spdlog::warn("upstream: OCI answered 401 (opc-request-id={}); refreshing credentials",
-                         exchange->header("opc-request-id"));
-            auto fresh =
-                co_await creds_.renew_after_rejection(snap, resilience_.options().credential_wait);
             if (sink.client_gone()) {
+                breakers.record(host, circuit_outcome::neutral, pass, thresholds);
+                sink.on_disconnect(nullptr);
                 out.client_gone = true;
                 req.record.error_type = "client_closed";
                 co_return out;
             }
-            if (fresh) {
-                renewed = std::move(fresh.value());
+            if (ec) {
+                // Connect, TLS, timeout or a broken exchange: the host failed.
+                breakers.record(host, circuit_outcome::failure, pass, thresholds);
+                req.record.error_type =
+                    ec == boost::beast::error::timeout ? "timeout" : "upstream_error";
+                sink.on_disconnect(nullptr);
+                spdlog::warn(
+                    "upstream: {} {}{} failed ({}): {} request_id={}", method, host, path,
+                    exchange->phase() == upstream::failure_phase::connect ? "connect" : "exchange",
+                    ec.message(), req.request_id);
+                if (more) {
+                    ++req.record.failovers;
+                    break;
+                }
+                out.error = upstream_failure(ec, exchange->phase());
+                out.failover = true;
+                co_return out;
+            }
+            const unsigned status = exchange->status();
+            req.record.upstream_status = status;
+            const bool failover_status =
+                status == 429 || outcome_of_status(status) == circuit_outcome::failure;
+            breakers.record(host, outcome_of_status(status), pass, thresholds);
+            if (failover_status && more) {
+                // Another region is left: go there at once, no Retry-After wait.
+                spdlog::warn(
+                    "upstream: {} answered {} (opc-request-id={}); trying the next "
+                    "endpoint request_id={}",
+                    host, status, exchange->header("opc-request-id"), req.request_id);
+                sink.on_disconnect(nullptr);
+                exchange->abort();
+                ++req.record.failovers;
+                break;
+            }
+            if (stream) {
+                // This connection will not come back (OCI never ends a stream): have the next
+                // stream's connection ready, its TLS session resumed off the critical path.
+                exchange->keep_spare_ready(ex);
+            }
+
+            // Nothing went to the client yet: resilience decides whether this answer is
+            // retried.
+            auto decision = resilience_.on_status(attempt, status, exchange->header("retry-after"));
+            if (decision.what == resilience::action::renew_credentials) {
+                // The token may have been revoked or rotated: retry only with newer credentials.
+                ++retries_401_;
+                sink.on_disconnect(nullptr);
+                spdlog::warn(
+                    "upstream: OCI answered 401 (opc-request-id={}); refreshing credentials",
+                    exchange->header("opc-request-id"));
+                auto fresh = co_await creds_.renew_after_rejection(
+                    snap, resilience_.options().credential_wait);
+                if (sink.client_gone()) {
+                    out.client_gone = true;
+                    req.record.error_type = "client_closed";
+                    co_return out;
+                }
+                if (fresh) {
+                    renewed = std::move(fresh.value());
+                    ++req.record.retries;
+                    continue;
+                }
+                // The same credentials would be refused again: answer this 401 (mapped to 502).
+                spdlog::warn("upstream: no newer OCI credentials ({}); not retrying request_id={}",
+                             fresh.error().message, req.request_id);
+                sink.on_disconnect([raw] { raw->abort(); });
+            } else if (decision.what == resilience::action::wait_and_retry) {
+                ++(status == 429 ? retries_429_ : retries_503_);
+                sink.on_disconnect(nullptr);
+                exchange.reset();
+                net::steady_timer wait(ex);
+                wait.expires_after(decision.delay);
+                co_await wait.async_wait(use_nothrow);
+                decision.ticket.release();
+                if (sink.client_gone()) {
+                    out.client_gone = true;
+                    req.record.error_type = "client_closed";
+                    co_return out;
+                }
                 ++req.record.retries;
                 continue;
             }
-            // The same credentials would be refused again: answer this 401 (mapped to 502).
-            spdlog::warn("upstream: no newer OCI credentials ({}); not retrying request_id={}",
-                         fresh.error().message, req.request_id);
-            sink.on_disconnect([raw] { raw->abort(); });
-        } else if (decision.what == resilience::action::wait_and_retry) {
-            ++(status == 429 ? retries_429_ : retries_503_);
-            sink.on_disconnect(nullptr);
-            exchange.reset();
-            net::steady_timer wait(ex);
-            wait.expires_after(decision.delay);
-            co_await wait.async_wait(use_nothrow);
-            decision.ticket.release();
-            if (sink.client_gone()) {
-                out.client_gone = true;
-                req.record.error_type = "client_closed";
-                co_return out;
-            }
-            ++req.record.retries;
-            continue;
+            out.failover = failover_status;
+            out.exchange = std::move(exchange);
+            co_return out;
         }
-        out.exchange = std::move(exchange);
-        co_return out;
     }
+    // Every endpoint left was skipped (open circuit): the soonest probe is when to come back.
+    const auto wait = soonest.value_or(std::chrono::milliseconds(1000));
+    const auto seconds =
+        std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(wait).count());
+    out.error = service_unavailable(
+        "OCI Generative AI is unavailable for this model (its endpoints are failing); retry "
+        "later.",
+        std::to_string(seconds), error_codes::upstream_unavailable);
+    out.failover = true;
+    req.record.error_type = "upstream_unavailable";
+    co_return out;
 }
 
 namespace {
@@ -974,40 +1144,117 @@ net::awaitable<http_response> service::embeddings(http_request& req, response_si
 
 net::awaitable<http_response> service::chat_impl(http_request& req, response_sink& sink)
 {
-    if (any_openai_route_) {
-        transform::model_field at;
-        if (const model_alias* alias = openai_alias(req, at)) {
-            co_return co_await forward_model(req, sink, *alias, at, "/chat/completions");
-        }
-        if (cfg_.oci.auth == auth_mode::genai_api_key) {
-            co_return server::error_response(native_refused());
-        }
-    }
-    model_list known = co_await models_named_in(req, sink);
-    auto plan = transform::plan_chat(req.body, cfg_, name_lookup(known));
-    if (!plan) {
-        co_return server::error_response(plan.error());
-    }
-    co_return co_await converse(req, sink, plan.value(), nullptr);
+    co_return co_await serve_with_fallbacks(req, sink, operation::chat);
 }
 
 net::awaitable<http_response> service::responses_impl(http_request& req, response_sink& sink)
 {
+    co_return co_await serve_with_fallbacks(req, sink, operation::responses);
+}
+
+net::awaitable<http_response> service::embeddings_impl(http_request& req, response_sink& sink)
+{
+    co_return co_await serve_with_fallbacks(req, sink, operation::embeddings);
+}
+
+net::awaitable<http_response> service::serve_with_fallbacks(http_request& req, response_sink& sink,
+                                                            operation what)
+{
+    route_state route;
+    // The alias' fallbacks: the model located (one SAX pass) only when some alias has any,
+    // and the client's body kept only when this one has (serving may consume it).
+    const model_alias* alias = nullptr;
+    transform::model_field at;
+    std::string original;
+    if (any_fallbacks_) {
+        auto found = transform::locate_model(req.body, cfg_.limits.max_json_depth);
+        if (found) {
+            alias = cfg_.find_model(found.value().value);
+            if (alias != nullptr && !alias->fallbacks.empty()) {
+                at = std::move(found.value());
+                original = req.body;
+            } else {
+                alias = nullptr;
+            }
+        }
+    }
+    // The whole request, fallbacks included, within timeouts.upstream_total of the first call.
+    const auto deadline = steady::now() + cfg_.timeouts.upstream_total;
+    auto r = co_await serve_once(req, sink, what, route);
+    if (alias == nullptr) {
+        co_return r;
+    }
+    // Only the listed aliases, in order: their own fallbacks are not followed.
+    for (const auto& name : alias->fallbacks) {
+        if (!route.exhausted || sink.client_gone() || sink.streaming()) {
+            break;
+        }
+        const model_alias* fallback = cfg_.find_model(name);
+        if (fallback == nullptr || steady::now() >= deadline) {
+            continue;
+        }
+        spdlog::warn("upstream: model '{}' unavailable; falling back to '{}' request_id={}",
+                     alias->name, name, req.request_id);
+        req.body = transform::splice_model(original, at, name);
+        route = route_state{.deadline = deadline};
+        auto& rec = req.record;
+        rec.error_type = {};
+        rec.model.clear();
+        rec.oci_model.clear();
+        rec.upstream_status = 0;
+        // Named before serving: a stream's head carries it.
+        rec.fallback = name;
+        auto named = std::find_if(req.answer_headers.begin(), req.answer_headers.end(),
+                                  [](const auto& h) { return h.first == "x-ogp-fallback"; });
+        if (named != req.answer_headers.end()) {
+            named->second = name;
+        } else {
+            req.answer_headers.emplace_back("x-ogp-fallback", name);
+        }
+        r = co_await serve_once(req, sink, what, route);
+        // The request is counted under the model the client asked for.
+        rec.model = alias->name;
+    }
+    co_return r;
+}
+
+net::awaitable<http_response> service::serve_once(http_request& req, response_sink& sink,
+                                                  operation what, route_state& route)
+{
     if (any_openai_route_) {
         transform::model_field at;
         if (const model_alias* alias = openai_alias(req, at)) {
-            co_return co_await forward_model(req, sink, *alias, at, "/responses");
+            if (what == operation::embeddings) {
+                co_return server::error_response(invalid_request(
+                    "The model '" + alias->name +
+                        "' is served through OCI's OpenAI-compatible API (route: openai), which "
+                        "has no embeddings endpoint; use an embedding model on the native route.",
+                    "model", std::string(error_codes::model_not_found)));
+            }
+            co_return co_await forward_model(
+                req, sink, *alias, at, what == operation::chat ? "/chat/completions" : "/responses",
+                route);
         }
         if (cfg_.oci.auth == auth_mode::genai_api_key) {
             co_return server::error_response(native_refused());
         }
     }
+    if (what == operation::embeddings) {
+        co_return co_await embed(req, sink, route);
+    }
     model_list known = co_await models_named_in(req, sink);
+    if (what == operation::chat) {
+        auto plan = transform::plan_chat(req.body, cfg_, name_lookup(known));
+        if (!plan) {
+            co_return server::error_response(plan.error());
+        }
+        co_return co_await converse(req, sink, plan.value(), nullptr, route);
+    }
     auto plan = transform::plan_responses(req.body, cfg_, name_lookup(known));
     if (!plan) {
         co_return server::error_response(plan.error());
     }
-    co_return co_await converse(req, sink, plan.value().chat, &plan.value());
+    co_return co_await converse(req, sink, plan.value().chat, &plan.value(), route);
 }
 
 net::awaitable<http_response> service::stored_response(http_request& req, response_sink& sink)
@@ -1055,7 +1302,8 @@ net::awaitable<http_response> service::openai_state(http_request& req, response_
 
 net::awaitable<http_response> service::converse(http_request& req, response_sink& sink,
                                                 transform::chat_plan& p,
-                                                const transform::responses_plan* responses)
+                                                const transform::responses_plan* responses,
+                                                route_state& route)
 {
     // One exchange for both APIs; only the writers of the answer differ.
     const char* what = responses != nullptr ? "responses" : "chat";
@@ -1063,7 +1311,12 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
     rec.route = "native";
     rec.oci_model.assign(p.model.serving_id());
     record_model(cfg_, p.client_model, false, rec);
-    auto call_out = co_await call("POST", p.path, std::move(p.body), p.stream, req, sink);
+    call_options options;
+    options.deadline = route.deadline;
+    const auto endpoints = candidates_for(cfg_.find_model(p.client_model), false);
+    auto call_out = co_await call_endpoints("POST", p.path, std::move(p.body), p.stream, req, sink,
+                                            endpoints, options);
+    route.exhausted = call_out.failover;
     if (call_out.client_gone) {
         co_return http_response{};
     }
@@ -1226,21 +1479,9 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
     co_return http_response{};
 }
 
-net::awaitable<http_response> service::embeddings_impl(http_request& req, response_sink& sink)
+net::awaitable<http_response> service::embed(http_request& req, response_sink& sink,
+                                             route_state& route)
 {
-    if (any_openai_route_) {
-        transform::model_field at;
-        if (const model_alias* alias = openai_alias(req, at)) {
-            co_return server::error_response(invalid_request(
-                "The model '" + alias->name +
-                    "' is served through OCI's OpenAI-compatible API (route: openai), which has "
-                    "no embeddings endpoint; use an embedding model on the native route.",
-                "model", std::string(error_codes::model_not_found)));
-        }
-        if (cfg_.oci.auth == auth_mode::genai_api_key) {
-            co_return server::error_response(native_refused());
-        }
-    }
     model_list known = co_await models_named_in(req, sink);
     auto plan = transform::plan_embeddings(req.body, cfg_, name_lookup(known));
     if (!plan) {
@@ -1255,8 +1496,16 @@ net::awaitable<http_response> service::embeddings_impl(http_request& req, respon
     rec.route = "native";
     rec.oci_model = p.oci_model;
     record_model(cfg_, p.client_model, false, rec);
+    const auto endpoints = candidates_for(cfg_.find_model(p.client_model), false);
+    call_options options;
+    options.deadline = route.deadline;
+    bool first = true;
     for (auto& body : p.bodies) {
-        auto call_out = co_await call("POST", p.path, body, false, req, sink);
+        auto call_out =
+            co_await call_endpoints("POST", p.path, body, false, req, sink, endpoints, options);
+        // A fallback model only while no batch was answered (embeddings of one model each).
+        route.exhausted = first && call_out.failover;
+        first = false;
         if (call_out.client_gone) {
             co_return http_response{};
         }
@@ -1307,11 +1556,16 @@ net::awaitable<http_response> service::embeddings_impl(http_request& req, respon
 net::awaitable<http_response> service::models(http_request& req, response_sink& sink)
 {
     model_list discovered = co_await discover_models(req, sink);
+    // A named key sees only the models it may use (no filter for anonymous access).
+    transform::model_filter visible;
+    if (client_policy(req) != nullptr) {
+        visible = [this, &req](std::string_view m) { return model_visible(req, m); };
+    }
     co_return http_response{
         200,
         "application/json",
         {},
-        transform::models_list_json(cfg_, started_unix_, *discovered, now_unix())};
+        transform::models_list_json(cfg_, started_unix_, *discovered, now_unix(), visible)};
 }
 
 net::awaitable<http_response> service::model(http_request& req, response_sink& sink)
@@ -1320,7 +1574,11 @@ net::awaitable<http_response> service::model(http_request& req, response_sink& s
     std::optional<std::string> body;
     if (id) {
         model_list discovered = co_await discover_models(req, sink);
-        body = transform::model_json(cfg_, started_unix_, *discovered, now_unix(), *id);
+        transform::model_filter visible;
+        if (client_policy(req) != nullptr) {
+            visible = [this, &req](std::string_view m) { return model_visible(req, m); };
+        }
+        body = transform::model_json(cfg_, started_unix_, *discovered, now_unix(), *id, visible);
     }
     if (!body) {
         // OpenAI's answer for an unknown model; the id is echoed only when short and decoded.
@@ -1414,7 +1672,7 @@ const model_alias* service::openai_alias(const http_request& req, transform::mod
 net::awaitable<http_response> service::forward_model(http_request& req, response_sink& sink,
                                                      const model_alias& alias,
                                                      const transform::model_field& at,
-                                                     std::string_view path)
+                                                     std::string_view path, route_state& route)
 {
     auto& rec = req.record;
     rec.model = alias.name;  // a configured alias
@@ -1426,7 +1684,7 @@ net::awaitable<http_response> service::forward_model(http_request& req, response
     const std::string& compartment =
         alias.compartment_id.empty() ? cfg_.oci.compartment_id : alias.compartment_id;
     co_return co_await forward(req, sink, "POST", std::string(path), std::move(body), project,
-                               compartment);
+                               compartment, &alias, &route);
 }
 
 net::awaitable<http_response> service::forward_state(http_request& req, response_sink& sink)
@@ -1451,7 +1709,8 @@ net::awaitable<http_response> service::forward_state(http_request& req, response
 net::awaitable<http_response> service::forward(http_request& req, response_sink& sink,
                                                std::string method, std::string rest,
                                                std::string body, std::string_view project,
-                                               std::string_view compartment)
+                                               std::string_view compartment,
+                                               const model_alias* alias, route_state* route)
 {
     // The headers of the contract, and of the client's only these: content-type, accept,
     // openai-beta, idempotency-key (never its Authorization).
@@ -1484,8 +1743,15 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
     auto accept = req.head.find("accept");
     options.accept = accept && !accept->empty() ? *accept : std::string_view("application/json");
 
-    auto call_out = co_await call(std::move(method), std::move(rest), std::move(body), false, req,
-                                  sink, openai_pool(), options);
+    if (route != nullptr) {
+        options.deadline = route->deadline;
+    }
+    const auto endpoints = candidates_for(alias, true);
+    auto call_out = co_await call_endpoints(std::move(method), std::move(rest), std::move(body),
+                                            false, req, sink, endpoints, options);
+    if (route != nullptr) {
+        route->exhausted = call_out.failover;
+    }
     if (call_out.client_gone) {
         co_return http_response{};
     }

@@ -76,6 +76,8 @@ struct service_stats
 class upstream_pools
 {
 public:
+    /// `now`: the clock of the circuit breakers (tests inject a fake one).
+    explicit upstream_pools(steady_clock_fn now = {}) : breakers_(std::move(now)) {}
     /// The pool of `role` ("inference", "control", "openai": kept apart even when two roles
     /// share a URL, so that their figures stay apart) for `base_url` and the deadlines of
     /// `options` (a reload that changes them gets a new pool), made with `tls` and `options`
@@ -86,10 +88,14 @@ public:
     /// Closes every idle connection of every pool (shutdown; their io_contexts must be alive).
     void close_idle();
     std::size_t size() const;
+    /// The circuit breakers of the upstream hosts (shared by generations like the pools).
+    circuit_breakers& breakers() { return breakers_; }
+    const circuit_breakers& breakers() const { return breakers_; }
 
 private:
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<upstream::pool>, std::less<>> pools_;
+    circuit_breakers breakers_;
 };
 
 /// How service::call() builds an upstream request beyond the signature: the content type
@@ -103,6 +109,9 @@ struct call_options
     /// A spooled upload to send instead of the in-memory body: read from its file in pieces,
     /// signed with the hash computed while it was spooled.
     const server::spooled_body* spooled = nullptr;
+    /// When set, the deadline of the whole exchange (a fallback alias' call keeps the first
+    /// call's); else timeouts.upstream_total from the call.
+    std::chrono::steady_clock::time_point deadline{};
 };
 
 /// The OpenAI API handlers: translate, sign, send to OCI over the pooled TLS client, and map
@@ -194,23 +203,70 @@ private:
     /// Whether the request's key may see/use `model` (true without a policy).
     bool model_visible(const server::http_request& req, std::string_view model) const;
 
+    /// One upstream endpoint a request may go to: a region of its alias (`region`: the
+    /// configured id, a view into cfg_) or the default endpoint (`region` empty).
+    struct candidate
+    {
+        std::string_view region;
+        std::shared_ptr<upstream::pool> pool;
+    };
+    /// One client request across its alias and the alias' fallbacks.
+    struct route_state
+    {
+        /// Set for a fallback's attempt: the first call's timeouts.upstream_total deadline.
+        std::chrono::steady_clock::time_point deadline{};
+        /// The attempt ended with a fail-over-able outcome (a 429/500/502/503/504 head, an
+        /// upstream failure before the head, every circuit open) and nothing reached the
+        /// client: a fallback alias may be tried.
+        bool exhausted = false;
+    };
+    enum class operation { chat, responses, embeddings };
+
     net::awaitable<server::http_response> chat_impl(server::http_request& req,
                                                     server::response_sink& sink);
     net::awaitable<server::http_response> responses_impl(server::http_request& req,
                                                          server::response_sink& sink);
     net::awaitable<server::http_response> embeddings_impl(server::http_request& req,
                                                           server::response_sink& sink);
+    /// Serves `what` for the body's model, then, when that alias has fallbacks and its
+    /// candidates were exhausted before any byte reached the client, for each fallback alias in
+    /// turn (the body's `model` rewritten; `x-ogp-fallback` on the answer).
+    net::awaitable<server::http_response> serve_with_fallbacks(server::http_request& req,
+                                                               server::response_sink& sink,
+                                                               operation what);
+    /// Serves `what` once for the body's model (native plan or openai route).
+    net::awaitable<server::http_response> serve_once(server::http_request& req,
+                                                     server::response_sink& sink, operation what,
+                                                     route_state& route);
+    net::awaitable<server::http_response> embed(server::http_request& req,
+                                                server::response_sink& sink, route_state& route);
+    /// The endpoints `alias` may go to in order: its regions' (those whose endpoint is known),
+    /// else the default one. `openai`: the OpenAI-compatible endpoints (`<base>/openai/v1`).
+    std::vector<candidate> candidates_for(const model_alias* alias, bool openai);
+    /// The pool of `region`'s endpoint (role inference or openai), made once per service.
+    std::shared_ptr<upstream::pool> region_pool(const std::string& region, bool openai);
     std::shared_ptr<upstream::pool> make_pool(std::string_view role, const std::string& base_url);
     std::string inference_base() const;
     std::shared_ptr<upstream::pool> inference_pool();
     std::shared_ptr<upstream::pool> control_pool();
     /// `<inference base>/openai/v1`: OCI's OpenAI-compatible endpoint (the `openai` route).
     std::shared_ptr<upstream::pool> openai_pool();
+    /// call_endpoints() with the one endpoint of `pool` (null: the default inference pool).
     net::awaitable<call_result> call(std::string method, std::string path, std::string body,
                                      bool stream, server::http_request& req,
                                      server::response_sink& sink,
                                      std::shared_ptr<upstream::pool> pool = nullptr,
                                      call_options options = {});
+    /// Sends the request to the first of `endpoints` whose circuit lets it through; a
+    /// fail-over-able outcome (429, 500/502/503/504, connect/TLS/timeout failure) moves on to
+    /// the next at once while one is left; on the last one the resilience rules apply. Returns
+    /// before any byte reaches the client.
+    net::awaitable<call_result> call_endpoints(std::string method, std::string path,
+                                               std::string body, bool stream,
+                                               server::http_request& req,
+                                               server::response_sink& sink,
+                                               const std::vector<candidate>& endpoints,
+                                               call_options options);
     /// The `openai`-route alias named by the body's `model` (located without a DOM), or null
     /// (`at` is then its place); only called when some alias is on that route.
     const model_alias* openai_alias(const server::http_request& req,
@@ -221,21 +277,21 @@ private:
                                                         server::response_sink& sink,
                                                         const model_alias& alias,
                                                         const transform::model_field& at,
-                                                        std::string_view path);
+                                                        std::string_view path, route_state& route);
     /// Forwards `method` `/v1<rest>` with `body` to the OpenAI-compatible endpoint and relays
     /// the answer (SSE as it arrives, anything else whole; decoded; errors kept or mapped).
-    net::awaitable<server::http_response> forward(server::http_request& req,
-                                                  server::response_sink& sink, std::string method,
-                                                  std::string rest, std::string body,
-                                                  std::string_view project,
-                                                  std::string_view compartment);
+    net::awaitable<server::http_response> forward(
+        server::http_request& req, server::response_sink& sink, std::string method,
+        std::string rest, std::string body, std::string_view project, std::string_view compartment,
+        const model_alias* alias = nullptr, route_state* route = nullptr);
     /// A stateful path (`/v1/responses/{id}`, files, ...): forwarded with `oci.project_id`.
     net::awaitable<server::http_response> forward_state(server::http_request& req,
                                                         server::response_sink& sink);
     net::awaitable<server::http_response> converse(server::http_request& req,
                                                    server::response_sink& sink,
                                                    transform::chat_plan& plan,
-                                                   const transform::responses_plan* responses);
+                                                   const transform::responses_plan* responses,
+                                                   route_state& route);
     /// OCI's model list when the request body may name a model OCID and `models_discovery` is
     /// on (its names decide the OCID's format), else null.
     net::awaitable<model_list> models_named_in(server::http_request& req,
@@ -255,8 +311,12 @@ private:
     std::shared_ptr<upstream::pool> pool_;
     std::shared_ptr<upstream::pool> control_pool_;
     std::shared_ptr<upstream::pool> openai_pool_;
+    /// The pools of the aliases' regions ("i <region>" / "o <region>"; configured names only).
+    std::map<std::string, std::shared_ptr<upstream::pool>, std::less<>> region_pools_;
     /// Some alias is on the `openai` route: only then do chat/responses locate `model` first.
     bool any_openai_route_ = false;
+    /// Some alias has fallbacks: only then is the body's model located before serving.
+    bool any_fallbacks_ = false;
     resilience resilience_;
     model_catalog models_;  ///< discovered OCI models
     std::shared_ptr<limits::limiter> limiter_;
