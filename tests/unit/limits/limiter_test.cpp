@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ogp/limits/limiter.hpp"
+#include "support/log_capture.hpp"
 
 namespace net = boost::asio;
 using ogp::limits::key_limits;
@@ -365,4 +366,33 @@ TEST_CASE("leases carry unique ids and release on the store that admitted", "[li
     // Both released with the ids they were admitted with.
     CHECK(std::count(ids.begin(), ids.end(), "release:" + ids[0].substr(6)) == 1);
     CHECK(std::count(ids.begin(), ids.end(), "release:" + ids[1].substr(6)) == 1);
+}
+
+TEST_CASE("a failing store is logged at most once per ten seconds", "[limits][limiter]")
+{
+    ogp::test::log_capture log(spdlog::level::warn);
+    test_clock clk;
+    int releases = 0;
+    auto l = std::make_shared<limiter>(std::make_unique<dead_store>(&releases),
+                                       ogp::limits::limiter_options{}, clk.fn());
+    auto k = limits_of("w");
+    k.max_concurrent = 100;
+    const auto lines = [&] {
+        const std::string t = log.text();
+        std::size_t n = 0;
+        for (std::size_t p = 0; (p = t.find("did not answer", p)) != std::string::npos; ++p) {
+            ++n;
+        }
+        return n;
+    };
+    CHECK_FALSE(admit(*l, k).refused);
+    CHECK_FALSE(admit(*l, k).refused);
+    clk.t += milliseconds(9999);
+    CHECK_FALSE(admit(*l, k).refused);
+    CHECK(lines() == 1);
+    CHECK(log.text().find("redis://store.test:6379/0") != std::string::npos);
+    clk.t += milliseconds(1);
+    CHECK_FALSE(admit(*l, k).refused);
+    CHECK(lines() == 2);
+    CHECK(l->stats().store_errors == 4);
 }
