@@ -162,7 +162,7 @@ circuit_breakers::circuit_breakers(steady_clock_fn now, std::size_t max_hosts)
 circuit_breaker::permit circuit_breakers::allow(std::string_view host,
                                                 const circuit_breaker_config& c)
 {
-    if (c.failures == 0) {
+    if (c.failures == 0 || made_.load(std::memory_order_acquire) == 0) {
         return circuit_breaker::permit::granted;
     }
     const auto now = now_();
@@ -177,7 +177,7 @@ circuit_breaker::permit circuit_breakers::allow(std::string_view host,
 
 bool circuit_breakers::would_allow(std::string_view host, const circuit_breaker_config& c) const
 {
-    if (c.failures == 0) {
+    if (c.failures == 0 || made_.load(std::memory_order_acquire) == 0) {
         return true;
     }
     const auto now = now_();
@@ -189,7 +189,8 @@ bool circuit_breakers::would_allow(std::string_view host, const circuit_breaker_
 void circuit_breakers::record(std::string_view host, circuit_outcome o, circuit_breaker::permit how,
                               const circuit_breaker_config& c)
 {
-    if (c.failures == 0 || how == circuit_breaker::permit::refused) {
+    if (c.failures == 0 || how == circuit_breaker::permit::refused ||
+        (o != circuit_outcome::failure && made_.load(std::memory_order_acquire) == 0)) {
         return;
     }
     const auto now = now_();
@@ -201,6 +202,7 @@ void circuit_breakers::record(std::string_view host, circuit_outcome o, circuit_
             return;
         }
         it = hosts_.emplace(std::string(host), circuit_breaker{}).first;
+        made_.store(hosts_.size(), std::memory_order_release);
     }
     it->second.record(now, o, how == circuit_breaker::permit::probe, c);
 }

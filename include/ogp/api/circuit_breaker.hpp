@@ -2,6 +2,7 @@
 // Circuit breaking per upstream host (circuit_breaker.*): a pure state machine with an
 // injected clock, and a registry of breakers shared by the configuration generations.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -115,6 +116,8 @@ public:
 private:
     steady_clock_fn now_;
     std::size_t max_hosts_;
+    /// Breakers made so far: while 0 (no host ever failed) the hot path takes no lock.
+    std::atomic<std::size_t> made_{0};
     mutable std::mutex mutex_;
     std::map<std::string, circuit_breaker, std::less<>> hosts_;
 };

@@ -128,8 +128,21 @@ struct call_options
 /// `x-ogp-proxy-ms` (milliseconds, 3 decimals; also on the proxy's own errors, with upstream 0)
 /// and `x-oci-request-id` when OCI sent an `opc-request-id`.
 ///
+/// Region failover and fallbacks: an alias with `regions` goes to those regions' endpoints in
+/// order (else to the default endpoint); a region whose circuit is open is skipped; a 429, a
+/// 500/502/503/504 head or a connect/TLS/timeout failure moves on to the next region at once,
+/// and on the last one the resilience rules apply. When the alias' regions are exhausted that
+/// way (or all their circuits are open: 503 `upstream_unavailable` with Retry-After until the
+/// next probe) and nothing reached the client, each of its `fallbacks` is served in turn with
+/// the body's `model` rewritten (`x-ogp-fallback: <alias>` in req.answer_headers), within
+/// timeouts.upstream_total of the first call. Nothing is retried once a byte reached the client.
+/// record.region, failovers and fallback tell what happened. Circuit outcomes: 2xx and 4xx
+/// other than 429 succeed, 429 is neutral, 500/502/503/504 and connect/TLS/timeout failures
+/// fail.
+///
 /// Several services (one per configuration generation) may run at once sharing one
-/// credential_cache and one upstream_pools; each keeps a reference to its own config only.
+/// credential_cache and one upstream_pools (with its circuit breakers); each keeps a reference
+/// to its own config only.
 class service
 {
 public:
