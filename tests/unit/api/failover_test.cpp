@@ -590,3 +590,68 @@ TEST_CASE("failover: embeddings fail over between regions too", "[api][failover]
     CHECK(c->req.record.region == "r2");
     CHECK(c->req.record.failovers == 1);
 }
+
+TEST_CASE("failover: an openai-route alias fails over between the regions' OpenAI endpoints",
+          "[api][failover][openai]")
+{
+    regions_fixture f;
+    f.cfg.oci.project_id = "ocid1.generativeaiproject.oc1..unit";
+    model_alias oss{.name = "oss", .id = "openai.gpt-oss-120b", .route = model_route::openai};
+    oss.regions = {"r1", "r2"};
+    f.cfg.models.push_back(oss);
+    f.start_service();
+    f.fault(0, "status", 503, "30");
+    auto c = f.call(api_route::chat, chat_body("oss"));
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(f.stats(0).faulted.load() == 1);
+    CHECK(f.asked(1) == 0);  // served by r2's OpenAI-compatible API, not its native chat
+    CHECK(c->req.record.route == "openai");
+    CHECK(c->req.record.region == "r2");
+    CHECK(c->req.record.failovers == 1);
+}
+
+TEST_CASE("failover: a native alias falls back to an openai-route alias", "[api][fallback]")
+{
+    regions_fixture f;
+    f.cfg.oci.project_id = "ocid1.generativeaiproject.oc1..unit";
+    f.alias("primary", {"r1"}, {"oss"});
+    model_alias oss{.name = "oss", .id = "openai.gpt-oss-120b", .route = model_route::openai};
+    oss.regions = {"r2"};
+    f.cfg.models.push_back(oss);
+    f.start_service();
+    f.fault(0, "status", 504);
+    auto c = f.call(api_route::chat, chat_body("primary"));
+    const auto& r = *c->resp;
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    // The openai route relays OCI's answer as it is (its model id).
+    CHECK(str_at(r.body, "/model") == "openai.gpt-oss-120b");
+    CHECK(c->req.record.fallback == "oss");
+    CHECK(c->req.record.route == "openai");
+    CHECK(find_header(c->req.answer_headers, "x-ogp-fallback").value_or("") == "oss");
+}
+
+TEST_CASE("failover: the next configuration generation sees the circuits of the last",
+          "[api][circuit]")
+{
+    regions_fixture f;
+    f.cfg.circuit_breaker.failures = 1;
+    f.alias("multi", {"r1", "r2"});
+    f.start_service();
+    f.fault(0, "status", 503, "30");
+    auto c = f.call(api_route::chat, chat_body("multi"));
+    REQUIRE(c->resp->status == 200);
+    REQUIRE(f.circuit("r1").value().state == api::circuit_state::open);
+    // A reload: a new service on the same pools (and breakers), a longer cooldown.
+    f.cfg.circuit_breaker.cooldown = 60s;
+    f.svc->close_idle();
+    f.svc = std::make_unique<api::service>(f.cfg, *f.creds, f.tls, f.svc->pools());
+    CHECK(f.circuit("r1").value().state == api::circuit_state::open);
+    CHECK(f.circuit("r1").value().retry_in == 60s);
+    auto again = f.call(api_route::chat, chat_body("multi"));
+    REQUIRE(again->resp->status == 200);
+    CHECK(f.stats(0).faulted.load() == 1);  // skipped
+    CHECK(again->req.record.region == "r2");
+}
