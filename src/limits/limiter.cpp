@@ -80,6 +80,8 @@ api_error refusal(const key_limits& l, const admit_answer& a)
             break;
     }
     api_error e = make_error(429, std::move(msg), error_codes::rate_limit_exceeded);
+    // OpenAI's own limits name what ran out: `tokens` for a token limit, `requests` otherwise.
+    e.type_name = a.what == verdict::over_tokens ? "tokens" : "requests";
     e.retry_after = std::to_string(secs);
     return e;
 }

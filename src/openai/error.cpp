@@ -16,8 +16,8 @@ std::string api_error::body() const
     w.Key("message");
     w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
     w.Key("type");
-    const std::string_view type_name = to_string(type());
-    w.String(type_name.data(), static_cast<rapidjson::SizeType>(type_name.size()));
+    const std::string_view type_text = type_name.empty() ? to_string(type()) : type_name;
+    w.String(type_text.data(), static_cast<rapidjson::SizeType>(type_text.size()));
     w.Key("param");
     if (param.empty()) {
         w.Null();

@@ -63,6 +63,10 @@ struct api_error
     /// What the upstream said (its error text, sanitised): for the log at `warn` only, never
     /// sent to the client, since OCI's messages name OCIDs, internal hosts and addresses.
     std::string log_detail;
+    /// Overrides the status' type where OpenAI itself is more specific: its own rate limits
+    /// answer 429 with type `requests` or `tokens` (the limit that was hit). A static string;
+    /// empty: the status decides.
+    std::string_view type_name;
 
     /// OpenAI's `type`, which follows from the status.
     error_type type() const { return type_for_status(status); }

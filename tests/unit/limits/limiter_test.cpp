@@ -123,6 +123,8 @@ TEST_CASE("rpm refuses the request over the burst with a 429 and exact headers",
     CHECK(a3.what == verdict::over_requests);
     CHECK(a3.refused->status == 429);
     CHECK(a3.refused->code == "rate_limit_exceeded");
+    // OpenAI's own rate limits name the limit in `type`.
+    CHECK(a3.refused->body().find(R"("type":"requests")") != std::string::npos);
     CHECK(a3.refused->retry_after == "30");  // 29.9 s rounded up
     CHECK(a3.refused->message ==
           "Rate limit reached for key 'team-a' on requests per minute (rpm): limit 2. Please try "
@@ -180,6 +182,7 @@ TEST_CASE("tpm charged at release refuses until the debt is refilled", "[limits]
     CHECK(r.what == verdict::over_tokens);
     CHECK(r.refused->status == 429);
     CHECK(r.refused->retry_after == "6");  // 5.001 s rounded up
+    CHECK(r.refused->body().find(R"("type":"tokens")") != std::string::npos);
     CHECK(r.refused->message ==
           "Rate limit reached for key 'team-t' on tokens per minute (tpm): limit 600. Please try "
           "again in 6s.");

@@ -68,3 +68,12 @@ TEST_CASE("one status, one type: every helper and make_error agree", "[errors]")
     CHECK(e.code == "upstream_error");
     CHECK(e.param == "p");
 }
+
+TEST_CASE("a specific type overrides the status type in the body", "[openai][error]")
+{
+    auto e = make_error(429, "slow down", "rate_limit_exceeded");
+    CHECK(e.body().find(R"("type":"rate_limit_error")") != std::string::npos);
+    e.type_name = "tokens";
+    CHECK(e.body().find(R"("type":"tokens")") != std::string::npos);
+    CHECK(e.body().find("rate_limit_error") == std::string::npos);
+}
