@@ -750,22 +750,44 @@ service_stats service::stats() const
     s.retries_503 = retries_503_.load();
     s.retries_stale = retries_stale_.load();
     std::shared_ptr<upstream::pool> pools[3];
+    std::vector<std::pair<int, std::shared_ptr<upstream::pool>>> regional;  // role index, pool
     {
         std::lock_guard lock(mutex_);
         pools[0] = pool_;
         pools[1] = control_pool_;
         pools[2] = openai_pool_;
+        for (const auto& [key, p] : region_pools_) {
+            regional.emplace_back(key.starts_with("o ") ? 2 : 0, p);
+        }
     }
     static constexpr std::string_view names[3] = {"inference", "control", "openai"};
     s.handshakes = pools[0] ? pools[0]->handshakes() : 0;
-    s.pools.reserve(3);
+    // The regions' pools count under their role (inference or openai).
+    std::optional<pool_stats> by_role[3];
+    auto add = [&by_role](int role, const upstream::pool& p) {
+        auto& r = by_role[role];
+        if (!r) {
+            r = pool_stats{.name = names[role], .open = 0};
+        }
+        *r->open += p.open_count();
+        r->idle += p.idle_count();
+        r->handshakes += p.handshakes();
+        r->resumed += p.resumptions();
+    };
     for (int i = 0; i < 3; ++i) {
         if (pools[i]) {
-            s.pools.push_back({.name = names[i],
-                               .open = pools[i]->open_count(),
-                               .idle = pools[i]->idle_count(),
-                               .handshakes = pools[i]->handshakes(),
-                               .resumed = pools[i]->resumptions()});
+            add(i, *pools[i]);
+        }
+    }
+    for (const auto& [role, p] : regional) {
+        if (p != pools[role]) {
+            add(role, *p);
+        }
+    }
+    s.pools.reserve(3);
+    for (auto& r : by_role) {
+        if (r) {
+            s.pools.push_back(std::move(*r));
         }
     }
     return s;
