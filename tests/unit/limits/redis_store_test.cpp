@@ -337,10 +337,10 @@ TEST_CASE("redis store drops releases beyond max_pending_releases and the lease 
     auto s = make_redis_store(ioc.get_executor(), o);
     auto l = limits("dropped");
     l.max_concurrent = 1;
-    REQUIRE(admit(ioc, *s, l, "r1", false, 300ms)->what == verdict::admitted);
+    REQUIRE(admit(ioc, *s, l, "r1", false, 1500ms)->what == verdict::admitted);
     s->release(l, "r1", false, 0);  // dropped
     settle(ioc);
-    CHECK(admit(ioc, *s, l, "r2", false, 300ms)->what == verdict::over_concurrency);
-    std::this_thread::sleep_for(400ms);
-    CHECK(admit(ioc, *s, l, "r3", false, 300ms)->what == verdict::admitted);
+    CHECK(admit(ioc, *s, l, "r2", false, 1500ms)->what == verdict::over_concurrency);
+    std::this_thread::sleep_for(1600ms);  // the lease expired
+    CHECK(admit(ioc, *s, l, "r3", false, 1500ms)->what == verdict::admitted);
 }
