@@ -478,6 +478,8 @@ struct service::call_result
     /// The outcome may move on to a fallback alias: `exchange` has a 429/500/502/503/504 head,
     /// or `error` is an upstream failure before the head or every circuit open.
     bool failover = false;
+    /// `failover` because every endpoint left was skipped (open circuits, counted already).
+    bool all_open = false;
 };
 
 std::shared_ptr<upstream::pool> upstream_pools::get(std::string_view role,
@@ -1065,6 +1067,7 @@ net::awaitable<service::call_result> service::call_endpoints(
         "later.",
         std::to_string(seconds), error_codes::upstream_unavailable);
     out.failover = true;
+    out.all_open = true;
     req.record.error_type = "upstream_unavailable";
     co_return out;
 }
@@ -1217,6 +1220,9 @@ net::awaitable<http_response> service::serve_with_fallbacks(http_request& req, r
         }
         spdlog::warn("upstream: model '{}' unavailable; falling back to '{}' request_id={}",
                      alias->name, name, req.request_id);
+        if (route.last_failed) {
+            ++req.record.failovers;  // the last region tried is given up on too
+        }
         req.body = transform::splice_model(original, at, name);
         route = route_state{.deadline = deadline};
         auto& rec = req.record;
@@ -1339,6 +1345,7 @@ net::awaitable<http_response> service::converse(http_request& req, response_sink
     auto call_out = co_await call_endpoints("POST", p.path, std::move(p.body), p.stream, req, sink,
                                             endpoints, options);
     route.exhausted = call_out.failover;
+    route.last_failed = call_out.failover && !call_out.all_open;
     if (call_out.client_gone) {
         co_return http_response{};
     }
@@ -1527,6 +1534,7 @@ net::awaitable<http_response> service::embed(http_request& req, response_sink& s
             co_await call_endpoints("POST", p.path, body, false, req, sink, endpoints, options);
         // A fallback model only while no batch was answered (embeddings of one model each).
         route.exhausted = first && call_out.failover;
+        route.last_failed = route.exhausted && !call_out.all_open;
         first = false;
         if (call_out.client_gone) {
             co_return http_response{};
@@ -1773,6 +1781,7 @@ net::awaitable<http_response> service::forward(http_request& req, response_sink&
                                             false, req, sink, endpoints, options);
     if (route != nullptr) {
         route->exhausted = call_out.failover;
+        route->last_failed = call_out.failover && !call_out.all_open;
     }
     if (call_out.client_gone) {
         co_return http_response{};

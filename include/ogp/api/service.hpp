@@ -232,6 +232,9 @@ private:
         /// upstream failure before the head, every circuit open) and nothing reached the
         /// client: a fallback alias may be tried.
         bool exhausted = false;
+        /// `exhausted` by a region that was tried (not skipped): given up on when a fallback
+        /// follows (record.failovers).
+        bool last_failed = false;
     };
     enum class operation { chat, responses, embeddings };
 
