@@ -1243,6 +1243,12 @@ net::awaitable<http_response> service::serve_with_fallbacks(http_request& req, r
         // The request is counted under the model the client asked for.
         rec.model = alias->name;
     }
+    if (route.exhausted && !req.record.fallback.empty()) {
+        // The fallbacks failed too: no fallback answered (nothing was streamed either).
+        req.record.fallback.clear();
+        std::erase_if(req.answer_headers,
+                      [](const auto& h) { return h.first == "x-ogp-fallback"; });
+    }
     co_return r;
 }
 

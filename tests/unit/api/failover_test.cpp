@@ -656,3 +656,22 @@ TEST_CASE("failover: the next configuration generation sees the circuits of the 
     CHECK(f.stats(0).faulted.load() == 1);  // skipped
     CHECK(again->req.record.region == "r2");
 }
+
+TEST_CASE("failover: when the fallbacks fail too the answer names no fallback", "[api][fallback]")
+{
+    regions_fixture f;
+    f.alias("primary", {"r1"}, {"backup"});
+    f.alias("backup", {"r2"});
+    f.start_service();
+    f.fault(0, "status", 503, "30");
+    f.fault(1, "status", 503, "30");
+    auto c = f.call(api_route::chat, chat_body("primary"));
+    const auto& r = *c->resp;
+    INFO(r.body);
+    CHECK(r.status == 503);
+    CHECK(f.stats(0).faulted.load() == 1);
+    CHECK(f.stats(1).faulted.load() == 1);
+    CHECK(c->req.record.fallback.empty());
+    CHECK_FALSE(find_header(c->req.answer_headers, "x-ogp-fallback").has_value());
+    CHECK(c->req.record.failovers == 1);
+}
