@@ -19,6 +19,8 @@
 #include "ogp/api/service.hpp"
 #include "ogp/auth/credential_cache.hpp"
 #include "ogp/config/config.hpp"
+#include "ogp/limits/limiter.hpp"
+#include "ogp/limits/redis_store.hpp"
 #include "ogp/metrics/metrics.hpp"
 #include "ogp/server/server.hpp"
 #include "ogp/server/tls.hpp"
@@ -207,7 +209,9 @@ public:
         first->cfg = startup_;
         first->creds = make_creds(*startup_);
         pools_ = std::make_shared<api::upstream_pools>();
-        first->svc = std::make_unique<api::service>(*startup_, *first->creds, tls_, pools_);
+        limiter_ = make_limiter(*startup_);
+        first->svc =
+            std::make_unique<api::service>(*startup_, *first->creds, tls_, pools_, limiter_);
         install(first);
         metrics_.set_runtime([this] { return runtime(); });
         register_handlers(server_);
@@ -346,10 +350,73 @@ private:
             server::route::metrics,
             [this](server::http_request& req, server::response_sink&) { return scrape(req); });
         s.set_readiness([this] { return current()->svc->readiness(); });
+        s.set_readiness_detail([this] { return circuits_json(); });
         // With metrics off nothing is counted: the request path pays nothing for them.
         if (startup_->metrics.enabled) {
             s.set_observer([this](const server::exchange_summary& x) { observe(x); });
         }
+    }
+
+    // The limiter: in-process, or over `limits.store` (Redis, on the main io thread's context;
+    // the store keeps its connections on a strand of its own).
+    std::shared_ptr<limits::limiter> make_limiter(const config& c)
+    {
+        std::unique_ptr<limits::store> shared;
+        if (!c.limits.store.empty()) {
+            limits::redis_options o;
+            o.host = c.limits.store_host;
+            o.port = c.limits.store_port;
+            o.db = c.limits.store_db;
+            o.password = c.limits.store_password;
+            o.timeout = c.limits.store_timeout;
+            shared = limits::make_redis_store(ioc_.get_executor(), std::move(o));
+        }
+        limits::limiter_options lo;
+        lo.fail_open = c.limits.store_fail_open;
+        // Longer than any request may take: a slot a dead replica held frees itself after it.
+        lo.lease_ttl =
+            std::chrono::duration_cast<std::chrono::milliseconds>(c.timeouts.upstream_total) +
+            std::chrono::minutes(1);
+        auto l = std::make_shared<limits::limiter>(std::move(shared), lo);
+        if (!c.limits.store.empty()) {
+            spdlog::info("limits: per-key limits shared in {} (on failure: {})", l->describe(),
+                         c.limits.store_fail_open ? "count in-process" : "refuse with 503");
+        }
+        return l;
+    }
+
+    // `/readyz` detail: the circuit of every upstream host the aliases use (empty: none known
+    // yet, the body stays `{"status":"ready"}`).
+    std::string circuits_json() const
+    {
+        const auto circuits = current()->svc->circuits();
+        if (circuits.empty()) {
+            return {};
+        }
+        std::string out = "[";
+        for (const auto& c : circuits) {
+            if (out.size() > 1) {
+                out += ',';
+            }
+            // Region ids and host:port are configuration (validated), never client text.
+            out += "{\"upstream\":\"" + json_safe(c.upstream) + "\",\"host\":\"" +
+                   json_safe(c.host) + "\",\"state\":\"" + std::string(api::to_string(c.state)) +
+                   "\",\"retry_in_s\":" + std::to_string((c.retry_in.count() + 999) / 1000) + "}";
+        }
+        out += ']';
+        return out;
+    }
+
+    // Configuration text for a JSON string: anything but printable ASCII (and `"`, `\`) dropped.
+    static std::string json_safe(std::string_view v)
+    {
+        std::string out;
+        for (char ch : v) {
+            if (ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+                out += ch;
+            }
+        }
+        return out;
     }
 
     // GET /metrics: the whole registry, in the format the scraper asked for.
@@ -386,6 +453,10 @@ private:
             s.ttft = r->ttft;
             s.upstream = r->upstream;
             s.retries = r->retries;
+            s.rate_limited = r->rate_limited;
+            s.fallback = r->fallback;
+            s.failovers = r->failovers;
+            s.region = r->region;
         }
         metrics_.observe(s);
     }
@@ -428,6 +499,19 @@ private:
                                                   auth::credential_snapshot::clock::now())
                         .count();
             }
+        }
+        for (const auto& k : g->cfg->clients.keys) {
+            if (k.limited()) {
+                r.client_limits.push_back({k.name, k.rpm, k.tpm, k.max_concurrent, k.max_streams});
+            }
+        }
+        if (limiter_) {
+            const auto ls = limiter_->stats();
+            r.limits_store = {g->cfg->limits.store.empty() ? "memory" : "redis", ls.store_errors,
+                              ls.store_fallbacks, ls.store_refusals};
+        }
+        for (const auto& c : g->svc->circuits()) {
+            r.circuits.push_back({c.upstream, c.host, static_cast<int>(c.state), c.opened});
         }
         r.reloads.ok = reloads_ok_.load();
         r.reloads.failed = reloads_failed_.load();
@@ -530,7 +614,7 @@ private:
             spdlog::info("reload: oci.auth or its files changed: new {} credentials",
                          g->creds->provider_name());
         }
-        g->svc = std::make_unique<api::service>(*cfg, *g->creds, tls_, pools_);
+        g->svc = std::make_unique<api::service>(*cfg, *g->creds, tls_, pools_, limiter_);
         install(std::move(g));
         for (auto* s : servers()) {
             s->reconfigure(cfg);
@@ -547,7 +631,7 @@ private:
             std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                 .count();
         spdlog::info("configuration reloaded from {}: {} model aliases, {} client keys", from,
-                     cfg->models.size(), cfg->clients.api_keys.size());
+                     cfg->models.size(), cfg->clients.api_keys.size() + cfg->clients.keys.size());
         systemd_notify("READY=1");
     }
 
@@ -635,6 +719,8 @@ private:
     // Before the io_context, so they outlive every coroutine frame it may still destroy; run()
     // closes the service's idle upstream connections while the io_context is alive.
     std::shared_ptr<api::upstream_pools> pools_;
+    /// The per-key rate limits, shared by every generation (a reload keeps the buckets).
+    std::shared_ptr<limits::limiter> limiter_;
     mutable std::mutex gen_mutex_;
     generation_ptr gen_;
     net::io_context ioc_;  // first io thread: listener, signals, timers, credential loop

@@ -61,6 +61,7 @@ std::string proxy_yaml(const mock& m, const daemon_options& o)
     if (!o.api_keys_file.empty()) {
         y << "  api_keys_file: " << o.api_keys_file << "\n";
     }
+    y << o.clients_extra;
     y << "models:\n";
     if (o.native_aliases) {
         y << "  - name: gpt-4o-mini\n    id: meta.llama-3.3-70b-instruct\n"

@@ -146,6 +146,7 @@ struct daemon_options
     std::string log_format = "text";  ///< `log.format`
     std::string log_extra;            ///< raw YAML lines inside `log:` ("  key: v\n")
     std::string extra;                ///< raw YAML appended at the top level (e.g. `metrics:`)
+    std::string clients_extra;        ///< raw YAML lines inside `clients:` ("  keys:\n ...")
 };
 
 /// The daemon YAML config that proxy writes for mock `m` and options `o` (to rewrite a running
