@@ -58,6 +58,7 @@ void service::init_policy()
         l.max_concurrent = k.max_concurrent;
         l.max_streams = k.max_streams;
         key_limits_.emplace(k.name, std::move(l));
+        policies_.emplace(k.name, &k);
     }
     if (!limiter_) {
         limiter_ = std::make_shared<limits::limiter>(nullptr, limits::limiter_options{});
@@ -66,10 +67,11 @@ void service::init_policy()
 
 const client_key_config* service::client_policy(const server::http_request& req) const
 {
-    if (req.record.client.empty()) {
+    if (req.record.client.empty() || policies_.empty()) {
         return nullptr;
     }
-    return cfg_.clients.find_key(req.record.client);
+    const auto it = policies_.find(req.record.client);
+    return it == policies_.end() ? nullptr : it->second;
 }
 
 net::awaitable<std::optional<server::http_response>> service::admit(server::http_request& req,

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -338,6 +339,8 @@ private:
     std::shared_ptr<limits::limiter> limiter_;
     /// clients.keys by name -> their limits (built once per generation).
     std::map<std::string, limits::key_limits, std::less<>> key_limits_;
+    /// clients.keys by name (views into cfg_): one hash lookup per request, not a scan.
+    std::unordered_map<std::string_view, const client_key_config*> policies_;
     std::atomic<std::uint64_t> upstream_requests_{0};
     std::atomic<std::uint64_t> retries_401_{0};
     std::atomic<std::uint64_t> retries_429_{0};
