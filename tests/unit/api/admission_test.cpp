@@ -26,7 +26,9 @@
 #include "ogp/limits/limiter.hpp"
 #include "ogp/upstream/tls.hpp"
 #include "unit/api/handler_call.hpp"
+#include "unit/api/loopback_oci.hpp"
 #include "unit/auth/test_util.hpp"
+#include "unit/transform/support.hpp"
 
 using namespace ogp;
 using namespace ogp::auth::test;
@@ -36,24 +38,10 @@ namespace net = boost::asio;
 using ogp_test::api_route;
 using ogp_test::find_header;
 using ogp_test::handler_call;
+using ogp_test::listed_ids;
 using ogp_test::run_handler;
 
 namespace {
-
-constexpr std::string_view key_prefix = "ocid1.tenancy.oc1..unit/ocid1.user.oc1..unit/fp-v";
-
-class static_provider final : public auth::credential_provider
-{
-public:
-    std::string_view name() const override { return "api_key"; }
-    net::awaitable<auth::result<auth::snapshot_ptr>> fetch() override
-    {
-        co_return auth::credential_snapshot::create(
-            {.key_id = std::string(key_prefix) + "1",
-             .key = shared_test_key(),
-             .expiry = std::chrono::system_clock::now() + std::chrono::hours(1)});
-    }
-};
 
 // A steady clock that moves only when told: the buckets refill exactly as the test says.
 struct test_clock
@@ -81,47 +69,22 @@ client_key_config key(std::string name, std::vector<std::string> models = {})
 }
 
 // A service with clients.keys against the mock OCI on loopback, on one io_context.
-struct policy_fixture
+struct policy_fixture : ogp_test::loopback_base
 {
     explicit policy_fixture(std::vector<client_key_config> keys)
     {
-        ca_file = dir.write("ca.pem", pki.ca_pem());
-        auto [cert, key_pem] = pki.server_cert("IP:127.0.0.1");
-        mock::inference_options o;
-        o.cert_pem = cert;
-        o.key_pem = key_pem;
-        o.lookup = [](std::string_view id, std::string& why) -> auth::pkey_ptr {
-            if (id.starts_with(key_prefix)) {
-                return shared_test_key();
-            }
-            why = "unknown keyId";
-            return nullptr;
-        };
-        inference = std::make_unique<mock::inference_server>(ioc, std::move(o), 0);
+        inference = ogp_test::make_inference(ioc, cert_pem, key_pem);
 
-        cfg.oci.region = "us-chicago-1";
-        cfg.oci.compartment_id = "ocid1.compartment.oc1..unit";
-        cfg.oci.auth = auth_mode::api_key;
-        cfg.oci.endpoint = "https://127.0.0.1:" + std::to_string(inference->port());
-        cfg.oci.ca_file = ca_file;
+        ogp_test::base_config(cfg, ogp_test::loopback_url(inference->port()), ca_file);
         cfg.models.push_back({.name = "gpt-4o-mini", .id = "meta.llama-3.3-70b-instruct"});
         cfg.models.push_back({.name = "gpt-4o", .id = "meta.llama-3.3-70b-instruct"});
         cfg.models.push_back({.name = "text-embedding-3-small",
                               .id = "cohere.embed-english-v3.0",
                               .input_type = "SEARCH_DOCUMENT"});
-        cfg.timeouts.upstream_connect = 5s;
-        cfg.timeouts.upstream_first_byte = 10s;
-        cfg.timeouts.upstream_stream_idle = 10s;
-        cfg.timeouts.upstream_total = 30s;
         cfg.clients.keys = std::move(keys);
 
-        auth::cache_options co;
-        co.proactive = false;
-        co.backoff_initial = 50ms;
-        co.min_interval = 10ms;
-        creds = std::make_unique<auth::credential_cache>(ioc.get_executor(),
-                                                         std::make_unique<static_provider>(), co);
-        creds->start();
+        creds =
+            ogp_test::make_credential_cache(ioc, std::make_unique<ogp_test::counting_provider>());
         tls = upstream::make_client_tls_context(cfg.oci.ca_file);
         limiter = std::make_shared<limits::limiter>(nullptr, limits::limiter_options{}, clock.fn());
         svc = std::make_unique<api::service>(cfg, *creds, tls, nullptr, limiter);
@@ -129,34 +92,17 @@ struct policy_fixture
 
     ~policy_fixture()
     {
-        svc->close_idle();
-        run_until(
-            ioc, [] { return false; }, 50ms);
-        svc.reset();
-        creds->stop();
-        run_until(
-            ioc, [] { return false; }, 20ms);
-        creds.reset();
-        inference.reset();
-        run_until(
-            ioc, [] { return false; }, 20ms);
+        ogp_test::tear_down(ioc, svc, creds, [this] { inference.reset(); });
     }
 
     // Runs one handler to completion (hard bound) as key `client` ("" = anonymous access).
     std::shared_ptr<handler_call> call(api_route r, std::string client, std::string body,
                                        std::string target = "/v1/chat/completions")
     {
-        auto c = std::make_shared<handler_call>();
-        c->req.body = std::move(body);
-        c->req.request_id = "req-" + std::to_string(++serial);
-        c->req.remote = "127.0.0.1:1";
+        auto c = ogp_test::new_call(r, std::move(body), ++serial);
         c->req.record.client = std::move(client);
         c->req.head.method = r == api_route::models ? "GET" : "POST";
         c->req.head.target = std::move(target);
-        c->req.target = r == api_route::chat        ? server::route::chat_completions
-                        : r == api_route::responses ? server::route::responses
-                        : r == api_route::models    ? server::route::models
-                                                    : server::route::embeddings;
         net::co_spawn(ioc, run_handler(*svc, r, c), net::detached);
         REQUIRE(run_until(
             ioc, [&c] { return c->resp.has_value(); }, 15s));
@@ -165,10 +111,6 @@ struct policy_fixture
 
     std::uint64_t upstream_requests() { return inference->stats().requests.load(); }
 
-    net::io_context ioc;
-    mock::test_pki pki;
-    temp_dir dir;
-    std::string ca_file;
     std::unique_ptr<mock::inference_server> inference;
     config cfg;
     test_clock clock;
@@ -185,19 +127,6 @@ std::string error_code(const std::string& body)
     d.Parse(body.data(), body.size());
     const auto* v = rapidjson::Pointer("/error/code").Get(d);
     return v != nullptr && v->IsString() ? std::string(v->GetString()) : std::string();
-}
-
-std::vector<std::string> listed_ids(const std::string& body)
-{
-    rapidjson::Document d;
-    d.Parse(body.data(), body.size());
-    std::vector<std::string> ids;
-    REQUIRE(d.IsObject());
-    REQUIRE(d["data"].IsArray());
-    for (const auto& m : d["data"].GetArray()) {
-        ids.emplace_back(m["id"].GetString());
-    }
-    return ids;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "ogp/util/asio.hpp"
 #include "unit/api/fake_clock.hpp"
 #include "unit/api/handler_call.hpp"
+#include "unit/api/loopback_oci.hpp"
 #include "unit/api/recording_sink.hpp"
 #include "unit/auth/test_util.hpp"
 
@@ -46,23 +47,6 @@ using ogp_test::run_handler;
 using boost::system::error_code;
 
 namespace {
-
-constexpr std::string_view key_prefix = "ocid1.tenancy.oc1..unit/ocid1.user.oc1..unit/fp-v";
-
-class key_provider final : public auth::credential_provider
-{
-public:
-    std::string_view name() const override { return "api_key"; }
-    net::awaitable<auth::result<auth::snapshot_ptr>> fetch() override
-    {
-        int n = ++calls;
-        co_return auth::credential_snapshot::create(
-            {.key_id = std::string(key_prefix) + std::to_string(n),
-             .key = shared_test_key(),
-             .expiry = std::chrono::system_clock::now() + std::chrono::hours(1)});
-    }
-    std::atomic<int> calls{0};
-};
 
 std::string chat_body(const std::string& model, bool stream = false)
 {
@@ -106,17 +90,7 @@ struct regions_fixture
         ca_file = dir.write("ca.pem", pki.ca_pem());
         auto [cert, key] = pki.server_cert("IP:127.0.0.1");
         for (int i = 0; i < 3; ++i) {
-            mock::inference_options o;
-            o.cert_pem = cert;
-            o.key_pem = key;
-            o.lookup = [](std::string_view id, std::string& why) -> auth::pkey_ptr {
-                if (id.starts_with(key_prefix)) {
-                    return shared_test_key();
-                }
-                why = "unknown keyId";
-                return nullptr;
-            };
-            mocks.push_back(std::make_unique<mock::inference_server>(ioc, std::move(o), 0));
+            mocks.push_back(ogp_test::make_inference(ioc, cert, key));
         }
         // A port nobody listens on: bound, read, closed.
         {
@@ -129,21 +103,13 @@ struct regions_fixture
         plain.listen();
         net::co_spawn(ioc, plain_listener(plain), net::detached);
 
-        auto url = [](std::uint16_t port) { return "https://127.0.0.1:" + std::to_string(port); };
-        cfg.oci.region = "us-chicago-1";
-        cfg.oci.compartment_id = "ocid1.compartment.oc1..unit";
-        cfg.oci.auth = auth_mode::api_key;
-        cfg.oci.endpoint = url(mocks[2]->port());
-        cfg.oci.ca_file = ca_file;
+        auto url = ogp_test::loopback_url;
+        ogp_test::base_config(cfg, url(mocks[2]->port()), ca_file);
         cfg.oci.endpoints = {{"r1", url(mocks[0]->port())},
                              {"r2", url(mocks[1]->port())},
                              {"r3", url(mocks[2]->port())},
                              {"down", url(closed_port)},
                              {"plain", url(plain.local_endpoint().port())}};
-        cfg.timeouts.upstream_connect = 5s;
-        cfg.timeouts.upstream_first_byte = 10s;
-        cfg.timeouts.upstream_stream_idle = 10s;
-        cfg.timeouts.upstream_total = 30s;
         cfg.limits.max_inflight_upstream = max_inflight;
         cfg.circuit_breaker.failures = 5;
         cfg.circuit_breaker.cooldown = 10s;
@@ -162,13 +128,8 @@ struct regions_fixture
     // Makes the service (after the aliases are configured).
     void start_service()
     {
-        auto p = std::make_unique<key_provider>();
-        auth::cache_options co;
-        co.proactive = false;
-        co.backoff_initial = 50ms;
-        co.min_interval = 10ms;
-        creds = std::make_unique<auth::credential_cache>(ioc.get_executor(), std::move(p), co);
-        creds->start();
+        creds =
+            ogp_test::make_credential_cache(ioc, std::make_unique<ogp_test::counting_provider>());
         tls = upstream::make_client_tls_context(cfg.oci.ca_file);
         pools = std::make_shared<api::upstream_pools>(clock_fn);
         svc = std::make_unique<api::service>(cfg, *creds, tls, pools);
@@ -176,33 +137,14 @@ struct regions_fixture
 
     ~regions_fixture()
     {
-        if (svc) {
-            svc->close_idle();
-        }
         error_code ignored;
         plain.close(ignored);
-        run_until(
-            ioc, [] { return false; }, 50ms);
-        svc.reset();
-        if (creds) {
-            creds->stop();
-        }
-        run_until(
-            ioc, [] { return false; }, 20ms);
-        creds.reset();
-        mocks.clear();
-        run_until(
-            ioc, [] { return false; }, 20ms);
+        ogp_test::tear_down(ioc, svc, creds, [this] { mocks.clear(); });
     }
 
     std::shared_ptr<handler_call> start(api_route r, std::string body)
     {
-        auto c = std::make_shared<handler_call>();
-        c->req.body = std::move(body);
-        c->req.request_id = "req-" + std::to_string(++serial);
-        c->req.remote = "127.0.0.1:1";
-        c->req.target =
-            r == api_route::chat ? server::route::chat_completions : server::route::embeddings;
+        auto c = ogp_test::new_call(r, std::move(body), ++serial);
         net::co_spawn(ioc, run_handler(*svc, r, c), net::detached);
         return c;
     }

@@ -10,6 +10,7 @@
 #include "ogp/upstream/tls.hpp"
 #include "ogp/util/asio.hpp"
 #include "unit/api/handler_call.hpp"
+#include "unit/api/loopback_oci.hpp"
 #include "unit/api/recording_sink.hpp"
 #include "unit/auth/test_util.hpp"
 
@@ -42,31 +43,13 @@ using steady = std::chrono::steady_clock;
 
 using ogp_test::api_route;
 using ogp_test::check_overhead;
+using ogp_test::counting_provider;
 using ogp_test::find_header;
 using ogp_test::handler_call;
 using ogp_test::recording_sink;
 using ogp_test::run_handler;
 
 namespace {
-
-constexpr std::string_view key_prefix = "ocid1.tenancy.oc1..unit/ocid1.user.oc1..unit/fp-v";
-
-// API-key style credentials: v1, v2, ... (one per fetch, one hour valid), all with the shared
-// test key; the mock accepts every keyId with key_prefix.
-class counting_provider final : public auth::credential_provider
-{
-public:
-    std::string_view name() const override { return "api_key"; }
-    net::awaitable<auth::result<auth::snapshot_ptr>> fetch() override
-    {
-        int n = ++calls;
-        co_return auth::credential_snapshot::create(
-            {.key_id = std::string(key_prefix) + std::to_string(n),
-             .key = shared_test_key(),
-             .expiry = std::chrono::system_clock::now() + std::chrono::hours(1)});
-    }
-    std::atomic<int> calls{0};
-};
 
 std::string chat_body(const std::string& model, const std::string& prompt, bool stream = false)
 {
@@ -89,76 +72,35 @@ std::string str_at(const rapidjson::Document& d, const char* pointer)
 }
 
 // A service against an in-process mock OCI, everything on one io_context run by the test.
-struct loopback_oci
+struct loopback_oci : ogp_test::loopback_base
 {
     explicit loopback_oci(std::size_t max_inflight = 256)
     {
-        ca_file = dir.write("ca.pem", pki.ca_pem());
-        auto [cert, key] = pki.server_cert("IP:127.0.0.1");
-        mock::inference_options o;
-        o.cert_pem = cert;
-        o.key_pem = key;
-        o.lookup = [](std::string_view id, std::string& why) -> auth::pkey_ptr {
-            if (id.starts_with(key_prefix)) {
-                return shared_test_key();
-            }
-            why = "unknown keyId";
-            return nullptr;
-        };
-        inference = std::make_unique<mock::inference_server>(ioc, std::move(o), 0);
+        inference = ogp_test::make_inference(ioc, cert_pem, key_pem);
 
-        cfg.oci.region = "us-chicago-1";
-        cfg.oci.compartment_id = "ocid1.compartment.oc1..unit";
-        cfg.oci.auth = auth_mode::api_key;
-        cfg.oci.endpoint = "https://127.0.0.1:" + std::to_string(inference->port());
-        cfg.oci.ca_file = ca_file;
+        ogp_test::base_config(cfg, ogp_test::loopback_url(inference->port()), ca_file);
         cfg.models.push_back({.name = "gpt-4o-mini", .id = "meta.llama-3.3-70b-instruct"});
         cfg.models.push_back({.name = "text-embedding-3-small",
                               .id = "cohere.embed-english-v3.0",
                               .input_type = "SEARCH_DOCUMENT"});
-        cfg.timeouts.upstream_connect = 5s;
-        cfg.timeouts.upstream_first_byte = 10s;
-        cfg.timeouts.upstream_stream_idle = 10s;
-        cfg.timeouts.upstream_total = 30s;
         cfg.limits.max_inflight_upstream = max_inflight;
 
         auto p = std::make_unique<counting_provider>();
         provider = p.get();
-        auth::cache_options co;
-        co.proactive = false;
-        co.backoff_initial = 50ms;
-        co.min_interval = 10ms;
-        creds = std::make_unique<auth::credential_cache>(ioc.get_executor(), std::move(p), co);
-        creds->start();  // not proactive: renews on demand only
+        creds = ogp_test::make_credential_cache(ioc, std::move(p));  // renews on demand only
         tls = upstream::make_client_tls_context(cfg.oci.ca_file);
         svc = std::make_unique<api::service>(cfg, *creds, tls);
     }
 
     ~loopback_oci()
     {
-        svc->close_idle();
-        run_until(
-            ioc, [] { return false; }, 50ms);
-        svc.reset();
-        creds->stop();
-        run_until(
-            ioc, [] { return false; }, 20ms);
-        creds.reset();
-        inference.reset();
-        run_until(
-            ioc, [] { return false; }, 20ms);
+        ogp_test::tear_down(ioc, svc, creds, [this] { inference.reset(); });
     }
 
     // Starts a handler; the test runs the io_context.
     std::shared_ptr<handler_call> start(api_route r, std::string body)
     {
-        auto c = std::make_shared<handler_call>();
-        c->req.body = std::move(body);
-        c->req.request_id = "req-" + std::to_string(++serial);
-        c->req.remote = "127.0.0.1:1";
-        c->req.target = r == api_route::chat        ? server::route::chat_completions
-                        : r == api_route::responses ? server::route::responses
-                                                    : server::route::embeddings;
+        auto c = ogp_test::new_call(r, std::move(body), ++serial);
         net::co_spawn(ioc, run_handler(*svc, r, c), net::detached);
         return c;
     }
@@ -175,10 +117,6 @@ struct loopback_oci
 
     mock::inference_stats& mock_stats() { return inference->stats(); }
 
-    net::io_context ioc;
-    mock::test_pki pki;
-    temp_dir dir;
-    std::string ca_file;
     std::unique_ptr<mock::inference_server> inference;
     config cfg;
     counting_provider* provider = nullptr;

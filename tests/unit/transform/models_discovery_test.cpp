@@ -12,33 +12,9 @@
 #include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
-
-namespace {
-
-// 2026-01-01T00:00:00Z: after cohere.command-r-plus's on-demand retirement (2025-01-15),
-// before cohere.command-r-08-2024's (2030-01-01).
-constexpr std::int64_t now_2026 = 1767225600;
-
-std::vector<oci_model> fixture_models()
-{
-    return models_from_oci_list(
-        ogp_test::read_file(ogp_test::fixture_dir("models") / "oci_list.json"));
-}
-
-std::vector<std::string> listed_ids(const std::string& body)
-{
-    rapidjson::Document d;
-    d.Parse(body.c_str());
-    std::vector<std::string> ids;
-    REQUIRE(d.IsObject());
-    REQUIRE(d["data"].IsArray());
-    for (const auto& m : d["data"].GetArray()) {
-        ids.emplace_back(m["id"].GetString());
-    }
-    return ids;
-}
-
-}  // namespace
+using ogp_test::fixture_models;
+using ogp_test::listed_ids;
+using ogp_test::now_2026;
 
 TEST_CASE("RFC 3339 dates as OCI writes them", "[models]")
 {

@@ -12,31 +12,9 @@
 #include "unit/transform/support.hpp"
 
 using namespace ogp::transform;
-
-namespace {
-
-constexpr std::int64_t now_2026 = 1767225600;
-
-std::vector<oci_model> fixture_models()
-{
-    return models_from_oci_list(
-        ogp_test::read_file(ogp_test::fixture_dir("models") / "oci_list.json"));
-}
-
-std::vector<std::string> ids_of(const std::string& body)
-{
-    rapidjson::Document d;
-    d.Parse(body.c_str());
-    std::vector<std::string> ids;
-    REQUIRE(d.IsObject());
-    REQUIRE(d["data"].IsArray());
-    for (const auto& m : d["data"].GetArray()) {
-        ids.emplace_back(m["id"].GetString());
-    }
-    return ids;
-}
-
-}  // namespace
+using ogp_test::fixture_models;
+using ogp_test::listed_ids;
+using ogp_test::now_2026;
 
 TEST_CASE("models filter: no predicate lists everything", "[models][filter]")
 {
@@ -51,7 +29,7 @@ TEST_CASE("models filter: only visible ids are listed", "[models][filter]")
     const model_filter only = [](std::string_view id) {
         return id == "llama" || id.starts_with("cohere.");
     };
-    auto ids = ids_of(models_list_json(cfg, 1700000000, fixture_models(), now_2026, only));
+    auto ids = listed_ids(models_list_json(cfg, 1700000000, fixture_models(), now_2026, only));
     CHECK(ids ==
           std::vector<std::string>{"llama", "cohere.command-r-08-2024", "cohere.embed-v4.0"});
     const model_filter none = [](std::string_view) { return false; };

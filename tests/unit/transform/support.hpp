@@ -1,6 +1,7 @@
 #pragma once
 
-// Shared helpers for the transform tests: fixture files, a fixed config, JSON comparison.
+// Shared helpers for the transform tests: fixture files, a fixed config, JSON comparison, the
+// fixture OCI model list and the ids of a /v1/models answer.
 
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
@@ -8,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "ogp/config/config.hpp"
+#include "ogp/transform/models.hpp"
 #include "support/transform_config.hpp"
 
 namespace ogp_test {
@@ -118,6 +121,30 @@ inline void check_golden_json(const std::string& got, const std::filesystem::pat
     }
     INFO("got: " << pretty(got));
     CHECK(json_equal(got, read_file(golden)));
+}
+
+/// 2026-01-01T00:00:00Z, "now" for fixture_models(): after cohere.command-r-plus's on-demand
+/// retirement (2025-01-15), before cohere.command-r-08-2024's (2030-01-01).
+inline constexpr std::int64_t now_2026 = 1767225600;
+
+/// The OCI model list of fixtures/transform/models/oci_list.json, read by models_from_oci_list.
+inline std::vector<ogp::transform::oci_model> fixture_models()
+{
+    return ogp::transform::models_from_oci_list(read_file(fixture_dir("models") / "oci_list.json"));
+}
+
+/// The `id`s of a /v1/models list body's `data` array, in order (REQUIREs that shape).
+inline std::vector<std::string> listed_ids(const std::string& body)
+{
+    rapidjson::Document d;
+    d.Parse(body.c_str());
+    std::vector<std::string> ids;
+    REQUIRE(d.IsObject());
+    REQUIRE(d["data"].IsArray());
+    for (const auto& m : d["data"].GetArray()) {
+        ids.emplace_back(m["id"].GetString());
+    }
+    return ids;
 }
 
 }  // namespace ogp_test
