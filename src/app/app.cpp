@@ -297,6 +297,8 @@ public:
             }
         }
         current()->svc->close_idle();
+        // Redis connections too: their sockets must close while the io_context exists.
+        limiter_->shutdown();
         spdlog::info("stopped");
         return 0;
     }

@@ -99,6 +99,17 @@ limiter::limiter(std::unique_ptr<store> shared, limiter_options o, clock_fn now)
 
 limiter::~limiter() = default;
 
+void limiter::shutdown()
+{
+    // The store (its strand, its sockets) must not outlive the io_context, while the limiter may
+    // (generations hold it): drop it now. Leases it admitted then release nothing.
+    if (shared_) {
+        shared_->shutdown();
+        shut_ = true;
+        shared_.reset();
+    }
+}
+
 limiter::lease::lease(lease&& o) noexcept
     : owner_(std::move(o.owner_)),
       where_(o.where_),
@@ -139,7 +150,7 @@ void limiter::lease::release()
     if (!owner_) {
         return;
     }
-    if (where_ != nullptr) {
+    if (where_ != nullptr && (where_ == owner_->memory_.get() || !owner_->shut_)) {
         where_->release(limits_, id_, stream_, tokens_);
     }
     where_ = nullptr;

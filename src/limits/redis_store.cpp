@@ -401,6 +401,7 @@ public:
     }
 
     std::string describe() const override { return describe_; }
+    void shutdown() override { st_->client->close_idle(); }
 
 private:
     static std::string description(const redis_options& o)

@@ -152,6 +152,12 @@ client::client(net::any_io_executor ex, client_options o)
 
 client::~client() = default;
 
+void client::close_idle()
+{
+    open_ -= std::min(open_, idle_.size());
+    idle_.clear();
+}
+
 net::awaitable<bool> client::open(connection& c, time_point deadline)
 {
     if (endpoints_.empty()) {

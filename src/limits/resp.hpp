@@ -150,6 +150,10 @@ public:
     /// A connection until `deadline`: its I/O fails once the deadline passes.
     net::awaitable<session> acquire(time_point deadline);
 
+    /// Closes every idle connection. Only when nothing else uses the client (shutdown, with no
+    /// io thread running): the connections belong to the strand.
+    void close_idle();
+
     /// The strand every connection lives on.
     const net::strand<net::any_io_executor>& strand() const { return strand_; }
     const client_options& options() const { return o_; }

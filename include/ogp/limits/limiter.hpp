@@ -102,6 +102,10 @@ public:
     net::awaitable<admission> admit(const key_limits& l, bool stream);
 
     limiter_stats stats() const;
+    /// At shutdown (no io thread running, the io_context alive): closes and drops the shared
+    /// store (its strand and sockets belong to the io_context); afterwards admissions use the
+    /// in-process store and leases of the shared store release nothing.
+    void shutdown();
     /// The shared store's description, or "memory".
     std::string describe() const;
 
@@ -115,7 +119,8 @@ private:
     std::atomic<std::uint64_t> store_fallbacks_{0};
     std::atomic<std::uint64_t> store_refusals_{0};
     std::atomic<std::uint64_t> next_lease_{0};
-    std::string lease_prefix_;  ///< random per process: lease ids differ across replicas
+    std::atomic<bool> shut_{false};  ///< shutdown() dropped the shared store
+    std::string lease_prefix_;       ///< random per process: lease ids differ across replicas
     clock_fn now_;
     std::atomic<std::int64_t> last_warn_ms_{0};  ///< rate-limits the store failure warning
     std::atomic<bool> warned_{false};

@@ -44,9 +44,9 @@ enum class verdict {
 struct admit_answer
 {
     verdict what = verdict::admitted;
-    std::int64_t requests_remaining = 0;     ///< whole requests left in the rpm bucket
+    std::int64_t requests_remaining = 0;          ///< whole requests left in the rpm bucket
     std::chrono::milliseconds requests_reset{0};  ///< until the rpm bucket is full again
-    std::int64_t tokens_remaining = 0;       ///< tokens left in the tpm bucket (>= 0)
+    std::int64_t tokens_remaining = 0;            ///< tokens left in the tpm bucket (>= 0)
     std::chrono::milliseconds tokens_reset{0};    ///< until the tpm bucket is full again
     /// Refused: how long until the refusing limit would admit (>= 1 ms; concurrency: a short
     /// fixed hint).
@@ -86,6 +86,9 @@ public:
                          std::uint64_t tokens) = 0;
     /// Short description for logs: "memory" or "redis://host:port/db" (never the password).
     virtual std::string describe() const = 0;
+    /// At shutdown, once no io thread runs and while the io_context still exists: closes the
+    /// store's idle connections (sockets must not outlive their io_context's reactor).
+    virtual void shutdown() {}
 };
 
 /// The in-process store (a mutex-guarded map by key name; state survives reloads as long as

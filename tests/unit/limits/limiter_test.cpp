@@ -94,6 +94,8 @@ struct open_store final : ogp::limits::store
         ids->emplace_back("release:" + std::string(id));
     }
     std::string describe() const override { return "fake"; }
+    void shutdown() override { ids->emplace_back("shutdown"); }
+    ~open_store() override { ids->emplace_back("destroyed"); }
 };
 
 }  // namespace
@@ -398,4 +400,29 @@ TEST_CASE("a failing store is logged at most once per ten seconds", "[limits][li
     CHECK_FALSE(admit(*l, k).refused);
     CHECK(lines() == 2);
     CHECK(l->stats().store_errors == 4);
+}
+
+TEST_CASE("shutdown drops the shared store and its leases release nothing after",
+          "[limits][limiter]")
+{
+    test_clock clk;
+    std::vector<std::string> ids;
+    auto l = std::make_shared<limiter>(std::make_unique<open_store>(&ids),
+                                       ogp::limits::limiter_options{}, clk.fn());
+    auto k = limits_of("s");
+    k.max_concurrent = 1;
+    auto a = admit(*l, k);
+    REQUIRE_FALSE(a.refused);
+    REQUIRE(ids.size() == 1);
+    // The store (Redis: its strand and sockets) goes while the io_context still exists.
+    l->shutdown();
+    REQUIRE(ids.size() == 3);
+    CHECK(ids[1] == "shutdown");
+    CHECK(ids[2] == "destroyed");
+    a.hold.release();  // must not touch the destroyed store
+    CHECK(ids.size() == 3);
+    // Admissions go on in-process.
+    auto b = admit(*l, k);
+    CHECK_FALSE(b.refused);
+    CHECK(l->describe() == "memory");
 }
