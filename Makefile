@@ -49,7 +49,7 @@ fuzz:
 	@scripts/fuzz --build $(BUILD_FUZZ) --seconds $(FUZZ_SECONDS) --jobs $(JOBS) $(FUZZ_TARGETS)
 
 fuzz-ci:
-	@scripts/fuzz --build $(BUILD_FUZZ) --seconds 20 --jobs $(JOBS)
+	@scripts/fuzz --build $(BUILD_FUZZ) --seconds 15 --jobs $(JOBS)
 
 # Micro-benchmarks (Release, Google Benchmark).
 bench:

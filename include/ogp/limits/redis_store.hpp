@@ -20,7 +20,7 @@ struct redis_options
     std::string password;  ///< empty: no AUTH; a secret, never logged
     /// One round trip, connect (and AUTH/SELECT) included.
     std::chrono::milliseconds timeout{250};
-    std::size_t max_connections = 8;  ///< pooled connections
+    std::size_t max_connections = 8;          ///< pooled connections
     std::size_t max_pending_releases = 4096;  ///< background releases in flight; beyond: dropped
 };
 
